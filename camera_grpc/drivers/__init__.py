@@ -1,0 +1,1 @@
+"""Camera drivers: the abstract interface and its implementations."""

@@ -1,0 +1,90 @@
+"""Domain errors. Each carries the gRPC status it maps to.
+
+The mapping to a wire status (with ``google.rpc`` details) happens in exactly
+one place, :mod:`camera_grpc.status`. Domain code raises these; anything else
+that escapes becomes INTERNAL with a generic message and a logged traceback.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class CameraServiceError(Exception):
+    """Base class of errors whose message is safe to show to a client."""
+
+    status_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+
+class InvalidSettingError(CameraServiceError):
+    """A requested value is not acceptable (NaN, infinite, <= 0, out of range).
+
+    ``field`` is the API field name (e.g. ``exposure_ms``); ``minimum`` and
+    ``maximum`` are the valid range in the field's unit, when known.
+    """
+
+    status_code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.minimum = minimum
+        self.maximum = maximum
+        if reason is None:
+            if minimum is not None and maximum is not None:
+                reason = f"must be between {minimum:g} and {maximum:g}"
+            else:
+                reason = "is not valid"
+        self.reason = reason
+        super().__init__(f"{field}={value!r} {reason}")
+
+    @property
+    def description(self) -> str:
+        """The human-readable violation, e.g. ``must be between 0.01 and 10000``."""
+        return self.reason
+
+
+class CameraUnavailableError(CameraServiceError):
+    """The camera is not connected, not found or not usable right now."""
+
+    status_code = grpc.StatusCode.UNAVAILABLE
+
+
+class CameraDisconnectedError(CameraUnavailableError):
+    """A driver detected that the camera went away (unplugged, powered off).
+
+    Raised by drivers; the camera worker reacts by closing the driver and
+    reconnecting with backoff.
+    """
+
+
+class CameraTimeoutError(CameraServiceError):
+    """The camera did not deliver a frame in time."""
+
+    status_code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class StorageUnavailableError(CameraServiceError):
+    """The captures folder is missing, not a folder, or not writable."""
+
+    status_code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class StorageFullError(CameraServiceError):
+    """The disk holding the captures folder is full (or over quota)."""
+
+    status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class ServiceStoppingError(CameraServiceError):
+    """The service is shutting down and accepts no new camera work."""
+
+    status_code = grpc.StatusCode.UNAVAILABLE
