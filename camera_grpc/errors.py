@@ -88,3 +88,17 @@ class ServiceStoppingError(CameraServiceError):
     """The service is shutting down and accepts no new camera work."""
 
     status_code = grpc.StatusCode.UNAVAILABLE
+
+
+class TooManySubscribersError(CameraServiceError):
+    """The limit of simultaneous frame streams is reached."""
+
+    status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class SdkUnavailableError(Exception):
+    """The PixeLINK SDK (libPxLApi.so or pixelinkWrapper) cannot be loaded.
+
+    A start-up problem, not a per-call one: the message says what is missing
+    and how to install it.
+    """

@@ -1,0 +1,70 @@
+"""The ``camera-grpc`` command (also ``python -m camera_grpc``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from camera_grpc import __version__
+from camera_grpc.config import ConfigurationError, Settings, load_settings
+from camera_grpc.errors import SdkUnavailableError
+
+log = logging.getLogger("camera_grpc")
+
+#: Exit status for bad configuration or a missing SDK (like sysexits' EX_CONFIG).
+EXIT_CONFIG = 78
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (subcommands register here)."""
+    parser = argparse.ArgumentParser(
+        prog="camera-grpc",
+        description=(
+            "gRPC service for one PixeLINK camera (simulated when the SDK is absent). "
+            "Configuration comes from the environment and .env; see .env.example."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--env-file", default=".env", help="settings file to read (default: .env)")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = subcommands.add_parser("serve", help="run the service (the default)")
+    serve.set_defaults(handler=_serve)
+    parser.set_defaults(handler=_serve)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from camera_grpc.server import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+def configure_logging(debug: bool) -> None:
+    """Log lines with time, level and logger to stderr."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigurationError as exc:
+        print(f"camera-grpc: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.debug)
+    try:
+        return int(args.handler(args, settings))
+    except SdkUnavailableError as exc:
+        print(f"camera-grpc: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,146 @@
+"""Service configuration from the environment and ``.env`` (pydantic-settings).
+
+Names are the legacy service's (``HOST``, ``PORT``, ``DEFAULT_EXPOSURE``, ...)
+plus the gRPC ones. Nothing is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+#: File extensions accepted for IMAGE_FORMAT, mapped to the canonical format name.
+IMAGE_FORMAT_ALIASES: dict[str, str] = {
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "png": "png",
+    "tif": "tiff",
+    "tiff": "tiff",
+    "bmp": "bmp",
+}
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class Settings(BaseSettings):
+    """All settings; each field is one environment variable of the same name (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # REST gateway (legacy names)
+    host: str = Field("127.0.0.1", description="REST gateway listen address (0.0.0.0: all interfaces)")
+    port: Port = Field(8001, description="REST gateway port (0: any free port)")
+    debug: bool = Field(False, description="Verbose (DEBUG) logging")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"],
+        description="Comma-separated origins allowed by CORS on the REST gateway",
+    )
+    rest_enabled: bool = Field(True, description="Serve the REST gateway next to gRPC")
+
+    # gRPC
+    grpc_host: str = Field("127.0.0.1", description="gRPC listen address (0.0.0.0: all interfaces)")
+    grpc_port: Port = Field(50051, description="gRPC port (0: any free port)")
+    grpc_max_message_bytes: int = Field(
+        64 * MIB,
+        ge=4 * MIB,
+        le=2**31 - 1,
+        description="Largest gRPC message sent or received, bytes (a raw 12 MP 16-bit frame is 24 MiB)",
+    )
+    shutdown_grace_s: float = Field(5.0, ge=0, le=300, description="Seconds in-flight calls get to finish at shutdown")
+
+    # Camera
+    camera_backend: Literal["auto", "pixelink", "simulated"] = Field(
+        "auto", description="auto: PixeLINK when the SDK loads, else simulated"
+    )
+    camera_serial_number: int | None = Field(None, description="Serial of the camera to open; empty: the first one")
+    default_exposure: float = Field(100.0, description="Exposure applied at start-up, milliseconds")
+    default_gain: float = Field(0.0, description="Gain applied at start-up, decibels")
+    reconnect_initial_delay_s: float = Field(0.2, gt=0, le=60, description="First reconnect delay after a disconnect")
+    reconnect_max_delay_s: float = Field(5.0, gt=0, le=600, description="Longest delay between reconnect attempts")
+
+    # Captures
+    image_save_path: Path = Field(Path("./captures"), description="Folder where captures are saved")
+    image_format: str = Field("jpg", description="Default capture format: jpg, png, tiff or bmp")
+    image_quality: int = Field(95, ge=1, le=100, description="JPEG quality, 1-100")
+
+    # Simulated camera
+    simulated_width: int = Field(2448, ge=16, le=16384, description="Simulated sensor width, pixels")
+    simulated_height: int = Field(2048, ge=16, le=16384, description="Simulated sensor height, pixels")
+    simulated_pixel_format: Literal["mono8", "mono16"] = Field("mono8", description="Simulated pixel format")
+    simulated_frame_rate: float = Field(30.0, gt=0, le=1000, description="Simulated camera's top frame rate, fps")
+
+    # Live frames
+    frames_queue_depth: int = Field(8, ge=1, le=1024, description="Default queue depth of QUEUE subscribers, frames")
+    frames_linger_s: float = Field(
+        2.0, ge=0, le=60, description="Seconds acquisition keeps running after the last subscriber leaves"
+    )
+    max_subscribers: int = Field(64, ge=1, le=4096, description="Most Frames streams open at once")
+
+    @field_validator("camera_serial_number", mode="before")
+    @classmethod
+    def _empty_serial_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("image_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        canonical = IMAGE_FORMAT_ALIASES.get(value.strip().lower())
+        if canonical is None:
+            raise ValueError("must be one of jpg, png, tiff, bmp")
+        return canonical
+
+    @field_validator("default_exposure")
+    @classmethod
+    def _positive_finite_exposure(cls, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError("must be a positive number of milliseconds")
+        return value
+
+    @field_validator("default_gain")
+    @classmethod
+    def _finite_gain(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of decibels")
+        return value
+
+
+class ConfigurationError(Exception):
+    """Settings could not be loaded; ``str()`` is one line per bad variable."""
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
+    """Read settings from the environment and ``env_file``; overrides win.
+
+    Raises :class:`ConfigurationError` with one line per bad variable, naming the
+    variable and what is allowed.
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+            message = error["msg"].removeprefix("Value error, ")
+            got = error.get("input")
+            lines.append(f"invalid {variable}={got!s}: {message}")
+        raise ConfigurationError("\n".join(lines)) from None

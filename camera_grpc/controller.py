@@ -1,0 +1,223 @@
+"""The camera as the service sees it: validated settings, captures, info.
+
+The servicer and the REST gateway translate their wire formats to these calls;
+everything here is transport-neutral and raises the domain errors of
+:mod:`camera_grpc.errors`. Camera work runs on the worker's thread, encoding
+and file writing on an executor, and the event loop only awaits.
+
+The server is the master of the settings: the exposure and gain clients ask
+for are remembered and re-applied every time the camera (re)connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, replace
+
+from camera_grpc.drivers.base import CameraDriver, CameraInfo, Frame, PixelFormat, Range
+from camera_grpc.errors import CameraUnavailableError, InvalidSettingError
+from camera_grpc.storage import CaptureStore, SavedCapture
+from camera_grpc.worker import CameraState, CameraWorker
+
+log = logging.getLogger(__name__)
+
+#: A frame "was taken with" a setting when it matches within this relative tolerance
+#: (cameras round to their step; the value read back is what counts).
+SETTING_MATCH_RELATIVE = 1e-3
+JPEG_QUALITY_RANGE = Range(1, 100)
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """Current settings; when ``connected`` is False, the last known values."""
+
+    exposure_ms: float
+    gain_db: float
+    width: int
+    height: int
+    pixel_format: PixelFormat
+    bit_depth: int
+    connected: bool
+
+
+@dataclass(frozen=True)
+class Requested:
+    """Settings a client asked for; re-applied after every reconnect."""
+
+    exposure_ms: float
+    gain_db: float
+
+
+class CameraController:
+    """Transport-neutral camera operations. Create it before starting the worker."""
+
+    def __init__(
+        self,
+        worker: CameraWorker,
+        store: CaptureStore,
+        executor: Executor,
+        *,
+        default_exposure_ms: float,
+        default_gain_db: float,
+        default_image_format: str,
+        default_quality: int,
+    ) -> None:
+        self._worker = worker
+        self._store = store
+        self._executor = executor
+        self._default_image_format = default_image_format
+        self._default_quality = default_quality
+        self._requested = Requested(default_exposure_ms, default_gain_db)
+        self._info: CameraInfo | None = None
+        self._last_settings: CameraSettings | None = None
+        worker.add_connect_hook(self._on_connect)
+
+    @property
+    def worker(self) -> CameraWorker:
+        """The camera worker this controller drives."""
+        return self._worker
+
+    @property
+    def state(self) -> CameraState:
+        """The camera's connection state."""
+        return self._worker.state
+
+    @property
+    def default_quality(self) -> int:
+        """Configured JPEG quality."""
+        return self._default_quality
+
+    @property
+    def cached_info(self) -> CameraInfo | None:
+        """Info read at the last connect (None if never connected)."""
+        return self._info
+
+    # -- operations ------------------------------------------------------------------
+
+    async def info(self) -> CameraInfo:
+        """Identity and limits; the last known ones while disconnected."""
+        if self._worker.state.usable:
+            self._info = await self._worker.call(lambda driver: driver.info())
+        if self._info is None:
+            raise CameraUnavailableError(f"camera is not connected ({self._worker.state.value})")
+        return self._info
+
+    async def get_settings(self) -> CameraSettings:
+        """Settings read from the camera; the last known ones (connected=False) if it is gone."""
+        try:
+            return await self._worker.call(self._read_settings)
+        except CameraUnavailableError:
+            if self._last_settings is not None:
+                return replace(self._last_settings, connected=False, **asdict(self._requested))
+            raise
+
+    async def update_settings(self, exposure_ms: float | None = None, gain_db: float | None = None) -> CameraSettings:
+        """Apply the given settings all-or-nothing; returns what the camera applied."""
+        info = self._info
+        _validate("exposure_ms", exposure_ms, info.exposure_ms if info else None, positive=True)
+        _validate("gain_db", gain_db, info.gain_db if info else None, positive=False)
+        settings = await self._worker.call(lambda driver: self._apply(driver, exposure_ms, gain_db))
+        self._requested = Requested(settings.exposure_ms, settings.gain_db)
+        return settings
+
+    async def capture(
+        self,
+        *,
+        exposure_ms: float | None = None,
+        gain_db: float | None = None,
+        image_format: str | None = None,
+        quality: int | None = None,
+    ) -> SavedCapture:
+        """Apply settings (if given, kept afterwards), take one frame, save it with its sidecar."""
+        image_format = image_format or self._default_image_format
+        if quality is None:
+            quality = self._default_quality
+        elif quality not in JPEG_QUALITY_RANGE:
+            raise InvalidSettingError(
+                "quality", quality, minimum=JPEG_QUALITY_RANGE.minimum, maximum=JPEG_QUALITY_RANGE.maximum
+            )
+        loop = asyncio.get_running_loop()
+        # Refuse before touching the camera if the result could not be saved.
+        await loop.run_in_executor(self._executor, self._store.ensure_writable)
+        if exposure_ms is not None or gain_db is not None:
+            applied = await self.update_settings(exposure_ms, gain_db)
+            target = Requested(applied.exposure_ms, applied.gain_db)
+        else:
+            target = self._requested
+        frame = await asyncio.wrap_future(self._worker.next_frame(lambda f: _taken_with(f, target)))
+        return await loop.run_in_executor(self._executor, self._store.save, frame, image_format, quality, self._info)
+
+    # -- camera thread ---------------------------------------------------------------------
+
+    def _on_connect(self, driver: CameraDriver) -> None:
+        """Read info and re-apply the requested settings (camera thread)."""
+        self._info = driver.info()
+        info = self._info
+        log.info(
+            "camera: %s serial %s (%s driver), sensor %dx%d",
+            info.model,
+            info.serial_number,
+            info.driver,
+            info.sensor_width,
+            info.sensor_height,
+        )
+        requested = self._requested
+        try:
+            self._apply(driver, requested.exposure_ms, requested.gain_db)
+            log.info("applied exposure %.4g ms, gain %.4g dB", requested.exposure_ms, requested.gain_db)
+        except InvalidSettingError as exc:
+            log.error("could not apply the requested settings: %s", exc)
+
+    def _read_settings(self, driver: CameraDriver) -> CameraSettings:
+        geometry = driver.geometry()
+        settings = CameraSettings(
+            exposure_ms=driver.get_exposure_ms(),
+            gain_db=driver.get_gain_db(),
+            width=geometry.width,
+            height=geometry.height,
+            pixel_format=geometry.pixel_format,
+            bit_depth=geometry.bit_depth,
+            connected=True,
+        )
+        self._last_settings = settings
+        return settings
+
+    def _apply(self, driver: CameraDriver, exposure_ms: float | None, gain_db: float | None) -> CameraSettings:
+        """Validate both against the camera's limits, then set both; undo the first if the second fails."""
+        info = driver.info()
+        _validate("exposure_ms", exposure_ms, info.exposure_ms, positive=True)
+        _validate("gain_db", gain_db, info.gain_db, positive=False)
+        previous_exposure_ms = driver.get_exposure_ms()
+        if exposure_ms is not None:
+            driver.set_exposure_ms(exposure_ms)
+        if gain_db is not None:
+            try:
+                driver.set_gain_db(gain_db)
+            except InvalidSettingError:
+                if exposure_ms is not None:
+                    driver.set_exposure_ms(previous_exposure_ms)
+                raise
+        return self._read_settings(driver)
+
+
+def _validate(field: str, value: float | None, valid: Range | None, *, positive: bool) -> None:
+    """Reject NaN, infinities, non-numbers, values <= 0 (if ``positive``) and values outside ``valid``."""
+    if value is None:
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and math.isfinite(value) and not (positive and value <= 0) and (valid is None or value in valid):
+        return
+    if valid is not None:
+        raise InvalidSettingError(field, value, minimum=valid.minimum, maximum=valid.maximum)
+    raise InvalidSettingError(field, value, reason="must be a finite number" + (" greater than 0" if positive else ""))
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=SETTING_MATCH_RELATIVE, abs_tol=1e-9)
+
+
+def _taken_with(frame: Frame, target: Requested) -> bool:
+    return _close(frame.exposure_ms, target.exposure_ms) and _close(frame.gain_db, target.gain_db)

@@ -1,0 +1,197 @@
+"""The gRPC servicer: translates camera.v1 messages to controller calls and back.
+
+No camera logic lives here; errors are mapped by :mod:`camera_grpc.status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from camera_grpc import status
+from camera_grpc.controller import CameraController, CameraSettings
+from camera_grpc.drivers.base import PixelFormat
+from camera_grpc.errors import InvalidSettingError
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.streaming import Encoding, FrameHub, Policy, StreamOptions
+
+PIXEL_FORMATS: dict[PixelFormat, int] = {
+    PixelFormat.MONO8: pb.PIXEL_FORMAT_MONO8,
+    PixelFormat.MONO16: pb.PIXEL_FORMAT_MONO16,
+    PixelFormat.RGB24: pb.PIXEL_FORMAT_RGB24,
+    PixelFormat.BAYER8_RGGB: pb.PIXEL_FORMAT_BAYER8_RGGB,
+    PixelFormat.BAYER8_GRBG: pb.PIXEL_FORMAT_BAYER8_GRBG,
+    PixelFormat.BAYER8_GBRG: pb.PIXEL_FORMAT_BAYER8_GBRG,
+    PixelFormat.BAYER8_BGGR: pb.PIXEL_FORMAT_BAYER8_BGGR,
+}
+IMAGE_FORMATS: dict[int, str | None] = {
+    pb.IMAGE_FORMAT_UNSPECIFIED: None,
+    pb.IMAGE_FORMAT_JPEG: "jpeg",
+    pb.IMAGE_FORMAT_PNG: "png",
+    pb.IMAGE_FORMAT_TIFF: "tiff",
+    pb.IMAGE_FORMAT_BMP: "bmp",
+}
+IMAGE_FORMAT_ENUMS: dict[str, int] = {name: number for number, name in IMAGE_FORMATS.items() if name}
+ENCODINGS: dict[int, Encoding] = {
+    pb.FRAME_ENCODING_UNSPECIFIED: Encoding.RAW,
+    pb.FRAME_ENCODING_RAW: Encoding.RAW,
+    pb.FRAME_ENCODING_JPEG: Encoding.JPEG,
+    pb.FRAME_ENCODING_PNG: Encoding.PNG,
+}
+ENCODING_ENUMS: dict[Encoding, int] = {
+    Encoding.RAW: pb.FRAME_ENCODING_RAW,
+    Encoding.JPEG: pb.FRAME_ENCODING_JPEG,
+    Encoding.PNG: pb.FRAME_ENCODING_PNG,
+}
+POLICIES: dict[int, Policy] = {
+    pb.DELIVERY_POLICY_UNSPECIFIED: Policy.LATEST,
+    pb.DELIVERY_POLICY_LATEST: Policy.LATEST,
+    pb.DELIVERY_POLICY_QUEUE: Policy.QUEUE,
+}
+DRIVERS: dict[str, int] = {"pixelink": pb.CAMERA_DRIVER_PIXELINK, "simulated": pb.CAMERA_DRIVER_SIMULATED}
+#: Upper bound of FramesRequest.queue_depth, frames.
+MAX_QUEUE_DEPTH = 1024
+
+T = TypeVar("T")
+
+
+class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
+    """camera.v1.CameraService over a :class:`CameraController` and a :class:`FrameHub`."""
+
+    def __init__(self, camera: CameraController, frames: FrameHub, *, default_queue_depth: int) -> None:
+        self._camera = camera
+        self._frames = frames
+        self._default_queue_depth = default_queue_depth
+
+    @status.unary
+    async def Capture(self, request: pb.CaptureRequest, context: grpc.aio.ServicerContext) -> pb.CaptureResponse:
+        image_format = _enum_value(IMAGE_FORMATS, request.format, "format")
+        saved = await self._camera.capture(
+            exposure_ms=request.exposure_ms if request.HasField("exposure_ms") else None,
+            gain_db=request.gain_db if request.HasField("gain_db") else None,
+            image_format=image_format,
+            quality=request.quality if request.HasField("quality") else None,
+        )
+        return pb.CaptureResponse(
+            filename=saved.filename,
+            path=str(saved.path),
+            format=IMAGE_FORMAT_ENUMS[saved.image_format],
+            size_bytes=saved.size_bytes,
+            width=saved.width,
+            height=saved.height,
+            pixel_format=PIXEL_FORMATS[saved.pixel_format],
+            bit_depth=saved.bit_depth,
+            frame_number=saved.frame_number,
+            captured_at=_timestamp(saved.captured_at),
+            exposure_ms=saved.exposure_ms,
+            gain_db=saved.gain_db,
+            metadata_path=str(saved.metadata_path),
+            image_data=saved.data if request.include_image_data else b"",
+        )
+
+    @status.unary
+    async def GetSettings(
+        self, request: pb.GetSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSettingsResponse:
+        return pb.GetSettingsResponse(**_settings_fields(await self._camera.get_settings()))
+
+    @status.unary
+    async def UpdateSettings(
+        self, request: pb.UpdateSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateSettingsResponse:
+        settings = await self._camera.update_settings(
+            exposure_ms=request.exposure_ms if request.HasField("exposure_ms") else None,
+            gain_db=request.gain_db if request.HasField("gain_db") else None,
+        )
+        return pb.UpdateSettingsResponse(**_settings_fields(settings))
+
+    @status.unary
+    async def GetCameraInfo(
+        self, request: pb.GetCameraInfoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCameraInfoResponse:
+        info = await self._camera.info()
+        return pb.GetCameraInfoResponse(
+            model=info.model,
+            serial_number=info.serial_number,
+            firmware_version=info.firmware_version,
+            driver=DRIVERS.get(info.driver, pb.CAMERA_DRIVER_UNSPECIFIED),
+            sensor_width=info.sensor_width,
+            sensor_height=info.sensor_height,
+            min_exposure_ms=info.exposure_ms.minimum,
+            max_exposure_ms=info.exposure_ms.maximum,
+            min_gain_db=info.gain_db.minimum,
+            max_gain_db=info.gain_db.maximum,
+            supported_pixel_formats=[PIXEL_FORMATS[fmt] for fmt in info.pixel_formats],
+            connected=self._camera.state.usable,
+            camera_name=info.camera_name,
+        )
+
+    @status.streaming
+    async def Frames(
+        self, request: pb.FramesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.FramesResponse]:
+        options = self._stream_options(request)
+        async with self._frames.subscribe(options) as subscription:
+            async for delivery in subscription:
+                frame = delivery.frame
+                yield pb.FramesResponse(
+                    frame_number=frame.frame_number,
+                    sequence_number=delivery.sequence_number,
+                    missed_frames=delivery.missed_frames,
+                    captured_at=_timestamp(frame.captured_at),
+                    width=delivery.encoded.width,
+                    height=delivery.encoded.height,
+                    pixel_format=PIXEL_FORMATS[frame.pixel_format],
+                    bit_depth=frame.bit_depth,
+                    encoding=ENCODING_ENUMS[options.encoding],
+                    exposure_ms=frame.exposure_ms,
+                    gain_db=frame.gain_db,
+                    data=delivery.encoded.data,
+                )
+
+    def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
+        quality = request.quality if request.HasField("quality") else self._camera.default_quality
+        if not 1 <= quality <= 100:
+            raise InvalidSettingError("quality", quality, minimum=1, maximum=100)
+        if request.HasField("max_fps") and not (request.max_fps >= 0 and request.max_fps < float("inf")):
+            raise InvalidSettingError("max_fps", request.max_fps, reason="must be a finite number >= 0")
+        depth = request.queue_depth or self._default_queue_depth
+        if depth > MAX_QUEUE_DEPTH:
+            raise InvalidSettingError("queue_depth", depth, minimum=1, maximum=MAX_QUEUE_DEPTH)
+        return StreamOptions(
+            encoding=_enum_value(ENCODINGS, request.encoding, "encoding"),
+            quality=quality,
+            max_width=request.max_width or None,
+            max_fps=request.max_fps or None,
+            max_frames=request.max_frames or None,
+            policy=_enum_value(POLICIES, request.policy, "policy"),
+            queue_depth=depth,
+        )
+
+
+def _enum_value(table: dict[int, T], number: int, field: str) -> T:
+    if number not in table:
+        raise InvalidSettingError(field, number, reason=f"must be one of {sorted(table)}")
+    return table[number]
+
+
+def _settings_fields(settings: CameraSettings) -> dict[str, object]:
+    return {
+        "exposure_ms": settings.exposure_ms,
+        "gain_db": settings.gain_db,
+        "width": settings.width,
+        "height": settings.height,
+        "pixel_format": PIXEL_FORMATS[settings.pixel_format],
+        "connected": settings.connected,
+    }
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp

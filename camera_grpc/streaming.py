@@ -1,0 +1,279 @@
+"""Live frames: one acquisition shared by many subscribers.
+
+The camera thread hands every frame to :meth:`FrameHub.publish`, which only
+schedules :meth:`FrameHub._dispatch` on the event loop: the camera never waits
+for a subscriber. Each subscriber has its own bounded buffer and policy:
+
+* ``latest``: the buffer holds one frame; a newer frame replaces it;
+* ``queue``: the buffer holds up to ``queue_depth`` frames; when full, the
+  oldest is dropped.
+
+A subscriber's ``missed_frames`` is computed from the camera's frame numbers,
+so it counts every frame produced while it was subscribed that it did not get,
+whatever the reason (policy, max_fps, the camera itself dropping frames):
+frames received plus frames reported missed equals frames produced.
+
+Frames are encoded lazily, off the event loop, once per distinct
+(encoding, quality, max_width): subscribers that want the same rendition of
+the same frame share one encode. Acquisition starts with the first subscriber
+and stops ``linger_s`` after the last one leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from camera_grpc import imaging
+from camera_grpc.drivers.base import Frame
+from camera_grpc.errors import (
+    CameraServiceError,
+    CameraUnavailableError,
+    ServiceStoppingError,
+    TooManySubscribersError,
+)
+from camera_grpc.worker import CameraState, CameraWorker
+
+log = logging.getLogger(__name__)
+
+
+class Encoding(enum.Enum):
+    """How a streamed frame's bytes are encoded."""
+
+    RAW = "raw"
+    JPEG = "jpeg"
+    PNG = "png"
+
+
+class Policy(enum.Enum):
+    """What a slow subscriber gets."""
+
+    LATEST = "latest"
+    QUEUE = "queue"
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """One subscriber's choices (validated by the caller)."""
+
+    encoding: Encoding = Encoding.RAW
+    quality: int = 90
+    max_width: int | None = None
+    max_fps: float | None = None
+    max_frames: int | None = None
+    policy: Policy = Policy.LATEST
+    queue_depth: int = 8
+
+    @property
+    def rendition(self) -> tuple[Encoding, int, int | None]:
+        """Key of the encoded form; subscribers with equal keys share encodes."""
+        return (self.encoding, self.quality if self.encoding is Encoding.JPEG else 0, self.max_width)
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """A frame in one rendition."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message for one subscriber."""
+
+    frame: Frame
+    encoded: EncodedFrame
+    sequence_number: int
+    missed_frames: int
+
+
+@dataclass
+class _Entry:
+    """A published frame and its renditions (kept alive only by subscriber buffers)."""
+
+    frame: Frame
+    renditions: dict[tuple[Encoding, int, int | None], asyncio.Future[EncodedFrame]] = field(default_factory=dict)
+
+
+class Subscription:
+    """One subscriber's buffer and accounting. Iterate it for :class:`Delivery` objects."""
+
+    def __init__(self, hub: FrameHub, options: StreamOptions) -> None:
+        self._hub = hub
+        self.options = options
+        self._buffer: collections.deque[_Entry] = collections.deque(
+            maxlen=1 if options.policy is Policy.LATEST else options.queue_depth
+        )
+        self._wakeup = asyncio.Event()
+        self._ended: BaseException | None = None
+        self._last_accounted: int | None = None  # frame number up to which frames are accounted for
+        self._last_offered_at = -float("inf")
+        self.sequence_number = 0
+        self.delivered = 0
+        self.missed = 0
+
+    def offer(self, entry: _Entry) -> None:
+        """Called for every published frame (event loop)."""
+        if self._last_accounted is None:
+            self._last_accounted = entry.frame.frame_number - 1
+        max_fps = self.options.max_fps
+        if max_fps:
+            now = time.monotonic()
+            if now - self._last_offered_at < 1.0 / max_fps:
+                return  # not offered: counted as missed when the next frame is delivered
+            self._last_offered_at = now
+        self._buffer.append(entry)  # a full deque drops its oldest entry
+        self._wakeup.set()
+
+    def end(self, error: BaseException) -> None:
+        """End the subscription: the iterator raises ``error`` at its next step."""
+        if self._ended is None:
+            self._ended = error
+            self._buffer.clear()
+            self._wakeup.set()
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        return self._deliveries()
+
+    async def _deliveries(self) -> AsyncIterator[Delivery]:
+        limit = self.options.max_frames
+        while limit is None or self.delivered < limit:
+            while not self._buffer:
+                if self._ended is not None:
+                    raise self._ended
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            if self._ended is not None:
+                raise self._ended
+            entry = self._buffer.popleft()
+            encoded = await self._hub.encoded(entry, self.options)
+            if self._ended is not None:
+                raise self._ended
+            number = entry.frame.frame_number
+            missed = max(0, number - (self._last_accounted or 0) - 1)
+            self._last_accounted = max(number, self._last_accounted or 0)
+            self.sequence_number += 1
+            self.delivered += 1
+            self.missed += missed
+            yield Delivery(entry.frame, encoded, self.sequence_number, missed)
+
+
+class FrameHub:
+    """Fans one camera's frames out to subscribers. Create and use it on the event loop."""
+
+    def __init__(
+        self,
+        worker: CameraWorker,
+        executor: Executor,
+        *,
+        linger_s: float = 2.0,
+        max_subscribers: int = 64,
+    ) -> None:
+        self._worker = worker
+        self._executor = executor
+        self._linger_s = linger_s
+        self._max_subscribers = max_subscribers
+        self._loop = asyncio.get_running_loop()
+        self._subscriptions: set[Subscription] = set()
+        self._linger_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.frames_published = 0
+        worker.set_frame_sink(self.publish)
+        worker.add_state_listener(self._on_state_threadsafe)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Subscribers now."""
+        return len(self._subscriptions)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, options: StreamOptions) -> AsyncIterator[Subscription]:
+        """Subscribe for the duration of the ``async with`` block."""
+        if self._closed:
+            raise ServiceStoppingError("the service is shutting down")
+        if len(self._subscriptions) >= self._max_subscribers:
+            raise TooManySubscribersError(f"at most {self._max_subscribers} frame streams may be open at once")
+        subscription = Subscription(self, options)
+        self._subscriptions.add(subscription)
+        try:
+            if self._linger_task is not None:
+                self._linger_task.cancel()
+                self._linger_task = None
+            if not self._worker.is_acquiring:
+                await asyncio.wrap_future(self._worker.set_acquiring(True))
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)
+            if not self._subscriptions and not self._closed:
+                self._linger_task = self._loop.create_task(self._stop_after_linger())
+
+    async def encoded(self, entry: _Entry, options: StreamOptions) -> EncodedFrame:
+        """The frame in the subscriber's rendition, encoded once per rendition."""
+        key = options.rendition
+        future = entry.renditions.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._loop.run_in_executor(self._executor, _encode, entry.frame, options))
+            entry.renditions[key] = future
+        return await asyncio.shield(future)
+
+    def publish(self, frame: Frame) -> None:
+        """Frame sink for the camera thread: never blocks."""
+        self._loop.call_soon_threadsafe(self._dispatch, frame)
+
+    async def close(self) -> None:
+        """End every stream (UNAVAILABLE: shutting down) and stop acquisition."""
+        self._closed = True
+        self._end_all(ServiceStoppingError("the service is shutting down"))
+        if self._linger_task is not None:
+            self._linger_task.cancel()
+        if self._worker.is_acquiring:
+            with contextlib.suppress(CameraServiceError):
+                await asyncio.wrap_future(self._worker.set_acquiring(False))
+
+    def _dispatch(self, frame: Frame) -> None:
+        self.frames_published += 1
+        if not self._subscriptions:
+            return
+        entry = _Entry(frame)
+        for subscription in self._subscriptions:
+            subscription.offer(entry)
+
+    def _end_all(self, error: BaseException) -> None:
+        for subscription in list(self._subscriptions):
+            subscription.end(error)
+
+    def _on_state_threadsafe(self, state: CameraState) -> None:
+        if state in (CameraState.DISCONNECTED, CameraState.STOPPED):
+            self._loop.call_soon_threadsafe(
+                self._end_all, CameraUnavailableError(f"camera {state.value}; the frame stream ended")
+            )
+
+    async def _stop_after_linger(self) -> None:
+        await asyncio.sleep(self._linger_s)
+        if not self._subscriptions and self._worker.is_acquiring:
+            with contextlib.suppress(CameraServiceError):
+                await asyncio.wrap_future(self._worker.set_acquiring(False))
+
+
+def _encode(frame: Frame, options: StreamOptions) -> EncodedFrame:
+    """Render a frame for streaming (executor thread)."""
+    if options.encoding is Encoding.RAW:
+        pixels = frame.pixels
+        if options.max_width and frame.width > options.max_width:
+            image = imaging.downscale(
+                imaging.to_pil(pixels, frame.pixel_format, frame.bit_depth, keep_16_bit=True), options.max_width
+            )
+            return EncodedFrame(image.tobytes(), image.width, image.height)
+        little_endian = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False)
+        return EncodedFrame(little_endian.tobytes(), frame.width, frame.height)
+    data, width, height = imaging.encode_frame(frame, options.encoding.value, options.quality, options.max_width)
+    return EncodedFrame(data, width, height)
