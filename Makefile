@@ -1,0 +1,53 @@
+# camera-grpc: the two commands a fresh machine needs.
+#   make run    set up .venv (runtime dependencies) and run the service on the simulated camera
+#   make test   set up .venv (+ dev dependencies and test tools) and run the whole test suite
+# Everything is installed from the lock files; nothing needs to be installed by hand.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint protos protos-check emulator bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(RUNTIME_STAMP) $@
+
+run: $(RUNTIME_STAMP)
+	CAMERA_BACKEND=$${CAMERA_BACKEND:-simulated} $(BIN)/camera-grpc
+
+test: $(DEV_STAMP)
+	scripts/setup_test_env.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+protos: $(DEV_STAMP)
+	PYTHON=$(BIN)/python scripts/gen_protos.sh
+
+protos-check: $(DEV_STAMP)
+	PYTHON=$(BIN)/python scripts/gen_protos.sh --check
+
+emulator:
+	scripts/build_emulator.sh
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/capture.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
