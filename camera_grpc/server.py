@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = camera_pb2.DESCRIPTOR.services_by_name["CameraService"].full_name
 #: Health is reported for the server as a whole ("") and for the camera service.
 HEALTH_SERVICES = ("", SERVICE_NAME)
+#: At start-up, how long to wait for the camera before serving anyway (health says NOT_SERVING until it connects).
+STARTUP_CONNECT_WAIT_S = 5.0
 
 
 def grpc_options(settings: Settings) -> list[tuple[str, int]]:
@@ -90,6 +92,8 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     runtime = CameraRuntime(settings)
     server, port = await create_server(settings, runtime)
     runtime.start()
+    if not await runtime.wait_until_connected(STARTUP_CONNECT_WAIT_S):
+        log.warning("camera not connected yet; serving anyway (health NOT_SERVING) and retrying in the background")
     await server.start()
     log.info("gRPC listening on %s:%d (camera backend: %s)", settings.grpc_host, port, runtime.driver.name)
     stop = asyncio.Event()

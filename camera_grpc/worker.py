@@ -210,10 +210,14 @@ class CameraWorker:
 
         def switch(driver: CameraDriver) -> None:
             self._acquiring = acquiring
-            if not acquiring and driver.is_streaming:
-                driver.stop_streaming()
+            if not self._wants_frames():
+                _stop_streaming(driver)
 
         return self.submit(switch)
+
+    def _wants_frames(self) -> bool:
+        """Acquisition is on, or frame requests registered while it was on still wait for a frame."""
+        return self._acquiring or bool(self._frame_requests)
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -227,10 +231,12 @@ class CameraWorker:
                     else:
                         self._stopping.wait(delay_s)
                         delay_s = min(delay_s * 2, self._reconnect_max_delay_s)
-                elif self._acquiring:
+                elif self._wants_frames():
                     self._serve_commands(block=False)
-                    if self._acquiring and self._state.usable and not self._stopping.is_set():
+                    if self._wants_frames() and self._state.usable and not self._stopping.is_set():
                         self._acquire_one()
+                    if not self._wants_frames():
+                        self._guarded(_stop_streaming)
                 else:
                     self._serve_commands(block=True)
         finally:
@@ -369,6 +375,11 @@ class CameraWorker:
                 listener(state)
             except Exception:
                 log.exception("camera state listener failed")
+
+
+def _stop_streaming(driver: CameraDriver) -> None:
+    if driver.is_streaming:
+        driver.stop_streaming()
 
 
 def _accept_any(frame: Frame) -> bool:

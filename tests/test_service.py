@@ -232,9 +232,7 @@ async def test_full_disk_is_resource_exhausted_and_leaves_no_partial_file(
     assert "no space" in caught.value.details()
     assert capture_files(small_filesystem) == []
     # A capture that fits still works afterwards.
-    response = await service.stub.Capture(
-        pb.CaptureRequest(format=pb.IMAGE_FORMAT_JPEG, exposure_ms=0.05, quality=10)
-    )
+    response = await service.stub.Capture(pb.CaptureRequest(format=pb.IMAGE_FORMAT_JPEG, exposure_ms=0.05, quality=10))
     assert Path(response.path).exists()
 
 

@@ -1,0 +1,73 @@
+"""The service as users run it: a process, signals, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from tests.support import ServiceProcess
+
+FAST_CAMERA = {
+    "CAMERA_BACKEND": "simulated",
+    "DEFAULT_EXPOSURE": "2",
+    "SIMULATED_FRAME_RATE": "100",
+    "SHUTDOWN_GRACE_S": "5",
+    "REST_ENABLED": "false",
+}
+
+
+@pytest.fixture
+def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
+    process = ServiceProcess({**FAST_CAMERA, "IMAGE_SAVE_PATH": str(tmp_path / "captures")}, cwd=tmp_path)
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+async def test_starts_logs_its_backend_and_address_and_stops_on_sigterm(service_process: ServiceProcess) -> None:
+    port = service_process.wait_listening()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        response = await health.Check(health_pb2.HealthCheckRequest(service="camera.v1.CameraService"))
+        assert response.status == health_pb2.HealthCheckResponse.SERVING  # the camera connects before serving
+    assert "camera: Simulated Camera serial SIM-0001 (simulated driver), sensor 2448x2048" in service_process.log
+    assert f"gRPC listening on 127.0.0.1:{port} (camera backend: simulated)" in service_process.log
+    assert "using the simulated camera" not in service_process.log  # simulated was asked for, not a fallback
+    assert service_process.stop(signal.SIGTERM) == 0
+    assert "camera closed" in service_process.log
+    assert "Traceback" not in service_process.log
+
+
+async def test_sigint_lets_an_in_flight_capture_finish_and_ends_streams_with_a_status(
+    service_process: ServiceProcess, tmp_path: Path
+) -> None:
+    port = service_process.wait_listening()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = camera_pb2_grpc.CameraServiceStub(channel)
+        await stub.GetSettings(pb.GetSettingsRequest(), wait_for_ready=True, timeout=10)
+        stream = stub.Frames(pb.FramesRequest(max_fps=5, encoding=pb.FRAME_ENCODING_JPEG, max_width=320))
+        assert (await stream.read()).sequence_number == 1
+        capture = asyncio.ensure_future(stub.Capture(pb.CaptureRequest(exposure_ms=1500.0), timeout=20))
+        await asyncio.sleep(0.4)  # the capture is now exposing
+        service_process.process.send_signal(signal.SIGINT)
+
+        response = await capture
+        assert Path(response.path).exists() and Path(response.path).parent == tmp_path / "captures"
+        assert response.exposure_ms == pytest.approx(1500.0)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            while True:
+                message = await stream.read()
+                assert message is not grpc.aio.EOF, "stream ended without a status"
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "shutting down" in caught.value.details()
+    assert service_process.stop() == 0
+    assert "camera closed" in service_process.log
