@@ -165,3 +165,17 @@ def test_unplug_fails_calls_close_still_works_and_replug_reopens(driver_harness:
     assert driver.is_open
     driver.start_streaming()
     assert driver.grab().pixels.size > 0
+
+
+def test_frames_the_caller_keeps_are_never_overwritten(driver: CameraDriver) -> None:
+    driver.set_exposure_ms(1.0)
+    driver.start_streaming()
+    kept = [driver.grab() for _ in range(24)]  # more frames than any buffer pool keeps
+    view = kept[0].pixels[::2, ::2]  # a view keeps its base alive too
+    snapshots = [frame.pixels.copy() for frame in kept]
+    for _ in range(24):
+        driver.grab()
+    driver.stop_streaming()
+    for frame, snapshot in zip(kept, snapshots, strict=True):
+        assert np.array_equal(frame.pixels, snapshot), f"frame {frame.frame_number} was overwritten"
+    assert np.array_equal(view, snapshots[0][::2, ::2])

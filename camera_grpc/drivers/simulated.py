@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from camera_grpc.drivers.base import CameraDriver, CameraInfo, Frame, ImageGeometry, PixelFormat, Range
+from camera_grpc.drivers.buffers import BufferPool
 from camera_grpc.errors import CameraDisconnectedError, CameraUnavailableError, InvalidSettingError
 
 #: Valid ranges; the same as the SDK emulator's default profile (1e-5 s .. 10 s, 0 .. 24 dB).
@@ -70,6 +71,7 @@ class SimulatedCamera(CameraDriver):
         self._streaming = False
         self._pattern: np.ndarray | None = None
         self._lut: np.ndarray | None = None
+        self._buffers = BufferPool((height, width), pixel_format.dtype)
         # Free-running frame clock: frame n is ready at anchor_time + (n - anchor_number) * period.
         self._anchor_time = 0.0
         self._anchor_number = 0
@@ -233,7 +235,8 @@ class SimulatedCamera(CameraDriver):
         assert self._pattern is not None
         offset = (frame_number * PATTERN_STEP_PX) % PATTERN_PERIOD_PX
         window = self._pattern[:, offset : offset + self._width]
-        pixels = np.take(self._brightness_lut(), window)
+        # mode="clip": indices are in range by construction, and it lets numpy write straight into `out`.
+        pixels = np.take(self._brightness_lut(), window, out=self._buffers.acquire(), mode="clip")
         stamp_frame_number(pixels, frame_number, full_scale=(1 << self._bit_depth) - 1)
         return pixels
 
