@@ -74,3 +74,6 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+pytest_plugins = ["tests.fixtures_emulator"]

@@ -1,0 +1,869 @@
+"""The PixeLINK SDK emulator, driven through the UNMODIFIED pixelinkWrapper (in-process and in a subprocess).
+
+Facts checked here come from /work/shared/pixelink/SDK-ABI.md; the emulator's own conventions (profile,
+test pattern, control protocol) from emulator/README.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import queue
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.pxlemu import (
+    BUILD_SCRIPT,
+    DEFAULT_HEIGHT,
+    DEFAULT_SERIALS,
+    DEFAULT_WIDTH,
+    LIB_VERSION,
+    REPO_ROOT,
+    EmulatorControl,
+    EmulatorError,
+    SocketControl,
+    build_emulator,
+    emulator_env,
+)
+
+SERIAL1, SERIAL2 = DEFAULT_SERIALS
+
+# Return codes (SDK-ABI.md 5.1), as the wrapper sees them (signed 32-bit).
+SUCCESS = 0
+PARAMETERS_CHANGED = 1
+ALREADY_RUNNING = 2
+FRAME_LOSS = 9
+INVALID_HANDLE = -2147483646
+INVALID_PARAMETER = -2147483645
+BUFFER_TOO_SMALL = -2147483644
+NOT_SUPPORTED = -2147483642
+CAMERA_IN_USE = -2147483641
+NO_CAMERA = -2147483640
+INVALID_SERIAL = -2147483633
+STREAM_STOPPED = -2147483630
+OUT_OF_RANGE = -2147483626
+CAMERA_TIMEOUT = -1879048180
+REQUIRES_CONTROL = -1879048176
+NOT_PERMITTED_WHILE_STREAMING = -1879048165
+
+# Feature ids and flags (SDK-ABI.md 5.2 / 5.3)
+EXPOSURE, GAIN, TEMPERATURE, TRIGGER, FRAME_RATE, ROI = 7, 8, 11, 12, 18, 19
+PIXEL_ADDRESSING, PIXEL_FORMAT, MAX_PIXEL_SIZE = 21, 22, 31
+PRESENCE, MANUAL, AUTO, ONEPUSH, OFF = 0x1, 0x2, 0x4, 0x8, 0x10
+READ_ONLY, SETTABLE_WHILE_STREAMING, PERSISTABLE = 0x40, 0x80, 0x100
+MONO8, MONO16, BAYER8_RGGB, BAYER16_RGGB = 0, 1, 7, 10
+START, STOP = 0, 2
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def open_camera(api: Any, serial: int = SERIAL1) -> int:
+    ret = api.initialize(serial)
+    assert ret[0] == SUCCESS, ret
+    return ret[1]
+
+
+def set_feature(api: Any, h: int, feature: int, params: list[float], flags: int = MANUAL) -> int:
+    return api.setFeature(h, feature, flags, params)[0]
+
+
+def get_params(api: Any, h: int, feature: int) -> list[float]:
+    ret = api.getFeature(h, feature)
+    assert ret[0] == SUCCESS, ret
+    return ret[2]
+
+
+def configure(api: Any, h: int, roi: tuple[int, int, int, int], pixel_format: int = MONO8, pa: int = 1) -> None:
+    assert set_feature(api, h, ROI, list(roi)) == SUCCESS
+    assert set_feature(api, h, PIXEL_FORMAT, [pixel_format]) == SUCCESS
+    assert set_feature(api, h, PIXEL_ADDRESSING, [pa, 0]) == SUCCESS
+
+
+def grab(api: Any, h: int, nbytes_w: int, rows: int) -> tuple[np.ndarray, Any]:
+    buf = np.zeros((rows, nbytes_w), dtype=np.uint8)
+    ret = api.getNextNumPyFrame(h, buf)
+    assert ret[0] == SUCCESS, ret
+    return buf, ret[1]
+
+
+def pattern(left: int, top: int, w: int, h: int, n: int, pa: int = 1) -> np.ndarray:
+    """Sensor pattern value g = (sensor_x + sensor_y + frame_number) mod 256 (emulator/README.md)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return (left + x * pa + top + y * pa + n) & 255
+
+
+def sensor12(g: np.ndarray, scale: float = 1.0, colour: float = 1.0) -> np.ndarray:
+    """12-bit sensor value: g * 16 * scale * colour, rounded, clipped at 4095."""
+    return np.minimum(4095, np.floor(g * 16.0 * scale * colour + 0.5)).astype(np.int64)
+
+
+def stamp(buf: np.ndarray) -> int:
+    return struct.unpack_from("<I", buf.tobytes(), 0)[0]
+
+
+# ------------------------------------------------------------------------------------------- build, loading
+
+
+def test_build_script_prints_exports_and_is_cheap_when_up_to_date(emulator_dir: Path) -> None:
+    lib = emulator_dir / f"libPxLApi.so.{LIB_VERSION}"
+    mtime = lib.stat().st_mtime_ns
+    proc = subprocess.run([str(BUILD_SCRIPT), str(emulator_dir)], capture_output=True, text=True, check=True)
+    assert proc.stdout.splitlines() == [
+        f"export LD_LIBRARY_PATH={emulator_dir}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}",
+        f"export PIXELINK_SDK_LIB={emulator_dir}",
+    ]
+    assert "up to date" in proc.stderr
+    assert lib.stat().st_mtime_ns == mtime  # not rebuilt
+    # exactly one file matches the wrapper's version probe, and the unversioned name points at it
+    found = subprocess.run(
+        f"find {emulator_dir} -name 'libPxLApi*.so.*'", shell=True, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.split() == [str(lib)]
+    assert os.readlink(emulator_dir / "libPxLApi.so") == lib.name
+    readelf = shutil.which("readelf")
+    assert readelf, "binutils (readelf) comes with gcc"
+    dynamic = subprocess.run([readelf, "-d", str(lib)], capture_output=True, text=True, check=True).stdout
+    assert "Library soname: [libPxLApi.so]" in dynamic
+    needed = [line for line in dynamic.splitlines() if "(NEEDED)" in line]
+    assert needed and all("libc.so" in line for line in needed)  # no dependency beyond libc (+pthread in it)
+    # eval-able: LD_LIBRARY_PATH is prepended to the caller's value
+    shell = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'eval "$({BUILD_SCRIPT} {emulator_dir} 2>/dev/null)"; echo "$LD_LIBRARY_PATH|$PIXELINK_SDK_LIB"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "LD_LIBRARY_PATH": "/opt/other"},
+    )
+    assert shell.stdout.strip() == f"{emulator_dir}:/opt/other|{emulator_dir}"
+
+
+def test_source_compiles_without_warnings(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            "gcc",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O2",
+            "-fPIC",
+            "-pthread",
+            "-c",
+            str(REPO_ROOT / "emulator" / "pxlemu.c"),
+            "-o",
+            str(tmp_path / "pxlemu.o"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_build_emulator_helper_returns_the_versioned_library(emulator_dir: Path) -> None:
+    lib = build_emulator(emulator_dir)
+    assert lib == emulator_dir / f"libPxLApi.so.{LIB_VERSION}" and lib.is_absolute()
+
+
+def test_wrapper_imports_in_a_subprocess_without_version_warning(emulator_dir: Path) -> None:
+    code = "from pixelinkWrapper import PxLApi; print('version', PxLApi._curApiVersion)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=emulator_env(emulator_dir), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"version {LIB_VERSION}\n"  # no WARNING text from the probe
+
+
+def test_wrapper_is_bound_to_the_in_process_emulator(emulator_lib: ctypes.CDLL, pxl_api: Any) -> None:
+    assert pxl_api._Api._handle == emulator_lib._handle
+    assert pxl_api._curApiVersion == LIB_VERSION
+
+
+# ------------------------------------------------------------------------------------------- enumeration, init
+
+
+def test_enumerates_two_cameras(pxl_api: Any) -> None:
+    rc, cams = pxl_api.getNumberCameras()
+    assert rc == SUCCESS
+    assert [c.CameraSerialNum for c in cams] == [SERIAL1, SERIAL2]
+    assert cams[0].StructSize == 56 and cams[1].CameraLinkSpeed == 5000
+
+
+def test_initialize_by_any_and_by_serial(pxl_api: Any, emulator: EmulatorControl) -> None:
+    rc, h1 = pxl_api.initialize(0)
+    assert rc == SUCCESS and 0x1000 <= h1 < 2**31
+    assert pxl_api.getCameraInfo(h1)[1].SerialNumber == str(SERIAL1).encode()
+    rc, h2 = pxl_api.initialize(0)  # the first one is in use: the next free camera
+    assert rc == SUCCESS and h2 != h1
+    assert pxl_api.getCameraInfo(h2)[1].SerialNumber == str(SERIAL2).encode()
+    assert pxl_api.initialize(0) == (CAMERA_IN_USE,)
+    assert pxl_api.initialize(SERIAL1) == (CAMERA_IN_USE,)
+    assert pxl_api.initialize(123456) == (INVALID_SERIAL,)
+    # monitor access works alongside the controlling handle, but cannot change anything
+    rc, hm = pxl_api.initialize(SERIAL1, pxl_api.InitializeExFlags.MONITOR_ACCESS_ONLY)
+    assert rc == SUCCESS
+    assert get_params(pxl_api, hm, EXPOSURE)[0] == pytest.approx(0.01)
+    assert set_feature(pxl_api, hm, EXPOSURE, [0.02]) == REQUIRES_CONTROL
+    assert emulator.open_handles() == 3
+    for h in (h1, h2, hm):
+        assert pxl_api.uninitialize(h) == (SUCCESS,)
+    assert pxl_api.getFeature(h1, EXPOSURE) == (INVALID_HANDLE,)
+    assert pxl_api.uninitialize(h1) == (INVALID_HANDLE,)
+    assert pxl_api.getFeature(0x7777, EXPOSURE) == (INVALID_HANDLE,)
+    assert emulator.open_handles() == 0
+
+
+def test_camera_info_strings(pxl_api: Any) -> None:
+    h = open_camera(pxl_api, SERIAL2)
+    rc, info = pxl_api.getCameraInfo(h)
+    assert rc == SUCCESS
+    assert info.VendorName == b"PixeLINK"
+    assert info.ModelName == b"PL-EMU-5MP"
+    assert info.SerialNumber == b"700000002"
+    assert info.CameraName == b"PxLEmu 700000002"
+    assert b"emulator" in info.Description and info.FirmwareVersion == b"1.0.0"
+    assert pxl_api.setCameraName(h, "bench left") == (SUCCESS,)
+    assert pxl_api.getCameraInfo(h)[1].CameraName == b"bench left"
+
+
+# ------------------------------------------------------------------------------------------- features
+
+
+def _params(feature: Any) -> list[tuple[float, float]]:
+    return [(feature.Params[i].fMinValue, feature.Params[i].fMaxValue) for i in range(feature.uNumberOfParameters)]
+
+
+def test_camera_features_single_and_all(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    rc, feats = pxl_api.getCameraFeatures(h, EXPOSURE)
+    assert rc == SUCCESS and feats.uNumberOfFeatures == 1
+    f = feats.Features[0]
+    assert f.uFeatureId == EXPOSURE
+    assert f.uFlags & (PRESENCE | MANUAL | AUTO | ONEPUSH | SETTABLE_WHILE_STREAMING | PERSISTABLE) == (
+        PRESENCE | MANUAL | AUTO | ONEPUSH | SETTABLE_WHILE_STREAMING | PERSISTABLE
+    )
+    assert _params(f) == [pytest.approx((1e-5, 10.0))] * 3  # VALUE, AUTO_MIN, AUTO_MAX in seconds
+
+    rc, feats = pxl_api.getCameraFeatures(h, GAIN)
+    assert rc == SUCCESS and feats.Features[0].uFeatureId == GAIN
+    assert feats.Features[0].uFlags & SETTABLE_WHILE_STREAMING
+    assert _params(feats.Features[0]) == [(0.0, 24.0)]
+
+    rc, feats = pxl_api.getCameraFeatures(h, pxl_api.FeatureId.ALL)
+    assert rc == SUCCESS and feats.uNumberOfFeatures == pxl_api.FeatureId.TOTAL == 46
+    by_id = [feats.Features[i] for i in range(feats.uNumberOfFeatures)]
+    assert [f.uFeatureId for f in by_id] == list(range(46))  # one entry per id, in id order
+    # the blob is self-contained: internal pointers point into the returned buffer
+    start = ctypes.addressof(feats)
+    assert start < ctypes.cast(feats.Features, ctypes.c_void_p).value < start + feats.uSize
+    last_params = ctypes.cast(by_id[45].Params, ctypes.c_void_p).value
+    assert start < last_params < start + feats.uSize
+    for fid in (ROI, PIXEL_FORMAT, PIXEL_ADDRESSING, TRIGGER, FRAME_RATE):
+        assert by_id[fid].uFlags & PRESENCE and not by_id[fid].uFlags & SETTABLE_WHILE_STREAMING, fid
+    for fid in (EXPOSURE, GAIN, 0, 6):  # exposure, gain, brightness, gamma
+        assert by_id[fid].uFlags & SETTABLE_WHILE_STREAMING, fid
+    assert by_id[TEMPERATURE].uFlags & (PRESENCE | READ_ONLY) == PRESENCE | READ_ONLY
+    assert by_id[MAX_PIXEL_SIZE].uFlags & READ_ONLY and _params(by_id[MAX_PIXEL_SIZE]) == [(12.0, 12.0)]
+    assert by_id[FRAME_RATE].uFlags & OFF
+    assert _params(by_id[ROI]) == [
+        (0, DEFAULT_WIDTH - 64),
+        (0, DEFAULT_HEIGHT - 64),
+        (64, DEFAULT_WIDTH),
+        (64, DEFAULT_HEIGHT),
+    ]
+    assert by_id[PIXEL_ADDRESSING].uNumberOfParameters == 4
+    focus = by_id[pxl_api.FeatureId.FOCUS]  # not supported: no PRESENCE, but a valid zeroed parameter list
+    assert not focus.uFlags & PRESENCE and focus.uNumberOfParameters == 1 and _params(focus) == [(0.0, 0.0)]
+    assert pxl_api.getFeature(h, pxl_api.FeatureId.FOCUS)[0] == NOT_SUPPORTED
+    # getFeature flags describe the current state; defaults of the profile
+    rc, flags, params = pxl_api.getFeature(h, EXPOSURE)
+    assert rc == SUCCESS and flags == PRESENCE | MANUAL and len(params) == 3
+    assert params[0] == pytest.approx(0.01)
+    assert get_params(pxl_api, h, ROI) == [0, 0, DEFAULT_WIDTH, DEFAULT_HEIGHT]
+    assert get_params(pxl_api, h, PIXEL_FORMAT) == [MONO8]
+    assert get_params(pxl_api, h, MAX_PIXEL_SIZE) == [12]
+    assert get_params(pxl_api, h, TEMPERATURE)[0] == pytest.approx(40.0)
+
+
+def test_set_exposure_in_seconds_reads_back(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.1]) == SUCCESS  # 100 ms
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.1)
+    assert emulator.feature_value(SERIAL1, EXPOSURE, 0) == pytest.approx(0.1)
+    assert emulator.command(f"get {SERIAL1} {EXPOSURE} 0") == "0.1"
+    # the sensor's resolution is 1 us: a finer value is adjusted, and the caller is told
+    assert set_feature(pxl_api, h, EXPOSURE, [0.0123456]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.012346, abs=1e-9)
+    assert set_feature(pxl_api, h, GAIN, [6.0]) == SUCCESS
+    assert set_feature(pxl_api, h, GAIN, [2.25]) == PARAMETERS_CHANGED  # 0.1 dB steps
+    assert emulator.feature_value(SERIAL1, GAIN) == pytest.approx(2.3)
+    # one-time auto exposure completes at once: back to MANUAL with a value in [AUTO_MIN, AUTO_MAX]
+    assert set_feature(pxl_api, h, EXPOSURE, [0.5], ONEPUSH) == SUCCESS
+    _, flags, params = pxl_api.getFeature(h, EXPOSURE)
+    assert flags == PRESENCE | MANUAL and 1e-4 <= params[0] <= 1.0
+    # pixel addressing: symmetric values 1, 2, 4 only
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2]) == SUCCESS
+    assert get_params(pxl_api, h, PIXEL_ADDRESSING) == [2, 0, 2, 2]
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [3]) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, PIXEL_FORMAT, [pxl_api.PixelFormat.BAYER8_GRBG]) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, FRAME_RATE, [], OFF) == SUCCESS
+    assert pxl_api.getFeature(h, FRAME_RATE)[1] == PRESENCE | OFF
+
+
+def test_out_of_range_and_error_report(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    rc, report = pxl_api.getErrorReport(h)
+    assert rc == SUCCESS and report.uReturnCode == 0 and report.strFunctionName == b""
+    assert set_feature(pxl_api, h, EXPOSURE, [20.0]) == OUT_OF_RANGE  # 20 s: a ms value sent as seconds
+    assert emulator.feature_value(SERIAL1, EXPOSURE) == pytest.approx(0.01)  # unchanged
+    rc, report = pxl_api.getErrorReport(h)
+    assert rc == SUCCESS
+    assert report.uReturnCode == OUT_OF_RANGE
+    assert report.strFunctionName == b"PxLSetFeature"
+    assert report.strReturnCode == b"ApiOutOfRangeError"
+    assert b"SHUTTER" in report.strReport and b"out of range" in report.strReport
+    assert set_feature(pxl_api, h, GAIN, [1e7]) == OUT_OF_RANGE
+    assert b"GAIN" in pxl_api.getErrorReport(h)[1].strReport
+    assert set_feature(pxl_api, h, GAIN, [3.0]) == SUCCESS  # success does not clear the last error
+    assert pxl_api.getErrorReport(h)[1].uReturnCode == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, TEMPERATURE, [20.0]) == NOT_SUPPORTED  # read-only
+    assert set_feature(pxl_api, h, EXPOSURE, [float("nan")]) == INVALID_PARAMETER
+    assert pxl_api.getErrorReport(0x7777) == (INVALID_HANDLE,)
+
+
+def test_roi_only_while_stopped(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    assert pxl_api.setStreamState(h, START) == (SUCCESS,)
+    assert pxl_api.setStreamState(h, START) == (ALREADY_RUNNING,)
+    assert pxl_api.getStreamState(h)[:2] == (SUCCESS, START)
+    assert set_feature(pxl_api, h, ROI, [0, 0, 640, 480]) == NOT_PERMITTED_WHILE_STREAMING
+    assert pxl_api.getErrorReport(h)[1].strReturnCode == b"ApiNotPermittedWhileStreaming"
+    assert set_feature(pxl_api, h, PIXEL_FORMAT, [MONO16]) == NOT_PERMITTED_WHILE_STREAMING
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2]) == NOT_PERMITTED_WHILE_STREAMING
+    assert set_feature(pxl_api, h, EXPOSURE, [0.02]) == SUCCESS  # settable while streaming
+    assert set_feature(pxl_api, h, GAIN, [1.0]) == SUCCESS
+    assert pxl_api.setStreamState(h, STOP) == (SUCCESS,)
+    assert set_feature(pxl_api, h, ROI, [8, 16, 640, 480]) == SUCCESS
+    assert get_params(pxl_api, h, ROI) == [8, 16, 640, 480]
+    assert set_feature(pxl_api, h, ROI, [3, 0, 641, 479]) == PARAMETERS_CHANGED  # snapped to the 8-pixel step
+    assert get_params(pxl_api, h, ROI) == [0, 0, 640, 480]
+    assert set_feature(pxl_api, h, ROI, [2000, 0, 640, 480]) == OUT_OF_RANGE  # does not fit the sensor
+    assert set_feature(pxl_api, h, ROI, [0, 0, 4096, 480]) == OUT_OF_RANGE
+    assert get_params(pxl_api, h, ROI) == [0, 0, 640, 480]
+
+
+# ------------------------------------------------------------------------------------------- frames
+
+
+def test_mono8_frame_pattern_and_descriptor(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (8, 16, 640, 480))
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    buf, desc = grab(pxl_api, h, 640, 480)
+    n = desc.uFrameNumber
+    assert n >= 1 and desc.u64FrameNumber == n and stamp(buf) == n
+    assert (desc.Roi.fLeft, desc.Roi.fTop, desc.Roi.fWidth, desc.Roi.fHeight) == (8, 16, 640, 480)
+    assert desc.PixelFormat.fValue == MONO8 and desc.PixelAddressingValue.fHorizontal == 1
+    assert desc.PixelAddressingValue.fVertical == 1 and desc.MaxPixelSize.fValue == 12
+    assert desc.Shutter.fValue == pytest.approx(0.01) and desc.Gain.fValue == 0
+    assert desc.Temperature.fValue == pytest.approx(40.0) and desc.FrameRate.fValue == pytest.approx(30.0)
+    assert desc.dFrameTime > 0 and desc.fFrameTime == pytest.approx(desc.dFrameTime, rel=1e-5)
+    assert pxl_api.imageSize(desc) == 640 * 480
+    expected = pattern(8, 16, 640, 480, n)
+    assert np.array_equal(buf.ravel()[4:], expected.ravel()[4:])  # first 4 bytes: frame-number stamp
+    # brightness follows exposure * gain: a quarter of the exposure and +6 dB is about half the signal
+    assert set_feature(pxl_api, h, EXPOSURE, [0.0025]) == SUCCESS
+    assert set_feature(pxl_api, h, GAIN, [6.0]) == SUCCESS
+    buf, desc = grab(pxl_api, h, 640, 480)
+    scale = 0.25 * 10 ** (6.0 / 20)
+    expected = sensor12(pattern(8, 16, 640, 480, desc.uFrameNumber), scale) >> 4
+    assert np.abs(buf.astype(int).ravel()[4:] - expected.ravel()[4:]).max() <= 1
+    assert desc.Shutter.fValue == pytest.approx(0.0025) and desc.Gain.fValue == pytest.approx(6.0)
+    # pixel addressing 2 keeps every second sensor pixel in both directions
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    configure(pxl_api, h, (0, 0, 640, 480), pa=2)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.01]) == SUCCESS
+    assert set_feature(pxl_api, h, GAIN, [0.0]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    buf, desc = grab(pxl_api, h, 320, 240)
+    assert desc.PixelAddressingValue.fHorizontal == 2 and desc.Decimation.fValue == 2
+    assert pxl_api.imageSize(desc) == 320 * 240
+    assert np.array_equal(buf.ravel()[4:], pattern(0, 0, 320, 240, desc.uFrameNumber, pa=2).ravel()[4:])
+
+
+def test_mono16_is_big_endian_msb_aligned(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 8, 256, 64), MONO16)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    # a uint16 array reports its element count, half the bytes: too small, as with the real API
+    assert pxl_api.getNextNumPyFrame(h, np.zeros((64, 256), np.uint16))[0] == BUFFER_TOO_SMALL
+    buf, desc = grab(pxl_api, h, 256 * 2, 64)
+    assert desc.PixelFormat.fValue == MONO16 and pxl_api.imageSize(desc) == 256 * 64 * 2
+    words = buf.view(">u2").ravel()[2:]  # big-endian; first 2 pixels hold the stamp
+    value12 = sensor12(pattern(0, 8, 256, 64, desc.uFrameNumber)).ravel()[2:]
+    assert np.array_equal(words, value12 << 4)  # MSB-aligned 12-bit data
+    assert not np.any(words & 0xF)
+    assert np.array_equal(words >> 8, pattern(0, 8, 256, 64, desc.uFrameNumber).ravel()[2:])  # = MONO8 view
+    assert not np.array_equal(buf.view("<u2").ravel()[2:], value12 << 4)  # byte order matters
+
+
+def test_bayer_frames_follow_the_rggb_layout(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (8, 16, 128, 64), BAYER8_RGGB)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    raw, desc = grab(pxl_api, h, 128, 64)
+    assert desc.PixelFormat.fValue == BAYER8_RGGB
+    g = pattern(8, 16, 128, 64, desc.uFrameNumber)
+    expected = np.empty_like(g)
+    expected[0::2, 0::2] = g[0::2, 0::2]  # R: full response
+    expected[0::2, 1::2] = g[0::2, 1::2] >> 1  # G: half
+    expected[1::2, 0::2] = g[1::2, 0::2] >> 1  # G
+    expected[1::2, 1::2] = g[1::2, 1::2] >> 2  # B: quarter
+    assert np.array_equal(raw.ravel()[4:], expected.ravel()[4:])
+    # formatImage demosaics (2x2 super-pixels) to RGB, top row first
+    rc, rgb = pxl_api.formatNumPyImage(raw, desc, pxl_api.ImageFormat.RAW_RGB24_NON_DIB)
+    assert rc == SUCCESS and len(rgb) == 128 * 64 * 3
+    rgb = np.frombuffer(bytes(rgb), np.uint8).reshape(64, 128, 3)
+    r = raw.astype(int)
+    cell_r, cell_b = r[0::2, 0::2], r[1::2, 1::2]
+    cell_g = (r[0::2, 1::2] + r[1::2, 0::2]) // 2
+    for dy in (0, 1):
+        for dx in (0, 1):
+            assert np.array_equal(rgb[dy::2, dx::2, 0], cell_r)
+            assert np.array_equal(rgb[dy::2, dx::2, 1], cell_g)
+            assert np.array_equal(rgb[dy::2, dx::2, 2], cell_b)
+    rc, bgr = pxl_api.formatNumPyImage(raw, desc, pxl_api.ImageFormat.RAW_BGR24)
+    assert rc == SUCCESS and np.array_equal(np.frombuffer(bytes(bgr), np.uint8).reshape(64, 128, 3), rgb[..., ::-1])
+    # BAYER16: same layout, 16-bit big-endian MSB-aligned
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    assert set_feature(pxl_api, h, PIXEL_FORMAT, [BAYER16_RGGB]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    raw16, desc = grab(pxl_api, h, 256, 64)
+    g = pattern(8, 16, 128, 64, desc.uFrameNumber)
+    words = raw16.view(">u2")
+    assert np.array_equal(words[1::2, 1::2], sensor12(g[1::2, 1::2], colour=0.25) << 4)
+    assert np.array_equal(words[1::2, 0::2], sensor12(g[1::2, 0::2], colour=0.5) << 4)
+
+
+def test_format_image_bmp_png_tiff_raw(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 96, 64))
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    frame, desc = grab(pxl_api, h, 96, 64)
+    fmt = pxl_api.ImageFormat
+    rc, raw = pxl_api.formatNumPyImage(frame, desc, fmt.RAW_MONO8)
+    assert rc == SUCCESS and bytes(raw) == frame.tobytes()
+    # BMP: 8-bit grey with palette, rows bottom-up, padded to 4 bytes (96 already is)
+    rc, bmp = pxl_api.formatNumPyImage(frame, desc, fmt.BMP)
+    bmp = bytes(bmp)
+    assert rc == SUCCESS and bmp[:2] == b"BM" and struct.unpack_from("<I", bmp, 2)[0] == len(bmp)
+    offset = struct.unpack_from("<I", bmp, 10)[0]
+    width, height, _planes, bits = struct.unpack_from("<iiHH", bmp, 18)
+    assert (width, height, bits) == (96, 64, 8)
+    pixels = np.frombuffer(bmp[offset:], np.uint8).reshape(64, 96)[::-1]
+    assert np.array_equal(pixels, frame)
+    # PNG: valid chunks and CRCs; IDAT inflates to filter-0 rows of the frame
+    rc, png = pxl_api.formatNumPyImage(frame, desc, fmt.PNG)
+    png = bytes(png)
+    assert rc == SUCCESS and png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(png):
+        (length,) = struct.unpack_from(">I", png, pos)
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
+        assert struct.unpack_from(">I", png, pos + 8 + length)[0] == zlib.crc32(kind + data)
+        chunks[kind] = data
+        pos += 12 + length
+    assert pos == len(png) and list(chunks) == [b"IHDR", b"IDAT", b"IEND"]
+    assert struct.unpack(">IIBB", chunks[b"IHDR"][:10]) == (96, 64, 8, 0)
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(64, 97)
+    assert not rows[:, 0].any() and np.array_equal(rows[:, 1:], frame)
+    # TIFF: little-endian header, pixel data at the end
+    rc, tiff = pxl_api.formatNumPyImage(frame, desc, fmt.TIFF)
+    tiff = bytes(tiff)
+    assert rc == SUCCESS and tiff[:4] == b"II*\x00" and tiff[-96 * 64 :] == frame.tobytes()
+    # RAW_RGB24 (DIB): B,G,R bottom row first
+    rc, dib = pxl_api.formatNumPyImage(frame, desc, fmt.RAW_RGB24)
+    dib = np.frombuffer(bytes(dib), np.uint8).reshape(64, 96, 3)[::-1]
+    assert rc == SUCCESS and all(np.array_equal(dib[..., k], frame) for k in range(3))
+    # RAW_RGB48: 16-bit little-endian
+    rc, rgb48 = pxl_api.formatNumPyImage(frame, desc, fmt.RAW_RGB48)
+    assert rc == SUCCESS
+    assert np.array_equal(np.frombuffer(bytes(rgb48), "<u2").reshape(64, 96, 3)[..., 1], frame.astype(np.uint16) << 8)
+    assert pxl_api.formatNumPyImage(frame, desc, fmt.JPEG) == (NOT_SUPPORTED,)
+
+
+def test_frame_numbers_times_and_dropped_frames(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    buf = np.zeros((64, 64), np.uint8)
+    assert pxl_api.getNextNumPyFrame(h, buf)[0] == STREAM_STOPPED  # not streaming
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert pxl_api.getNextNumPyFrame(h, np.zeros((32, 64), np.uint8))[0] == BUFFER_TOO_SMALL
+    assert b"smaller than" in pxl_api.getErrorReport(h)[1].strReport
+    descs = [grab(pxl_api, h, 64, 64)[1] for _ in range(3)]
+    numbers = [d.uFrameNumber for d in descs]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+    times = [d.dFrameTime for d in descs]
+    assert all(b - a >= 1 / 30 - 1e-9 for a, b in itertools.pairwise(times))  # FRAME_RATE 30
+    emulator.drop_frames(SERIAL1, 5)
+    frame, desc = grab(pxl_api, h, 64, 64)
+    assert desc.uFrameNumber == desc.u64FrameNumber == stamp(frame) == numbers[-1] + 6
+    assert emulator.last_frame_number(SERIAL1) == desc.uFrameNumber
+    rc, now = pxl_api.getCurrentTimestamp(h)
+    assert rc == SUCCESS and now >= desc.dFrameTime  # same clock as the frame times
+    # frame numbers continue across a stream stop/start (USB cameras do not reset them)
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert grab(pxl_api, h, 64, 64)[1].uFrameNumber == desc.uFrameNumber + 1
+
+
+def test_grab_takes_at_least_the_exposure(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, EXPOSURE, [0.2]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    for _ in range(2):
+        started = time.monotonic()
+        _, desc = grab(pxl_api, h, 64, 64)
+        assert time.monotonic() - started >= 0.2
+        assert desc.Shutter.fValue == pytest.approx(0.2)
+        assert desc.ActualFrameRate.fValue < 5.0  # period = exposure + readout > 1/30 s
+
+
+def _grab_in_thread(api: Any, h: int, shape: tuple[int, int]) -> tuple[threading.Thread, dict[str, Any]]:
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        result["rc"] = api.getNextNumPyFrame(h, np.zeros(shape, np.uint8))[0]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_stream_stop_wakes_a_blocked_grab(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, EXPOSURE, [10.0]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    thread, result = _grab_in_thread(pxl_api, h, (64, 64))
+    time.sleep(0.2)
+    assert thread.is_alive()
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    thread.join(5)
+    assert not thread.is_alive() and result["rc"] == STREAM_STOPPED
+
+
+def test_a_blocked_grab_blocks_neither_control_calls_nor_other_cameras(pxl_api: Any) -> None:
+    h1, h2 = open_camera(pxl_api, SERIAL1), open_camera(pxl_api, SERIAL2)
+    for h in (h1, h2):
+        configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h1, EXPOSURE, [10.0]) == SUCCESS
+    for h in (h1, h2):
+        assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    thread, result = _grab_in_thread(pxl_api, h1, (64, 64))
+    time.sleep(0.1)
+    assert get_params(pxl_api, h1, EXPOSURE)[0] == pytest.approx(10.0)
+    assert set_feature(pxl_api, h1, GAIN, [3.0]) == SUCCESS
+    for _ in range(3):
+        grab(pxl_api, h2, 64, 64)
+    assert thread.is_alive()  # still waiting for its 10 s exposure
+    assert pxl_api.uninitialize(h1) == (SUCCESS,)  # stops the stream and wakes the grab
+    thread.join(5)
+    assert result["rc"] == STREAM_STOPPED
+
+
+def test_hardware_trigger(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, TRIGGER, [0, pxl_api.TriggerTypes.HARDWARE, 1, 0, 0]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert emulator.hardware_trigger(SERIAL1) is False  # nobody waiting: lost
+    thread, result = _grab_in_thread(pxl_api, h, (64, 64))
+    deadline = time.monotonic() + 5
+    while not emulator.hardware_trigger(SERIAL1):
+        assert time.monotonic() < deadline, "the grab never waited for the trigger"
+        time.sleep(0.01)
+    thread.join(5)
+    assert result["rc"] == SUCCESS
+
+
+# ------------------------------------------------------------------------------------------- disconnects
+
+
+def test_unplug_wakes_a_blocked_grab_and_fails_calls(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, EXPOSURE, [10.0]) == SUCCESS
+    events: list[tuple[int, int]] = []
+
+    @pxl_api._eventProcessFunction
+    def on_event(h_camera, event_id, timestamp, num_bytes, data, context):  # type: ignore[no-untyped-def]
+        events.append((h_camera, event_id))
+        return 0
+
+    assert pxl_api.setEventCallback(h, pxl_api.EventId.CAMERA_DISCONNECTED, None, on_event) == (SUCCESS,)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    thread, result = _grab_in_thread(pxl_api, h, (64, 64))
+    time.sleep(0.2)
+    started = time.monotonic()
+    emulator.unplug(SERIAL1)
+    thread.join(5)
+    assert not thread.is_alive() and result["rc"] == NO_CAMERA
+    assert time.monotonic() - started < 5
+    assert events == [(h, pxl_api.EventId.CAMERA_DISCONNECTED)]
+    assert pxl_api.getNextNumPyFrame(h, np.zeros((64, 64), np.uint8))[0] == NO_CAMERA
+    assert pxl_api.getFeature(h, EXPOSURE) == (NO_CAMERA,)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.01]) == NO_CAMERA
+    assert pxl_api.setStreamState(h, START) == (NO_CAMERA,)
+    report = pxl_api.getErrorReport(h)[1]  # still answers: says why
+    assert report.uReturnCode == NO_CAMERA and b"disconnected" in report.strReport
+    assert [c.CameraSerialNum for c in pxl_api.getNumberCameras()[1]] == [SERIAL2]
+    assert pxl_api.initialize(SERIAL1) == (NO_CAMERA,)
+    assert emulator.open_handles() == 1
+    assert pxl_api.uninitialize(h) == (SUCCESS,)  # cleaning up a dead handle works
+    assert emulator.open_handles() == 0
+
+
+def test_replug_invalidates_old_handles_and_restores_power_up_settings(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.5]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    grab(pxl_api, h, DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    emulator.unplug(SERIAL1)
+    emulator.replug(SERIAL1)
+    assert pxl_api.getFeature(h, EXPOSURE) == (INVALID_HANDLE,)
+    assert pxl_api.getNextNumPyFrame(h, np.zeros((8, 8), np.uint8)) == (INVALID_HANDLE,)
+    assert (emulator.open_handles(), emulator.stale_handles()) == (0, 1)
+    assert pxl_api.uninitialize(h) == (INVALID_HANDLE,)  # ... which also releases it
+    assert emulator.stale_handles() == 0
+    assert [c.CameraSerialNum for c in pxl_api.getNumberCameras()[1]] == [SERIAL1, SERIAL2]
+    h2 = open_camera(pxl_api)
+    assert h2 != h
+    assert get_params(pxl_api, h2, EXPOSURE)[0] == pytest.approx(0.01)  # factory value after power-up
+    assert pxl_api.getStreamState(h2)[1] == STOP
+    # user settings saved to the camera survive a power cycle
+    assert set_feature(pxl_api, h2, EXPOSURE, [0.05]) == SUCCESS
+    assert pxl_api.saveSettings(h2, pxl_api.Settings.SETTINGS_USER) == (SUCCESS,)
+    assert pxl_api.saveSettings(h2, pxl_api.Settings.SETTINGS_FACTORY) == (INVALID_PARAMETER,)
+    assert set_feature(pxl_api, h2, EXPOSURE, [0.02]) == SUCCESS
+    assert pxl_api.loadSettings(h2, pxl_api.Settings.SETTINGS_FACTORY) == (SUCCESS,)
+    assert get_params(pxl_api, h2, EXPOSURE)[0] == pytest.approx(0.01)
+    assert pxl_api.uninitialize(h2) == (SUCCESS,)
+    emulator.set_boot_delay(SERIAL1, 300)
+    emulator.unplug(SERIAL1)
+    emulator.replug(SERIAL1)
+    assert pxl_api.initialize(SERIAL1) == (NO_CAMERA,)  # still booting
+    time.sleep(0.35)
+    h3 = open_camera(pxl_api)
+    assert get_params(pxl_api, h3, EXPOSURE)[0] == pytest.approx(0.05)  # user channel loaded at power-up
+    configure(pxl_api, h3, (0, 0, 64, 64))
+    assert pxl_api.setStreamState(h3, START)[0] == SUCCESS
+    assert set_feature(pxl_api, h3, EXPOSURE, [0.001]) == SUCCESS
+    assert grab(pxl_api, h3, 64, 64)[1].uFrameNumber == 1  # counters restart at power-up
+
+
+# ------------------------------------------------------------------------------------------- fault injection
+
+
+def test_fail_next_fail_every_latency_and_call_counts(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, FRAME_RATE, [], OFF) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    emulator.reset_counts()
+    emulator.fail_next("PxLGetNextFrame", CAMERA_TIMEOUT, 2)
+    buf = np.zeros((64, 64), np.uint8)
+    rcs = [pxl_api.getNextNumPyFrame(h, buf)[0] for _ in range(3)]
+    assert rcs == [CAMERA_TIMEOUT, CAMERA_TIMEOUT, SUCCESS]
+    assert emulator.call_count("PxLGetNextFrame") == 3
+    report = pxl_api.getErrorReport(h)[1]
+    assert report.strFunctionName == b"PxLGetNextFrame" and report.strReturnCode == b"ApiCameraTimeoutError"
+    # a success code is returned by a call that succeeds (and still delivers its frame)
+    emulator.fail_next("PxLGetNextFrame", FRAME_LOSS)
+    rc, desc = pxl_api.getNextNumPyFrame(h, buf)
+    assert rc == FRAME_LOSS and desc.uFrameNumber > 0
+    emulator.fail_every("PxLGetCurrentTimestamp", CAMERA_TIMEOUT, 3)
+    assert [pxl_api.getCurrentTimestamp(h)[0] for _ in range(6)] == [0, 0, CAMERA_TIMEOUT, 0, 0, CAMERA_TIMEOUT]
+    emulator.fail_next("PxLInitializeEx", NO_CAMERA)
+    assert pxl_api.initialize(SERIAL2) == (NO_CAMERA,)
+    assert emulator.call_count("PxLInitializeEx") == 1
+    emulator.set_latency("PxLGetFeature", 150_000)
+    started = time.monotonic()
+    get_params(pxl_api, h, GAIN)  # the wrapper makes two C calls
+    assert time.monotonic() - started >= 0.3
+    assert emulator.call_count("PxLGetFeature") == 2
+    emulator.clear_faults()
+    assert [pxl_api.getCurrentTimestamp(h)[0] for _ in range(3)] == [0, 0, 0]
+    with pytest.raises(EmulatorError):
+        emulator.fail_next("PxLNoSuchFunction", -1)
+    with pytest.raises(EmulatorError):
+        emulator.unplug(12345)
+    assert pxl_api.getCameraXml(h)[0] == NOT_SUPPORTED  # a stub
+    assert emulator.call_count("PxLGetCameraXML") == 1
+
+
+def test_no_handle_leaks_after_many_cycles(pxl_api: Any, emulator: EmulatorControl) -> None:
+    handles = set()
+    for _ in range(50):
+        h = open_camera(pxl_api)
+        handles.add(h)
+        assert pxl_api.uninitialize(h) == (SUCCESS,)
+    assert emulator.open_handles() == 0
+    assert len(handles) == 50 and all(0x1000 <= h < 2**31 for h in handles)
+    assert emulator.call_count("PxLUninitialize") == 50
+    open_camera(pxl_api)
+    assert emulator.open_handles() == 1
+
+
+def test_reset_restores_the_profile(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    emulator.add_camera(700000003, "PL-SMALL", 640, 480)
+    emulator.unplug(SERIAL2)
+    assert [c.CameraSerialNum for c in pxl_api.getNumberCameras()[1]] == [SERIAL1, 700000003]
+    h3 = open_camera(pxl_api, 700000003)
+    assert get_params(pxl_api, h3, ROI) == [0, 0, 640, 480]
+    assert pxl_api.getCameraInfo(h3)[1].ModelName == b"PL-SMALL"
+    emulator.reset()
+    assert pxl_api.getFeature(h, EXPOSURE) == (INVALID_HANDLE,)
+    assert [c.CameraSerialNum for c in pxl_api.getNumberCameras()[1]] == [SERIAL1, SERIAL2]
+    assert emulator.open_handles() == 0 and emulator.call_count("PxLGetCameraInfoEx") == 0
+
+
+# ------------------------------------------------------------------------------------------- another process
+
+CHILD = r"""
+import sys, time
+import numpy as np
+from pixelinkWrapper import PxLApi
+
+NO_CAMERA = -2147483640
+def say(*words):
+    print(*words, flush=True)
+
+serial = int(sys.argv[1])
+rc, h = PxLApi.initialize(serial)
+assert rc == 0, rc
+PxLApi.setFeature(h, PxLApi.FeatureId.ROI, PxLApi.FeatureFlags.MANUAL, [0, 0, 256, 64])
+PxLApi.setFeature(h, PxLApi.FeatureId.EXPOSURE, PxLApi.FeatureFlags.MANUAL, [0.1])  # 100 ms
+PxLApi.setStreamState(h, 0)
+say("ready")
+buf = np.zeros((64, 256), np.uint8)
+while True:
+    ret = PxLApi.getNextNumPyFrame(h, buf)
+    say("frame", ret[0], ret[1].uFrameNumber if ret[0] >= 0 else -1)
+    if ret[0] == NO_CAMERA:
+        break
+say("uninit", PxLApi.uninitialize(h)[0])
+first = None
+deadline = time.monotonic() + 20
+while True:
+    ret = PxLApi.initialize(serial)
+    if ret[0] == 0:
+        break
+    if first is None:
+        first = ret[0]
+        say("reinit_failed", first)
+    assert time.monotonic() < deadline
+    time.sleep(0.02)
+h = ret[1]
+say("exposure", repr(PxLApi.getFeature(h, PxLApi.FeatureId.EXPOSURE)[2][0]))
+say("uninit", PxLApi.uninitialize(h)[0])
+say("done")
+"""
+
+
+class _Lines:
+    """Lines of a subprocess's stdout, read by a thread, with a timeout per wait."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out; child said {self.seen[-10:]}")
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if predicate(line):
+                return line
+
+
+def test_control_socket_drives_an_emulator_in_another_process(emulator_dir: Path, tmp_path: Path) -> None:
+    sock_path = tmp_path / "pxlemu.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(SERIAL1)],
+        env=emulator_env(emulator_dir, sock_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = _Lines(proc)
+        with SocketControl(sock_path) as ctl:
+            lines.wait_for(lambda s: s == "ready", timeout=30)
+            assert ctl.command("ping") == "ok"
+            assert ctl.cameras() == [SERIAL1, SERIAL2]
+            assert ctl.open_handles() == 1
+            assert ctl.command(f"get {SERIAL1} {EXPOSURE} 0") == "0.1"  # the client's 100 ms, in seconds
+            assert ctl.feature_value(SERIAL1, ROI, 2) == 256
+            assert ctl.stream_state(SERIAL1) == START
+            assert ctl.command("frobnicate").startswith("err")
+            assert ctl.command("count PxLNoSuchFunction").startswith("err")
+            assert ctl.command("unplug 1").startswith("err")
+            ctl.fail_next("PxLGetNextFrame", CAMERA_TIMEOUT, 1)
+            lines.wait_for(lambda s: s == f"frame {CAMERA_TIMEOUT} -1")
+            before = int(lines.wait_for(lambda s: s.startswith("frame 0 ")).split()[2])
+            ctl.drop_frames(SERIAL1, 5)
+            after = int(lines.wait_for(lambda s: s.startswith("frame 0 ")).split()[2])
+            assert after - before == 6
+            assert ctl.last_frame_number(SERIAL1) >= after
+            assert ctl.call_count("PxLGetNextFrame") >= 4
+            ctl.unplug(SERIAL1)
+            lines.wait_for(lambda s: s == f"frame {NO_CAMERA} -1")
+            lines.wait_for(lambda s: s == "uninit 0")
+            assert ctl.open_handles() == 0
+            assert ctl.cameras() == [SERIAL2]
+            assert lines.wait_for(lambda s: s.startswith("reinit_failed")) == f"reinit_failed {NO_CAMERA}"
+            ctl.replug(SERIAL1)
+            exposure = lines.wait_for(lambda s: s.startswith("exposure"))
+            assert float(exposure.split()[1]) == pytest.approx(0.01)  # power-up default again
+            lines.wait_for(lambda s: s == "done")
+            assert ctl.call_count("PxLInitializeEx") >= 2
+            assert proc.wait(timeout=10) == 0  # exits although the control connection is still open
+        assert not sock_path.exists()  # the library removed its socket at exit
+        assert "WARNING" not in "\n".join(lines.seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stderr is not None and proc.stderr.read() == ""
