@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 from camera_grpc.drivers.base import CameraDriver, CameraInfo, Frame, PixelFormat, Range
 from camera_grpc.errors import CameraUnavailableError, InvalidSettingError
-from camera_grpc.storage import CaptureStore, SavedCapture
+from camera_grpc.storage import CapturePage, CaptureStore, SavedCapture, StoredCapture
 from camera_grpc.worker import CameraState, CameraWorker
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,16 @@ class CameraController:
             target = self._requested
         frame = await asyncio.wrap_future(self._worker.next_frame(lambda f: _taken_with(f, target)))
         return await loop.run_in_executor(self._executor, self._store.save, frame, image_format, quality, self._info)
+
+    async def list_captures(self, page_size: int = 0, page_token: str = "") -> CapturePage:
+        """Saved captures, newest first, one page (see :meth:`CaptureStore.list_captures`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._store.list_captures, page_size, page_token)
+
+    async def get_capture(self, filename: str) -> tuple[StoredCapture, bytes]:
+        """A saved capture's metadata and bytes; NotFoundError unless ``filename`` is a listed capture."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._store.read_capture, filename)
 
     # -- camera thread ---------------------------------------------------------------------
 

@@ -7,13 +7,27 @@ that escapes becomes INTERNAL with a generic message and a logged traceback.
 
 from __future__ import annotations
 
+import re
+
 import grpc
 
 
 class CameraServiceError(Exception):
-    """Base class of errors whose message is safe to show to a client."""
+    """Base class of errors whose message is safe to show to a client.
+
+    ``error_reason`` is the ``google.rpc.ErrorInfo`` reason sent with the status (so
+    clients can tell causes with the same code apart, e.g. a full disk from
+    too many streams): unless a subclass sets it, its class name in
+    UPPER_SNAKE_CASE without ``Error`` (``StorageFullError`` -> ``STORAGE_FULL``).
+    """
 
     status_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    error_reason: str = "CAMERA_SERVICE"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "error_reason" not in cls.__dict__:
+            cls.error_reason = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__.removesuffix("Error")).upper()
 
 
 class InvalidSettingError(CameraServiceError):
@@ -94,6 +108,12 @@ class TooManySubscribersError(CameraServiceError):
     """The limit of simultaneous frame streams is reached."""
 
     status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class NotFoundError(CameraServiceError):
+    """No saved capture has the requested name (or the name is not a plain capture file name)."""
+
+    status_code = grpc.StatusCode.NOT_FOUND
 
 
 class SdkUnavailableError(Exception):

@@ -18,6 +18,7 @@ from camera_grpc.drivers.base import PixelFormat
 from camera_grpc.errors import InvalidSettingError
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.storage import StoredCapture
 from camera_grpc.streaming import Encoding, FrameHub, Policy, StreamOptions
 
 PIXEL_FORMATS: dict[PixelFormat, int] = {
@@ -154,6 +155,22 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
                     data=delivery.encoded.data,
                 )
 
+    @status.unary
+    async def ListCaptures(
+        self, request: pb.ListCapturesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCapturesResponse:
+        page = await self._camera.list_captures(request.page_size, request.page_token)
+        return pb.ListCapturesResponse(
+            captures=[_capture_summary(capture) for capture in page.captures], next_page_token=page.next_page_token
+        )
+
+    @status.unary
+    async def GetCapture(
+        self, request: pb.GetCaptureRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCaptureResponse:
+        capture, data = await self._camera.get_capture(request.filename)
+        return pb.GetCaptureResponse(capture=_capture_summary(capture), content_type=capture.content_type, data=data)
+
     def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
         quality = request.quality if request.HasField("quality") else self._camera.default_quality
         if not 1 <= quality <= 100:
@@ -189,6 +206,20 @@ def _settings_fields(settings: CameraSettings) -> dict[str, object]:
         "pixel_format": PIXEL_FORMATS[settings.pixel_format],
         "connected": settings.connected,
     }
+
+
+def _capture_summary(capture: StoredCapture) -> pb.CaptureSummary:
+    return pb.CaptureSummary(
+        filename=capture.filename,
+        format=IMAGE_FORMAT_ENUMS[capture.image_format],
+        size_bytes=capture.size_bytes,
+        width=capture.width,
+        height=capture.height,
+        frame_number=capture.frame_number,
+        captured_at=_timestamp(capture.captured_at),
+        exposure_ms=capture.exposure_ms,
+        gain_db=capture.gain_db,
+    )
 
 
 def _timestamp(moment: datetime) -> Timestamp:

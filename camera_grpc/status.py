@@ -2,7 +2,10 @@
 
 Domain errors (:class:`~camera_grpc.errors.CameraServiceError`) carry their
 status code and a client-safe message; :class:`InvalidSettingError` also gets
-``google.rpc.BadRequest`` details naming the field and the valid range.
+``google.rpc.BadRequest`` details naming the field and the valid range, and
+every domain error carries ``google.rpc.ErrorInfo`` (domain ``camera-grpc``,
+the error's ``error_reason``) so clients such as the REST gateway can tell causes
+that share a code apart.
 Anything else becomes INTERNAL with a generic message, and its traceback goes
 to the log, never to the client.
 """
@@ -25,6 +28,8 @@ from camera_grpc.errors import CameraServiceError, InvalidSettingError
 log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = "internal error; see the camera service's log"
+#: ``google.rpc.ErrorInfo.domain`` of the errors this service reports.
+ERROR_DOMAIN = "camera-grpc"
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -47,6 +52,10 @@ def to_status(exc: BaseException) -> grpc.Status:
             )
         )
         status.details.append(detail)
+    if isinstance(exc, CameraServiceError):
+        info = any_pb2.Any()
+        info.Pack(error_details_pb2.ErrorInfo(reason=exc.error_reason, domain=ERROR_DOMAIN))
+        status.details.append(info)
     return rpc_status.to_status(status)
 
 

@@ -7,14 +7,23 @@ without ever replacing an existing file, so a reader never sees a partial
 file, two concurrent captures never collide, and a failure leaves nothing
 behind. The sidecar is written first; the image appears last, so an image on
 disk always has its metadata.
+
+Reading back (:meth:`CaptureStore.list_captures`, :meth:`CaptureStore.read_capture`)
+only ever touches files whose name is a capture name this store writes: a
+name with a path separator, ``..``, a hidden name, or a link that leads out of
+the folder is "not found", whatever is on disk.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import errno
 import json
 import logging
 import os
+import re
+import stat
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -22,7 +31,7 @@ from pathlib import Path
 
 from camera_grpc import imaging
 from camera_grpc.drivers.base import CameraInfo, Frame, PixelFormat
-from camera_grpc.errors import StorageFullError, StorageUnavailableError
+from camera_grpc.errors import InvalidSettingError, NotFoundError, StorageFullError, StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +40,17 @@ _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: Attempts at a unique name before giving up (only reached if names keep colliding).
 _MAX_NAME_ATTEMPTS = 100
 SIDECAR_SUFFIX = ".json"
+#: Image file extension -> canonical format name.
+_EXTENSION_FORMATS = {ext: name for name, (_, ext, _) in imaging.FORMATS.items()}
+#: The names :meth:`CaptureStore.save` gives images (the optional last number resolves a name collision).
+_CAPTURE_NAME = re.compile(
+    r"capture_(?P<date>\d{8})_(?P<time>\d{6})_(?P<micros>\d{6})_(?P<frame>\d{1,20})(?:_(?P<attempt>\d{1,3}))?"
+    r"\.(?P<ext>" + "|".join(map(re.escape, _EXTENSION_FORMATS)) + r")",
+    re.ASCII,
+)
+#: Page sizes of :meth:`CaptureStore.list_captures`.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,34 @@ class SavedCapture:
     exposure_ms: float
     gain_db: float
     data: bytes  #: the encoded file's content
+
+
+@dataclass(frozen=True)
+class StoredCapture:
+    """A capture on disk, as described by its sidecar."""
+
+    filename: str
+    image_format: str  #: canonical format name (jpeg, png, tiff, bmp)
+    size_bytes: int
+    width: int
+    height: int
+    frame_number: int
+    captured_at: datetime
+    exposure_ms: float
+    gain_db: float
+
+    @property
+    def content_type(self) -> str:
+        """MIME type of the image file."""
+        return imaging.mime_type(self.image_format)
+
+
+@dataclass(frozen=True)
+class CapturePage:
+    """One page of :meth:`CaptureStore.list_captures`, newest first."""
+
+    captures: list[StoredCapture]
+    next_page_token: str  #: empty on the last page
 
 
 class CaptureStore:
@@ -128,6 +176,129 @@ class CaptureStore:
             raise _storage_error(exc, self.directory) from None
         finally:
             _unlink_quietly(Path(tmp_name))
+
+    def list_captures(self, page_size: int = 0, page_token: str = "") -> CapturePage:
+        """Saved captures, newest first (blocking: call it off the event loop).
+
+        ``page_size`` 0 means :data:`DEFAULT_PAGE_SIZE`; larger than
+        :data:`MAX_PAGE_SIZE` means that. ``page_token`` is a previous page's
+        ``next_page_token``: the page continues after that page's last capture.
+        Captures whose sidecar is missing or unreadable are left out.
+        """
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        names = self._capture_names()
+        if page_token:
+            after = _sort_key(_decode_page_token(page_token))
+            names = [name for name in names if _sort_key(name) < after]
+        page: list[StoredCapture] = []
+        remaining = iter(names)
+        for name in remaining:
+            try:
+                page.append(self._describe(name))
+            except NotFoundError:
+                continue  # vanished, or no usable sidecar
+            if len(page) == size:
+                break
+        more = next(remaining, None) is not None
+        token = _encode_page_token(page[-1].filename) if page and more else ""
+        return CapturePage(page, token)
+
+    def read_capture(self, filename: str) -> tuple[StoredCapture, bytes]:
+        """A capture's metadata and file bytes (blocking); NotFoundError unless it is a listed capture."""
+        capture = self._describe(filename)
+        return capture, self._read_inside(filename)
+
+    def _capture_names(self) -> list[str]:
+        """Names of images that have a sidecar, newest first."""
+        try:
+            with os.scandir(self.directory) as entries:
+                present = {entry.name for entry in entries}
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StorageUnavailableError(f"cannot read the captures folder {self.directory}: {exc.strerror}") from None
+        names = [
+            name for name in present if _CAPTURE_NAME.fullmatch(name) and Path(name).stem + SIDECAR_SUFFIX in present
+        ]
+        return sorted(names, key=_sort_key, reverse=True)
+
+    def _describe(self, filename: str) -> StoredCapture:
+        """Metadata of a capture from its sidecar; NotFoundError if it is not a readable capture."""
+        match = _CAPTURE_NAME.fullmatch(filename)
+        if match is None:
+            raise NotFoundError(f"no capture named {filename!r}")
+        self._resolve_inside(filename)  # the image is there, and inside
+        sidecar = self._read_inside(Path(filename).stem + SIDECAR_SUFFIX, missing=filename)
+        try:
+            document = json.loads(sidecar)
+            settings = document["settings"]
+            captured_at = datetime.fromisoformat(document["captured_at"])
+            return StoredCapture(
+                filename=filename,
+                image_format=_EXTENSION_FORMATS[match["ext"]],
+                size_bytes=int(document["size_bytes"]),
+                width=int(document["width"]),
+                height=int(document["height"]),
+                frame_number=int(document["frame_number"]),
+                captured_at=captured_at,
+                exposure_ms=float(settings["exposure_ms"]),
+                gain_db=float(settings["gain_db"]),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("ignoring capture %s: unreadable sidecar (%s)", filename, exc)
+            raise NotFoundError(f"no capture named {filename!r}") from None
+
+    def _resolve_inside(self, name: str, *, missing: str | None = None) -> Path:
+        """The real path of ``name`` in the folder; NotFoundError for anything but a plain name of a regular
+        file there (a link is followed only if it ends inside the folder)."""
+        not_found = NotFoundError(f"no capture named {missing or name!r}")
+        if not name or name != Path(name).name or name.startswith(".") or "\\" in name or "\0" in name:
+            raise not_found
+        try:
+            resolved = (self.directory / name).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise not_found from None
+        if resolved.parent != self.directory or not resolved.is_file():  # not a folder, FIFO or device
+            raise not_found
+        return resolved
+
+    def _read_inside(self, name: str, *, missing: str | None = None) -> bytes:
+        """Bytes of the regular file ``name`` in the folder (see :meth:`_resolve_inside`)."""
+        resolved = self._resolve_inside(name, missing=missing)
+        try:
+            fd = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            raise NotFoundError(f"no capture named {missing or name!r}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device: not a capture
+                raise NotFoundError(f"no capture named {missing or name!r}")
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "rb") as file:
+            return file.read()
+
+
+def _sort_key(filename: str) -> tuple[str, int, int]:
+    """Capture time (from the name), frame number, collision number: increasing with age reversed."""
+    match = _CAPTURE_NAME.fullmatch(filename)
+    if match is None:
+        return ("", 0, 0)
+    return (match["date"] + match["time"] + match["micros"], int(match["frame"]), int(match["attempt"] or 0))
+
+
+def _encode_page_token(filename: str) -> str:
+    return base64.urlsafe_b64encode(filename.encode()).decode().rstrip("=")
+
+
+def _decode_page_token(token: str) -> str:
+    try:
+        filename = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        filename = ""
+    if not _CAPTURE_NAME.fullmatch(filename):
+        raise InvalidSettingError("page_token", token, reason="is not a next_page_token returned by ListCaptures")
+    return filename
 
 
 def sidecar_document(capture: SavedCapture, camera: CameraInfo | None, quality: int) -> dict[str, object]:

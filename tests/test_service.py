@@ -35,8 +35,8 @@ def bad_request_fields(error: grpc.aio.AioRpcError) -> list[str]:
     fields = []
     for detail in status.details:
         bad_request = error_details_pb2.BadRequest()
-        assert detail.Unpack(bad_request)
-        fields.extend(violation.field for violation in bad_request.field_violations)
+        if detail.Unpack(bad_request):  # other details (ErrorInfo) are checked elsewhere
+            fields.extend(violation.field for violation in bad_request.field_violations)
     return fields
 
 

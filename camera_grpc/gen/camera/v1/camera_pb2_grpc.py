@@ -60,6 +60,16 @@ class CameraServiceStub:
                 request_serializer=camera_dot_v1_dot_camera__pb2.FramesRequest.SerializeToString,
                 response_deserializer=camera_dot_v1_dot_camera__pb2.FramesResponse.FromString,
                 _registered_method=True)
+        self.ListCaptures = channel.unary_unary(
+                '/camera.v1.CameraService/ListCaptures',
+                request_serializer=camera_dot_v1_dot_camera__pb2.ListCapturesRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.ListCapturesResponse.FromString,
+                _registered_method=True)
+        self.GetCapture = channel.unary_unary(
+                '/camera.v1.CameraService/GetCapture',
+                request_serializer=camera_dot_v1_dot_camera__pb2.GetCaptureRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.GetCaptureResponse.FromString,
+                _registered_method=True)
 
 
 class CameraServiceServicer:
@@ -108,6 +118,24 @@ class CameraServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCaptures(self, request, context):
+        """ListCaptures lists the saved captures in the captures folder, newest
+        first, one page at a time, with the metadata of their JSON sidecars.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCapture(self, request, context):
+        """GetCapture returns one saved capture's file bytes, content type and
+        metadata, for clients that cannot read the service's disk. Names that are
+        not a capture listed by ListCaptures (paths, "..", hidden files, links
+        that lead out of the captures folder) are NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CameraServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +163,16 @@ def add_CameraServiceServicer_to_server(servicer, server):
                     servicer.Frames,
                     request_deserializer=camera_dot_v1_dot_camera__pb2.FramesRequest.FromString,
                     response_serializer=camera_dot_v1_dot_camera__pb2.FramesResponse.SerializeToString,
+            ),
+            'ListCaptures': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCaptures,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.ListCapturesRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.ListCapturesResponse.SerializeToString,
+            ),
+            'GetCapture': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCapture,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.GetCaptureRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.GetCaptureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -273,6 +311,60 @@ class CameraService:
             '/camera.v1.CameraService/Frames',
             camera_dot_v1_dot_camera__pb2.FramesRequest.SerializeToString,
             camera_dot_v1_dot_camera__pb2.FramesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCaptures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/ListCaptures',
+            camera_dot_v1_dot_camera__pb2.ListCapturesRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.ListCapturesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCapture(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/GetCapture',
+            camera_dot_v1_dot_camera__pb2.GetCaptureRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.GetCaptureResponse.FromString,
             options,
             channel_credentials,
             insecure,
