@@ -31,11 +31,17 @@ HEALTH_SERVICES = ("", SERVICE_NAME)
 STARTUP_CONNECT_WAIT_S = 5.0
 
 
+#: Clients may send keepalive pings this often during a call (gRPC's default is 5 minutes;
+#: camera_grpc.client pings every 30 s so a dead peer on a quiet Frames stream is noticed).
+MIN_CLIENT_PING_INTERVAL_MS = 10_000
+
+
 def grpc_options(settings: Settings) -> list[tuple[str, int]]:
     """Channel/server options shared by the server and our clients."""
     return [
         ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
         ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
     ]
 
 

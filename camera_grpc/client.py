@@ -1,0 +1,367 @@
+"""Python clients of camera.v1: :class:`CameraClient` (blocking) and :class:`AsyncCameraClient` (asyncio).
+
+Both are thin typed layers over the generated stubs: keyword arguments in, the
+protobuf response messages out (``camera_grpc.gen.camera.v1.camera_pb2``), with
+channel options that suit this service::
+
+    with CameraClient("127.0.0.1:50051") as camera:
+        saved = camera.capture(exposure_ms=100, gain_db=2)
+        print(saved.path, saved.width, saved.height)
+        for frame in camera.frames(max_frames=10, encoding=pb.FRAME_ENCODING_JPEG):
+            ...
+
+Every failed call raises :class:`CameraRpcError`, which carries the gRPC status
+code, the service's message and its structured details (the offending fields of
+an INVALID_ARGUMENT, the ``ErrorInfo`` reason).
+Unary calls have a deadline (``timeout_s``, 10 s unless given); streams have none
+unless one is given, since a live stream is meant to run until it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from camera_grpc.config import MIB
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+
+#: Deadline of unary calls unless a call says otherwise, seconds. A capture takes at
+#: least its exposure: pass a longer ``timeout_s`` for exposures of several seconds.
+DEFAULT_TIMEOUT_S = 10.0
+#: Largest message sent or received, bytes; the service's GRPC_MAX_MESSAGE_BYTES default.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * MIB
+#: Keepalive pings while a call is open (long, quiet Frames streams), and how long to wait
+#: for the answer before the connection is declared dead. The service accepts pings this
+#: often (camera_grpc.server.MIN_CLIENT_PING_INTERVAL_MS).
+KEEPALIVE_TIME_MS = 30_000
+KEEPALIVE_TIMEOUT_MS = 10_000
+
+_DEFAULT_TIMEOUT: Any = object()
+
+
+def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
+    """gRPC channel arguments for a channel to the camera service."""
+    return [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        # Ping only while a call is open; an idle channel costs the service nothing.
+        ("grpc.keepalive_permit_without_calls", 0),
+        # A server stream sends no data from the client after the request: keep pinging anyway.
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One invalid request field, from the ``google.rpc.BadRequest`` details of an error."""
+
+    field: str
+    description: str
+
+
+class CameraRpcError(Exception):
+    """A call to the camera service failed. ``str()`` is ``"<CODE>: <message>"``."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        details: str,
+        *,
+        reason: str = "",
+        field_violations: Sequence[FieldViolation] = (),
+    ) -> None:
+        super().__init__(f"{code.name}: {details}")
+        #: The gRPC status code (``grpc.StatusCode.INVALID_ARGUMENT``, ...).
+        self.code = code
+        #: The service's message (for INVALID_ARGUMENT it names the field and the valid range).
+        self.details = details
+        #: ``google.rpc.ErrorInfo.reason`` when the service sent one (tells causes sharing a code apart).
+        self.reason = reason
+        #: The invalid fields, for INVALID_ARGUMENT.
+        self.field_violations = tuple(field_violations)
+
+    @classmethod
+    def from_rpc_error(cls, error: grpc.RpcError) -> CameraRpcError:
+        """Translate a grpc error (sync or aio) with its rich status details."""
+        code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+        details = (error.details() if hasattr(error, "details") else None) or ""
+        reason = ""
+        violations: list[FieldViolation] = []
+        try:
+            status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        except ValueError:  # details that do not match the code and message: ignore them
+            status = None
+        for detail in status.details if status is not None else ():
+            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad_request = error_details_pb2.BadRequest()
+                detail.Unpack(bad_request)
+                violations.extend(FieldViolation(v.field, v.description) for v in bad_request.field_violations)
+            elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = info.reason
+        return cls(code, details, reason=reason, field_violations=violations)
+
+
+def capture_request(
+    *,
+    exposure_ms: float | None = None,
+    gain_db: float | None = None,
+    image_format: pb.ImageFormat.ValueType = pb.IMAGE_FORMAT_UNSPECIFIED,
+    quality: int | None = None,
+    include_image_data: bool = False,
+) -> pb.CaptureRequest:
+    """A CaptureRequest; ``None`` leaves an optional field unset."""
+    return pb.CaptureRequest(
+        exposure_ms=exposure_ms,
+        gain_db=gain_db,
+        format=image_format,
+        quality=quality,
+        include_image_data=include_image_data,
+    )
+
+
+def frames_request(
+    *,
+    encoding: pb.FrameEncoding.ValueType = pb.FRAME_ENCODING_UNSPECIFIED,
+    quality: int | None = None,
+    max_width: int | None = None,
+    max_fps: float | None = None,
+    max_frames: int | None = None,
+    policy: pb.DeliveryPolicy.ValueType = pb.DELIVERY_POLICY_UNSPECIFIED,
+    queue_depth: int | None = None,
+) -> pb.FramesRequest:
+    """A FramesRequest; ``None`` leaves an optional field unset."""
+    return pb.FramesRequest(
+        encoding=encoding,
+        quality=quality,
+        max_width=max_width,
+        max_fps=max_fps,
+        max_frames=max_frames,
+        policy=policy,
+        queue_depth=queue_depth,
+    )
+
+
+class FrameStream(Iterator[pb.FramesResponse]):
+    """The live frames of one ``Frames`` call. Iterate it; ``cancel()`` (or leaving ``with``) ends it."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> pb.FramesResponse:
+        try:
+            return next(self._call)
+        except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.CANCELLED and self._call.cancelled():
+                raise StopIteration from None
+            raise CameraRpcError.from_rpc_error(error) from error
+
+    def cancel(self) -> None:
+        """Stop the stream (the service unsubscribes this client)."""
+        self._call.cancel()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+
+class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
+    """The live frames of one ``Frames`` call (asyncio). ``cancel()`` (or leaving ``async with``) ends it."""
+
+    def __init__(self, call: grpc.aio.UnaryStreamCall) -> None:
+        self._call = call
+        self._responses = call.__aiter__()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> pb.FramesResponse:
+        try:
+            return await self._responses.__anext__()
+        except asyncio.CancelledError:
+            # grpc.aio raises CancelledError for a call cancelled by cancel(); that ends the stream.
+            # A cancellation of the task that is reading still propagates.
+            task = asyncio.current_task()
+            if self._call.cancelled() and (task is None or task.cancelling() == 0):
+                raise StopAsyncIteration from None
+            raise
+        except grpc.RpcError as error:
+            if self._call.cancelled():
+                raise StopAsyncIteration from None
+            raise CameraRpcError.from_rpc_error(error) from error
+
+    def cancel(self) -> None:
+        """Stop the stream (the service unsubscribes this client)."""
+        self._call.cancel()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+
+class _ClientBase:
+    def __init__(self, target: str, timeout_s: float | None) -> None:
+        self.target = target
+        #: Default deadline of unary calls, seconds (None: no deadline).
+        self.timeout_s = timeout_s
+
+    def _timeout(self, timeout_s: float | None) -> float | None:
+        return self.timeout_s if timeout_s is _DEFAULT_TIMEOUT else timeout_s
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.target!r})"
+
+
+class CameraClient(_ClientBase):
+    """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
+
+    ``target`` is ``host:port`` (any gRPC target string); ``credentials`` makes a TLS channel.
+    ``timeout_s`` is the default deadline of unary calls; each method also takes ``timeout_s``.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        super().__init__(target, timeout_s)
+        all_options = [*channel_options(max_message_bytes), *options]
+        if credentials is None:
+            self._channel = grpc.insecure_channel(target, options=all_options)
+        else:
+            self._channel = grpc.secure_channel(target, credentials, options=all_options)
+        self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
+
+    def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
+        """Capture and save one frame; keyword arguments as :func:`capture_request`."""
+        return self._unary(self._stub.Capture, capture_request(**fields), timeout_s)
+
+    def get_settings(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetSettingsResponse:
+        """The camera's current settings."""
+        return self._unary(self._stub.GetSettings, pb.GetSettingsRequest(), timeout_s)
+
+    def update_settings(
+        self,
+        *,
+        exposure_ms: float | None = None,
+        gain_db: float | None = None,
+        timeout_s: float | None = _DEFAULT_TIMEOUT,
+    ) -> pb.UpdateSettingsResponse:
+        """Change the settings given (all or nothing); returns what the camera applied."""
+        request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)
+        return self._unary(self._stub.UpdateSettings, request, timeout_s)
+
+    def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCameraInfoResponse:
+        """Model, serial, sensor size and valid ranges of the camera."""
+        return self._unary(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), timeout_s)
+
+    def frames(self, *, timeout_s: float | None = None, **fields: Any) -> FrameStream:
+        """Subscribe to live frames; keyword arguments as :func:`frames_request`. No deadline unless given."""
+        return FrameStream(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
+
+    def close(self) -> None:
+        """Close the channel (ends any open stream)."""
+        self._channel.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _unary(self, method: Any, request: Any, timeout_s: float | None) -> Any:
+        try:
+            return method(request, timeout=self._timeout(timeout_s))
+        except grpc.RpcError as error:
+            raise CameraRpcError.from_rpc_error(error) from error
+
+
+class AsyncCameraClient(_ClientBase):
+    """asyncio client of camera.v1.CameraService (grpc.aio). Create it inside a running loop;
+    use ``async with`` or ``await close()``. Arguments as :class:`CameraClient`."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        super().__init__(target, timeout_s)
+        all_options = [*channel_options(max_message_bytes), *options]
+        if credentials is None:
+            self._channel = grpc.aio.insecure_channel(target, options=all_options)
+        else:
+            self._channel = grpc.aio.secure_channel(target, credentials, options=all_options)
+        self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
+
+    async def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
+        """Capture and save one frame; keyword arguments as :func:`capture_request`."""
+        return await self._unary(self._stub.Capture, capture_request(**fields), timeout_s)
+
+    async def get_settings(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetSettingsResponse:
+        """The camera's current settings."""
+        return await self._unary(self._stub.GetSettings, pb.GetSettingsRequest(), timeout_s)
+
+    async def update_settings(
+        self,
+        *,
+        exposure_ms: float | None = None,
+        gain_db: float | None = None,
+        timeout_s: float | None = _DEFAULT_TIMEOUT,
+    ) -> pb.UpdateSettingsResponse:
+        """Change the settings given (all or nothing); returns what the camera applied."""
+        request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)
+        return await self._unary(self._stub.UpdateSettings, request, timeout_s)
+
+    async def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCameraInfoResponse:
+        """Model, serial, sensor size and valid ranges of the camera."""
+        return await self._unary(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), timeout_s)
+
+    def frames(self, *, timeout_s: float | None = None, **fields: Any) -> AsyncFrameStream:
+        """Subscribe to live frames; keyword arguments as :func:`frames_request`. No deadline unless given."""
+        return AsyncFrameStream(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
+
+    async def close(self) -> None:
+        """Close the channel (ends any open stream)."""
+        await self._channel.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _unary(self, method: Any, request: Any, timeout_s: float | None) -> Any:
+        try:
+            return await method(request, timeout=self._timeout(timeout_s))
+        except grpc.RpcError as error:
+            raise CameraRpcError.from_rpc_error(error) from error

@@ -1,0 +1,178 @@
+"""camera_grpc.client against a real service (port 0, simulated camera).
+
+The service runs on the test's event loop, so blocking-client calls run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+from pathlib import Path
+
+import grpc
+import pytest
+from PIL import Image
+
+from camera_grpc.client import AsyncCameraClient, CameraClient, CameraRpcError, FieldViolation
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.support import RunningService, eventually
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- blocking client ------------------------------------------------------------------------------
+
+
+async def test_blocking_client_reads_and_changes_settings(service: RunningService) -> None:
+    def scenario() -> tuple[pb.GetCameraInfoResponse, pb.UpdateSettingsResponse, pb.GetSettingsResponse]:
+        with CameraClient(service.address) as camera:
+            info = camera.get_camera_info()
+            applied = camera.update_settings(gain_db=6.0)
+            return info, applied, camera.get_settings()
+
+    info, applied, current = await asyncio.to_thread(scenario)
+    assert info.driver == pb.CAMERA_DRIVER_SIMULATED
+    assert (info.sensor_width, info.sensor_height) == (2448, 2048)
+    assert applied.gain_db == pytest.approx(6.0)
+    assert applied.exposure_ms == pytest.approx(2.0)  # unchanged: only gain was given
+    assert (current.exposure_ms, current.gain_db) == (pytest.approx(2.0), pytest.approx(6.0))
+    assert current.connected
+
+
+async def test_blocking_client_capture_returns_the_saved_image(service: RunningService) -> None:
+    def capture() -> pb.CaptureResponse:
+        with CameraClient(service.address) as camera:
+            return camera.capture(exposure_ms=4.0, image_format=pb.IMAGE_FORMAT_PNG, include_image_data=True)
+
+    saved = await asyncio.to_thread(capture)
+    assert saved.format == pb.IMAGE_FORMAT_PNG
+    assert saved.exposure_ms == pytest.approx(4.0)
+    assert Path(saved.path).read_bytes() == saved.image_data
+    assert len(saved.image_data) == saved.size_bytes
+    assert Image.open(io.BytesIO(saved.image_data)).size == (saved.width, saved.height)
+
+
+async def test_invalid_exposure_raises_invalid_argument_naming_the_field(service: RunningService) -> None:
+    def update() -> None:
+        with CameraClient(service.address) as camera:
+            camera.update_settings(exposure_ms=-5.0)
+
+    with pytest.raises(CameraRpcError) as caught:
+        await asyncio.to_thread(update)
+    error = caught.value
+    assert error.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "exposure_ms" in error.details
+    assert str(error) == f"INVALID_ARGUMENT: {error.details}"
+    assert [violation.field for violation in error.field_violations] == ["exposure_ms"]
+    assert isinstance(error.field_violations[0], FieldViolation)
+    assert error.reason  # ErrorInfo.reason from the service
+    current = await service.stub.GetSettings(pb.GetSettingsRequest())
+    assert current.exposure_ms == pytest.approx(2.0)
+
+
+async def test_the_default_deadline_applies_and_a_call_can_override_it(service: RunningService) -> None:
+    def calls() -> tuple[CameraRpcError, pb.CaptureResponse]:
+        with CameraClient(service.address, timeout_s=0.3) as camera:
+            try:
+                camera.capture(exposure_ms=1500.0)
+            except CameraRpcError as error:
+                expired = error
+            else:
+                raise AssertionError("a 1.5 s exposure finished within a 0.3 s deadline")
+            return expired, camera.capture(exposure_ms=400.0, timeout_s=10.0)
+
+    expired, saved = await asyncio.to_thread(calls)
+    assert expired.code is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert saved.exposure_ms == pytest.approx(400.0)
+
+
+async def test_blocking_frames_stream_full_size_raw_frames_then_ends(service: RunningService) -> None:
+    """A raw 2448x2048 frame (4.8 MiB) is over gRPC's default 4 MiB limit: the client's options allow it."""
+
+    def frames() -> list[pb.FramesResponse]:
+        with CameraClient(service.address) as camera, camera.frames(max_frames=3) as stream:
+            return list(stream)
+
+    received = await asyncio.to_thread(frames)
+    assert [frame.sequence_number for frame in received] == [1, 2, 3]
+    assert all(len(frame.data) == 2448 * 2048 for frame in received)
+
+
+async def test_cancelling_a_blocking_stream_ends_iteration_and_the_subscription(service: RunningService) -> None:
+    def take_two_then_cancel() -> tuple[list[int], list[pb.FramesResponse]]:
+        with CameraClient(service.address) as camera:
+            stream = camera.frames(encoding=pb.FRAME_ENCODING_JPEG, max_width=320)
+            numbers = [next(stream).sequence_number, next(stream).sequence_number]
+            stream.cancel()
+            return numbers, list(stream)
+
+    numbers, after_cancel = await asyncio.to_thread(take_two_then_cancel)
+    assert numbers == [1, 2]
+    assert after_cancel == []
+    await eventually(lambda: service.runtime.frames.subscriber_count == 0)
+
+
+async def test_an_unreachable_service_is_unavailable() -> None:
+    def call() -> None:
+        with CameraClient(f"127.0.0.1:{closed_port()}", timeout_s=5.0) as camera:
+            camera.get_settings()
+
+    with pytest.raises(CameraRpcError) as caught:
+        await asyncio.to_thread(call)
+    assert caught.value.code is grpc.StatusCode.UNAVAILABLE
+
+
+# -- asyncio client -------------------------------------------------------------------------------
+
+
+async def test_async_client_calls_every_rpc(service: RunningService) -> None:
+    async with AsyncCameraClient(service.address) as camera:
+        info = await camera.get_camera_info()
+        applied = await camera.update_settings(exposure_ms=3.0, gain_db=1.5)
+        current = await camera.get_settings()
+        saved = await camera.capture(image_format=pb.IMAGE_FORMAT_JPEG, quality=80)
+        async with camera.frames(max_frames=2, encoding=pb.FRAME_ENCODING_PNG, max_width=200) as stream:
+            frames = [frame async for frame in stream]
+    assert info.model and info.connected
+    assert (applied.exposure_ms, applied.gain_db) == (pytest.approx(3.0), pytest.approx(1.5))
+    assert (current.exposure_ms, current.gain_db) == (pytest.approx(3.0), pytest.approx(1.5))
+    assert saved.format == pb.IMAGE_FORMAT_JPEG and Path(saved.path).exists()
+    assert saved.image_data == b""  # not asked for
+    assert [frame.sequence_number for frame in frames] == [1, 2]
+    for frame in frames:
+        assert frame.encoding == pb.FRAME_ENCODING_PNG
+        assert Image.open(io.BytesIO(frame.data)).size == (frame.width, frame.height) == (200, 167)
+
+
+async def test_async_client_errors_carry_code_and_details(service: RunningService) -> None:
+    async with AsyncCameraClient(service.address) as camera:
+        with pytest.raises(CameraRpcError) as invalid:
+            await camera.capture(gain_db=99.0)
+        with pytest.raises(CameraRpcError) as expired:
+            await camera.capture(exposure_ms=1500.0, timeout_s=0.3)
+    assert invalid.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert "gain_db" in invalid.value.details
+    assert [violation.field for violation in invalid.value.field_violations] == ["gain_db"]
+    assert expired.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_async_stream_errors_and_cancellation(service: RunningService) -> None:
+    async with AsyncCameraClient(service.address) as camera:
+        with pytest.raises(CameraRpcError) as caught:
+            async for _ in camera.frames(quality=0, encoding=pb.FRAME_ENCODING_JPEG):
+                pass
+        assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert "quality" in caught.value.details
+
+        stream = camera.frames(encoding=pb.FRAME_ENCODING_JPEG, max_width=320)
+        first = await anext(stream)
+        stream.cancel()
+        assert [frame async for frame in stream] == []
+    assert first.sequence_number == 1
+    await eventually(lambda: service.runtime.frames.subscriber_count == 0)
