@@ -22,6 +22,7 @@
 #include "pxlemu.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -240,9 +241,9 @@ static camera_t *g_cams;
 static camera_t *g_retired;
 static hrec_t *g_handles;
 static U32 g_next_handle = 0x1000;
-static int g_freerun;
-static int g_stamp = 1;
-static volatile int g_shutdown;
+static atomic_int g_freerun;
+static atomic_int g_stamp = 1;
+static atomic_int g_shutdown;
 
 /* canonical parameter counts (SDK-ABI.md 5.2), used for unsupported features too */
 static const U8 canonical_nparams[FEATURES_TOTAL] = {
@@ -562,7 +563,8 @@ static void record_err_by_handle(HANDLE h, const char *fn, PXL_RETURN_CODE rc, c
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_t g_sock_thread;
 static int g_sock_running;
-static volatile int g_sock_stop;
+static pid_t g_sock_pid; /* the process that owns the socket thread (a forked child does not) */
+static atomic_int g_sock_stop;
 static int g_listen_fd = -1;
 static char g_sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
@@ -584,8 +586,18 @@ static void start_control_socket(const char *path)
     sa.sun_family = AF_UNIX;
     copy_str(sa.sun_path, sizeof sa.sun_path, path);
     struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) { /* another live emulator (e.g. our parent process) owns it: leave it alone */
+            fprintf(stderr, "pxlemu: control socket %s is in use by another process; not listening\n", path);
+            close(fd);
+            return;
+        }
         unlink(path); /* stale socket from an earlier run */
+    }
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 8) != 0) {
         fprintf(stderr, "pxlemu: control socket %s: %s\n", path, strerror(errno));
         close(fd);
@@ -596,9 +608,10 @@ static void start_control_socket(const char *path)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits a full mask: no signals */
-    if (pthread_create(&g_sock_thread, NULL, sock_main, NULL) == 0)
+    if (pthread_create(&g_sock_thread, NULL, sock_main, NULL) == 0) {
         g_sock_running = 1;
-    else {
+        g_sock_pid = getpid();
+    } else {
         fprintf(stderr, "pxlemu: control socket: cannot start thread\n");
         close(fd);
         unlink(g_sock_path);
@@ -624,7 +637,7 @@ __attribute__((constructor)) static void pxlemu_ctor(void) { ensure_init(); }
 __attribute__((destructor)) static void pxlemu_dtor(void)
 {
     g_shutdown = 1; /* no callback is invoked from now on */
-    if (g_sock_running) {
+    if (g_sock_running && g_sock_pid == getpid()) {
         g_sock_stop = 1;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

@@ -195,6 +195,29 @@ def test_wrapper_is_bound_to_the_in_process_emulator(emulator_lib: ctypes.CDLL, 
     assert pxl_api._curApiVersion == LIB_VERSION
 
 
+def test_pxlemu_config_chooses_cameras_and_sensor_size(emulator_dir: Path) -> None:
+    code = (
+        "from pixelinkWrapper import PxLApi\n"
+        "rc, cams = PxLApi.getNumberCameras()\n"
+        "for c in cams:\n"
+        "    rc, h = PxLApi.initialize(c.CameraSerialNum)\n"
+        "    print(c.CameraSerialNum, PxLApi.getFeature(h, 19)[2], PxLApi.getCameraInfo(h)[1].ModelName.decode())\n"
+    )
+    config = "cameras=11,12:640x480;width=1024;height=768;model=PL-TEST"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=emulator_env(emulator_dir, config=config),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "11 [0.0, 0.0, 1024.0, 768.0] PL-TEST",
+        "12 [0.0, 0.0, 640.0, 480.0] PL-TEST",
+    ]
+
+
 # ------------------------------------------------------------------------------------------- enumeration, init
 
 
@@ -602,6 +625,25 @@ def test_hardware_trigger(pxl_api: Any, emulator: EmulatorControl) -> None:
         time.sleep(0.01)
     thread.join(5)
     assert result["rc"] == SUCCESS
+
+
+def test_free_run_mode_loses_frames_nobody_waits_for(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, FRAME_RATE, [100.0]) == SUCCESS
+    assert set_feature(pxl_api, h, EXPOSURE, [0.001]) == SUCCESS  # period 1/100 s
+    assert emulator.command("freerun 1") == "ok"
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    first = grab(pxl_api, h, 64, 64)[1]
+    time.sleep(0.1)  # ~10 frame periods
+    second = grab(pxl_api, h, 64, 64)[1]
+    assert second.uFrameNumber - first.uFrameNumber >= 10
+    assert second.dFrameTime - first.dFrameTime == pytest.approx((second.uFrameNumber - first.uFrameNumber) / 100)
+    assert second.ActualFrameRate.fValue == pytest.approx(100.0)
+    emulator.set_free_run(False)
+    third = grab(pxl_api, h, 64, 64)[1]
+    time.sleep(0.1)
+    assert grab(pxl_api, h, 64, 64)[1].uFrameNumber == third.uFrameNumber + 1  # default: no loss
 
 
 # ------------------------------------------------------------------------------------------- disconnects
