@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         description="Comma-separated origins allowed by CORS on the REST gateway",
     )
     rest_enabled: bool = Field(True, description="Serve the REST gateway next to gRPC")
+    rest_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Deadline the REST gateway gives each gRPC call (a capture included), seconds"
+    )
 
     # gRPC
     grpc_host: str = Field("127.0.0.1", description="gRPC listen address (0.0.0.0: all interfaces)")
