@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from camera_grpc import __version__
+from camera_grpc.client_cli import add_client_commands
 from camera_grpc.config import ConfigurationError, Settings, load_settings
 from camera_grpc.errors import SdkUnavailableError
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = subcommands.add_parser("serve", help="run the service (the default)")
     serve.set_defaults(handler=_serve)
+    add_client_commands(subcommands)  # capture, settings, info, watch
     parser.set_defaults(handler=_serve)
     return parser
 
