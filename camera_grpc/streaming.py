@@ -121,6 +121,11 @@ class Subscription:
         self.delivered = 0
         self.missed = 0
 
+    @property
+    def buffered(self) -> int:
+        """Frames waiting for this subscriber (bounded by its policy)."""
+        return len(self._buffer)
+
     def offer(self, entry: _Entry) -> None:
         """Called for every published frame (event loop)."""
         if self._last_accounted is None:
@@ -187,6 +192,7 @@ class FrameHub:
         self._linger_task: asyncio.Task[None] | None = None
         self._closed = False
         self.frames_published = 0
+        self.encode_count = 0
         worker.set_frame_sink(self.publish)
         worker.add_state_listener(self._on_state_threadsafe)
 
@@ -194,6 +200,11 @@ class FrameHub:
     def subscriber_count(self) -> int:
         """Subscribers now."""
         return len(self._subscriptions)
+
+    @property
+    def subscriptions(self) -> frozenset[Subscription]:
+        """The current subscriptions (for monitoring and tests)."""
+        return frozenset(self._subscriptions)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, options: StreamOptions) -> AsyncIterator[Subscription]:
@@ -221,6 +232,7 @@ class FrameHub:
         key = options.rendition
         future = entry.renditions.get(key)
         if future is None:
+            self.encode_count += 1
             future = asyncio.ensure_future(self._loop.run_in_executor(self._executor, _encode, entry.frame, options))
             entry.renditions[key] = future
         return await asyncio.shield(future)
