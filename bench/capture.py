@@ -17,10 +17,6 @@ Run: ``.venv/bin/python bench/capture.py [--iterations N]`` (writes docs/benchma
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +28,7 @@ from camera_grpc.drivers.simulated import SimulatedCamera
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from camera_grpc.storage import CaptureStore
+from camera_grpc.testing import ServiceProcess
 
 WIDTH, HEIGHT = 2448, 2048
 EXPOSURE_MS = 1.0
@@ -57,30 +54,15 @@ def grpc_capture(stub: camera_pb2_grpc.CameraServiceStub) -> float:
     return time.perf_counter() - started
 
 
-def start_service(captures: Path) -> tuple[subprocess.Popen[str], int]:
-    env = {
-        **os.environ,
+def service_env(captures: Path) -> dict[str, str]:
+    return {
         "CAMERA_BACKEND": "simulated",
-        "GRPC_PORT": "0",
         "REST_ENABLED": "false",
         "DEFAULT_EXPOSURE": str(EXPOSURE_MS),
         "SIMULATED_FRAME_RATE": str(FRAME_RATE_FPS),
         "IMAGE_SAVE_PATH": str(captures),
         "IMAGE_QUALITY": str(QUALITY),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "camera_grpc", "--env-file", "/dev/null"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"gRPC listening on \S+:(\d+)", line)
-        if match:
-            return process, int(match.group(1))
-    raise RuntimeError("service did not start")
 
 
 def main() -> None:
@@ -96,8 +78,8 @@ def main() -> None:
         camera.set_exposure_ms(EXPOSURE_MS)
         store = CaptureStore(scratch_path / "in-process")
         store.ensure_writable()
-        process, port = start_service(scratch_path / "grpc")
-        try:
+        with ServiceProcess(service_env(scratch_path / "grpc"), cwd=scratch_path) as service:
+            port = service.wait_listening()
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 stub = camera_pb2_grpc.CameraServiceStub(channel)
                 stub.GetSettings(pb.GetSettingsRequest(), wait_for_ready=True, timeout=30)
@@ -109,9 +91,6 @@ def main() -> None:
                 while len(local) < args.iterations:
                     local += [in_process_capture(camera, store) for _ in range(BLOCK)]
                     remote += [grpc_capture(stub) for _ in range(BLOCK)]
-        finally:
-            process.terminate()
-            process.wait(30)
 
     local_p50, local_p95 = percentiles_ms(local)
     remote_p50, remote_p95 = percentiles_ms(remote)
