@@ -2085,7 +2085,7 @@ out:
     return rc;
 }
 
-static PXL_RETURN_CODE impl_SetEventCallback(HANDLE h, U32 eventId, void *ctx, void *fn)
+static PXL_RETURN_CODE impl_SetEventCallback(HANDLE h, U32 eventId, void *ctx, event_fn_t fn)
 {
     static const char FN[] = "PxLSetEventCallback";
     camera_t *c;
@@ -2103,7 +2103,7 @@ out:
         pthread_mutex_lock(&g_mu);
         hrec_t *r = find_handle((U32)(uintptr_t)h);
         if (r) {
-            r->ev_fn = (event_fn_t)fn;
+            r->ev_fn = fn;
             r->ev_ctx = ctx;
             r->ev_id = eventId;
         }
@@ -2257,7 +2257,7 @@ PXLAPI PXL_RETURN_CODE PxLSetCallback(HANDLE hCamera, U32 callbackType, void *pC
     return API_LEAVE(impl_SetCallback(hCamera, callbackType, pContext, pfn));
 }
 
-PXLAPI PXL_RETURN_CODE PxLSetEventCallback(HANDLE hCamera, U32 eventId, void *pContext, void *pfn)
+PXLAPI PXL_RETURN_CODE PxLSetEventCallback(HANDLE hCamera, U32 eventId, void *pContext, event_fn_t pfn)
 {
     API_ENTER(PxLSetEventCallback, hCamera, 1);
     return API_LEAVE(impl_SetEventCallback(hCamera, eventId, pContext, pfn));
