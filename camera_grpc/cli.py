@@ -33,6 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = subcommands.add_parser("serve", help="run the service (the default)")
     serve.set_defaults(handler=_serve)
+    gateway = subcommands.add_parser(
+        "gateway",
+        help="run only the REST gateway, in front of a camera service elsewhere",
+        description="Serve the REST API (legacy endpoints, downloads, live view, viewer page) on HOST:PORT "
+        "as a client of the camera service at --target.",
+    )
+    gateway.add_argument(
+        "--target",
+        type=_grpc_target,
+        metavar="HOST:PORT",
+        help="the camera service's gRPC address (default: GRPC_HOST:GRPC_PORT of the settings)",
+    )
+    gateway.set_defaults(handler=_gateway)
     add_client_commands(subcommands)  # capture, settings, info, watch
     parser.set_defaults(handler=_serve)
     return parser
@@ -43,6 +56,22 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(serve(settings))
     return 0
+
+
+def _gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from camera_grpc.gateway.server import loopback_target, run_gateway
+
+    target = args.target or loopback_target(settings.grpc_host, settings.grpc_port)
+    asyncio.run(run_gateway(settings, target))
+    return 0
+
+
+def _grpc_target(value: str) -> str:
+    """``host:port`` (``[v6 address]:port`` too), else an argparse error naming the problem."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT (port 1-65535)")
+    return value
 
 
 def configure_logging(debug: bool) -> None:
@@ -68,5 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SdkUnavailableError as exc:
         print(f"camera-grpc: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except OSError as exc:  # e.g. a port already in use
+        print(f"camera-grpc: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

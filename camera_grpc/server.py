@@ -92,8 +92,12 @@ def _follow_camera_state(health_servicer: health.aio.HealthServicer, runtime: Ca
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Run the service until SIGINT/SIGTERM, then shut down gracefully.
 
+    With ``REST_ENABLED``, the REST gateway runs in the same event loop on
+    ``HOST:PORT``, as a client of this gRPC server.
+
     Order on shutdown: health NOT_SERVING, live streams end (UNAVAILABLE),
-    in-flight calls get ``SHUTDOWN_GRACE_S`` to finish, the camera is closed.
+    in-flight calls (gRPC and HTTP) get ``SHUTDOWN_GRACE_S`` to finish, the
+    camera is closed.
     """
     runtime = CameraRuntime(settings)
     server, port = await create_server(settings, runtime)
@@ -101,20 +105,28 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     if not await runtime.wait_until_connected(STARTUP_CONNECT_WAIT_S):
         log.warning("camera not connected yet; serving anyway (health NOT_SERVING) and retrying in the background")
     await server.start()
-    log.info("gRPC listening on %s:%d (camera backend: %s)", settings.grpc_host, port, runtime.driver.name)
+    gateway = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    if ready is not None:
-        ready.set()
     try:
+        if settings.rest_enabled:
+            from camera_grpc.gateway.server import GatewayServer, loopback_target
+
+            gateway = GatewayServer(settings, loopback_target(settings.grpc_host, port))
+            await gateway.start()
+            log.info("REST gateway listening on %s (docs: /docs, viewer: /)", gateway.url)
+        log.info("gRPC listening on %s:%d (camera backend: %s)", settings.grpc_host, port, runtime.driver.name)
+        if ready is not None:
+            ready.set()
         await stop.wait()
     finally:
         log.info("shutting down (grace %.1f s)", settings.shutdown_grace_s)
         await server.health_servicer.enter_graceful_shutdown()  # type: ignore[attr-defined]
         await runtime.frames.close()
-        await server.stop(settings.shutdown_grace_s)
+        # In-flight HTTP requests need their gRPC calls: both drain within the same grace.
+        await asyncio.gather(server.stop(settings.shutdown_grace_s), *([gateway.stop()] if gateway else []))
         await runtime.aclose()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):

@@ -1,0 +1,105 @@
+"""``create_app``: the REST gateway as a FastAPI application.
+
+The app is a gRPC client of camera.v1.CameraService. Its lifespan opens the
+channel (when given a target) and puts the stubs on ``app.state``; routes get
+them through ``Depends`` (:mod:`camera_grpc.gateway.dependencies`). Errors are
+mapped in :mod:`camera_grpc.gateway.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from grpc_health.v1 import health_pb2_grpc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from camera_grpc import __version__
+from camera_grpc.config import Settings
+from camera_grpc.gateway.dependencies import Upstream
+from camera_grpc.gateway.errors import (
+    handle_http_error,
+    handle_rpc_error,
+    handle_unexpected_error,
+    handle_validation_error,
+)
+from camera_grpc.gateway.routers import camera, capture, captures, health, stream, viewer
+from camera_grpc.gateway.routers import settings as settings_router
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.server import grpc_options
+
+DESCRIPTION = """\
+The legacy REST API of the camera service (same paths, JSON names and units as before:
+**exposure in milliseconds**, **gain in decibels**), plus capture downloads, a live MJPEG
+view and a viewer page at `/`. All camera logic is in the gRPC service `camera.v1.CameraService`;
+this gateway translates.
+
+Errors: 422 for bad input (the field and, for camera settings, the valid range), 404 for an
+unknown capture, 503 while the camera is not connected, 504 when the camera does not answer in
+time, 507 when the disk is full, 500 (generic body) for anything else.
+"""
+
+TAGS = [
+    {"name": "health", "description": "Liveness and readiness"},
+    {"name": "settings", "description": "Exposure (ms) and gain (dB) - legacy API"},
+    {"name": "capture", "description": "Capture an image - legacy API"},
+    {"name": "captures", "description": "Saved captures: list and download"},
+    {"name": "camera", "description": "Camera identity and valid ranges"},
+    {"name": "stream", "description": "Live view"},
+    {"name": "viewer", "description": "The viewer page"},
+]
+
+
+def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str) -> FastAPI:
+    """The gateway for the camera service at ``channel_or_target``.
+
+    A target (``host:port``) gets its own channel, opened and closed by the
+    app's lifespan; a channel is used as it is and left open.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = isinstance(channel_or_target, str)
+        channel = (
+            grpc.aio.insecure_channel(channel_or_target, options=grpc_options(settings))
+            if isinstance(channel_or_target, str)
+            else channel_or_target
+        )
+        app.state.upstream = Upstream(
+            camera=camera_pb2_grpc.CameraServiceStub(channel),
+            health=health_pb2_grpc.HealthStub(channel),
+            timeout_s=settings.rest_timeout_s,
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                await channel.close()
+
+    app = FastAPI(
+        title="camera-grpc REST gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST", "PUT"],
+        allow_headers=["Content-Type", "Authorization"],
+        allow_credentials=True,
+    )
+    app.add_exception_handler(grpc.aio.AioRpcError, handle_rpc_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)
+    for router in (health, settings_router, capture, captures, camera, stream, viewer):
+        app.include_router(router.router)
+    app.mount("/static", StaticFiles(packages=[viewer.STATIC_PACKAGE]), name="static")
+    return app

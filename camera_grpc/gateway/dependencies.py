@@ -1,0 +1,29 @@
+"""What routes get through ``Depends``: the camera service's stubs, held by the app (``app.state``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from grpc_health.v1 import health_pb2_grpc
+
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The camera service as the gateway reaches it: one channel, its stubs, the per-call deadline."""
+
+    camera: camera_pb2_grpc.CameraServiceStub
+    health: health_pb2_grpc.HealthStub
+    timeout_s: float  #: deadline of each unary call (and of the first frame of a stream)
+
+
+def get_upstream(request: Request) -> Upstream:
+    """The app's :class:`Upstream`, created by its lifespan."""
+    upstream: Upstream = request.app.state.upstream
+    return upstream
+
+
+UpstreamDep = Annotated[Upstream, Depends(get_upstream)]

@@ -1,0 +1,232 @@
+"""The one place where gRPC statuses (and bad requests) become HTTP responses.
+
+gRPC code -> HTTP status, as grpc-gateway does, with the legacy API's choices:
+
+==================== =========================================================
+INVALID_ARGUMENT     422, FastAPI's validation shape; ``loc`` names the field
+                     (legacy name: ``exposure``, ``gain``), ``msg`` the valid
+                     range, from the ``google.rpc.BadRequest`` details
+NOT_FOUND            404
+DEADLINE_EXCEEDED    504
+UNAVAILABLE          503 (camera not connected, service stopping or unreachable)
+RESOURCE_EXHAUSTED   507 when the disk is full (ErrorInfo reason STORAGE_FULL),
+                     503 otherwise (too many streams)
+FAILED_PRECONDITION  503 (the captures folder is missing or not writable)
+UNIMPLEMENTED        501 (the service is older than this gateway)
+INTERNAL, others     500 with a generic body
+==================== =========================================================
+
+A message from the service is shown only when the service vouched for it
+(a ``google.rpc.ErrorInfo`` detail of domain ``camera-grpc``); errors made by
+the gRPC library itself (connection refused, deadline expired, ...) get a
+generic message per status, so no internal address or stack trace ever
+reaches a response. Request validation errors (unknown fields, malformed
+JSON, wrong types) are 422 in FastAPI's shape, with values that cannot be
+written as JSON left out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import grpc
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from camera_grpc.status import ERROR_DOMAIN
+
+log = logging.getLogger(__name__)
+
+#: gRPC field name -> (REST field name, unit shown with the valid range).
+API_FIELDS: dict[str, tuple[str, str]] = {
+    "exposure_ms": ("exposure", "milliseconds"),
+    "gain_db": ("gain", "dB"),
+}
+#: ErrorInfo reason of a full disk.
+STORAGE_FULL = "STORAGE_FULL"
+#: Seconds a client should wait before retrying a 503.
+RETRY_AFTER_S = 1
+
+_HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.OUT_OF_RANGE: 422,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.CANCELLED: 503,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 503,
+    grpc.StatusCode.FAILED_PRECONDITION: 503,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+}
+_GENERIC_MESSAGES: dict[int, str] = {
+    404: "not found",
+    409: "conflict",
+    401: "not authenticated",
+    403: "not allowed",
+    422: "invalid request",
+    500: "internal error; see the camera service's log",
+    501: "not supported by the camera service",
+    503: "the camera service is unavailable; retry later",
+    504: "the camera service did not answer in time",
+    507: "no space left for captures",
+}
+
+
+class ErrorBody(BaseModel):
+    """An error other than a validation error."""
+
+    detail: str = Field(description="What went wrong, for people", examples=["camera is not connected (disconnected)"])
+    code: str | None = Field(
+        None, description="gRPC status of the failed call (none for errors of the HTTP layer)", examples=["UNAVAILABLE"]
+    )
+    reason: str | None = Field(
+        None, description="Cause, when the service reported one (google.rpc.ErrorInfo)", examples=["CAMERA_UNAVAILABLE"]
+    )
+
+
+class ValidationIssue(BaseModel):
+    """One problem with the request, in FastAPI's validation error shape."""
+
+    type: str = Field(description="Kind of problem", examples=["out_of_range", "extra_forbidden", "json_invalid"])
+    loc: list[str | int] = Field(description="Where: body or query, then the field", examples=[["body", "exposure"]])
+    msg: str = Field(
+        description="What is wrong and what is allowed", examples=["exposure must be between 0.01 and 10000"]
+    )
+    ctx: dict[str, str] | None = Field(None, description="Extra details, e.g. the JSON error")
+
+
+class ValidationErrorBody(BaseModel):
+    """The request was understood but a value is not acceptable (422)."""
+
+    detail: list[ValidationIssue]
+
+
+@dataclass(frozen=True)
+class RpcFailure:
+    """What a failed call reported: code, message, and the ``google.rpc`` details."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str | None = None  #: ErrorInfo reason, when the service vouched for the message
+    violations: list[tuple[str, str]] = field(default_factory=list)  #: BadRequest (field, description)
+
+    @classmethod
+    def from_error(cls, error: grpc.aio.AioRpcError) -> RpcFailure:
+        reason = None
+        violations: list[tuple[str, str]] = []
+        try:
+            status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        except ValueError:  # details that contradict the code or message: ignore them
+            status = None
+        for detail in status.details if status is not None else ():
+            info = error_details_pb2.ErrorInfo()
+            bad_request = error_details_pb2.BadRequest()
+            if detail.Unpack(info) and info.domain == ERROR_DOMAIN:
+                reason = info.reason
+            elif detail.Unpack(bad_request):
+                violations.extend((v.field, v.description) for v in bad_request.field_violations)
+        return cls(error.code(), error.details() or "", reason, violations)
+
+
+def http_status(failure: RpcFailure) -> int:
+    """The HTTP status for a failed call."""
+    if failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED and failure.reason == STORAGE_FULL:
+        return 507
+    return _HTTP_STATUS.get(failure.code, 500)
+
+
+def rpc_error_response(failure: RpcFailure, *, location: str) -> JSONResponse:
+    """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from."""
+    status_code = http_status(failure)
+    trusted = failure.reason is not None and status_code != 500
+    message = failure.message if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
+    if status_code == 422:
+        issues = [_violation(location, name, description) for name, description in failure.violations]
+        if not issues:
+            issues = [ValidationIssue(type="value_error", loc=[location], msg=message)]
+        return JSONResponse(ValidationErrorBody(detail=issues).model_dump(exclude_none=True), status_code=422)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status_code == 503 else None
+    body = ErrorBody(detail=message, code=failure.code.name, reason=failure.reason if trusted else None)
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
+
+
+def _violation(location: str, grpc_field: str, description: str) -> ValidationIssue:
+    name, unit = API_FIELDS.get(grpc_field, (grpc_field, ""))
+    message = f"{name} {description}" + (f" ({unit})" if unit and "between" in description else "")
+    kind = "out_of_range" if "between" in description else "value_error"
+    return ValidationIssue(type=kind, loc=[location, name], msg=message)
+
+
+def request_location(request: Request) -> str:
+    """Where a request's fields are: the JSON body for POST/PUT, the query string otherwise."""
+    return "body" if request.method in ("POST", "PUT", "PATCH") else "query"
+
+
+async def handle_rpc_error(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler for failed gRPC calls."""
+    assert isinstance(exc, grpc.aio.AioRpcError)
+    failure = RpcFailure.from_error(exc)
+    if http_status(failure) == 500:
+        log.error("%s %s: gRPC %s: %s", request.method, request.url.path, failure.code.name, failure.message)
+    return rpc_error_response(failure, location=request_location(request))
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler for bad requests: FastAPI's shape, minus inputs (they may not be valid JSON)."""
+    assert isinstance(exc, RequestValidationError)
+    issues = []
+    for error in exc.errors():
+        context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+        issues.append(
+            ValidationIssue(
+                type=str(error.get("type", "value_error")),
+                loc=[part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+                msg=str(error.get("msg", "invalid value")),
+                ctx=context or None,
+            )
+        )
+    body = jsonable_encoder(ValidationErrorBody(detail=issues).model_dump(exclude_none=True))
+    return JSONResponse(body, status_code=422)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Errors of the HTTP layer (no such route, method not allowed): the same body shape as the others."""
+    assert isinstance(exc, StarletteHTTPException)
+    body = ErrorBody(detail=str(exc.detail))
+    return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else: 500 with a generic body; the traceback goes to the log only."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    body = ErrorBody(detail=_GENERIC_MESSAGES[500], code=grpc.StatusCode.INTERNAL.name)
+    return JSONResponse(body.model_dump(), status_code=500)
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` entries for the given error statuses."""
+    descriptions = {
+        404: "No such capture",
+        422: "A value is missing, of the wrong type, unknown, or outside the camera's range; nothing changed",
+        500: "Internal error (generic body; details are in the service's log)",
+        501: "The camera service does not support this call",
+        503: "The camera is not connected, the service is stopping or unreachable, or too many streams are open",
+        504: "The camera (or the camera service) did not answer in time",
+        507: "No space left in the captures folder; nothing was saved",
+    }
+    responses: dict[int | str, dict[str, object]] = {}
+    for status_code in status_codes:
+        model = ValidationErrorBody if status_code == 422 else ErrorBody
+        responses[status_code] = {"model": model, "description": descriptions[status_code]}
+    return responses

@@ -1,0 +1,1 @@
+"""One router per resource: health, camera, settings, capture, captures, stream, viewer."""

@@ -1,0 +1,267 @@
+"""JSON bodies of the REST API, and their translation from camera.v1 messages.
+
+The legacy endpoints (``/health``, ``/capture``, ``/settings``) keep the legacy
+names and units: ``exposure`` in milliseconds, ``gain`` in decibels (the
+camera's gain). Fields the legacy API did not have, and the endpoints added
+since (``/camera``, ``/captures``), carry their unit in the name, as in gRPC
+(``size_bytes``, ``exposure_ms``, ``gain_db``). Requests reject unknown fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import quote
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import BaseModel, ConfigDict, Field
+
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+
+#: File formats a capture may be saved in; ``jpg``/``tif`` are accepted spellings of ``jpeg``/``tiff``.
+ImageFormatName = Literal["jpeg", "png", "tiff", "bmp"]
+IMAGE_FORMAT_REQUEST = {
+    "jpg": pb.IMAGE_FORMAT_JPEG,
+    "jpeg": pb.IMAGE_FORMAT_JPEG,
+    "png": pb.IMAGE_FORMAT_PNG,
+    "tif": pb.IMAGE_FORMAT_TIFF,
+    "tiff": pb.IMAGE_FORMAT_TIFF,
+    "bmp": pb.IMAGE_FORMAT_BMP,
+}
+IMAGE_FORMAT_NAMES: dict[int, str] = {
+    pb.IMAGE_FORMAT_JPEG: "jpeg",
+    pb.IMAGE_FORMAT_PNG: "png",
+    pb.IMAGE_FORMAT_TIFF: "tiff",
+    pb.IMAGE_FORMAT_BMP: "bmp",
+}
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp"}
+DRIVER_NAMES: dict[int, str] = {pb.CAMERA_DRIVER_PIXELINK: "pixelink", pb.CAMERA_DRIVER_SIMULATED: "simulated"}
+
+
+def pixel_format_name(number: int) -> str:
+    """``mono8`` for PIXEL_FORMAT_MONO8, ``unspecified`` for unknown values."""
+    try:
+        return pb.PixelFormat.Name(number).removeprefix("PIXEL_FORMAT_").lower()  # type: ignore[arg-type]
+    except ValueError:
+        return "unspecified"
+
+
+def download_url(filename: str) -> str:
+    """The gateway-relative URL of a capture's file."""
+    return "/captures/" + quote(filename, safe="")
+
+
+def _utc(stamp: Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+class SettingsUpdate(_Request):
+    """New settings; fields left out (or null) stay as they are. All or nothing."""
+
+    exposure: float | None = Field(None, description="Exposure in milliseconds", examples=[150.0])
+    gain: float | None = Field(None, description="Gain in decibels (the camera's gain)", examples=[2.0])
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"exposure": 150.0, "gain": 2.0}]})
+
+
+class Resolution(BaseModel):
+    """Image size in pixels."""
+
+    width: int = Field(description="pixels", examples=[2448])
+    height: int = Field(description="pixels", examples=[2048])
+
+
+class CameraSettings(BaseModel):
+    """The camera's current settings. While disconnected: the last known values, ``connected`` false."""
+
+    exposure: float = Field(description="Exposure in milliseconds", examples=[100.0])
+    gain: float = Field(description="Gain in decibels (the camera's gain)", examples=[0.0])
+    resolution: Resolution
+    width: int = Field(description="Image width in pixels (same as resolution.width)", examples=[2448])
+    height: int = Field(description="Image height in pixels (same as resolution.height)", examples=[2048])
+    pixel_format: str = Field(description="Pixel format of frames", examples=["mono8"])
+    connected: bool = Field(description="Whether the camera is connected and usable")
+
+    @classmethod
+    def from_proto(cls, message: pb.GetSettingsResponse | pb.UpdateSettingsResponse) -> CameraSettings:
+        return cls(
+            exposure=message.exposure_ms,
+            gain=message.gain_db,
+            resolution=Resolution(width=message.width, height=message.height),
+            width=message.width,
+            height=message.height,
+            pixel_format=pixel_format_name(message.pixel_format),
+            connected=message.connected,
+        )
+
+
+# -- capture --------------------------------------------------------------------------------
+
+
+class CaptureRequest(_Request):
+    """Optional settings for this capture (they stay in effect afterwards) and file options."""
+
+    exposure: float | None = Field(None, description="Exposure in milliseconds; kept afterwards", examples=[100.0])
+    gain: float | None = Field(None, description="Gain in decibels; kept afterwards", examples=[1.0])
+    format: Literal["jpg", "jpeg", "png", "tif", "tiff", "bmp"] | None = Field(
+        None, description="File format; default: the service's IMAGE_FORMAT"
+    )
+    quality: int | None = Field(None, ge=1, le=100, description="JPEG quality; default: the service's IMAGE_QUALITY")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"exposure": 100.0, "gain": 1.0}]})
+
+    def to_proto(self) -> pb.CaptureRequest:
+        request = pb.CaptureRequest()
+        if self.exposure is not None:
+            request.exposure_ms = self.exposure
+        if self.gain is not None:
+            request.gain_db = self.gain
+        if self.format is not None:
+            request.format = IMAGE_FORMAT_REQUEST[self.format]  # type: ignore[assignment]
+        if self.quality is not None:
+            request.quality = self.quality
+        return request
+
+
+class CaptureResult(BaseModel):
+    """A saved capture."""
+
+    filename: str = Field(examples=["capture_20261124_101500_123456_42.jpg"])
+    path: str = Field(description="Absolute path on the camera service's host")
+    url: str = Field(
+        description="Where to download the file from this gateway",
+        examples=["/captures/capture_20261124_101500_123456_42.jpg"],
+    )
+    exposure: float = Field(description="Exposure the image was taken with, milliseconds", examples=[100.0])
+    gain: float = Field(description="Gain the image was taken with, decibels", examples=[1.0])
+    format: str = Field(description="File format", examples=["jpeg"])
+    size_bytes: int = Field(description="File size in bytes")
+    width: int = Field(description="pixels")
+    height: int = Field(description="pixels")
+    pixel_format: str = Field(examples=["mono8"])
+    bit_depth: int = Field(description="Significant bits per sample", examples=[8])
+    frame_number: int = Field(description="The camera's frame number")
+    captured_at: datetime = Field(description="When the frame was captured (UTC)")
+    metadata_path: str = Field(description="Absolute path of the JSON sidecar on the service's host")
+
+    @classmethod
+    def from_proto(cls, message: pb.CaptureResponse) -> CaptureResult:
+        return cls(
+            filename=message.filename,
+            path=message.path,
+            url=download_url(message.filename),
+            exposure=message.exposure_ms,
+            gain=message.gain_db,
+            format=IMAGE_FORMAT_NAMES.get(message.format, "unspecified"),
+            size_bytes=message.size_bytes,
+            width=message.width,
+            height=message.height,
+            pixel_format=pixel_format_name(message.pixel_format),
+            bit_depth=message.bit_depth,
+            frame_number=message.frame_number,
+            captured_at=_utc(message.captured_at),
+            metadata_path=message.metadata_path,
+        )
+
+
+# -- captures ---------------------------------------------------------------------------------
+
+
+class CaptureSummary(BaseModel):
+    """A saved capture, from its metadata sidecar."""
+
+    filename: str = Field(examples=["capture_20261124_101500_123456_42.jpg"])
+    url: str = Field(description="Where to download the file from this gateway")
+    format: str = Field(examples=["jpeg"])
+    content_type: str = Field(examples=["image/jpeg"])
+    size_bytes: int
+    width: int = Field(description="pixels")
+    height: int = Field(description="pixels")
+    frame_number: int
+    captured_at: datetime = Field(description="UTC")
+    exposure_ms: float
+    gain_db: float
+
+    @classmethod
+    def from_proto(cls, message: pb.CaptureSummary) -> CaptureSummary:
+        image_format = IMAGE_FORMAT_NAMES.get(message.format, "unspecified")
+        return cls(
+            filename=message.filename,
+            url=download_url(message.filename),
+            format=image_format,
+            content_type=CONTENT_TYPES.get(image_format, "application/octet-stream"),
+            size_bytes=message.size_bytes,
+            width=message.width,
+            height=message.height,
+            frame_number=message.frame_number,
+            captured_at=_utc(message.captured_at),
+            exposure_ms=message.exposure_ms,
+            gain_db=message.gain_db,
+        )
+
+
+class CapturePage(BaseModel):
+    """One page of saved captures, newest first."""
+
+    captures: list[CaptureSummary]
+    next_page_token: str = Field(description="Pass as page_token for the next page; empty on the last page")
+
+
+# -- camera and health ----------------------------------------------------------------------------
+
+
+class CameraInfo(BaseModel):
+    """The camera: identity, sensor and valid ranges (bounds for exposure and gain)."""
+
+    model: str = Field(examples=["Simulated Camera"])
+    serial_number: str
+    firmware_version: str
+    camera_name: str
+    driver: str = Field(description="pixelink or simulated", examples=["simulated"])
+    sensor_width: int = Field(description="pixels")
+    sensor_height: int = Field(description="pixels")
+    min_exposure_ms: float = Field(examples=[0.01])
+    max_exposure_ms: float = Field(examples=[10000.0])
+    min_gain_db: float = Field(examples=[0.0])
+    max_gain_db: float = Field(examples=[24.0])
+    pixel_formats: list[str] = Field(examples=[["mono8"]])
+    connected: bool
+
+    @classmethod
+    def from_proto(cls, message: pb.GetCameraInfoResponse) -> CameraInfo:
+        return cls(
+            model=message.model,
+            serial_number=message.serial_number,
+            firmware_version=message.firmware_version,
+            camera_name=message.camera_name,
+            driver=DRIVER_NAMES.get(message.driver, "unspecified"),
+            sensor_width=message.sensor_width,
+            sensor_height=message.sensor_height,
+            min_exposure_ms=message.min_exposure_ms,
+            max_exposure_ms=message.max_exposure_ms,
+            min_gain_db=message.min_gain_db,
+            max_gain_db=message.max_gain_db,
+            pixel_formats=[pixel_format_name(number) for number in message.supported_pixel_formats],
+            connected=message.connected,
+        )
+
+
+class Health(BaseModel):
+    """Service status and camera connectivity."""
+
+    status: Literal["healthy", "degraded", "unavailable"] = Field(
+        description="healthy: camera usable; degraded: service up, camera not usable; "
+        "unavailable: the camera service cannot be reached"
+    )
+    camera_connected: bool = Field(description="Whether the camera is connected and usable")
+    service: str = Field(
+        description="gRPC health of camera.v1.CameraService: SERVING, NOT_SERVING, UNKNOWN or UNREACHABLE",
+        examples=["SERVING"],
+    )

@@ -1,0 +1,130 @@
+"""Serving the gateway with uvicorn, inside an existing event loop.
+
+:class:`GatewayServer` binds its socket when created (so a busy port fails
+before anything starts, and port 0 is resolved at once), then runs uvicorn's
+``Server.serve`` as a task of the current loop, next to the gRPC server when
+``camera-grpc`` serves both. Signals are left to the host: the caller decides
+when to :meth:`GatewayServer.stop`. :func:`run_gateway` runs the gateway alone
+(``camera-grpc gateway --target``) until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Iterator
+
+import grpc
+import uvicorn
+
+from camera_grpc.config import Settings
+from camera_grpc.gateway.app import create_app
+
+log = logging.getLogger(__name__)
+
+#: How long start() waits for uvicorn to accept connections, seconds.
+START_TIMEOUT_S = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the process that embeds it handles signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: any free port), ready for uvicorn."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"could not bind the REST gateway to {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def loopback_target(host: str, port: int) -> str:
+    """The gRPC target to reach a server listening on ``host:port`` from this host."""
+    if host in ("", "0.0.0.0"):
+        return f"127.0.0.1:{port}"
+    if host == "::":
+        return f"[::1]:{port}"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class GatewayServer:
+    """The gateway app served by uvicorn on a socket bound at creation."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        channel_or_target: grpc.aio.Channel | str,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.host = settings.host if host is None else host
+        self._socket = bind_socket(self.host, settings.port if port is None else port)
+        self.port: int = self._socket.getsockname()[1]
+        self.app = create_app(settings, channel_or_target)
+        config = uvicorn.Config(
+            self.app,
+            lifespan="on",
+            log_config=None,  # keep the process's logging set-up
+            access_log=settings.debug,
+            ws="none",
+            timeout_graceful_shutdown=max(settings.shutdown_grace_s, 0.1),
+        )
+        self._server = _EmbeddedServer(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start serving; returns once connections are accepted."""
+        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self._socket]))
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the REST gateway stopped while starting")
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the REST gateway did not start in time")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop accepting, let running requests finish (up to the shutdown grace), close the channel it opened."""
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        self._socket.close()
+
+
+async def run_gateway(settings: Settings, target: str) -> None:
+    """Serve the gateway alone, in front of the camera service at ``target``, until SIGINT/SIGTERM."""
+    gateway = GatewayServer(settings, target)
+    await gateway.start()
+    log.info("REST gateway listening on %s (camera service: %s; docs: /docs, viewer: /)", gateway.url, target)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down the REST gateway (grace %.1f s)", settings.shutdown_grace_s)
+        await gateway.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signum)
+        log.info("stopped")
