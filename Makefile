@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PYTEST_ARGS ?=
+NESTJS_MODULES := clients/nestjs/node_modules/.package-lock.json
 
 .PHONY: run test lint protos protos-check emulator bench clean
 
@@ -26,6 +27,9 @@ $(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(RUNTIME_STAMP) $@
 
+$(NESTJS_MODULES): clients/nestjs/package-lock.json
+	scripts/setup_test_env.sh
+
 run: $(RUNTIME_STAMP)
 	CAMERA_BACKEND=$${CAMERA_BACKEND:-simulated} $(BIN)/camera-grpc
 
@@ -37,11 +41,13 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-protos: $(DEV_STAMP)
+protos: $(DEV_STAMP) $(NESTJS_MODULES)
 	PYTHON=$(BIN)/python scripts/gen_protos.sh
+	cd clients/nestjs && npm run --silent generate
 
-protos-check: $(DEV_STAMP)
+protos-check: $(DEV_STAMP) $(NESTJS_MODULES)
 	PYTHON=$(BIN)/python scripts/gen_protos.sh --check
+	cd clients/nestjs && npm run --silent generate:check
 
 emulator:
 	scripts/build_emulator.sh

@@ -9,6 +9,8 @@ cd "$repo_root"
 # Debian packages the tests use, as "command:package" pairs.
 debian_needs=(
   "gcc:gcc"            # builds the SDK emulator (libPxLApi.so) from emulator/
+  "node:nodejs"        # the NestJS client's tests (clients/nestjs)
+  "npm:npm"
 )
 
 missing=()
@@ -21,4 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node packages of the NestJS client, exactly as locked (again only when the lock file changed).
+nestjs="clients/nestjs"
+if [ ! -d "$nestjs/node_modules" ] || [ "$nestjs/package-lock.json" -nt "$nestjs/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in $nestjs" >&2
+  (cd "$nestjs" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
