@@ -17,9 +17,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from camera_grpc.config import Settings
-from camera_grpc.gen.camera.v1 import camera_pb2, camera_pb2_grpc
+from camera_grpc.gen.camera.v1 import camera_pb2
 from camera_grpc.runtime import CameraRuntime
-from camera_grpc.servicer import CameraServicer
+from camera_grpc.servicer import CameraServicer, add_to_server
 from camera_grpc.worker import CameraState
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
 async def create_server(settings: Settings, runtime: CameraRuntime) -> tuple[grpc.aio.Server, int]:
     """A bound (not yet started) server for ``runtime``, and its port."""
     server = grpc.aio.server(options=grpc_options(settings))
-    camera_pb2_grpc.add_CameraServiceServicer_to_server(
+    add_to_server(
         CameraServicer(runtime.controller, runtime.frames, default_queue_depth=settings.frames_queue_depth), server
     )
     health_servicer = health.aio.HealthServicer()
