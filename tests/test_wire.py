@@ -18,4 +18,5 @@ def test_appended_bytes_field_round_trips(size: int) -> None:
     expected.data = payload
     parsed = pb.FramesResponse.FromString(wire)
     assert parsed == expected
-    assert len(wire) == len(expected.SerializeToString())
+    if size:  # (proto3 omits an empty bytes field; an explicit empty one parses the same)
+        assert len(wire) == len(expected.SerializeToString())
