@@ -9,7 +9,8 @@ a grab returns the newest finished frame not yet returned, or waits for the
 next one, so a frame always takes at least its exposure time, and a consumer
 that falls behind sees gaps in the frame numbers, as with a real camera.
 
-Everything is vectorised numpy: one lookup-table pass per frame.
+Everything is vectorised numpy: the lit pattern is computed once per exposure/gain
+change, and a frame is one copy of a window of it into a recycled buffer.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class SimulatedCamera(CameraDriver):
         self._gain_db = 0.0
         self._streaming = False
         self._pattern: np.ndarray | None = None
-        self._lut: np.ndarray | None = None
+        self._lit_pattern: np.ndarray | None = None  # the pattern at the current exposure and gain
         self._buffers = BufferPool((height, width), pixel_format.dtype)
         # Free-running frame clock: frame n is ready at anchor_time + (n - anchor_number) * period.
         self._anchor_time = 0.0
@@ -99,7 +100,7 @@ class SimulatedCamera(CameraDriver):
         self._streaming = False
         if self._pattern is None:
             self._pattern = self._make_pattern()
-        self._lut = None
+        self._lit_pattern = None
         self._open = True
 
     def close(self) -> None:
@@ -134,7 +135,7 @@ class SimulatedCamera(CameraDriver):
         _check_range("exposure_ms", exposure_ms, EXPOSURE_RANGE_MS)
         self._rebase_clock()
         self._exposure_ms = float(exposure_ms)
-        self._lut = None
+        self._lit_pattern = None
         return self._exposure_ms
 
     def get_gain_db(self) -> float:
@@ -145,7 +146,7 @@ class SimulatedCamera(CameraDriver):
         self._check()
         _check_range("gain_db", gain_db, GAIN_RANGE_DB)
         self._gain_db = float(gain_db)
-        self._lut = None
+        self._lit_pattern = None
         return self._gain_db
 
     def geometry(self) -> ImageGeometry:
@@ -223,20 +224,20 @@ class SimulatedCamera(CameraDriver):
         dtype = np.uint8 if levels <= 256 else np.uint16
         return np.clip(scene * (levels - 1), 0, levels - 1).astype(dtype)
 
-    def _brightness_lut(self) -> np.ndarray:
-        if self._lut is None:
+    def _lit(self) -> np.ndarray:
+        """The pattern at the current exposure and gain (recomputed only when they change)."""
+        if self._lit_pattern is None:
+            assert self._pattern is not None
             levels = 256 if self._pixel_format is PixelFormat.MONO8 else 1 << self._bit_depth
             scale = (self._exposure_ms / REFERENCE_EXPOSURE_MS) * 10 ** (self._gain_db / 20)
-            values = np.clip(np.arange(levels, dtype=np.float64) * scale, 0, levels - 1)
-            self._lut = values.astype(self._pixel_format.dtype)
-        return self._lut
+            lut = np.clip(np.arange(levels, dtype=np.float64) * scale, 0, levels - 1).astype(self._pixel_format.dtype)
+            self._lit_pattern = np.take(lut, self._pattern)
+        return self._lit_pattern
 
     def _render(self, frame_number: int) -> np.ndarray:
-        assert self._pattern is not None
         offset = (frame_number * PATTERN_STEP_PX) % PATTERN_PERIOD_PX
-        window = self._pattern[:, offset : offset + self._width]
-        # mode="clip": indices are in range by construction, and it lets numpy write straight into `out`.
-        pixels = np.take(self._brightness_lut(), window, out=self._buffers.acquire(), mode="clip")
+        pixels = self._buffers.acquire()
+        np.copyto(pixels, self._lit()[:, offset : offset + self._width])
         stamp_frame_number(pixels, frame_number, full_scale=(1 << self._bit_depth) - 1)
         return pixels
 
