@@ -158,6 +158,22 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
                 )
                 yield with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data)
 
+    @status.unary
+    async def ListCaptures(
+        self, request: pb.ListCapturesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCapturesResponse:
+        page = await self._camera.list_captures(request.page_size, request.page_token)
+        return pb.ListCapturesResponse(
+            captures=[_capture_summary(capture) for capture in page.captures], next_page_token=page.next_page_token
+        )
+
+    @status.unary
+    async def GetCapture(
+        self, request: pb.GetCaptureRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCaptureResponse:
+        capture, data = await self._camera.get_capture(request.filename)
+        return pb.GetCaptureResponse(capture=_capture_summary(capture), content_type=capture.content_type, data=data)
+
     def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
         quality = request.quality if request.HasField("quality") else self._camera.default_quality
         if not 1 <= quality <= 100:
