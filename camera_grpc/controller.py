@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 from camera_grpc.drivers.base import CameraDriver, CameraInfo, Frame, PixelFormat, Range
 from camera_grpc.errors import CameraUnavailableError, InvalidSettingError
+from camera_grpc.futures import then_in_executor
 from camera_grpc.storage import CapturePage, CaptureStore, SavedCapture, StoredCapture
 from camera_grpc.worker import CameraState, CameraWorker
 
@@ -139,16 +140,26 @@ class CameraController:
             raise InvalidSettingError(
                 "quality", quality, minimum=JPEG_QUALITY_RANGE.minimum, maximum=JPEG_QUALITY_RANGE.maximum
             )
-        loop = asyncio.get_running_loop()
-        # Refuse before touching the camera if the result could not be saved.
-        await loop.run_in_executor(self._executor, self._store.ensure_writable)
+        writable = asyncio.get_running_loop().run_in_executor(self._executor, self._store.ensure_writable)
         if exposure_ms is not None or gain_db is not None:
+            await writable  # refuse before changing anything if the result could not be saved
             applied = await self.update_settings(exposure_ms, gain_db)
             target = Requested(applied.exposure_ms, applied.gain_db)
         else:
             target = self._requested
-        frame = await asyncio.wrap_future(self._worker.next_frame(lambda f: _taken_with(f, target)))
-        return await loop.run_in_executor(self._executor, self._store.save, frame, image_format, quality, self._info)
+        # The camera thread hands the frame straight to the encoder pool (no hop through the loop);
+        # cancelling the call before the save starts skips it.
+        saved = then_in_executor(
+            self._worker.next_frame(lambda frame: _taken_with(frame, target)),
+            self._executor,
+            lambda frame: self._store.save(frame, image_format, quality, self._info),
+        )
+        try:
+            await writable  # checked while the camera exposes, when no setting changes
+        except BaseException:
+            saved.cancel()
+            raise
+        return await asyncio.wrap_future(saved)
 
     async def list_captures(self, page_size: int = 0, page_token: str = "") -> CapturePage:
         """Saved captures, newest first, one page (see :meth:`CaptureStore.list_captures`)."""

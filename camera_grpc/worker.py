@@ -29,7 +29,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ from camera_grpc.errors import (
     CameraUnavailableError,
     ServiceStoppingError,
 )
+from camera_grpc.futures import settle
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class CameraWorker:
             if self._acquiring:
                 self._frame_requests.append(request)
                 return
-            _settle(outer, _grab_one(driver, request))
+            settle(outer, _grab_one(driver, request))
 
         inner = self.submit(register_or_grab)
         inner.add_done_callback(lambda done: _forward_failure(done, outer))
@@ -323,14 +324,14 @@ class CameraWorker:
                 continue
             request.frames_left -= 1
             if request.accept(frame) or request.frames_left <= 0:
-                _settle(request.future, frame)
+                settle(request.future, frame)
             else:
                 waiting.append(request)
         self._frame_requests = waiting
 
     def _fail_frame_requests(self, exc: BaseException) -> None:
         for request in self._frame_requests:
-            _settle(request.future, exc)
+            settle(request.future, exc)
         self._frame_requests = []
 
     def _fail_queued(self, exc: BaseException) -> None:
@@ -408,15 +409,4 @@ def _forward_failure(done: Future[Any], outer: Future[Frame]) -> None:
     if done.cancelled():
         outer.cancel()
     elif (exc := done.exception()) is not None:
-        _settle(outer, exc)
-
-
-def _settle(future: Future[Any], outcome: object) -> None:
-    """Set a result (or an exception) unless the future is already done or cancelled."""
-    try:
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
-    except InvalidStateError:
-        pass
+        settle(outer, exc)
