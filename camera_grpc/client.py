@@ -277,6 +277,17 @@ class CameraClient(_ClientBase):
         """Model, serial, sensor size and valid ranges of the camera."""
         return self._unary(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), timeout_s)
 
+    def list_captures(
+        self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> pb.ListCapturesResponse:
+        """Saved captures, newest first, one page (``next_page_token`` is empty on the last page)."""
+        request = pb.ListCapturesRequest(page_size=page_size, page_token=page_token)
+        return self._unary(self._stub.ListCaptures, request, timeout_s)
+
+    def get_capture(self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCaptureResponse:
+        """One saved capture's bytes, content type and metadata (NOT_FOUND unless ListCaptures lists it)."""
+        return self._unary(self._stub.GetCapture, pb.GetCaptureRequest(filename=filename), timeout_s)
+
     def frames(self, *, timeout_s: float | None = None, **fields: Any) -> FrameStream:
         """Subscribe to live frames; keyword arguments as :func:`frames_request`. No deadline unless given."""
         return FrameStream(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
@@ -343,6 +354,17 @@ class AsyncCameraClient(_ClientBase):
     async def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCameraInfoResponse:
         """Model, serial, sensor size and valid ranges of the camera."""
         return await self._unary(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), timeout_s)
+
+    async def list_captures(
+        self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> pb.ListCapturesResponse:
+        """Saved captures, newest first, one page (``next_page_token`` is empty on the last page)."""
+        request = pb.ListCapturesRequest(page_size=page_size, page_token=page_token)
+        return await self._unary(self._stub.ListCaptures, request, timeout_s)
+
+    async def get_capture(self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCaptureResponse:
+        """One saved capture's bytes, content type and metadata (NOT_FOUND unless ListCaptures lists it)."""
+        return await self._unary(self._stub.GetCapture, pb.GetCaptureRequest(filename=filename), timeout_s)
 
     def frames(self, *, timeout_s: float | None = None, **fields: Any) -> AsyncFrameStream:
         """Subscribe to live frames; keyword arguments as :func:`frames_request`. No deadline unless given."""

@@ -150,6 +150,28 @@ async def test_async_client_calls_every_rpc(service: RunningService) -> None:
         assert Image.open(io.BytesIO(frame.data)).size == (frame.width, frame.height) == (200, 167)
 
 
+async def test_clients_list_saved_captures_and_fetch_their_bytes(service: RunningService) -> None:
+    async with AsyncCameraClient(service.address) as camera:
+        first = await camera.capture()
+        second = await camera.capture(image_format=pb.IMAGE_FORMAT_PNG)
+        page = await camera.list_captures(page_size=1)
+        rest = await camera.list_captures(page_size=1, page_token=page.next_page_token)
+        stored = await camera.get_capture(second.filename)
+        with pytest.raises(CameraRpcError) as missing:
+            await camera.get_capture("../secret.jpg")
+
+    def blocking_list() -> list[str]:
+        with CameraClient(service.address) as blocking:
+            return [capture.filename for capture in blocking.list_captures().captures]
+
+    assert [capture.filename for capture in page.captures] == [second.filename]  # newest first
+    assert [capture.filename for capture in rest.captures] == [first.filename]
+    assert stored.content_type == "image/png"
+    assert stored.data == Path(second.path).read_bytes()
+    assert missing.value.code is grpc.StatusCode.NOT_FOUND
+    assert await asyncio.to_thread(blocking_list) == [second.filename, first.filename]
+
+
 async def test_async_client_errors_carry_code_and_details(service: RunningService) -> None:
     async with AsyncCameraClient(service.address) as camera:
         with pytest.raises(CameraRpcError) as invalid:

@@ -13,7 +13,10 @@ import {
   type FramesRequest,
   type FramesResponse,
   type GetCameraInfoResponse,
+  type GetCaptureResponse,
   type GetSettingsResponse,
+  type ListCapturesRequest,
+  type ListCapturesResponse,
   type UpdateSettingsRequest,
   type UpdateSettingsResponse,
 } from "./generated/camera/v1/camera";
@@ -72,6 +75,16 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   /** Model, serial number, sensor size and the valid exposure and gain ranges. */
   getCameraInfo(options?: CameraCallOptions): Promise<GetCameraInfoResponse> {
     return this.unary((service, ...args) => service.getCameraInfo({}, ...args), options);
+  }
+
+  /** Saved captures, newest first, one page (`nextPageToken` is empty on the last page). */
+  listCaptures(request: Partial<ListCapturesRequest> = {}, options?: CameraCallOptions): Promise<ListCapturesResponse> {
+    return this.unary((service, ...args) => service.listCaptures(request as ListCapturesRequest, ...args), options);
+  }
+
+  /** One saved capture's bytes (`data`), content type and metadata; NOT_FOUND unless it is a listed capture. */
+  getCapture(filename: string, options?: CameraCallOptions): Promise<GetCaptureResponse> {
+    return this.unary((service, ...args) => service.getCapture({ filename }, ...args), options);
   }
 
   /**

@@ -75,8 +75,8 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
-// Capture-deadline tests run before any Frames stream: while acquisition lingers after a stream, the
-// simulated camera can hand a capture a frame completed before the exposure change (reported to the lead).
+// Capture-deadline tests run before any Frames stream, so that their timing does not depend on how a
+// capture is served from an acquisition that is still running (lingering) after a stream.
 describe("CameraModule options", () => {
   test("defaultDeadlineMs applies to unary calls", async () => {
     const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 300 });
@@ -170,6 +170,19 @@ describe("CameraModule against a running service", () => {
     assert.ok(Buffer.from(saved.imageData.subarray(0, 4)).equals(PNG_MAGIC));
     assert.ok(saved.capturedAt !== undefined && saved.capturedAt !== null);
     assert.ok(Math.abs(saved.capturedAt.seconds - Date.now() / 1000) < 60);
+  });
+
+  test("listCaptures and getCapture return a saved capture's metadata and bytes", async () => {
+    const saved = await camera.capture({ format: ImageFormat.IMAGE_FORMAT_JPEG, includeImageData: true });
+    const page = await camera.listCaptures({ pageSize: 1 });
+    assert.equal(page.captures.length, 1);
+    assert.equal(page.captures[0].filename, saved.filename, "newest first");
+    assert.equal(typeof page.captures[0].sizeBytes, "number");
+    const stored = await camera.getCapture(saved.filename);
+    assert.equal(stored.contentType, "image/jpeg");
+    assert.ok(Buffer.from(stored.data).equals(Buffer.from(saved.imageData)));
+    const missing = await rejection(camera.getCapture("../etc/passwd"));
+    assert.equal(missing.code, status.NOT_FOUND);
   });
 
   test("the legacy CameraService API works unchanged on top of the module", async () => {
