@@ -243,7 +243,7 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def with_bytes_field(message: Message, field_number: int, payload: bytes) -> bytes:
+def with_bytes_field(message: Message, field_number: int, payload: bytes | memoryview) -> bytes:
     """``message`` serialized with the bytes field ``field_number`` set to ``payload``.
 
     Protobuf parsers merge concatenated encodings, so the big payload is appended to the

@@ -31,6 +31,8 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from camera_grpc import imaging
 from camera_grpc.drivers.base import Frame
 from camera_grpc.errors import (
@@ -81,7 +83,7 @@ class StreamOptions:
 class EncodedFrame:
     """A frame in one rendition."""
 
-    data: bytes
+    data: bytes | memoryview  #: the encoded image, or a read-only view of the raw pixels
     width: int
     height: int
 
@@ -285,7 +287,9 @@ def _encode(frame: Frame, options: StreamOptions) -> EncodedFrame:
                 imaging.to_pil(pixels, frame.pixel_format, frame.bit_depth, keep_16_bit=True), options.max_width
             )
             return EncodedFrame(image.tobytes(), image.width, image.height)
-        little_endian = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False)
-        return EncodedFrame(little_endian.tobytes(), frame.width, frame.height)
+        little_endian = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<"))
+        # A read-only view of the pixels, not a copy: the frame's buffer stays referenced (and so is
+        # not recycled) while any subscriber holds this rendition.
+        return EncodedFrame(memoryview(little_endian).cast("B").toreadonly(), frame.width, frame.height)
     data, width, height = imaging.encode_frame(frame, options.encoding.value, options.quality, options.max_width)
     return EncodedFrame(data, width, height)
