@@ -49,7 +49,7 @@ async def list_captures(
             "description": "The image file",
             "content": {kind: IMAGE_CONTENT for kind in ("image/jpeg", "image/png", "image/tiff", "image/bmp")},
         },
-        **error_responses(404, 500, 501, 503, 504),
+        **error_responses(404, 422, 500, 501, 503, 504),
     },
 )
 async def download_capture(
