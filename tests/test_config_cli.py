@@ -97,3 +97,14 @@ def test_importing_the_package_has_no_side_effects(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "clean"
     assert list(tmp_path.iterdir()) == [tmp_path / ".env"]  # nothing created (no captures folder)
+
+
+def test_every_setting_is_documented_in_env_example_and_the_readme() -> None:
+    from camera_grpc.config import Settings
+
+    env_example = (REPO / ".env.example").read_text()
+    readme = (REPO / "README.md").read_text()
+    for name in Settings.model_fields:
+        variable = name.upper()
+        assert f"\n{variable}=" in env_example, f"{variable} is missing from .env.example"
+        assert f"`{variable}`" in readme, f"{variable} is missing from the README's configuration table"
