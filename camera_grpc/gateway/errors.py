@@ -203,6 +203,11 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
 async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     """Errors of the HTTP layer (no such route, method not allowed): the same body shape as the others."""
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not decode the body (not UTF-8)
+        issue = ValidationIssue(
+            type="json_invalid", loc=["body"], msg="the body is not JSON text", ctx={"error": str(exc.__cause__)}
+        )
+        return JSONResponse(ValidationErrorBody(detail=[issue]).model_dump(exclude_none=True), status_code=422)
     body = ErrorBody(detail=str(exc.detail))
     return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
 

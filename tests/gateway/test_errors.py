@@ -70,6 +70,7 @@ NOT_JSON_NUMBERS = [
     (b'{"exposure": 100,}', "json_invalid", ["body", 17]),  # the offset of the error
     (b"exposure=100", "json_invalid", ["body", 0]),
     (b"[1e400]", "model_attributes_type", ["body"]),
+    (b'{"exposure": "\xff"}', "json_invalid", ["body"]),  # not UTF-8 (found by schemathesis)
 ]
 
 
