@@ -11,6 +11,8 @@ debian_needs=(
   "gcc:gcc"            # builds the SDK emulator (libPxLApi.so) from emulator/
   "node:nodejs"        # the NestJS client's tests (clients/nestjs)
   "npm:npm"
+  "curl:curl"          # the REST gateway tests run the legacy README's curl commands
+  "chromium:chromium"  # the viewer page test (Python playwright drives Debian's chromium, headless)
 )
 
 missing=()
