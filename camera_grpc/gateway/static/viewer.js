@@ -81,6 +81,8 @@ async function pollHealth() {
   if (usable && previous !== "healthy") {
     await loadCamera();
     startLive();
+  } else if (!usable && previous !== health) {
+    stopLive(STATUS_TEXT[health]);
   }
   setTimeout(pollHealth, HEALTH_POLL_MS);
 }
@@ -96,6 +98,15 @@ function startLive() {
   live.src = `stream.mjpg?${params}`;
 }
 
+/** Close the live stream (the service ends it anyway when the camera goes) and say why. */
+function stopLive(reason) {
+  clearTimeout(state.liveRetry);
+  $("live").removeAttribute("src");
+  $("live-message").textContent = `No live image: ${reason}`;
+  $("live-message").hidden = false;
+  $("live-info").textContent = "";
+}
+
 function onLiveLoad() {
   $("live-message").hidden = true;
   const live = $("live");
@@ -103,10 +114,16 @@ function onLiveLoad() {
 }
 
 function onLiveError() {
+  if (!$("live").getAttribute("src")) {
+    return; // stopped on purpose
+  }
+  $("live-message").textContent = "No live image; retrying\u2026";
   $("live-message").hidden = false;
   $("live-info").textContent = "";
   clearTimeout(state.liveRetry);
-  state.liveRetry = setTimeout(startLive, LIVE_RETRY_MS);
+  if (state.health === "healthy") {
+    state.liveRetry = setTimeout(startLive, LIVE_RETRY_MS);
+  }
 }
 
 // -- settings ----------------------------------------------------------------------------
@@ -160,12 +177,9 @@ async function applySettings(event) {
   if (event) {
     event.preventDefault();
   }
+  // The service checks the values against the camera's ranges and says what is allowed.
   const exposure = Number($("exposure").value);
   const gain = Number($("gain").value);
-  if (!$("exposure").checkValidity() || !$("gain").checkValidity()) {
-    showMessage($("settings-message"), "exposure or gain is outside the camera's range", true);
-    return;
-  }
   try {
     const applied = await api("PUT", "settings", { exposure, gain });
     showSettings(applied);

@@ -1,0 +1,142 @@
+"""The viewer page in a real browser: Debian's chromium, headless, driven by Python playwright.
+
+A screenshot is kept in test-artifacts/viewer.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.gateway.conftest import RunningGateway
+from tests.support import eventually
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+#: How long the page may take to reach a state, milliseconds.
+UI_TIMEOUT_MS = 15_000
+
+#: JavaScript: a checksum of the live image's pixels as drawn now (same-origin, so the canvas is readable).
+LIVE_PIXELS = """() => {
+  const img = document.getElementById('live');
+  const canvas = document.createElement('canvas');
+  canvas.width = 160; canvas.height = 120;
+  const context = canvas.getContext('2d');
+  context.drawImage(img, 0, 0, canvas.width, canvas.height);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i]) % 1000000007;
+  return sum;
+}"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: run scripts/setup_test_env.sh (make test does)"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_viewer(browser: Browser, gateway: RunningGateway) -> Page:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(gateway.url + "/")
+    await page.wait_for_selector("#status[data-state='healthy']")
+    assert errors == []
+    return page
+
+
+async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_captures(
+    gateway: RunningGateway, browser: Browser
+) -> None:
+    await gateway.http.put("/settings", json={"exposure": 30.0})  # bright enough to see the pattern
+    page = await open_viewer(browser, gateway)
+
+    # The live image loads and moves.
+    await page.wait_for_function("() => document.getElementById('live').naturalWidth > 0")
+    first = await page.evaluate(LIVE_PIXELS)
+    await page.wait_for_function(f"() => ({LIVE_PIXELS})() !== {first}")
+    assert gateway.service.runtime.frames.subscriber_count == 1
+
+    # Controls are bounded by the camera's ranges and show the current settings.
+    exposure = page.locator("#exposure")
+    assert (await exposure.get_attribute("min"), await exposure.get_attribute("max")) == ("0.01", "10000")
+    gain = page.locator("#gain")
+    assert (await gain.get_attribute("min"), await gain.get_attribute("max")) == ("0", "24")
+    assert float(await exposure.input_value()) == pytest.approx(30.0)
+
+    # An out-of-range value is refused with the camera's range, and nothing changes.
+    await exposure.fill("20000")
+    await page.click("#apply")
+    message = page.locator("#settings-message.error")
+    await message.wait_for()
+    assert await message.text_content() == "exposure must be between 0.01 and 10000 (milliseconds)"
+    assert (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).exposure_ms == pytest.approx(30.0)
+
+    # Apply new settings through the form.
+    await exposure.fill("60")
+    await gain.fill("3")
+    await page.click("#apply")
+    await page.wait_for_selector("#settings-message:has-text('applied')")
+    settings = await gateway.service.stub.GetSettings(pb.GetSettingsRequest())
+    assert (settings.exposure_ms, settings.gain_db) == (pytest.approx(60.0), pytest.approx(3.0))
+
+    # Capture through the button: a file is created, the page links to it.
+    await page.click("#capture")
+    name = page.locator("#capture-name")
+    await page.wait_for_function("() => document.getElementById('capture-name').textContent.endsWith('.jpg')")
+    filename = await name.text_content()
+    assert filename is not None
+    saved = gateway.service.captures / filename
+    assert saved.is_file() and saved.stat().st_size > 0
+    href = await name.get_attribute("href")
+    assert href == f"captures/{filename}"
+    download = await page.request.get(f"{gateway.url}/{href}")
+    assert download.status == 200 and download.headers["content-type"] == "image/jpeg"
+    assert await download.body() == saved.read_bytes()
+    await page.wait_for_function("() => document.getElementById('capture-thumb').naturalWidth > 0")
+    await page.wait_for_selector(f"#recent a:has-text('{filename}')")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer.png"), full_page=True)
+
+    # Closing the tab ends the live view's subscription.
+    await page.close()
+    await eventually(lambda: gateway.service.runtime.frames.subscriber_count == 0)
+
+
+async def test_the_viewer_reports_an_unplugged_camera_and_recovers(gateway: RunningGateway, browser: Browser) -> None:
+    page = await open_viewer(browser, gateway)
+    await page.wait_for_function("() => document.getElementById('live').naturalWidth > 0")
+    gateway.service.camera.unplug()
+    await page.wait_for_selector("#status[data-state='degraded']")
+    assert await page.locator("#capture").is_disabled()
+    await page.wait_for_selector("#live-message:has-text('camera not connected')")
+    await eventually(lambda: gateway.service.runtime.frames.subscriber_count == 0)
+    gateway.service.camera.replug()
+    await page.wait_for_selector("#status[data-state='healthy']")
+    await page.wait_for_selector("#live-message[hidden]", state="attached")
+    assert gateway.service.runtime.frames.subscriber_count == 1
+    assert await page.locator("#capture").is_enabled()
+    await page.close()
