@@ -206,14 +206,6 @@ def _rate(count: int, first_s: float, last_s: float) -> float:
 
 def _watch(client: CameraClient, args: argparse.Namespace) -> int:
     stats = StreamStats()
-    stream = client.frames(
-        encoding=ENCODINGS[args.encoding],
-        max_fps=args.max_fps,
-        max_width=args.max_width,
-        max_frames=args.frames or None,
-        policy=POLICIES[args.policy],
-        timeout_s=args.timeout_s,
-    )
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -224,14 +216,22 @@ def _watch(client: CameraClient, args: argparse.Namespace) -> int:
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    with stream, progress:
-        task = progress.add_task(client.target, total=args.frames or None, fps=0.0, dropped=0)
-        try:
-            for frame in stream:
-                stats.add(frame, time.monotonic())
-                progress.update(task, completed=stats.frames, fps=stats.current_fps, dropped=stats.dropped)
-        except KeyboardInterrupt:
-            pass  # Ctrl-C ends the watch; the summary follows
+    try:  # Ctrl-C at any point ends the watch (cancelling the stream); the summary follows
+        with progress:
+            task = progress.add_task(client.target, total=args.frames or None, fps=0.0, dropped=0)
+            with client.frames(
+                encoding=ENCODINGS[args.encoding],
+                max_fps=args.max_fps,
+                max_width=args.max_width,
+                max_frames=args.frames or None,
+                policy=POLICIES[args.policy],
+                timeout_s=args.timeout_s,
+            ) as stream:
+                for frame in stream:
+                    stats.add(frame, time.monotonic())
+                    progress.update(task, completed=stats.frames, fps=stats.current_fps, dropped=stats.dropped)
+    except KeyboardInterrupt:
+        pass
     print(stats.summary())
     return 0
 
