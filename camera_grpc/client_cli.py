@@ -162,6 +162,7 @@ class StreamStats:
 
     frames: int = 0
     dropped: int = 0
+    #: The first camera frame produced since subscribing (received, or counted as dropped).
     first_frame_number: int | None = None
     last_frame_number: int | None = None
     first_at_s: float | None = None
@@ -173,7 +174,7 @@ class StreamStats:
         self.frames += 1
         self.dropped += frame.missed_frames
         if self.first_frame_number is None:
-            self.first_frame_number, self.first_at_s = frame.frame_number, at_s
+            self.first_frame_number, self.first_at_s = frame.frame_number - frame.missed_frames, at_s
         self.last_frame_number, self.last_at_s = frame.frame_number, at_s
         self.recent_s.append(at_s)
         while at_s - self.recent_s[0] > RATE_WINDOW_S:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from camera_grpc.client_cli import default_target
+from camera_grpc.client_cli import StreamStats, default_target
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import STATE_TIMEOUT_S, RunningService, eventually, make_settings
 
@@ -155,7 +155,8 @@ async def test_watch_counts_frames_and_prints_a_summary(service: RunningService,
     assert int(summary["frames"]) == 6
     assert float(summary["fps"]) > 0
     first, last = int(summary["first"]), int(summary["last"])
-    assert last - first + 1 == 6 + int(summary["dropped"])  # every camera frame is received or counted as dropped
+    # Every camera frame produced while watching is received or counted as dropped.
+    assert last - first + 1 == 6 + int(summary["dropped"])
 
 
 async def test_watch_shows_a_live_progress_line_on_a_terminal(service: RunningService, tmp_path: Path) -> None:
@@ -197,3 +198,13 @@ async def test_watch_stops_on_ctrl_c_with_a_summary(service: RunningService, tmp
     assert process.returncode == 0, stderr.decode()
     assert SUMMARY.search(stdout.decode()), stdout.decode()
     await eventually(lambda: service.runtime.frames.subscriber_count == 0)
+
+
+def test_watch_statistics_count_frames_dropped_before_the_first_delivery() -> None:
+    stats = StreamStats()
+    assert stats.summary() == "0 frames in 0.00 s: 0.0 fps, 0 dropped"
+    stats.add(pb.FramesResponse(frame_number=12, missed_frames=2), at_s=10.0)  # 10 and 11 were skipped
+    stats.add(pb.FramesResponse(frame_number=15, missed_frames=2), at_s=10.5)
+    stats.add(pb.FramesResponse(frame_number=16, missed_frames=0), at_s=11.0)
+    assert (stats.frames, stats.dropped) == (3, 4)
+    assert stats.summary() == "3 frames in 1.00 s: 2.0 fps, 4 dropped, camera frames 10-16"
