@@ -81,8 +81,11 @@ describe("CameraModule options", () => {
   test("defaultDeadlineMs applies to unary calls", async () => {
     const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 300 });
     try {
-      const error = await rejection(app.get(CameraClient).capture({ exposureMs: 1000 }));
+      const camera = app.get(CameraClient);
+      const before = await camera.getSettings();
+      const error = await rejection(camera.capture({ exposureMs: 1000 }));
       assert.equal(error.code, status.DEADLINE_EXCEEDED);
+      await camera.updateSettings({ exposureMs: before.exposureMs }, { deadlineMs: 10_000 }); // the exposure is kept
     } finally {
       await app.close();
     }
@@ -197,9 +200,12 @@ describe("CameraModule against a running service", () => {
   });
 
   test("a per-call deadline: DEADLINE_EXCEEDED", async () => {
+    const before = await camera.getSettings();
     const error = await rejection(camera.capture({ exposureMs: 1000 }, { deadlineMs: 300 }));
     assert.equal(error.code, status.DEADLINE_EXCEEDED);
     assert.equal(error.codeName, "DEADLINE_EXCEEDED");
+    await camera.updateSettings({ exposureMs: before.exposureMs }); // applied exposures are kept: restore
+    assert.equal((await camera.getSettings()).exposureMs, before.exposureMs);
   });
 
   test("frames: a finite stream of encoded frames", async () => {
