@@ -118,6 +118,20 @@ async def test_cancelling_a_blocking_stream_ends_iteration_and_the_subscription(
     await eventually(lambda: service.runtime.frames.subscriber_count == 0)
 
 
+async def test_a_blocking_stream_error_carries_code_and_details(service: RunningService) -> None:
+    def read_invalid_stream() -> None:
+        with (
+            CameraClient(service.address) as camera,
+            camera.frames(quality=0, encoding=pb.FRAME_ENCODING_JPEG) as stream,
+        ):
+            list(stream)
+
+    with pytest.raises(CameraRpcError) as caught:
+        await asyncio.to_thread(read_invalid_stream)
+    assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert [violation.field for violation in caught.value.field_violations] == ["quality"]
+
+
 async def test_an_unreachable_service_is_unavailable() -> None:
     def call() -> None:
         with CameraClient(f"127.0.0.1:{closed_port()}", timeout_s=5.0) as camera:
