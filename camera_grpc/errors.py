@@ -86,6 +86,15 @@ class CameraTimeoutError(CameraServiceError):
     status_code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
+class CameraSdkError(CameraServiceError):
+    """The camera SDK failed a call for a reason that is not a disconnect, a refused value or a timeout.
+
+    The message names the call and the SDK's return code (e.g. ``ApiBufferTooSmall``).
+    """
+
+    status_code = grpc.StatusCode.INTERNAL
+
+
 class StorageUnavailableError(CameraServiceError):
     """The captures folder is missing, not a folder, or not writable."""
 

@@ -244,6 +244,9 @@ static U32 g_next_handle = 0x1000;
 static atomic_int g_freerun;
 static atomic_int g_stamp = 1;
 static atomic_int g_shutdown;
+/* PXLEMU_CONFIG nosws=: bit i set = feature i loses SETTABLE_WHILE_STREAMING (models cameras that need a
+ * stopped stream for it). Read by setup_features; g_mu held when written. */
+static unsigned long long g_no_sws_mask;
 
 /* canonical parameter counts (SDK-ABI.md 5.2), used for unsupported features too */
 static const U8 canonical_nparams[FEATURES_TOTAL] = {
@@ -361,6 +364,10 @@ static void setup_features(camera_t *c)
     d->caps = F_PRES | F_RO;
     d->factory_mode = F_MAN;
     defparam(d, 0, 0.0f, 100000.0f, 0.0f);
+
+    for (int i = 0; i < FEATURES_TOTAL; i++)
+        if (g_no_sws_mask & (1ULL << i))
+            c->def[i].caps &= ~(U32)F_SWS;
 }
 
 static void load_factory(camera_t *c, featval_t *dst)
@@ -465,7 +472,23 @@ static int add_camera_locked(U32 serial, const char *model, U32 w, U32 h)
     return 0;
 }
 
-/* PXLEMU_CONFIG: "cameras=700000001,700000002:1280x1024;width=2448;height=2048;model=X;stamp=1;freerun=0"
+/* "7,8" -> bits 7 and 8; ids outside 0..FEATURES_TOTAL-1 are reported and ignored */
+static void parse_feature_mask(const char *val, unsigned long long *mask)
+{
+    char buf[256];
+    copy_str(buf, sizeof buf, val);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        char *end = NULL;
+        long id = strtol(tok, &end, 10);
+        if (*end || id < 0 || id >= FEATURES_TOTAL)
+            fprintf(stderr, "pxlemu: PXLEMU_CONFIG: nosws: ignoring feature id '%s'\n", tok);
+        else
+            *mask |= 1ULL << id;
+    }
+}
+
+/* PXLEMU_CONFIG: "cameras=700000001,700000002:1280x1024;width=2448;height=2048;model=X;stamp=1;freerun=0;nosws=7,8"
  * g_mu held. */
 static void load_profile_locked(void)
 {
@@ -475,6 +498,7 @@ static void load_profile_locked(void)
     copy_str(model, sizeof model, DEFAULT_MODEL);
     g_stamp = 1;
     g_freerun = 0;
+    g_no_sws_mask = 0;
     const char *env = getenv("PXLEMU_CONFIG");
     if (env && *env) {
         char buf[1024];
@@ -503,6 +527,8 @@ static void load_profile_locked(void)
                 g_stamp = atoi(val) != 0;
             else if (!strcmp(key, "freerun"))
                 g_freerun = atoi(val) != 0;
+            else if (!strcmp(key, "nosws"))
+                parse_feature_mask(val, &g_no_sws_mask);
             else
                 fprintf(stderr, "pxlemu: PXLEMU_CONFIG: unknown key '%s'\n", key);
         }

@@ -23,6 +23,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_emulator.sh"
 #: Version in the library's file name: what pixelinkWrapper's version probe reads.
@@ -31,6 +33,8 @@ LIB_VERSION = "4.2.2.11"
 DEFAULT_SERIALS = (700000001, 700000002)
 DEFAULT_WIDTH = 2448
 DEFAULT_HEIGHT = 2048
+#: Bytes at the start of every frame that hold the frame number (uint32 little-endian) instead of pixels.
+STAMP_BYTES = 4
 
 
 class EmulatorError(RuntimeError):
@@ -50,6 +54,15 @@ def build_emulator(outdir: str | os.PathLike[str]) -> Path:
     if not lib.is_file():
         raise RuntimeError(f"{BUILD_SCRIPT} did not produce {lib}:\n{proc.stderr}")
     return lib
+
+
+def sensor_pattern(left: int, top: int, width: int, height: int, frame_number: int) -> np.ndarray:
+    """The test pattern value g = (sensor_x + sensor_y + frame_number) mod 256 of a frame (emulator/README.md).
+
+    At exposure 10 ms and gain 0 dB it is exactly a MONO8 frame's pixels (except the first STAMP_BYTES).
+    """
+    y, x = np.mgrid[0:height, 0:width]
+    return (left + x + top + y + frame_number) & 0xFF
 
 
 def _lib_dir(outdir: str | os.PathLike[str]) -> Path:

@@ -1,8 +1,9 @@
 """One conformance suite for every camera driver (pymmcore-plus style): same assertions, each driver.
 
 Drivers are provided by the ``driver_harness`` fixture, parametrised in
-``DRIVER_HARNESSES``: the simulated camera here, the PixeLINK driver on the SDK
-emulator where that driver exists.
+``DRIVER_HARNESSES``: the simulated camera, and the PixeLINK driver through the
+unmodified pixelinkWrapper on the SDK emulator (loaded in this process;
+unplug/replug are the emulator's).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from camera_grpc.drivers.base import CameraDriver, PixelFormat
 from camera_grpc.drivers.simulated import SimulatedCamera
 from camera_grpc.errors import CameraDisconnectedError, CameraUnavailableError, InvalidSettingError
+from tests.pxlemu import EmulatorControl
 
 #: Relative tolerance for a value read back after a set (cameras round to their step).
 READBACK_RELATIVE = 0.01
@@ -36,9 +38,31 @@ def simulated_harness(request: pytest.FixtureRequest) -> Iterator[DriverHarness]
     yield DriverHarness(camera, camera.unplug, camera.replug)
 
 
+#: The PixeLINK harness's emulated camera: one, small (frame size does not matter here), as fast as the simulated one.
+EMULATED_SERIAL = 700000001
+EMULATED_PROFILE = f"cameras={EMULATED_SERIAL}:640x480"
+EMULATED_FRAME_RATE_FPS = 200.0
+FRAME_RATE_FEATURE = 18  # PxLApi.FeatureId.FRAME_RATE
+
+
+def pixelink_harness(request: pytest.FixtureRequest) -> Iterator[DriverHarness]:
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    emulator: EmulatorControl = request.getfixturevalue("emulator")  # loads the emulator before the wrapper
+    monkeypatch.setenv("PXLEMU_CONFIG", EMULATED_PROFILE)
+    monkeypatch.setenv("PIXELINK_SDK_LIB", str(request.getfixturevalue("emulator_dir")))
+    emulator.reset()
+    emulator.set_feature_value(EMULATED_SERIAL, FRAME_RATE_FEATURE, 0, EMULATED_FRAME_RATE_FPS)
+    from camera_grpc.drivers.pixelink import PixelinkCamera
+
+    yield DriverHarness(
+        PixelinkCamera(), lambda: emulator.unplug(EMULATED_SERIAL), lambda: emulator.replug(EMULATED_SERIAL)
+    )
+
+
 #: name -> factory(request) yielding one harness (it may use other fixtures through ``request``).
 DRIVER_HARNESSES: dict[str, Callable[[pytest.FixtureRequest], Iterator[DriverHarness]]] = {
     "simulated": simulated_harness,
+    "pixelink": pixelink_harness,
 }
 
 

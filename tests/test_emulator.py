@@ -889,7 +889,7 @@ def test_control_socket_drives_an_emulator_in_another_process(emulator_dir: Path
             after = int(lines.wait_for(lambda s: s.startswith("frame 0 ")).split()[2])
             assert after - before == 6
             assert ctl.last_frame_number(SERIAL1) >= after
-            assert ctl.call_count("PxLGetNextFrame") >= 4
+            assert ctl.call_count("PxLGetNextFrame") >= 3  # the failed one, `before`, `after` (a 4th may be running)
             ctl.unplug(SERIAL1)
             lines.wait_for(lambda s: s == f"frame {NO_CAMERA} -1")
             lines.wait_for(lambda s: s == "uninit 0")
