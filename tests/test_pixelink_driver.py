@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,12 +205,13 @@ def test_frame_buffers_are_reused_once_released(camera: Any, pixel_format: Pixel
     camera.set_exposure_ms(1.0)
     camera.set_pixel_format(pixel_format)
     camera.start_streaming()
-    addresses = set()
-    for _ in range(10):
+    first = camera.grab()
+    buffer = weakref.ref(first.pixels)
+    del first  # released: the next frame may use its buffer again
+    for _ in range(5):
         frame = camera.grab()
-        addresses.add(frame.pixels.ctypes.data)
+        assert frame.pixels is buffer()
         del frame
-    assert len(addresses) == 1
 
 
 # --------------------------------------------------------------------------------------- streaming rule
@@ -293,6 +295,18 @@ def test_grab_timeouts_are_retried_then_reported(camera: Any, emulated: Emulator
     assert emulated.call_count("PxLGetNextFrame") == GRAB_ATTEMPTS
     emulated.clear_faults()
     assert camera.grab().pixels.size == WIDTH * HEIGHT
+
+
+def test_a_timeout_from_a_camera_that_is_gone_is_a_disconnect(
+    camera: Any, emulated: EmulatorControl, codes: Any
+) -> None:
+    grab_one(camera)
+    emulated.fail_next("PxLGetNextFrame", codes.ApiCameraTimeoutError, 10)
+    emulated.unplug(SERIAL)  # a pulled camera may first look like a timeout: the driver checks after each one
+    emulated.reset_counts()
+    with pytest.raises(CameraDisconnectedError):
+        camera.grab()
+    assert emulated.call_count("PxLGetNextFrame") == 1
 
 
 @pytest.mark.parametrize(("exposure_ms", "attempts"), [(2.0, 3), (500.0, 4)])

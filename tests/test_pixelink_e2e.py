@@ -297,6 +297,19 @@ async def test_unplug_fails_calls_fast_and_replug_restores_the_requested_setting
         assert step in log, step
 
 
+async def test_an_unplug_ends_a_frames_stream_with_unavailable(start_service: StartService) -> None:
+    service = await start_service()
+    stream = service.stub.Frames(pb.FramesRequest(encoding=pb.FRAME_ENCODING_RAW))
+    assert (await stream.read()).frame_number > 0
+    unplugged = time.monotonic()
+    service.control.unplug(SERIAL)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        while (await stream.read()) is not grpc.aio.EOF:
+            pass
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert time.monotonic() - unplugged < FAIL_FAST_S
+
+
 @pytest.mark.parametrize("before_shutdown", ["connected", "unplugged", "unplugged and replugged"])
 async def test_the_camera_is_uninitialized_at_shutdown(
     start_service: StartService, tmp_path: Path, before_shutdown: str
