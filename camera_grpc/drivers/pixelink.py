@@ -445,7 +445,8 @@ class PixelinkCamera(CameraDriver):
         if ret[0] < 0:
             raise self._handle_error(handle, ret[0], "read the camera info")
         info = ret[1]
-        serial = int(_text(info.SerialNumber) or self._requested_serial or ANY_CAMERA)
+        text = _text(info.SerialNumber)
+        serial = int(text) if text.isdigit() else self._requested_serial or self._bound_serial or ANY_CAMERA
         features = self._read_features(handle, self._api.FeatureId.ALL)
         for required in (self._exposure_id, self._gain_id, self._roi_id, self._pixel_format_id):
             if required not in features:
