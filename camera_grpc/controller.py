@@ -107,7 +107,16 @@ class CameraController:
         return self._info
 
     async def get_settings(self) -> CameraSettings:
-        """Settings read from the camera; the last known ones (connected=False) if it is gone."""
+        """The camera's settings; the last known ones (connected=False) if it is gone.
+
+        While the camera is connected these are the values it reported when they
+        were last set (every change goes through this controller and is read
+        back; a reconnect re-applies and re-reads them), so the answer never
+        waits behind an exposure on the camera thread.
+        """
+        settings = self._last_settings
+        if settings is not None and settings.connected and self._worker.state.usable:
+            return settings
         try:
             return await self._worker.call(self._read_settings)
         except CameraUnavailableError:
@@ -175,6 +184,8 @@ class CameraController:
 
     def _on_connect(self, driver: CameraDriver) -> None:
         """Read info and re-apply the requested settings (camera thread)."""
+        if self._last_settings is not None:  # not the camera's until read back from it
+            self._last_settings = replace(self._last_settings, connected=False)
         self._info = driver.info()
         info = self._info
         log.info(

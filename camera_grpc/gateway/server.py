@@ -38,9 +38,15 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` (port 0: any free port), ready for uvicorn."""
+    """A TCP socket bound to ``host:port`` (port 0: any free port), ready for uvicorn.
+
+    Created with an explicit IPPROTO_TCP: asyncio turns Nagle's algorithm off
+    (TCP_NODELAY) only on connections of such sockets, and with it on, a
+    response written in two parts waits ~40 ms for the client's delayed ACK
+    on every keep-alive request.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
