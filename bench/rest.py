@@ -27,6 +27,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ from pathlib import Path
 import httpx
 
 from bench.report import machine, percentiles_ms, write_section
+from camera_grpc import imaging
+from camera_grpc.drivers.simulated import SimulatedCamera
 from camera_grpc.testing import ServiceProcess
 
 EXPOSURE_MS = 10.0
@@ -178,7 +181,35 @@ def measure(name: str, url: str, load_s: float) -> Result:
 # -- report --------------------------------------------------------------------------------------------
 
 
-def report(results: list[Result], load_s: float) -> str:
+def wakeup_delay_ms(encoders: int, seconds: float = 2.0) -> tuple[float, float]:
+    """p50/p95 of how late a thread wakes from a 1 ms sleep while ``encoders`` threads JPEG-encode frames
+    with Pillow, as the service's encode threads do."""
+    camera = SimulatedCamera(2448, 2048, max_frame_rate_fps=FRAME_RATE_FPS)
+    camera.open()
+    camera.start_streaming()
+    frame = camera.grab()
+    stop = threading.Event()
+
+    def encode() -> None:
+        while not stop.is_set():
+            imaging.encode_frame(frame, "jpeg", QUALITY)
+
+    threads = [threading.Thread(target=encode) for _ in range(encoders)]
+    for thread in threads:
+        thread.start()
+    late: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        time.sleep(0.001)
+        late.append(time.perf_counter() - started - 0.001)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return percentiles_ms(late)
+
+
+def report(results: list[Result], load_s: float, wakeups: dict[int, tuple[float, float]]) -> str:
     rows = []
     for result in results:
         idle_p50, idle_p95 = percentiles_ms(result.idle_s)
@@ -222,6 +253,12 @@ itself in the `async def` variant) for the whole grab + encode + save, so `GET /
 behind it. In the service, the camera thread only grabs; encoding and writing run on worker
 threads, and `GetSettings` is answered from the settings the camera last reported (every change
 goes through the service and is read back), so it never waits for an exposure.
+
+What is left of the gateway's tail under load is the GIL: Pillow's JPEG encoder keeps it while it
+compresses, so every Python thread, the event loop included, waits for the encode threads. How late
+a thread wakes from a 1 ms sleep, p50 / p95: {wakeups[0][0]:.2f} / {wakeups[0][1]:.2f} ms with no encoding,
+{wakeups[1][0]:.2f} / {wakeups[1][1]:.2f} ms while one thread encodes (one core still free). An encoder
+that releases the GIL (e.g. libjpeg-turbo through `simplejpeg`) would remove most of it.
 """
 
 
@@ -249,7 +286,8 @@ def main() -> None:
             finally:
                 process.terminate()
                 process.wait(10)
-    body = report(results, args.seconds)
+    wakeups = {encoders: wakeup_delay_ms(encoders) for encoders in (0, 1)}
+    body = report(results, args.seconds, wakeups)
     print(body)
     if not args.no_write:
         write_section("REST gateway", body)
