@@ -54,6 +54,7 @@ emulator:
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/capture.py
+	$(BIN)/python -m bench.rest
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -56,7 +56,10 @@ def _utc(stamp: Timestamp) -> datetime:
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields and values of the wrong JSON type (``true`` or ``"100"`` for a
+    number) are refused, not converted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # -- settings -------------------------------------------------------------------------------
@@ -68,7 +71,9 @@ class SettingsUpdate(_Request):
     exposure: float | None = Field(None, description="Exposure in milliseconds", examples=[150.0])
     gain: float | None = Field(None, description="Gain in decibels (the camera's gain)", examples=[2.0])
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"exposure": 150.0, "gain": 2.0}]})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"exposure": 150.0, "gain": 2.0}]}
+    )
 
 
 class Resolution(BaseModel):
@@ -115,7 +120,9 @@ class CaptureRequest(_Request):
     )
     quality: int | None = Field(None, ge=1, le=100, description="JPEG quality; default: the service's IMAGE_QUALITY")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"exposure": 100.0, "gain": 1.0}]})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"exposure": 100.0, "gain": 1.0}]}
+    )
 
     def to_proto(self) -> pb.CaptureRequest:
         request = pb.CaptureRequest()

@@ -64,7 +64,9 @@ NOT_JSON_NUMBERS = [
     (b'{"exposure": 1e400}', "out_of_range", ["body", "exposure"]),  # parses as infinity
     (b'{"exposure": NaN}', "out_of_range", ["body", "exposure"]),
     (b'{"gain": -Infinity}', "out_of_range", ["body", "gain"]),
-    (b'{"exposure": "fast"}', "float_parsing", ["body", "exposure"]),
+    (b'{"exposure": "fast"}', "float_type", ["body", "exposure"]),
+    (b'{"exposure": "100"}', "float_type", ["body", "exposure"]),  # a string is not a number
+    (b'{"gain": true}', "float_type", ["body", "gain"]),  # nor is a boolean (found by schemathesis)
     (b'{"exposure": [1]}', "float_type", ["body", "exposure"]),
     (b'{"exposure": 100, "exposure_us": 100000}', "extra_forbidden", ["body", "exposure_us"]),
     (b'{"exposure": 100,}', "json_invalid", ["body", 17]),  # the offset of the error
