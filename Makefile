@@ -53,7 +53,8 @@ emulator:
 	scripts/build_emulator.sh
 
 bench: $(DEV_STAMP)
-	$(BIN)/python bench/capture.py
+	$(BIN)/python -m bench.capture
+	$(BIN)/python -m bench.frames
 	$(BIN)/python -m bench.rest
 
 clean:

@@ -183,7 +183,7 @@ def measure(name: str, url: str, load_s: float) -> Result:
 
 def wakeup_delay_ms(encoders: int, seconds: float = 2.0) -> tuple[float, float]:
     """p50/p95 of how late a thread wakes from a 1 ms sleep while ``encoders`` threads JPEG-encode frames
-    with Pillow, as the service's encode threads do."""
+    as the service's encode threads do (imaging.encode_frame)."""
     camera = SimulatedCamera(2448, 2048, max_frame_rate_fps=FRAME_RATE_FPS)
     camera.open()
     camera.start_streaming()
@@ -254,11 +254,11 @@ behind it. In the service, the camera thread only grabs; encoding and writing ru
 threads, and `GetSettings` is answered from the settings the camera last reported (every change
 goes through the service and is read back), so it never waits for an exposure.
 
-What is left of the gateway's tail under load is the GIL: Pillow's JPEG encoder keeps it while it
-compresses, so every Python thread, the event loop included, waits for the encode threads. How late
-a thread wakes from a 1 ms sleep, p50 / p95: {wakeups[0][0]:.2f} / {wakeups[0][1]:.2f} ms with no encoding,
-{wakeups[1][0]:.2f} / {wakeups[1][1]:.2f} ms while one thread encodes (one core still free). An encoder
-that releases the GIL (e.g. libjpeg-turbo through `simplejpeg`) would remove most of it.
+The GIL: every Python thread, the event loop included, waits while another thread holds it. The
+service encodes JPEG with simplejpeg (libjpeg-turbo), which releases it while compressing (Pillow's
+encoder did not: that was most of the gateway's remaining tail). How late a thread wakes from a 1 ms
+sleep, p50 / p95: {wakeups[0][0]:.2f} / {wakeups[0][1]:.2f} ms with no encoding,
+{wakeups[1][0]:.2f} / {wakeups[1][1]:.2f} ms while one thread encodes frames as the service does.
 """
 
 
