@@ -149,9 +149,10 @@ class CameraController:
             raise InvalidSettingError(
                 "quality", quality, minimum=JPEG_QUALITY_RANGE.minimum, maximum=JPEG_QUALITY_RANGE.maximum
             )
-        writable = asyncio.get_running_loop().run_in_executor(self._executor, self._store.ensure_writable)
         if exposure_ms is not None or gain_db is not None:
-            await writable  # refuse before changing anything if the result could not be saved
+            # Refuse before changing anything if the result could not be saved. (Without settings to
+            # change, the save's own check is enough: a grab changes nothing.)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._store.ensure_writable)
             applied = await self.update_settings(exposure_ms, gain_db)
             target = Requested(applied.exposure_ms, applied.gain_db)
         else:
@@ -163,11 +164,6 @@ class CameraController:
             self._executor,
             lambda frame: self._store.save(frame, image_format, quality, self._info),
         )
-        try:
-            await writable  # checked while the camera exposes, when no setting changes
-        except BaseException:
-            saved.cancel()
-            raise
         return await asyncio.wrap_future(saved)
 
     async def list_captures(self, page_size: int = 0, page_token: str = "") -> CapturePage:
