@@ -235,7 +235,13 @@ class FrameHub:
         future = entry.renditions.get(key)
         if future is None:
             self.encode_count += 1
-            future = asyncio.ensure_future(self._loop.run_in_executor(self._executor, _encode, entry.frame, options))
+            if _is_view(entry.frame, options):  # no work to speak of: skip the trip to the executor
+                future = self._loop.create_future()
+                future.set_result(_encode(entry.frame, options))
+            else:
+                future = asyncio.ensure_future(
+                    self._loop.run_in_executor(self._executor, _encode, entry.frame, options)
+                )
             entry.renditions[key] = future
         return await asyncio.shield(future)
 
@@ -276,6 +282,18 @@ class FrameHub:
         if not self._subscriptions and self._worker.is_acquiring:
             with contextlib.suppress(CameraServiceError):
                 await asyncio.wrap_future(self._worker.set_acquiring(False))
+
+
+def _is_view(frame: Frame, options: StreamOptions) -> bool:
+    """Whether the rendition is the frame's own (little-endian, contiguous) pixels, as a view."""
+    pixels = frame.pixels
+    return (
+        options.encoding is Encoding.RAW
+        and not (options.max_width and frame.width > options.max_width)
+        and pixels.flags.c_contiguous
+        and pixels.dtype.byteorder in ("<", "=", "|")
+        and (pixels.dtype.byteorder != "=" or np.little_endian)
+    )
 
 
 def _encode(frame: Frame, options: StreamOptions) -> EncodedFrame:
