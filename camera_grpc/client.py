@@ -230,6 +230,15 @@ class _ClientBase:
         return f"{type(self).__name__}({self.target!r})"
 
 
+def _open_channel(
+    module: Any, target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
+) -> Any:
+    """A channel from ``module`` (``grpc`` or ``grpc.aio``): plaintext, or TLS with ``credentials``."""
+    if credentials is None:
+        return module.insecure_channel(target, options=options)
+    return module.secure_channel(target, credentials, options=options)
+
+
 class CameraClient(_ClientBase):
     """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
 
@@ -247,11 +256,7 @@ class CameraClient(_ClientBase):
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         super().__init__(target, timeout_s)
-        all_options = [*channel_options(max_message_bytes), *options]
-        if credentials is None:
-            self._channel = grpc.insecure_channel(target, options=all_options)
-        else:
-            self._channel = grpc.secure_channel(target, credentials, options=all_options)
+        self._channel = _open_channel(grpc, target, credentials, [*channel_options(max_message_bytes), *options])
         self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
 
     def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
@@ -325,11 +330,7 @@ class AsyncCameraClient(_ClientBase):
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         super().__init__(target, timeout_s)
-        all_options = [*channel_options(max_message_bytes), *options]
-        if credentials is None:
-            self._channel = grpc.aio.insecure_channel(target, options=all_options)
-        else:
-            self._channel = grpc.aio.secure_channel(target, credentials, options=all_options)
+        self._channel = _open_channel(grpc.aio, target, credentials, [*channel_options(max_message_bytes), *options])
         self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
 
     async def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:

@@ -405,6 +405,18 @@ static void power_up(camera_t *c)
     memset(&c->err, 0, sizeof c->err);
 }
 
+/* Stop the camera's stream (if running) and wake any grab waiting on it. Takes c->mu. */
+static void stop_stream(camera_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->stream_state != STREAM_STOP) {
+        c->stream_state = STREAM_STOP;
+        c->epoch++;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static camera_t *cam_new(U32 serial, const char *model, U32 w, U32 h)
 {
     camera_t *c = calloc(1, sizeof *c);
@@ -1033,15 +1045,8 @@ static PXL_RETURN_CODE impl_Initialize(U32 serial, HANDLE *ph, U32 flags)
             r->flags = flags;
             r->next = g_handles;
             g_handles = r;
-            if ((flags & INIT_ISSUE_STREAM_STOP) && !monitor) {
-                pthread_mutex_lock(&c->mu);
-                if (c->stream_state != STREAM_STOP) {
-                    c->stream_state = STREAM_STOP;
-                    c->epoch++;
-                    pthread_cond_broadcast(&c->cv);
-                }
-                pthread_mutex_unlock(&c->mu);
-            }
+            if ((flags & INIT_ISSUE_STREAM_STOP) && !monitor)
+                stop_stream(c);
             *ph = (HANDLE)(uintptr_t)r->id;
         }
     }
@@ -1064,15 +1069,8 @@ static PXL_RETURN_CODE impl_Uninitialize(HANDLE h)
     camera_t *c = r->cam;
     int stale = c->retired || r->gen != c->gen;
     *pp = r->next;
-    if (!stale && !(r->flags & INIT_MONITOR_ACCESS_ONLY)) {
-        pthread_mutex_lock(&c->mu);
-        if (c->stream_state != STREAM_STOP) {
-            c->stream_state = STREAM_STOP;
-            c->epoch++;
-            pthread_cond_broadcast(&c->cv);
-        }
-        pthread_mutex_unlock(&c->mu);
-    }
+    if (!stale && !(r->flags & INIT_MONITOR_ACCESS_ONLY))
+        stop_stream(c);
     pthread_mutex_unlock(&g_mu);
     free(r);
     return stale ? ApiInvalidHandleError : ApiSuccess;
