@@ -218,33 +218,8 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
 
 
 class _ClientBase:
-    def __init__(self, target: str, timeout_s: float | None) -> None:
-        self.target = target
-        #: Default deadline of unary calls, seconds (None: no deadline).
-        self.timeout_s = timeout_s
-
-    def _timeout(self, timeout_s: float | None) -> float | None:
-        return self.timeout_s if timeout_s is _DEFAULT_TIMEOUT else timeout_s
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.target!r})"
-
-
-def _open_channel(
-    module: Any, target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
-) -> Any:
-    """A channel from ``module`` (``grpc`` or ``grpc.aio``): plaintext, or TLS with ``credentials``."""
-    if credentials is None:
-        return module.insecure_channel(target, options=options)
-    return module.secure_channel(target, credentials, options=options)
-
-
-class CameraClient(_ClientBase):
-    """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
-
-    ``target`` is ``host:port`` (any gRPC target string); ``credentials`` makes a TLS channel.
-    ``timeout_s`` is the default deadline of unary calls; each method also takes ``timeout_s``.
-    """
+    #: ``grpc`` or ``grpc.aio``: where the channel comes from.
+    _channel_module: Any
 
     def __init__(
         self,
@@ -255,9 +230,31 @@ class CameraClient(_ClientBase):
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
-        super().__init__(target, timeout_s)
-        self._channel = _open_channel(grpc, target, credentials, [*channel_options(max_message_bytes), *options])
+        self.target = target
+        #: Default deadline of unary calls, seconds (None: no deadline).
+        self.timeout_s = timeout_s
+        all_options = [*channel_options(max_message_bytes), *options]
+        if credentials is None:
+            self._channel = self._channel_module.insecure_channel(target, options=all_options)
+        else:
+            self._channel = self._channel_module.secure_channel(target, credentials, options=all_options)
         self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
+
+    def _timeout(self, timeout_s: float | None) -> float | None:
+        return self.timeout_s if timeout_s is _DEFAULT_TIMEOUT else timeout_s
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.target!r})"
+
+
+class CameraClient(_ClientBase):
+    """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
+
+    ``target`` is ``host:port`` (any gRPC target string); ``credentials`` makes a TLS channel.
+    ``timeout_s`` is the default deadline of unary calls; each method also takes ``timeout_s``.
+    """
+
+    _channel_module: Any = grpc
 
     def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
         """Capture and save one frame; keyword arguments as :func:`capture_request`."""
@@ -320,18 +317,7 @@ class AsyncCameraClient(_ClientBase):
     """asyncio client of camera.v1.CameraService (grpc.aio). Create it inside a running loop;
     use ``async with`` or ``await close()``. Arguments as :class:`CameraClient`."""
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        timeout_s: float | None = DEFAULT_TIMEOUT_S,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        credentials: grpc.ChannelCredentials | None = None,
-        options: Sequence[tuple[str, Any]] = (),
-    ) -> None:
-        super().__init__(target, timeout_s)
-        self._channel = _open_channel(grpc.aio, target, credentials, [*channel_options(max_message_bytes), *options])
-        self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
+    _channel_module: Any = grpc.aio
 
     async def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
         """Capture and save one frame; keyword arguments as :func:`capture_request`."""
