@@ -24,11 +24,11 @@ from pathlib import Path
 import grpc
 
 from bench.report import machine, percentiles_ms, write_section
-from camera_grpc.drivers.simulated import SimulatedCamera
+from camera_grpc.core.storage import CaptureStore
+from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.storage import CaptureStore
-from camera_grpc.testing import ServiceProcess
+from tests.support.process import ServiceProcess
 
 WIDTH, HEIGHT = 2448, 2048
 EXPOSURE_MS = 1.0

@@ -39,7 +39,7 @@ from bench.plain_stream import METHOD as PLAIN_METHOD
 from bench.report import machine, write_section
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.testing import ServiceProcess
+from tests.support.process import ServiceProcess
 
 WIDTH, HEIGHT = 2448, 2048
 FRAME_BYTES = WIDTH * HEIGHT

@@ -35,9 +35,9 @@ from pathlib import Path
 import httpx
 
 from bench.report import machine, percentiles_ms, write_section
-from camera_grpc import imaging
-from camera_grpc.drivers.simulated import SimulatedCamera
-from camera_grpc.testing import ServiceProcess
+from camera_grpc.core import imaging
+from camera_grpc.device.simulated import SimulatedCamera
+from tests.support.process import ServiceProcess
 
 EXPOSURE_MS = 10.0
 FRAME_RATE_FPS = 1000.0

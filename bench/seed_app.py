@@ -24,8 +24,8 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from camera_grpc.drivers.simulated import SimulatedCamera
-from camera_grpc.storage import CaptureStore
+from camera_grpc.core.storage import CaptureStore
+from camera_grpc.device.simulated import SimulatedCamera
 
 
 class CaptureBody(BaseModel):

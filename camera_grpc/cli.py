@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from camera_grpc import __version__
-from camera_grpc.client_cli import add_client_commands
+from camera_grpc.client.cli import add_client_commands
 from camera_grpc.config import ConfigurationError, Settings, load_settings
 from camera_grpc.errors import SdkUnavailableError
 
@@ -52,14 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from camera_grpc.server import serve
+    from camera_grpc.service import serve
 
     asyncio.run(serve(settings))
     return 0
 
 
 def _gateway(args: argparse.Namespace, settings: Settings) -> int:
-    from camera_grpc.gateway.server import loopback_target, run_gateway
+    from camera_grpc.client import loopback_target
+    from camera_grpc.gateway.server import run_gateway
 
     target = args.target or loopback_target(settings.grpc_host, settings.grpc_port)
     asyncio.run(run_gateway(settings, target))

@@ -13,17 +13,15 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-MIB = 1024 * 1024
+from camera_grpc.formats import (
+    DEFAULT_JPEG_QUALITY,
+    IMAGE_FORMATS,
+    JPEG_QUALITY_MAX,
+    JPEG_QUALITY_MIN,
+    image_format_named,
+)
 
-#: File extensions accepted for IMAGE_FORMAT, mapped to the canonical format name.
-IMAGE_FORMAT_ALIASES: dict[str, str] = {
-    "jpg": "jpeg",
-    "jpeg": "jpeg",
-    "png": "png",
-    "tif": "tiff",
-    "tiff": "tiff",
-    "bmp": "bmp",
-}
+MIB = 1024 * 1024
 
 Port = Annotated[int, Field(ge=0, le=65535)]
 
@@ -75,7 +73,9 @@ class Settings(BaseSettings):
     # Captures
     image_save_path: Path = Field(Path("./captures"), description="Folder where captures are saved")
     image_format: str = Field("jpg", description="Default capture format: jpg, png, tiff or bmp")
-    image_quality: int = Field(95, ge=1, le=100, description="JPEG quality, 1-100")
+    image_quality: int = Field(
+        DEFAULT_JPEG_QUALITY, ge=JPEG_QUALITY_MIN, le=JPEG_QUALITY_MAX, description="JPEG quality, 1-100"
+    )
 
     # Simulated camera
     simulated_width: int = Field(2448, ge=16, le=16384, description="Simulated sensor width, pixels")
@@ -107,10 +107,10 @@ class Settings(BaseSettings):
     @field_validator("image_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        canonical = IMAGE_FORMAT_ALIASES.get(value.strip().lower())
-        if canonical is None:
-            raise ValueError("must be one of jpg, png, tiff, bmp")
-        return canonical
+        try:
+            return image_format_named(value).name
+        except KeyError:
+            raise ValueError(f"must be one of {', '.join(fmt.extension for fmt in IMAGE_FORMATS.values())}") from None
 
     @field_validator("default_exposure")
     @classmethod

@@ -1,15 +1,17 @@
-"""Domain errors. Each carries the gRPC status it maps to.
+"""Domain errors: what went wrong, in words safe to show a client. No transport here.
 
-The mapping to a wire status (with ``google.rpc`` details) happens in exactly
-one place, :mod:`camera_grpc.status`. Domain code raises these; anything else
-that escapes becomes INTERNAL with a generic message and a logged traceback.
+The rpc layer gives each its gRPC status code (with ``google.rpc`` details) in
+exactly one place, :mod:`camera_grpc.rpc.status`. Domain code raises these;
+anything else that escapes becomes INTERNAL with a generic message and a
+logged traceback.
 """
 
 from __future__ import annotations
 
 import re
 
-import grpc
+#: ``google.rpc.ErrorInfo.domain`` of the errors this service reports (and its clients trust).
+ERROR_DOMAIN = "camera-grpc"
 
 
 class CameraServiceError(Exception):
@@ -21,7 +23,6 @@ class CameraServiceError(Exception):
     UPPER_SNAKE_CASE without ``Error`` (``StorageFullError`` -> ``STORAGE_FULL``).
     """
 
-    status_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
     error_reason: str = "CAMERA_SERVICE"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -30,14 +31,12 @@ class CameraServiceError(Exception):
             cls.error_reason = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__.removesuffix("Error")).upper()
 
 
-class InvalidSettingError(CameraServiceError):
-    """A requested value is not acceptable (NaN, infinite, <= 0, out of range).
+class InvalidArgumentError(CameraServiceError):
+    """A request field's value is not acceptable (NaN, infinite, <= 0, out of range, unknown).
 
-    ``field`` is the API field name (e.g. ``exposure_ms``); ``minimum`` and
+    ``field`` is the API field name (e.g. ``quality``); ``minimum`` and
     ``maximum`` are the valid range in the field's unit, when known.
     """
-
-    status_code = grpc.StatusCode.INVALID_ARGUMENT
 
     def __init__(
         self,
@@ -66,10 +65,12 @@ class InvalidSettingError(CameraServiceError):
         return self.reason
 
 
+class InvalidSettingError(InvalidArgumentError):
+    """A camera setting (e.g. ``exposure_ms``) the camera cannot take: out of its range, NaN, infinite."""
+
+
 class CameraUnavailableError(CameraServiceError):
     """The camera is not connected, not found or not usable right now."""
-
-    status_code = grpc.StatusCode.UNAVAILABLE
 
 
 class CameraDisconnectedError(CameraUnavailableError):
@@ -83,8 +84,6 @@ class CameraDisconnectedError(CameraUnavailableError):
 class CameraTimeoutError(CameraServiceError):
     """The camera did not deliver a frame in time."""
 
-    status_code = grpc.StatusCode.DEADLINE_EXCEEDED
-
 
 class CameraSdkError(CameraServiceError):
     """The camera SDK failed a call for a reason that is not a disconnect, a refused value or a timeout.
@@ -92,37 +91,25 @@ class CameraSdkError(CameraServiceError):
     The message names the call and the SDK's return code (e.g. ``ApiBufferTooSmall``).
     """
 
-    status_code = grpc.StatusCode.INTERNAL
-
 
 class StorageUnavailableError(CameraServiceError):
     """The captures folder is missing, not a folder, or not writable."""
-
-    status_code = grpc.StatusCode.FAILED_PRECONDITION
 
 
 class StorageFullError(CameraServiceError):
     """The disk holding the captures folder is full (or over quota)."""
 
-    status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
-
 
 class ServiceStoppingError(CameraServiceError):
     """The service is shutting down and accepts no new camera work."""
-
-    status_code = grpc.StatusCode.UNAVAILABLE
 
 
 class TooManySubscribersError(CameraServiceError):
     """The limit of simultaneous frame streams is reached."""
 
-    status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
-
 
 class NotFoundError(CameraServiceError):
     """No saved capture has the requested name (or the name is not a plain capture file name)."""
-
-    status_code = grpc.StatusCode.NOT_FOUND
 
 
 class SdkUnavailableError(Exception):

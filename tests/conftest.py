@@ -11,10 +11,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2_grpc
 
-from camera_grpc.drivers.base import CameraDriver
+from camera_grpc.client import channel_options
+from camera_grpc.device.base import CameraDriver
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.runtime import CameraRuntime
-from camera_grpc.server import create_server, grpc_options
+from camera_grpc.service import CameraRuntime
 from tests.support import STATE_TIMEOUT_S, RunningService, ServiceFactory, make_settings
 
 
@@ -27,10 +27,12 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
         captures = overrides.pop("image_save_path", tmp_path / "captures")
         settings = make_settings(captures, **overrides)  # type: ignore[arg-type]
         runtime = CameraRuntime(settings, driver=driver)
-        server, port = await create_server(settings, runtime)
+        server, port = await runtime.create_server()
         runtime.start()
         await server.start()
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=grpc_options(settings))
+        channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=channel_options(settings.grpc_max_message_bytes)
+        )
 
         async def stop() -> None:
             await channel.close()

@@ -87,8 +87,11 @@ def test_help_describes_the_command() -> None:
 def test_importing_the_package_has_no_side_effects(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("GRPC_PORT=not-a-port\n")  # would fail if anything read it
     code = (
-        "import sys, threading\n"
-        "import camera_grpc, camera_grpc.server, camera_grpc.cli, camera_grpc.drivers, camera_grpc.config\n"
+        "import importlib, pkgutil, sys, threading\n"
+        "import camera_grpc\n"
+        "for module in pkgutil.walk_packages(camera_grpc.__path__, 'camera_grpc.'):\n"
+        "    if module.name != 'camera_grpc.__main__':  # python -m camera_grpc: running is its job\n"
+        "        importlib.import_module(module.name)\n"
         "assert 'pixelinkWrapper' not in sys.modules, 'SDK wrapper imported'\n"
         "assert threading.active_count() == 1, threading.enumerate()\n"
         "print('clean')\n"

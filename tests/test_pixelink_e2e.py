@@ -28,11 +28,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
-from camera_grpc.drivers.pixelink import GRAB_ATTEMPTS
+from camera_grpc.device.pixelink import GRAB_ATTEMPTS
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.testing import ServiceProcess
 from tests.pxlemu import STAMP_BYTES, SocketControl, emulator_env, sensor_pattern
+from tests.support.process import ServiceProcess
 
 SERIAL = 700000001
 ABSENT_SERIAL = 123456789
@@ -422,6 +422,6 @@ async def test_auto_falls_back_to_the_simulated_camera_with_a_warning(
         emulated=False, CAMERA_BACKEND="auto", PIXELINK_SDK_LIB=str(empty), LD_LIBRARY_PATH=""
     )
     log = service.process.log
-    assert "WARNING camera_grpc.drivers: CAMERA_BACKEND=auto: PixeLINK SDK not available (PixeLINK SDK library" in log
+    assert "WARNING camera_grpc.device: CAMERA_BACKEND=auto: PixeLINK SDK not available (PixeLINK SDK library" in log
     assert "camera backend: simulated" in log
     assert await service.health_status() == health_pb2.HealthCheckResponse.SERVING

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2_grpc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from camera_grpc import __version__
+from camera_grpc.client import channel_options
 from camera_grpc.config import Settings
 from camera_grpc.gateway.dependencies import Upstream
 from camera_grpc.gateway.errors import (
@@ -31,7 +32,6 @@ from camera_grpc.gateway.errors import (
 from camera_grpc.gateway.routers import camera, capture, captures, health, stream, viewer
 from camera_grpc.gateway.routers import settings as settings_router
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.server import grpc_options
 
 DESCRIPTION = """\
 The legacy REST API of the camera service (same paths, JSON names and units as before:
@@ -66,7 +66,7 @@ def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = isinstance(channel_or_target, str)
         channel = (
-            grpc.aio.insecure_channel(channel_or_target, options=grpc_options(settings))
+            grpc.aio.insecure_channel(channel_or_target, options=channel_options(settings.grpc_max_message_bytes))
             if isinstance(channel_or_target, str)
             else channel_or_target
         )

@@ -28,19 +28,16 @@ written as JSON left out.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import grpc
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from camera_grpc.status import ERROR_DOMAIN
+from camera_grpc.client import CameraRpcError
 
 log = logging.getLogger(__name__)
 
@@ -112,47 +109,20 @@ class ValidationErrorBody(BaseModel):
     detail: list[ValidationIssue]
 
 
-@dataclass(frozen=True)
-class RpcFailure:
-    """What a failed call reported: code, message, and the ``google.rpc`` details."""
-
-    code: grpc.StatusCode
-    message: str
-    reason: str | None = None  #: ErrorInfo reason, when the service vouched for the message
-    violations: list[tuple[str, str]] = field(default_factory=list)  #: BadRequest (field, description)
-
-    @classmethod
-    def from_error(cls, error: grpc.aio.AioRpcError) -> RpcFailure:
-        reason = None
-        violations: list[tuple[str, str]] = []
-        try:
-            status = rpc_status.from_call(error)  # type: ignore[arg-type]
-        except ValueError:  # details that contradict the code or message: ignore them
-            status = None
-        for detail in status.details if status is not None else ():
-            info = error_details_pb2.ErrorInfo()
-            bad_request = error_details_pb2.BadRequest()
-            if detail.Unpack(info) and info.domain == ERROR_DOMAIN:
-                reason = info.reason
-            elif detail.Unpack(bad_request):
-                violations.extend((v.field, v.description) for v in bad_request.field_violations)
-        return cls(error.code(), error.details() or "", reason, violations)
-
-
-def http_status(failure: RpcFailure) -> int:
+def http_status(failure: CameraRpcError) -> int:
     """The HTTP status for a failed call."""
-    if failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED and failure.reason == STORAGE_FULL:
+    if failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED and failure.from_service and failure.reason == STORAGE_FULL:
         return 507
     return _HTTP_STATUS.get(failure.code, 500)
 
 
-def rpc_error_response(failure: RpcFailure, *, location: str) -> JSONResponse:
+def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONResponse:
     """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from."""
     status_code = http_status(failure)
-    trusted = failure.reason is not None and status_code != 500
-    message = failure.message if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
+    trusted = failure.from_service and status_code != 500
+    message = failure.details if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
     if status_code == 422:
-        issues = [_violation(location, name, description) for name, description in failure.violations]
+        issues = [_violation(location, v.field, v.description) for v in failure.field_violations]
         if not issues:
             issues = [ValidationIssue(type="value_error", loc=[location], msg=message)]
         return JSONResponse(ValidationErrorBody(detail=issues).model_dump(exclude_none=True), status_code=422)
@@ -176,9 +146,9 @@ def request_location(request: Request) -> str:
 async def handle_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     """Exception handler for failed gRPC calls."""
     assert isinstance(exc, grpc.aio.AioRpcError)
-    failure = RpcFailure.from_error(exc)
+    failure = CameraRpcError.from_rpc_error(exc)
     if http_status(failure) == 500:
-        log.error("%s %s: gRPC %s: %s", request.method, request.url.path, failure.code.name, failure.message)
+        log.error("%s %s: gRPC %s: %s", request.method, request.url.path, failure.code.name, failure.details)
     return rpc_error_response(failure, location=request_location(request))
 
 

@@ -16,34 +16,22 @@ from urllib.parse import quote
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
+from camera_grpc.formats import (
+    IMAGE_FORMAT_BY_PROTO,
+    IMAGE_FORMAT_SPELLINGS,
+    IMAGE_FORMATS,
+    JPEG_QUALITY_MAX,
+    JPEG_QUALITY_MIN,
+    image_format_named,
+    pixel_format_name,
+)
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
-#: File formats a capture may be saved in; ``jpg``/``tif`` are accepted spellings of ``jpeg``/``tiff``.
-ImageFormatName = Literal["jpeg", "png", "tiff", "bmp"]
-IMAGE_FORMAT_REQUEST = {
-    "jpg": pb.IMAGE_FORMAT_JPEG,
-    "jpeg": pb.IMAGE_FORMAT_JPEG,
-    "png": pb.IMAGE_FORMAT_PNG,
-    "tif": pb.IMAGE_FORMAT_TIFF,
-    "tiff": pb.IMAGE_FORMAT_TIFF,
-    "bmp": pb.IMAGE_FORMAT_BMP,
-}
-IMAGE_FORMAT_NAMES: dict[int, str] = {
-    pb.IMAGE_FORMAT_JPEG: "jpeg",
-    pb.IMAGE_FORMAT_PNG: "png",
-    pb.IMAGE_FORMAT_TIFF: "tiff",
-    pb.IMAGE_FORMAT_BMP: "bmp",
-}
-CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp"}
+#: How a capture request may name its file format (``jpg`` and ``jpeg`` are the same format).
+ImageFormatSpelling = Literal[tuple(IMAGE_FORMAT_SPELLINGS)]  # type: ignore[valid-type]
+#: Content type of a file whose format is unknown.
+OCTET_STREAM = "application/octet-stream"
 DRIVER_NAMES: dict[int, str] = {pb.CAMERA_DRIVER_PIXELINK: "pixelink", pb.CAMERA_DRIVER_SIMULATED: "simulated"}
-
-
-def pixel_format_name(number: int) -> str:
-    """``mono8`` for PIXEL_FORMAT_MONO8, ``unspecified`` for unknown values."""
-    try:
-        return pb.PixelFormat.Name(number).removeprefix("PIXEL_FORMAT_").lower()  # type: ignore[arg-type]
-    except ValueError:
-        return "unspecified"
 
 
 def download_url(filename: str) -> str:
@@ -115,10 +103,10 @@ class CaptureRequest(_Request):
 
     exposure: float | None = Field(None, description="Exposure in milliseconds; kept afterwards", examples=[100.0])
     gain: float | None = Field(None, description="Gain in decibels; kept afterwards", examples=[1.0])
-    format: Literal["jpg", "jpeg", "png", "tif", "tiff", "bmp"] | None = Field(
-        None, description="File format; default: the service's IMAGE_FORMAT"
+    format: ImageFormatSpelling | None = Field(None, description="File format; default: the service's IMAGE_FORMAT")
+    quality: int | None = Field(
+        None, ge=JPEG_QUALITY_MIN, le=JPEG_QUALITY_MAX, description="JPEG quality; default: the service's IMAGE_QUALITY"
     )
-    quality: int | None = Field(None, ge=1, le=100, description="JPEG quality; default: the service's IMAGE_QUALITY")
 
     model_config = ConfigDict(
         extra="forbid", strict=True, json_schema_extra={"examples": [{"exposure": 100.0, "gain": 1.0}]}
@@ -131,7 +119,7 @@ class CaptureRequest(_Request):
         if self.gain is not None:
             request.gain_db = self.gain
         if self.format is not None:
-            request.format = IMAGE_FORMAT_REQUEST[self.format]  # type: ignore[assignment]
+            request.format = image_format_named(self.format).proto  # type: ignore[assignment]
         if self.quality is not None:
             request.quality = self.quality
         return request
@@ -166,7 +154,7 @@ class CaptureResult(BaseModel):
             url=download_url(message.filename),
             exposure=message.exposure_ms,
             gain=message.gain_db,
-            format=IMAGE_FORMAT_NAMES.get(message.format, "unspecified"),
+            format=IMAGE_FORMAT_BY_PROTO.get(message.format, "unspecified"),
             size_bytes=message.size_bytes,
             width=message.width,
             height=message.height,
@@ -198,12 +186,12 @@ class CaptureSummary(BaseModel):
 
     @classmethod
     def from_proto(cls, message: pb.CaptureSummary) -> CaptureSummary:
-        image_format = IMAGE_FORMAT_NAMES.get(message.format, "unspecified")
+        image_format = IMAGE_FORMAT_BY_PROTO.get(message.format, "unspecified")
         return cls(
             filename=message.filename,
             url=download_url(message.filename),
             format=image_format,
-            content_type=CONTENT_TYPES.get(image_format, "application/octet-stream"),
+            content_type=IMAGE_FORMATS[image_format].content_type if image_format in IMAGE_FORMATS else OCTET_STREAM,
             size_bytes=message.size_bytes,
             width=message.width,
             height=message.height,

@@ -56,15 +56,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def loopback_target(host: str, port: int) -> str:
-    """The gRPC target to reach a server listening on ``host:port`` from this host."""
-    if host in ("", "0.0.0.0"):
-        return f"127.0.0.1:{port}"
-    if host == "::":
-        return f"[::1]:{port}"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class GatewayServer:
     """The gateway app served by uvicorn on a socket bound at creation."""
 

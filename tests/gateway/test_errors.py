@@ -14,7 +14,8 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2
 
-from camera_grpc import errors, status
+from camera_grpc import errors
+from camera_grpc.rpc import status
 from camera_grpc.gateway.server import GatewayServer
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc

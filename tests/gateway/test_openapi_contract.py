@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from camera_grpc.testing import ServiceProcess
+from tests.support.process import ServiceProcess
 
 #: Examples per operation and generation mode (positive, negative).
 MAX_EXAMPLES = 25

@@ -16,9 +16,9 @@ import pytest
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.testing import ServiceProcess
 from tests.gateway.test_stream import mjpeg_parts
 from tests.support import ServiceFactory, eventually
+from tests.support.process import ServiceProcess
 
 FAST_CAMERA = {"CAMERA_BACKEND": "simulated", "DEFAULT_EXPOSURE": "2", "SIMULATED_FRAME_RATE": "100"}
 REST_LISTENING = re.compile(r"REST gateway listening on (http://\S+)")

@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from camera_grpc.gateway.server import bind_socket, loopback_target
+from camera_grpc.client import loopback_target
+from camera_grpc.gateway.server import bind_socket
 from tests.gateway.conftest import RunningGateway
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from camera_grpc.formats import IMAGE_FORMATS
 from camera_grpc.gateway.dependencies import UpstreamDep
 from camera_grpc.gateway.errors import error_responses
 from camera_grpc.gateway.schemas import CapturePage, CaptureSummary
@@ -47,7 +48,7 @@ async def list_captures(
     responses={
         200: {
             "description": "The image file",
-            "content": {kind: IMAGE_CONTENT for kind in ("image/jpeg", "image/png", "image/tiff", "image/bmp")},
+            "content": {fmt.content_type: IMAGE_CONTENT for fmt in IMAGE_FORMATS.values()},
         },
         **error_responses(404, 422, 500, 501, 503, 504),
     },

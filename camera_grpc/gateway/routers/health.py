@@ -12,13 +12,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from grpc_health.v1 import health_pb2
 
+from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gateway.dependencies import Upstream, UpstreamDep
 from camera_grpc.gateway.schemas import Health
 
 router = APIRouter(tags=["health"])
 
-#: The gRPC health service name of the camera service.
-CAMERA_SERVICE = "camera.v1.CameraService"
 #: Deadline of the health check, seconds.
 HEALTH_TIMEOUT_S = 2.0
 
@@ -27,7 +26,8 @@ async def check(upstream: Upstream) -> Health:
     """The camera service's health, or ``unavailable`` if it cannot be reached."""
     try:
         response = await upstream.health.Check(
-            health_pb2.HealthCheckRequest(service=CAMERA_SERVICE), timeout=min(HEALTH_TIMEOUT_S, upstream.timeout_s)
+            health_pb2.HealthCheckRequest(service=CAMERA_SERVICE_NAME),
+            timeout=min(HEALTH_TIMEOUT_S, upstream.timeout_s),
         )
     except grpc.aio.AioRpcError:
         return Health(status="unavailable", camera_connected=False, service="UNREACHABLE")

@@ -21,8 +21,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from camera_grpc.client import CameraRpcError
+from camera_grpc.formats import JPEG_QUALITY_MAX, JPEG_QUALITY_MIN
 from camera_grpc.gateway.dependencies import UpstreamDep
-from camera_grpc.gateway.errors import RpcFailure, error_responses, rpc_error_response
+from camera_grpc.gateway.errors import error_responses, rpc_error_response
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,9 @@ async def stream(
     max_width: Annotated[
         int | None, Query(ge=16, le=65535, description="Downscale wider frames to this many pixels")
     ] = None,
-    quality: Annotated[int | None, Query(ge=1, le=100, description="JPEG quality; default: IMAGE_QUALITY")] = None,
+    quality: Annotated[
+        int | None, Query(ge=JPEG_QUALITY_MIN, le=JPEG_QUALITY_MAX, description="JPEG quality; default: IMAGE_QUALITY")
+    ] = None,
 ) -> Response:
     """Open it in an ``<img src="/stream.mjpg?max_width=960&max_fps=15">``; closing the page ends the subscription."""
     request = pb.FramesRequest(encoding=pb.FRAME_ENCODING_JPEG, policy=pb.DELIVERY_POLICY_LATEST)
@@ -92,12 +96,12 @@ async def stream(
         first = await asyncio.wait_for(call.read(), timeout=upstream.timeout_s)
     except TimeoutError:
         call.cancel()
-        return rpc_error_response(RpcFailure(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
+        return rpc_error_response(CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
     except BaseException:
         call.cancel()
         raise
     if not isinstance(first, pb.FramesResponse):  # ended at once, without an error
-        return rpc_error_response(RpcFailure(grpc.StatusCode.UNAVAILABLE, ""), location="query")
+        return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="query")
     return StreamingResponse(
         _parts(call, first),
         media_type=MEDIA_TYPE,

@@ -1,0 +1,32 @@
+"""The client layer: Python clients of camera.v1, their channel options and error type.
+
+The REST gateway and the command-line client are built on this layer only; it
+imports nothing of the service (drivers, camera thread, servicer).
+"""
+
+from camera_grpc.client.camera import (
+    DEFAULT_TIMEOUT_S,
+    AsyncCameraClient,
+    AsyncFrameStream,
+    CameraClient,
+    FrameStream,
+    capture_request,
+    frames_request,
+)
+from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options, loopback_target
+from camera_grpc.client.errors import CameraRpcError, FieldViolation
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_TIMEOUT_S",
+    "AsyncCameraClient",
+    "AsyncFrameStream",
+    "CameraClient",
+    "CameraRpcError",
+    "FieldViolation",
+    "FrameStream",
+    "capture_request",
+    "channel_options",
+    "frames_request",
+    "loopback_target",
+]

@@ -1,0 +1,238 @@
+"""The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info`` and ``watch``.
+
+They talk to a running service through :class:`camera_grpc.client.CameraClient`.
+Results are printed as proto3 JSON (field names as in the proto; 64-bit integers
+as strings, as grpcurl prints them). A failed call prints one line
+``camera-grpc: <CODE>: <message>`` to stderr and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from camera_grpc.client import DEFAULT_TIMEOUT_S, CameraClient, CameraRpcError, loopback_target
+from camera_grpc.config import Settings
+from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+
+#: Exit status of a command whose call failed.
+EXIT_RPC_ERROR = 1
+
+ENCODINGS = {encoding.value: encoding.proto for encoding in Encoding}
+POLICIES = {"latest": pb.DELIVERY_POLICY_LATEST, "queue": pb.DELIVERY_POLICY_QUEUE}
+#: Window over which ``watch`` computes its live frame rate, seconds.
+RATE_WINDOW_S = 1.0
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def add_client_commands(subcommands: Any) -> None:
+    """Register the client subcommands on the ``camera-grpc`` parser's subparsers."""
+    capture = subcommands.add_parser("capture", help="capture one frame: print its metadata as JSON, or save the image")
+    capture.add_argument("--exposure-ms", type=float, help="exposure to apply first, milliseconds (kept)")
+    capture.add_argument("--gain-db", type=float, help="gain to apply first, decibels (kept)")
+    capture.add_argument(
+        "--format", choices=sorted(IMAGE_FORMAT_SPELLINGS), help="file format (default: the service's)"
+    )
+    capture.add_argument("--quality", type=int, help="JPEG quality 1-100 (default: the service's)")
+    capture.add_argument("--output", "-o", type=Path, metavar="FILE", help="also save the image's bytes to FILE")
+    _add_connection_arguments(capture, timeout_s=DEFAULT_TIMEOUT_S)
+    capture.set_defaults(handler=_client_command(_capture))
+
+    settings = subcommands.add_parser(
+        "settings", help="print the camera's settings, or change them when values are given"
+    )
+    settings.add_argument("--exposure-ms", type=float, help="new exposure, milliseconds")
+    settings.add_argument("--gain-db", type=float, help="new gain, decibels")
+    _add_connection_arguments(settings, timeout_s=DEFAULT_TIMEOUT_S)
+    settings.set_defaults(handler=_client_command(_settings))
+
+    info = subcommands.add_parser("info", help="describe the camera (model, sensor, valid ranges)")
+    _add_connection_arguments(info, timeout_s=DEFAULT_TIMEOUT_S)
+    info.set_defaults(handler=_client_command(_info))
+
+    watch = subcommands.add_parser("watch", help="watch the live stream: frame rate and dropped frames, then a summary")
+    watch.add_argument("--frames", type=int, default=0, metavar="N", help="stop after N frames (default: Ctrl-C)")
+    watch.add_argument("--encoding", choices=sorted(ENCODINGS), default="raw", help="frame encoding (default: raw)")
+    watch.add_argument("--max-fps", type=float, help="ask for at most this many frames per second")
+    watch.add_argument("--max-width", type=int, metavar="PIXELS", help="ask for frames downscaled to this width")
+    watch.add_argument("--policy", choices=sorted(POLICIES), default="latest", help="delivery policy (default: latest)")
+    _add_connection_arguments(watch, timeout_s=None)
+    watch.set_defaults(handler=_client_command(_watch))
+
+
+def _add_connection_arguments(parser: argparse.ArgumentParser, *, timeout_s: float | None) -> None:
+    parser.add_argument(
+        "--target", metavar="HOST:PORT", help="the service's address (default: GRPC_HOST:GRPC_PORT from the settings)"
+    )
+    parser.add_argument(
+        "--timeout",
+        dest="timeout_s",
+        type=_positive_float,
+        default=timeout_s,
+        metavar="SECONDS",
+        help=f"deadline (default: {'none' if timeout_s is None else f'{timeout_s:g}'})",
+    )
+
+
+def default_target(settings: Settings) -> str:
+    """Where the configured service is reached from this host (a wildcard listen address becomes loopback)."""
+    return loopback_target(settings.grpc_host, settings.grpc_port)
+
+
+def message_json(message: Message) -> str:
+    """A response as indented proto3 JSON with every field (defaults included)."""
+    as_dict = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return json.dumps(as_dict, indent=2)
+
+
+def _client_command(run: Callable[[CameraClient, argparse.Namespace], int]) -> Handler:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        target = args.target or default_target(settings)
+        try:
+            with CameraClient(target, timeout_s=args.timeout_s) as client:
+                return run(client, args)
+        except CameraRpcError as error:
+            print(f"camera-grpc: {error}", file=sys.stderr)
+            return EXIT_RPC_ERROR
+
+    return handler
+
+
+def _capture(client: CameraClient, args: argparse.Namespace) -> int:
+    saved = client.capture(
+        exposure_ms=args.exposure_ms,
+        gain_db=args.gain_db,
+        image_format=image_format_named(args.format).proto if args.format else pb.IMAGE_FORMAT_UNSPECIFIED,
+        quality=args.quality,
+        include_image_data=args.output is not None,
+    )
+    if args.output is not None:
+        try:
+            args.output.write_bytes(saved.image_data)
+        except OSError as exc:
+            print(f"camera-grpc: cannot save the image to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_RPC_ERROR
+        print(f"camera-grpc: saved {len(saved.image_data)} bytes to {args.output}", file=sys.stderr)
+        saved.ClearField("image_data")
+    print(message_json(saved))
+    return 0
+
+
+def _settings(client: CameraClient, args: argparse.Namespace) -> int:
+    if args.exposure_ms is None and args.gain_db is None:
+        print(message_json(client.get_settings()))
+    else:
+        print(message_json(client.update_settings(exposure_ms=args.exposure_ms, gain_db=args.gain_db)))
+    return 0
+
+
+def _info(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.get_camera_info()))
+    return 0
+
+
+@dataclass
+class StreamStats:
+    """What ``watch`` measures: frames received, frames dropped, and the frame rate."""
+
+    frames: int = 0
+    dropped: int = 0
+    #: The first camera frame produced since subscribing (received, or counted as dropped).
+    first_frame_number: int | None = None
+    last_frame_number: int | None = None
+    first_at_s: float | None = None
+    last_at_s: float | None = None
+    recent_s: deque[float] = field(default_factory=deque)
+
+    def add(self, frame: pb.FramesResponse, at_s: float) -> None:
+        """Count ``frame``, received at monotonic time ``at_s``."""
+        self.frames += 1
+        self.dropped += frame.missed_frames
+        if self.first_frame_number is None:
+            self.first_frame_number, self.first_at_s = frame.frame_number - frame.missed_frames, at_s
+        self.last_frame_number, self.last_at_s = frame.frame_number, at_s
+        self.recent_s.append(at_s)
+        while at_s - self.recent_s[0] > RATE_WINDOW_S:
+            self.recent_s.popleft()
+
+    @property
+    def current_fps(self) -> float:
+        """Frames per second over the last RATE_WINDOW_S."""
+        return _rate(len(self.recent_s), self.recent_s[0], self.recent_s[-1]) if self.recent_s else 0.0
+
+    @property
+    def average_fps(self) -> float:
+        """Frames per second from the first frame to the last."""
+        if self.first_at_s is None or self.last_at_s is None:
+            return 0.0
+        return _rate(self.frames, self.first_at_s, self.last_at_s)
+
+    def summary(self) -> str:
+        has_span = self.first_at_s is not None and self.last_at_s is not None
+        duration_s = self.last_at_s - self.first_at_s if has_span else 0.0  # type: ignore[operator]
+        numbers = f", camera frames {self.first_frame_number}-{self.last_frame_number}" if self.frames else ""
+        return (
+            f"{self.frames} frames in {duration_s:.2f} s: {self.average_fps:.1f} fps, {self.dropped} dropped{numbers}"
+        )
+
+
+def _rate(count: int, first_s: float, last_s: float) -> float:
+    return (count - 1) / (last_s - first_s) if count > 1 and last_s > first_s else 0.0
+
+
+def _watch(client: CameraClient, args: argparse.Namespace) -> int:
+    stats = StreamStats()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn() if args.frames else TextColumn(""),
+        MofNCompleteColumn() if args.frames else TextColumn("{task.completed} frames"),
+        TextColumn("{task.fields[fps]:6.1f} fps"),
+        TextColumn("{task.fields[dropped]} dropped"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    try:  # Ctrl-C at any point ends the watch (cancelling the stream); the summary follows
+        with progress:
+            task = progress.add_task(client.target, total=args.frames or None, fps=0.0, dropped=0)
+            with client.frames(
+                encoding=ENCODINGS[args.encoding],
+                max_fps=args.max_fps,
+                max_width=args.max_width,
+                max_frames=args.frames or None,
+                policy=POLICIES[args.policy],
+                timeout_s=args.timeout_s,
+            ) as stream:
+                for frame in stream:
+                    stats.add(frame, time.monotonic())
+                    progress.update(task, completed=stats.frames, fps=stats.current_fps, dropped=stats.dropped)
+    except KeyboardInterrupt:
+        pass
+    print(stats.summary())
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value

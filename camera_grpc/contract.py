@@ -1,0 +1,10 @@
+"""Names from the camera.v1 contract that more than one layer needs (defined once, from the descriptor)."""
+
+from __future__ import annotations
+
+from camera_grpc.gen.camera.v1 import camera_pb2
+
+#: The service descriptor of ``camera.v1.CameraService``.
+CAMERA_SERVICE = camera_pb2.DESCRIPTOR.services_by_name["CameraService"]
+#: Its full name: the name under which health is reported and reflection lists it.
+CAMERA_SERVICE_NAME: str = CAMERA_SERVICE.full_name

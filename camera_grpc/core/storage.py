@@ -1,0 +1,341 @@
+"""Saving captures: unique names, atomic writes, a JSON sidecar per image.
+
+A capture is the image file ``capture_<UTC date>_<time>_<microseconds>_<frame>.<ext>``
+plus ``<same stem>.json`` holding its metadata. Both are written to a
+temporary file in the same folder, flushed to disk and then linked into place
+without ever replacing an existing file, so a reader never sees a partial
+file, two concurrent captures never collide, and a failure leaves nothing
+behind. The sidecar is written first; the image appears last, so an image on
+disk always has its metadata.
+
+Reading back (:meth:`CaptureStore.list_captures`, :meth:`CaptureStore.read_capture`)
+only ever touches files whose name is a capture name this store writes: a
+name with a path separator, ``..``, a hidden name, or a link that leads out of
+the folder is "not found", whatever is on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import json
+import logging
+import os
+import re
+import stat
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from camera_grpc.core import imaging
+from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
+from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError
+from camera_grpc.formats import IMAGE_FORMATS
+
+log = logging.getLogger(__name__)
+
+#: errno values that mean "no space left", as opposed to "not allowed / not there".
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: Attempts at a unique name before giving up (only reached if names keep colliding).
+_MAX_NAME_ATTEMPTS = 100
+SIDECAR_SUFFIX = ".json"
+#: Image file extension -> canonical format name.
+_EXTENSION_FORMATS = {fmt.extension: fmt.name for fmt in IMAGE_FORMATS.values()}
+#: The names :meth:`CaptureStore.save` gives images (the optional last number resolves a name collision).
+_CAPTURE_NAME = re.compile(
+    r"capture_(?P<date>\d{8})_(?P<time>\d{6})_(?P<micros>\d{6})_(?P<frame>\d{1,20})(?:_(?P<attempt>\d{1,3}))?"
+    r"\.(?P<ext>" + "|".join(map(re.escape, _EXTENSION_FORMATS)) + r")",
+    re.ASCII,
+)
+#: Page sizes of :meth:`CaptureStore.list_captures`.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class NewCapture:
+    """What was written, and everything the API reports about it."""
+
+    filename: str
+    path: Path  #: absolute path of the image
+    metadata_path: Path  #: absolute path of the JSON sidecar
+    image_format: str  #: canonical format name (jpeg, png, tiff, bmp)
+    size_bytes: int
+    width: int
+    height: int
+    pixel_format: PixelFormat
+    bit_depth: int
+    frame_number: int
+    captured_at: datetime
+    exposure_ms: float
+    gain_db: float
+    data: bytes  #: the encoded file's content
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """A capture on disk, as described by its sidecar."""
+
+    filename: str
+    image_format: str  #: canonical format name (jpeg, png, tiff, bmp)
+    size_bytes: int
+    width: int
+    height: int
+    frame_number: int
+    captured_at: datetime
+    exposure_ms: float
+    gain_db: float
+
+    @property
+    def content_type(self) -> str:
+        """MIME type of the image file."""
+        return IMAGE_FORMATS[self.image_format].content_type
+
+
+@dataclass(frozen=True)
+class CaptureRecordPage:
+    """One page of :meth:`CaptureStore.list_captures`, newest first."""
+
+    captures: list[CaptureRecord]
+    next_page_token: str  #: empty on the last page
+
+
+class CaptureStore:
+    """The captures folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory.expanduser().resolve()
+
+    def ensure_writable(self) -> None:
+        """Create the folder if needed; raise StorageUnavailableError if it cannot be written."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _storage_error(exc, self.directory) from None
+        if not self.directory.is_dir():
+            raise StorageUnavailableError(f"captures folder {self.directory} is not a folder")
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise StorageUnavailableError(f"captures folder {self.directory} is not writable")
+
+    def save(self, frame: Frame, image_format: str, quality: int, camera: CameraDescription | None) -> NewCapture:
+        """Encode and save a frame with its sidecar (blocking: call it off the event loop)."""
+        self.ensure_writable()
+        data, width, height = imaging.encode_frame(frame, image_format, quality)
+        stem = "capture_{}_{}".format(frame.captured_at.strftime("%Y%m%d_%H%M%S_%f"), frame.frame_number)
+        ext = IMAGE_FORMATS[image_format].extension
+        for attempt in range(_MAX_NAME_ATTEMPTS):
+            name = stem if attempt == 0 else f"{stem}_{attempt}"
+            image_path = self.directory / f"{name}.{ext}"
+            sidecar_path = self.directory / f"{name}{SIDECAR_SUFFIX}"
+            capture = NewCapture(
+                filename=image_path.name,
+                path=image_path,
+                metadata_path=sidecar_path,
+                image_format=image_format,
+                size_bytes=len(data),
+                width=width,
+                height=height,
+                pixel_format=frame.pixel_format,
+                bit_depth=frame.bit_depth,
+                frame_number=frame.frame_number,
+                captured_at=frame.captured_at,
+                exposure_ms=frame.exposure_ms,
+                gain_db=frame.gain_db,
+                data=data,
+            )
+            sidecar = json.dumps(sidecar_document(capture, camera, quality), indent=2).encode()
+            if not self._publish(sidecar, sidecar_path):
+                continue
+            try:
+                if self._publish(data, image_path):
+                    return capture
+            except BaseException:
+                _unlink_quietly(sidecar_path)
+                raise
+            _unlink_quietly(sidecar_path)
+        raise StorageUnavailableError(f"could not find a free file name for {stem} in {self.directory}")
+
+    def _publish(self, content: bytes, final_path: Path) -> bool:
+        """Write ``content`` to ``final_path`` atomically; False if that name is taken."""
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
+        except OSError as exc:
+            raise _storage_error(exc, self.directory) from None
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(content)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.chmod(tmp_name, 0o644)
+            os.link(tmp_name, final_path)  # fails, rather than replaces, if the name exists
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise _storage_error(exc, self.directory) from None
+        finally:
+            _unlink_quietly(Path(tmp_name))
+
+    def list_captures(self, page_size: int = 0, page_token: str = "") -> CaptureRecordPage:
+        """Saved captures, newest first (blocking: call it off the event loop).
+
+        ``page_size`` 0 means :data:`DEFAULT_PAGE_SIZE`; larger than
+        :data:`MAX_PAGE_SIZE` means that. ``page_token`` is a previous page's
+        ``next_page_token``: the page continues after that page's last capture.
+        Captures whose sidecar is missing or unreadable are left out.
+        """
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        names = self._capture_names()
+        if page_token:
+            after = _sort_key(_decode_page_token(page_token))
+            names = [name for name in names if _sort_key(name) < after]
+        page: list[CaptureRecord] = []
+        remaining = iter(names)
+        for name in remaining:
+            try:
+                page.append(self._describe(name))
+            except NotFoundError:
+                continue  # vanished, or no usable sidecar
+            if len(page) == size:
+                break
+        more = next(remaining, None) is not None
+        token = _encode_page_token(page[-1].filename) if page and more else ""
+        return CaptureRecordPage(page, token)
+
+    def read_capture(self, filename: str) -> tuple[CaptureRecord, bytes]:
+        """A capture's metadata and file bytes (blocking); NotFoundError unless it is a listed capture."""
+        capture = self._describe(filename)
+        return capture, self._read_inside(filename)
+
+    def _capture_names(self) -> list[str]:
+        """Names of images that have a sidecar, newest first."""
+        try:
+            with os.scandir(self.directory) as entries:
+                present = {entry.name for entry in entries}
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StorageUnavailableError(f"cannot read the captures folder {self.directory}: {exc.strerror}") from None
+        names = [
+            name for name in present if _CAPTURE_NAME.fullmatch(name) and Path(name).stem + SIDECAR_SUFFIX in present
+        ]
+        return sorted(names, key=_sort_key, reverse=True)
+
+    def _describe(self, filename: str) -> CaptureRecord:
+        """Metadata of a capture from its sidecar; NotFoundError if it is not a readable capture."""
+        match = _CAPTURE_NAME.fullmatch(filename)
+        if match is None:
+            raise NotFoundError(f"no capture named {filename!r}")
+        self._resolve_inside(filename)  # the image is there, and inside
+        sidecar = self._read_inside(Path(filename).stem + SIDECAR_SUFFIX, missing=filename)
+        try:
+            document = json.loads(sidecar)
+            settings = document["settings"]
+            captured_at = datetime.fromisoformat(document["captured_at"])
+            return CaptureRecord(
+                filename=filename,
+                image_format=_EXTENSION_FORMATS[match["ext"]],
+                size_bytes=int(document["size_bytes"]),
+                width=int(document["width"]),
+                height=int(document["height"]),
+                frame_number=int(document["frame_number"]),
+                captured_at=captured_at,
+                exposure_ms=float(settings["exposure_ms"]),
+                gain_db=float(settings["gain_db"]),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("ignoring capture %s: unreadable sidecar (%s)", filename, exc)
+            raise NotFoundError(f"no capture named {filename!r}") from None
+
+    def _resolve_inside(self, name: str, *, missing: str | None = None) -> Path:
+        """The real path of ``name`` in the folder; NotFoundError for anything but a plain name of a regular
+        file there (a link is followed only if it ends inside the folder)."""
+        not_found = NotFoundError(f"no capture named {missing or name!r}")
+        if not name or name != Path(name).name or name.startswith(".") or "\\" in name or "\0" in name:
+            raise not_found
+        try:
+            resolved = (self.directory / name).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise not_found from None
+        if resolved.parent != self.directory or not resolved.is_file():  # not a folder, FIFO or device
+            raise not_found
+        return resolved
+
+    def _read_inside(self, name: str, *, missing: str | None = None) -> bytes:
+        """Bytes of the regular file ``name`` in the folder (see :meth:`_resolve_inside`)."""
+        resolved = self._resolve_inside(name, missing=missing)
+        try:
+            fd = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            raise NotFoundError(f"no capture named {missing or name!r}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device: not a capture
+                raise NotFoundError(f"no capture named {missing or name!r}")
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "rb") as file:
+            return file.read()
+
+
+def _sort_key(filename: str) -> tuple[str, int, int]:
+    """Capture time (from the name), frame number, collision number: increasing with age reversed."""
+    match = _CAPTURE_NAME.fullmatch(filename)
+    if match is None:
+        return ("", 0, 0)
+    return (match["date"] + match["time"] + match["micros"], int(match["frame"]), int(match["attempt"] or 0))
+
+
+def _encode_page_token(filename: str) -> str:
+    return base64.urlsafe_b64encode(filename.encode()).decode().rstrip("=")
+
+
+def _decode_page_token(token: str) -> str:
+    try:
+        filename = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        filename = ""
+    if not _CAPTURE_NAME.fullmatch(filename):
+        raise InvalidArgumentError("page_token", token, reason="is not a next_page_token returned by ListCaptures")
+    return filename
+
+
+def sidecar_document(capture: NewCapture, camera: CameraDescription | None, quality: int) -> dict[str, object]:
+    """The JSON metadata written next to an image."""
+    document: dict[str, object] = {
+        "filename": capture.filename,
+        "path": str(capture.path),
+        "format": capture.image_format,
+        "size_bytes": capture.size_bytes,
+        "width": capture.width,
+        "height": capture.height,
+        "pixel_format": capture.pixel_format.value,
+        "bit_depth": capture.bit_depth,
+        "frame_number": capture.frame_number,
+        "captured_at": capture.captured_at.isoformat(),
+        "settings": {"exposure_ms": capture.exposure_ms, "gain_db": capture.gain_db},
+    }
+    if capture.image_format == "jpeg":
+        document["quality"] = quality
+    if camera is not None:
+        camera_fields = asdict(camera)
+        camera_fields["exposure_ms"] = asdict(camera.exposure_ms)
+        camera_fields["gain_db"] = asdict(camera.gain_db)
+        camera_fields["pixel_formats"] = [fmt.value for fmt in camera.pixel_formats]
+        document["camera"] = camera_fields
+    return document
+
+
+def _storage_error(exc: OSError, directory: Path) -> Exception:
+    if exc.errno in _FULL_ERRNOS:
+        return StorageFullError(f"no space left for captures in {directory}")
+    return StorageUnavailableError(f"cannot write captures to {directory}: {exc.strerror or exc}")
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)

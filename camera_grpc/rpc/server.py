@@ -1,0 +1,83 @@
+"""The gRPC server: ``create_server`` assembles and binds it.
+
+Following grpc's Python examples, :func:`create_server` only assembles a server
+(camera service, standard health checking, reflection) and binds it, returning
+the bound port, so tests can bind port 0 and use the real socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from camera_grpc.config import Settings
+from camera_grpc.contract import CAMERA_SERVICE_NAME
+from camera_grpc.core.controller import CameraController
+from camera_grpc.core.streaming import FrameHub
+from camera_grpc.device.worker import CameraState
+from camera_grpc.rpc.servicer import CameraServicer, add_to_server
+
+log = logging.getLogger(__name__)
+
+#: Health is reported for the server as a whole ("") and for the camera service.
+HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME)
+
+#: Clients may send keepalive pings this often during a call (gRPC's default is 5 minutes;
+#: camera_grpc.client pings every 30 s so a dead peer on a quiet Frames stream is noticed).
+MIN_CLIENT_PING_INTERVAL_MS = 10_000
+
+
+def server_options(settings: Settings) -> list[tuple[str, int]]:
+    """Options of the gRPC server."""
+    return [
+        ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
+        ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+    ]
+
+
+async def create_server(settings: Settings, camera: CameraController, frames: FrameHub) -> tuple[grpc.aio.Server, int]:
+    """A bound (not yet started) server over ``camera`` and ``frames``, and its port."""
+    server = grpc.aio.server(options=server_options(settings))
+    add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    _follow_camera_state(health_servicer, camera)
+    reflection.enable_server_reflection(
+        (CAMERA_SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind gRPC to {address}")
+    server.health_servicer = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown
+    return server, port
+
+
+def _follow_camera_state(health_servicer: health.aio.HealthServicer, camera: CameraController) -> None:
+    """SERVING exactly while the camera is usable (updates run on the loop, in order, latest state wins)."""
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def publish() -> None:
+        usable = camera.state.usable
+        status = health_pb2.HealthCheckResponse.SERVING if usable else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in HEALTH_SERVICES:
+            await health_servicer.set(name, status)
+
+    def schedule() -> None:
+        task = loop.create_task(publish())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    def on_state(state: CameraState) -> None:  # camera thread
+        if state is not CameraState.STOPPED:
+            loop.call_soon_threadsafe(schedule)
+
+    camera.add_state_listener(on_state)
+    schedule()

@@ -1,0 +1,226 @@
+"""The gRPC servicer: translates camera.v1 messages to controller calls and back.
+
+No camera logic lives here. Errors are mapped by :mod:`camera_grpc.rpc.status`,
+which :func:`add_to_server` applies to every method of the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
+from camera_grpc.core.controller import CameraController, SettingsReport
+from camera_grpc.core.storage import CaptureRecord
+from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions
+from camera_grpc.errors import InvalidArgumentError
+from camera_grpc.formats import (
+    ENCODING_BY_PROTO,
+    IMAGE_FORMAT_BY_PROTO,
+    IMAGE_FORMATS,
+    JPEG_QUALITY_MAX,
+    JPEG_QUALITY_MIN,
+)
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.rpc import status
+from camera_grpc.rpc.wire import FRAMES_DATA_FIELD, serialize, with_bytes_field
+
+POLICIES: dict[int, Policy] = {
+    pb.DELIVERY_POLICY_UNSPECIFIED: Policy.LATEST,
+    pb.DELIVERY_POLICY_LATEST: Policy.LATEST,
+    pb.DELIVERY_POLICY_QUEUE: Policy.QUEUE,
+}
+#: ``image_format`` of captures -> ``camera.v1.ImageFormat`` (unspecified: the configured default).
+IMAGE_FORMAT_REQUESTS: dict[int, str | None] = {pb.IMAGE_FORMAT_UNSPECIFIED: None, **IMAGE_FORMAT_BY_PROTO}
+DRIVERS: dict[str, int] = {"pixelink": pb.CAMERA_DRIVER_PIXELINK, "simulated": pb.CAMERA_DRIVER_SIMULATED}
+#: Upper bound of FramesRequest.queue_depth, frames.
+MAX_QUEUE_DEPTH = 1024
+
+T = TypeVar("T")
+
+
+class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
+    """camera.v1.CameraService over a :class:`CameraController` and a :class:`FrameHub`."""
+
+    def __init__(self, camera: CameraController, frames: FrameHub, *, default_queue_depth: int) -> None:
+        self._camera = camera
+        self._frames = frames
+        self._default_queue_depth = default_queue_depth
+
+    async def Capture(self, request: pb.CaptureRequest, context: grpc.aio.ServicerContext) -> pb.CaptureResponse:
+        image_format = _enum_value(IMAGE_FORMAT_REQUESTS, request.format, "format")
+        saved = await self._camera.capture(
+            exposure_ms=request.exposure_ms if request.HasField("exposure_ms") else None,
+            gain_db=request.gain_db if request.HasField("gain_db") else None,
+            image_format=image_format,
+            quality=request.quality if request.HasField("quality") else None,
+        )
+        return pb.CaptureResponse(
+            filename=saved.filename,
+            path=str(saved.path),
+            format=IMAGE_FORMATS[saved.image_format].proto,
+            size_bytes=saved.size_bytes,
+            width=saved.width,
+            height=saved.height,
+            pixel_format=saved.pixel_format.proto,
+            bit_depth=saved.bit_depth,
+            frame_number=saved.frame_number,
+            captured_at=_timestamp(saved.captured_at),
+            exposure_ms=saved.exposure_ms,
+            gain_db=saved.gain_db,
+            metadata_path=str(saved.metadata_path),
+            image_data=saved.data if request.include_image_data else b"",
+        )
+
+    async def GetSettings(
+        self, request: pb.GetSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSettingsResponse:
+        return pb.GetSettingsResponse(**_settings_fields(await self._camera.get_settings()))
+
+    async def UpdateSettings(
+        self, request: pb.UpdateSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateSettingsResponse:
+        settings = await self._camera.update_settings(
+            exposure_ms=request.exposure_ms if request.HasField("exposure_ms") else None,
+            gain_db=request.gain_db if request.HasField("gain_db") else None,
+        )
+        return pb.UpdateSettingsResponse(**_settings_fields(settings))
+
+    async def GetCameraInfo(
+        self, request: pb.GetCameraInfoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCameraInfoResponse:
+        info = await self._camera.info()
+        return pb.GetCameraInfoResponse(
+            model=info.model,
+            serial_number=info.serial_number,
+            firmware_version=info.firmware_version,
+            driver=DRIVERS.get(info.driver, pb.CAMERA_DRIVER_UNSPECIFIED),
+            sensor_width=info.sensor_width,
+            sensor_height=info.sensor_height,
+            min_exposure_ms=info.exposure_ms.minimum,
+            max_exposure_ms=info.exposure_ms.maximum,
+            min_gain_db=info.gain_db.minimum,
+            max_gain_db=info.gain_db.maximum,
+            supported_pixel_formats=[fmt.proto for fmt in info.pixel_formats],
+            connected=self._camera.state.usable,
+            camera_name=info.camera_name,
+        )
+
+    async def Frames(self, request: pb.FramesRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        options = self._stream_options(request)
+        async with self._frames.subscribe(options) as subscription:
+            async for delivery in subscription:
+                frame = delivery.frame
+                fields = pb.FramesResponse(
+                    frame_number=frame.frame_number,
+                    sequence_number=delivery.sequence_number,
+                    missed_frames=delivery.missed_frames,
+                    captured_at=_timestamp(frame.captured_at),
+                    width=delivery.encoded.width,
+                    height=delivery.encoded.height,
+                    pixel_format=frame.pixel_format.proto,
+                    bit_depth=frame.bit_depth,
+                    encoding=options.encoding.proto,
+                    exposure_ms=frame.exposure_ms,
+                    gain_db=frame.gain_db,
+                )
+                yield with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data)
+
+    async def ListCaptures(
+        self, request: pb.ListCapturesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCapturesResponse:
+        page = await self._camera.list_captures(request.page_size, request.page_token)
+        return pb.ListCapturesResponse(
+            captures=[_capture_summary(capture) for capture in page.captures], next_page_token=page.next_page_token
+        )
+
+    async def GetCapture(
+        self, request: pb.GetCaptureRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCaptureResponse:
+        capture, data = await self._camera.get_capture(request.filename)
+        return pb.GetCaptureResponse(capture=_capture_summary(capture), content_type=capture.content_type, data=data)
+
+    def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
+        quality = request.quality if request.HasField("quality") else self._camera.default_quality
+        if not JPEG_QUALITY_MIN <= quality <= JPEG_QUALITY_MAX:
+            raise InvalidArgumentError("quality", quality, minimum=JPEG_QUALITY_MIN, maximum=JPEG_QUALITY_MAX)
+        if request.HasField("max_fps") and not (request.max_fps >= 0 and request.max_fps < float("inf")):
+            raise InvalidArgumentError("max_fps", request.max_fps, reason="must be a finite number >= 0")
+        depth = request.queue_depth or self._default_queue_depth
+        if depth > MAX_QUEUE_DEPTH:
+            raise InvalidArgumentError("queue_depth", depth, minimum=1, maximum=MAX_QUEUE_DEPTH)
+        return StreamOptions(
+            encoding=_enum_value(ENCODING_BY_PROTO, request.encoding, "encoding"),
+            quality=quality,
+            max_width=request.max_width or None,
+            max_fps=request.max_fps or None,
+            max_frames=request.max_frames or None,
+            policy=_enum_value(POLICIES, request.policy, "policy"),
+            queue_depth=depth,
+        )
+
+
+def _enum_value(table: dict[int, T], number: int, field: str) -> T:
+    if number not in table:
+        raise InvalidArgumentError(field, number, reason=f"must be one of {sorted(table)}")
+    return table[number]
+
+
+def _settings_fields(settings: SettingsReport) -> dict[str, object]:
+    return {
+        "exposure_ms": settings.exposure_ms,
+        "gain_db": settings.gain_db,
+        "width": settings.width,
+        "height": settings.height,
+        "pixel_format": settings.pixel_format.proto,
+        "connected": settings.connected,
+    }
+
+
+def _capture_summary(capture: CaptureRecord) -> pb.CaptureSummary:
+    return pb.CaptureSummary(
+        filename=capture.filename,
+        format=IMAGE_FORMATS[capture.image_format].proto,
+        size_bytes=capture.size_bytes,
+        width=capture.width,
+        height=capture.height,
+        frame_number=capture.frame_number,
+        captured_at=_timestamp(capture.captured_at),
+        exposure_ms=capture.exposure_ms,
+        gain_db=capture.gain_db,
+    )
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+#: Handler factory by "is server streaming".
+_HANDLER_FACTORIES = {False: grpc.unary_unary_rpc_method_handler, True: grpc.unary_stream_rpc_method_handler}
+
+
+def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
+    """Register ``servicer`` for every RPC of camera.v1.CameraService.
+
+    Like the generated ``add_CameraServiceServicer_to_server`` (built from the same
+    descriptor, so new RPCs are picked up), except that every method's errors are mapped
+    by :func:`camera_grpc.rpc.status.guard`, malformed requests are refused with
+    INVALID_ARGUMENT, and responses may also be pre-serialized bytes (used by Frames).
+    """
+    handlers = {}
+    for method in CAMERA_SERVICE.methods:
+        if method.client_streaming:
+            raise NotImplementedError(f"{method.name}: status.guard does not map client-streaming methods yet")
+        handlers[method.name] = _HANDLER_FACTORIES[method.server_streaming](
+            status.guard(getattr(servicer, method.name), server_streaming=method.server_streaming),
+            request_deserializer=status.request_parser(getattr(pb, method.input_type.name)),
+            response_serializer=serialize,
+        )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(CAMERA_SERVICE_NAME, handlers),))

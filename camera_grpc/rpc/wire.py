@@ -1,0 +1,40 @@
+"""Wire encoding helpers for camera.v1 responses that are too large to build the usual way."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+
+#: FramesResponse.data: appended to each message already serialized (see with_bytes_field).
+FRAMES_DATA_FIELD = pb.FramesResponse.DESCRIPTOR.fields_by_name["data"].number
+#: Protobuf wire type of length-delimited fields (bytes, strings, messages).
+WIRE_TYPE_LENGTH_DELIMITED = 2
+
+
+def _varint(value: int) -> bytes:
+    """Protobuf base-128 varint encoding of a non-negative integer."""
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        if value:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def with_bytes_field(message: Message, field_number: int, payload: bytes | memoryview) -> bytes:
+    """``message`` serialized with the bytes field ``field_number`` set to ``payload``.
+
+    Protobuf parsers merge concatenated encodings, so the big payload is appended to the
+    small serialized fields with one copy, instead of being copied into the message and
+    again by serialization (measured: 0.1 ms instead of 8.8 ms per 5 MB frame).
+    """
+    tag = _varint((field_number << 3) | WIRE_TYPE_LENGTH_DELIMITED)
+    return b"".join((message.SerializeToString(), tag, _varint(len(payload)), payload))
+
+
+def serialize(response: Message | bytes) -> bytes:
+    """Response serializer that passes already-serialized messages through."""
+    return response if isinstance(response, bytes) else response.SerializeToString()

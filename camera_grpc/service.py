@@ -1,0 +1,131 @@
+"""The composition root: one camera service built from settings, and ``serve`` running it.
+
+:class:`CameraRuntime` owns the camera worker thread, the encode executor, the
+controller and the frame hub. The gRPC server (:mod:`camera_grpc.rpc.server`) is
+the front end over it, and the REST gateway (:mod:`camera_grpc.gateway`) a
+client of that server, run in the same event loop when ``REST_ENABLED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+
+from camera_grpc.config import Settings
+from camera_grpc.core.controller import CameraController
+from camera_grpc.core.storage import CaptureStore
+from camera_grpc.core.streaming import FrameHub
+from camera_grpc.device import create_driver
+from camera_grpc.device.base import CameraDriver
+from camera_grpc.device.worker import CameraWorker
+from camera_grpc.rpc.server import create_server
+
+log = logging.getLogger(__name__)
+
+#: Threads that encode images and write files (never the camera thread).
+ENCODE_THREADS = 2
+#: At start-up, how long to wait for the camera before serving anyway (health says NOT_SERVING until it connects).
+STARTUP_CONNECT_WAIT_S = 5.0
+
+
+class CameraRuntime:
+    """Worker, executor, controller and frame hub. Create inside a running event loop."""
+
+    def __init__(self, settings: Settings, driver: CameraDriver | None = None) -> None:
+        self.settings = settings
+        self.driver = driver if driver is not None else create_driver(settings)
+        self.worker = CameraWorker(
+            self.driver,
+            reconnect_initial_delay_s=settings.reconnect_initial_delay_s,
+            reconnect_max_delay_s=settings.reconnect_max_delay_s,
+        )
+        self.executor = ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="encode")
+        self.store = CaptureStore(settings.image_save_path)
+        self.controller = CameraController(
+            self.worker,
+            self.store,
+            self.executor,
+            default_exposure_ms=settings.default_exposure,
+            default_gain_db=settings.default_gain,
+            default_image_format=settings.image_format,
+            default_quality=settings.image_quality,
+        )
+        self.frames = FrameHub(
+            self.worker,
+            self.executor,
+            linger_s=settings.frames_linger_s,
+            max_subscribers=settings.max_subscribers,
+        )
+        # The wiring, explicit: every frame of continuous acquisition goes to the live-frame hub,
+        # and a lost camera ends its streams.
+        self.worker.add_frame_listener(self.frames.publish)
+        self.worker.add_state_listener(self.frames.on_camera_state)
+
+    def start(self) -> None:
+        """Start the camera thread (it connects in the background)."""
+        self.worker.start()
+
+    async def wait_until_connected(self, timeout_s: float) -> bool:
+        """Wait, without blocking the loop, until the camera is connected."""
+        return await asyncio.to_thread(self.worker.wait_until_connected, timeout_s)
+
+    async def aclose(self) -> None:
+        """End streams, stop the camera thread (closing the camera), stop the executor."""
+        await self.frames.close()
+        await asyncio.to_thread(self.worker.stop)
+        self.executor.shutdown(wait=True)
+
+    async def create_server(self) -> tuple[grpc.aio.Server, int]:
+        """The gRPC server over this runtime, bound (not started), and its port."""
+        return await create_server(self.settings, self.controller, self.frames)
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """Run the service until SIGINT/SIGTERM, then shut down gracefully.
+
+    With ``REST_ENABLED``, the REST gateway runs in the same event loop on
+    ``HOST:PORT``, as a client of this gRPC server.
+
+    Order on shutdown: health NOT_SERVING, live streams end (UNAVAILABLE),
+    in-flight calls (gRPC and HTTP) get ``SHUTDOWN_GRACE_S`` to finish, the
+    camera is closed.
+    """
+    runtime = CameraRuntime(settings)
+    server, port = await runtime.create_server()
+    runtime.start()
+    if not await runtime.wait_until_connected(STARTUP_CONNECT_WAIT_S):
+        log.warning("camera not connected yet; serving anyway (health NOT_SERVING) and retrying in the background")
+    await server.start()
+    gateway = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if settings.rest_enabled:
+            from camera_grpc.client import loopback_target
+            from camera_grpc.gateway.server import GatewayServer
+
+            gateway = GatewayServer(settings, loopback_target(settings.grpc_host, port))
+            await gateway.start()
+            log.info("REST gateway listening on %s (docs: /docs, viewer: /)", gateway.url)
+        log.info("gRPC listening on %s:%d (camera backend: %s)", settings.grpc_host, port, runtime.driver.name)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+    finally:
+        log.info("shutting down (grace %.1f s)", settings.shutdown_grace_s)
+        await server.health_servicer.enter_graceful_shutdown()  # type: ignore[attr-defined]
+        await runtime.frames.close()
+        # In-flight HTTP requests need their gRPC calls: both drain within the same grace.
+        await asyncio.gather(server.stop(settings.shutdown_grace_s), *([gateway.stop()] if gateway else []))
+        await runtime.aclose()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signum)
+        log.info("stopped")

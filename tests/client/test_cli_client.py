@@ -1,0 +1,210 @@
+"""The client subcommands of ``camera-grpc`` (capture, settings, info, watch), run as real processes
+(``python -m camera_grpc``) against a real service on port 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from camera_grpc.client.cli import StreamStats, default_target
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.support import STATE_TIMEOUT_S, RunningService, eventually, make_settings
+
+SUMMARY = re.compile(
+    r"^(?P<frames>\d+) frames in (?P<seconds>[\d.]+) s: (?P<fps>[\d.]+) fps, (?P<dropped>\d+) dropped"
+    r"(, camera frames (?P<first>\d+)-(?P<last>\d+))?$",
+    re.MULTILINE,
+)
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, object]:
+        assert self.returncode == 0, self.stderr
+        parsed: dict[str, object] = json.loads(self.stdout)
+        return parsed
+
+
+async def camera_grpc(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, started: asyncio.Event | None = None
+) -> Result:
+    """Run ``python -m camera_grpc ARGS`` without blocking the loop the service runs on."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "camera_grpc",
+        *args,
+        cwd=cwd,  # no .env there
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Result(process.returncode, stdout.decode(), stderr.decode())
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_info_prints_the_camera_as_json(service: RunningService, tmp_path: Path) -> None:
+    info = (await camera_grpc(tmp_path, "info", "--target", service.address)).json()
+    assert info["driver"] == "CAMERA_DRIVER_SIMULATED"
+    assert (info["sensor_width"], info["sensor_height"]) == (2448, 2048)
+    assert info["supported_pixel_formats"] == ["PIXEL_FORMAT_MONO8"]
+    assert info["connected"] is True
+
+
+async def test_settings_prints_and_changes_the_settings(service: RunningService, tmp_path: Path) -> None:
+    before = (await camera_grpc(tmp_path, "settings", "--target", service.address)).json()
+    assert (before["exposure_ms"], before["gain_db"]) == (2.0, 0.0)
+    applied = (
+        await camera_grpc(tmp_path, "settings", "--target", service.address, "--exposure-ms", "12.5", "--gain-db", "3")
+    ).json()
+    assert (applied["exposure_ms"], applied["gain_db"]) == (12.5, 3.0)
+    current = await service.stub.GetSettings(pb.GetSettingsRequest())
+    assert (current.exposure_ms, current.gain_db) == (12.5, 3.0)
+
+
+async def test_capture_prints_the_metadata_of_the_saved_file(service: RunningService, tmp_path: Path) -> None:
+    saved = (await camera_grpc(tmp_path, "capture", "--target", service.address, "--exposure-ms", "5")).json()
+    assert saved["format"] == "IMAGE_FORMAT_JPEG"  # the service's default
+    assert saved["exposure_ms"] == 5.0
+    assert Path(str(saved["path"])).parent == service.captures
+    assert Path(str(saved["path"])).stat().st_size == int(str(saved["size_bytes"]))
+    assert saved["image_data"] == ""  # not asked for
+
+
+async def test_capture_output_saves_the_image_bytes(service: RunningService, tmp_path: Path) -> None:
+    output = tmp_path / "frame.png"
+    result = await camera_grpc(
+        tmp_path, "capture", "--target", service.address, "--format", "png", "--output", str(output)
+    )
+    saved = result.json()
+    assert saved["format"] == "IMAGE_FORMAT_PNG"
+    assert output.read_bytes() == Path(str(saved["path"])).read_bytes()
+    assert output.read_bytes().startswith(b"\x89PNG")
+    assert saved["image_data"] == ""  # the bytes went to the file, not the terminal
+    assert f"saved {output.stat().st_size} bytes to {output}" in result.stderr
+
+
+async def test_an_invalid_exposure_is_one_error_line_and_a_failure_status(
+    service: RunningService, tmp_path: Path
+) -> None:
+    result = await camera_grpc(tmp_path, "settings", "--target", service.address, "--exposure-ms", "-1")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("camera-grpc: INVALID_ARGUMENT: ")
+    assert "exposure_ms" in lines[0]
+
+
+async def test_the_timeout_option_is_the_call_deadline(service: RunningService, tmp_path: Path) -> None:
+    result = await camera_grpc(
+        tmp_path, "capture", "--target", service.address, "--exposure-ms", "1500", "--timeout", "0.3"
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("camera-grpc: DEADLINE_EXCEEDED: ")
+
+
+async def test_an_unreachable_service_is_reported_as_unavailable(tmp_path: Path) -> None:
+    result = await camera_grpc(tmp_path, "info", "--target", f"127.0.0.1:{closed_port()}")
+    assert result.returncode == 1
+    assert result.stderr.startswith("camera-grpc: UNAVAILABLE: ")
+
+
+async def test_the_target_defaults_to_the_configured_grpc_address(service: RunningService, tmp_path: Path) -> None:
+    info = (await camera_grpc(tmp_path, "info", env={"GRPC_HOST": "0.0.0.0", "GRPC_PORT": str(service.port)})).json()
+    assert info["driver"] == "CAMERA_DRIVER_SIMULATED"
+
+
+@pytest.mark.parametrize(
+    ("host", "target"),
+    [("127.0.0.1", "127.0.0.1:7"), ("0.0.0.0", "127.0.0.1:7"), ("::", "[::1]:7"), ("camera-host", "camera-host:7")],
+)
+def test_default_target_reaches_a_wildcard_listener_on_loopback(tmp_path: Path, host: str, target: str) -> None:
+    assert default_target(make_settings(tmp_path, grpc_host=host, grpc_port=7)) == target
+
+
+async def test_watch_counts_frames_and_prints_a_summary(service: RunningService, tmp_path: Path) -> None:
+    result = await camera_grpc(
+        tmp_path, "watch", "--target", service.address, "--frames", "6", "--encoding", "jpeg", "--max-width", "160"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = SUMMARY.search(result.stdout)
+    assert summary, result.stdout
+    assert int(summary["frames"]) == 6
+    assert float(summary["fps"]) > 0
+    first, last = int(summary["first"]), int(summary["last"])
+    # Every camera frame produced while watching is received or counted as dropped.
+    assert last - first + 1 == 6 + int(summary["dropped"])
+
+
+async def test_watch_shows_a_live_progress_line_on_a_terminal(service: RunningService, tmp_path: Path) -> None:
+    result = await camera_grpc(
+        tmp_path,
+        "watch",
+        "--target",
+        service.address,
+        "--frames",
+        "4",
+        "--max-width",
+        "64",
+        env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"},  # rich renders as on a terminal
+    )
+    assert result.returncode == 0, result.stderr
+    screen = ANSI_ESCAPE.sub("", result.stderr)
+    assert re.search(r"4/4 +[\d.]+ fps \d+ dropped", screen), screen
+
+
+async def test_watch_stops_on_ctrl_c_with_a_summary(service: RunningService, tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "camera_grpc",
+        "watch",
+        "--target",
+        service.address,
+        "--max-width",
+        "64",
+        "--encoding",
+        "jpeg",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await eventually(lambda: service.runtime.frames.subscriber_count == 1, timeout_s=STATE_TIMEOUT_S)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    assert SUMMARY.search(stdout.decode()), stdout.decode()
+    await eventually(lambda: service.runtime.frames.subscriber_count == 0)
+
+
+def test_watch_statistics_count_frames_dropped_before_the_first_delivery() -> None:
+    stats = StreamStats()
+    assert stats.summary() == "0 frames in 0.00 s: 0.0 fps, 0 dropped"
+    stats.add(pb.FramesResponse(frame_number=12, missed_frames=2), at_s=10.0)  # 10 and 11 were skipped
+    stats.add(pb.FramesResponse(frame_number=15, missed_frames=2), at_s=10.5)
+    stats.add(pb.FramesResponse(frame_number=16, missed_frames=0), at_s=11.0)
+    assert (stats.frames, stats.dropped) == (3, 4)
+    assert stats.summary() == "3 frames in 1.00 s: 2.0 fps, 4 dropped, camera frames 10-16"

@@ -1,0 +1,153 @@
+"""ListCaptures and GetCapture over a real server: paging, metadata, bytes, and names that must not resolve."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.support import RunningService
+
+
+def error_info(error: grpc.aio.AioRpcError) -> tuple[str, str]:
+    """(domain, reason) of the google.rpc.ErrorInfo detail of an error."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "no rich status details"
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.domain, info.reason
+    raise AssertionError("no ErrorInfo detail")
+
+
+async def capture_n(service: RunningService, count: int, **fields: object) -> list[pb.CaptureResponse]:
+    return [await service.stub.Capture(pb.CaptureRequest(**fields)) for _ in range(count)]
+
+
+async def test_an_empty_or_missing_folder_lists_nothing(service: RunningService) -> None:
+    assert not service.captures.exists()
+    response = await service.stub.ListCaptures(pb.ListCapturesRequest())
+    assert list(response.captures) == [] and response.next_page_token == ""
+
+
+async def test_captures_are_listed_newest_first_with_their_metadata(service: RunningService) -> None:
+    taken = await capture_n(service, 3, exposure_ms=3.0, gain_db=1.5)
+    listed = (await service.stub.ListCaptures(pb.ListCapturesRequest())).captures
+    assert [entry.filename for entry in listed] == [response.filename for response in reversed(taken)]
+    for entry, response in zip(listed, reversed(taken), strict=True):
+        assert entry.format == pb.IMAGE_FORMAT_JPEG
+        assert entry.size_bytes == response.size_bytes == Path(response.path).stat().st_size
+        assert (entry.width, entry.height) == (response.width, response.height)
+        assert entry.frame_number == response.frame_number
+        assert entry.captured_at == response.captured_at
+        assert (entry.exposure_ms, entry.gain_db) == (pytest.approx(3.0), pytest.approx(1.5))
+
+
+async def test_pages_cover_every_capture_once_and_do_not_shift_when_new_ones_arrive(service: RunningService) -> None:
+    taken = await capture_n(service, 5)
+    first = await service.stub.ListCaptures(pb.ListCapturesRequest(page_size=2))
+    assert len(first.captures) == 2 and first.next_page_token
+    newer = await capture_n(service, 1)  # saved between two page requests
+    second = await service.stub.ListCaptures(pb.ListCapturesRequest(page_size=2, page_token=first.next_page_token))
+    third = await service.stub.ListCaptures(pb.ListCapturesRequest(page_size=2, page_token=second.next_page_token))
+    assert third.next_page_token == ""
+    names = [entry.filename for page in (first, second, third) for entry in page.captures]
+    assert names == [response.filename for response in reversed(taken)]
+    assert newer[0].filename not in names
+    everything = await service.stub.ListCaptures(pb.ListCapturesRequest(page_size=1000))
+    assert len(everything.captures) == 6 and everything.next_page_token == ""
+
+
+async def test_files_that_are_not_complete_captures_are_not_listed(service: RunningService) -> None:
+    (kept,) = await capture_n(service, 1)
+    folder = service.captures
+    (folder / "notes.txt").write_text("not a capture")
+    (folder / "capture_20260101_000000_000000_1.jpg").write_bytes(b"an image without its sidecar")
+    (folder / "capture_20260101_000000_000000_2.jpg").write_bytes(b"an image with a broken sidecar")
+    (folder / "capture_20260101_000000_000000_2.json").write_text("{not json")
+    (folder / ".tmp-123.part").write_bytes(b"a write in progress")
+    listed = (await service.stub.ListCaptures(pb.ListCapturesRequest())).captures
+    assert [entry.filename for entry in listed] == [kept.filename]
+
+
+async def test_a_bad_page_token_is_invalid_argument(service: RunningService) -> None:
+    for token in ("not-a-token", "Li4vZXRjL3Bhc3N3ZA"):  # the second is base64 of ../etc/passwd
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await service.stub.ListCaptures(pb.ListCapturesRequest(page_token=token))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "page_token" in caught.value.details()
+        assert error_info(caught.value) == ("camera-grpc", "INVALID_ARGUMENT")  # a page token is not a setting
+
+
+@pytest.mark.parametrize(
+    ("image_format", "content_type"),
+    [(pb.IMAGE_FORMAT_JPEG, "image/jpeg"), (pb.IMAGE_FORMAT_PNG, "image/png"), (pb.IMAGE_FORMAT_BMP, "image/bmp")],
+)
+async def test_get_capture_returns_the_file_its_type_and_metadata(
+    service: RunningService, image_format: int, content_type: str
+) -> None:
+    taken = await service.stub.Capture(pb.CaptureRequest(format=image_format, exposure_ms=4.0))
+    response = await service.stub.GetCapture(pb.GetCaptureRequest(filename=taken.filename))
+    assert response.data == Path(taken.path).read_bytes()
+    assert response.content_type == content_type
+    assert response.capture.filename == taken.filename
+    assert response.capture.format == image_format
+    assert response.capture.size_bytes == len(response.data)
+    assert response.capture.frame_number == taken.frame_number
+    assert response.capture.exposure_ms == pytest.approx(4.0)
+
+
+async def test_names_that_are_not_captures_in_the_folder_are_not_found(service: RunningService, tmp_path: Path) -> None:
+    (taken,) = await capture_n(service, 1)
+    folder = service.captures
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"outside the captures folder")
+    (tmp_path / "secret.json").write_text(json.dumps(json.loads(Path(taken.metadata_path).read_text())))
+    # A link named like a capture that leads outside, with a sidecar that is also a link outside.
+    os.symlink(secret, folder / "capture_20260101_000000_000000_7.jpg")
+    os.symlink(tmp_path / "secret.json", folder / "capture_20260101_000000_000000_7.json")
+    # A directory and a FIFO named like captures (reading a FIFO must not hang the service).
+    (folder / "capture_20260101_000000_000000_8.jpg").mkdir()
+    (folder / "capture_20260101_000000_000000_8.json").write_text(Path(taken.metadata_path).read_text())
+    os.mkfifo(folder / "capture_20260101_000000_000000_9.jpg")
+    (folder / "capture_20260101_000000_000000_9.json").write_text(Path(taken.metadata_path).read_text())
+    names = [
+        "",
+        ".",
+        "..",
+        "../secret.jpg",
+        str(secret),
+        f"{folder}/{taken.filename}",
+        f"./{taken.filename}",
+        f"sub/../{taken.filename}",
+        taken.filename.replace(".jpg", ".json"),  # the sidecar is metadata, not a capture
+        taken.filename + "\0",
+        taken.filename.upper(),
+        "capture_20260101_000000_000000_7.jpg",
+        "capture_20260101_000000_000000_8.jpg",
+        "capture_20260101_000000_000000_9.jpg",
+        "capture_20990101_000000_000000_1.jpg",  # well formed, not there
+    ]
+    for name in names:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await service.stub.GetCapture(pb.GetCaptureRequest(filename=name), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND, name
+        assert error_info(caught.value) == ("camera-grpc", "NOT_FOUND")
+    listed = (await service.stub.ListCaptures(pb.ListCapturesRequest())).captures
+    assert [entry.filename for entry in listed] == [taken.filename]
+
+
+async def test_a_link_that_stays_inside_the_folder_is_served(service: RunningService) -> None:
+    (taken,) = await capture_n(service, 1)
+    alias = "capture_20260101_000000_000000_5"
+    os.symlink(taken.filename, service.captures / f"{alias}.jpg")
+    os.symlink(Path(taken.metadata_path).name, service.captures / f"{alias}.json")
+    response = await service.stub.GetCapture(pb.GetCaptureRequest(filename=f"{alias}.jpg"))
+    assert response.data == Path(taken.path).read_bytes()
+    assert response.capture.filename == f"{alias}.jpg"

@@ -1,0 +1,322 @@
+"""Live frames: one acquisition, many subscribers, per-subscriber policy, exact drop accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+
+from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions, Subscription, _Entry
+from camera_grpc.device.base import Frame, PixelFormat
+from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
+from camera_grpc.device.worker import CameraWorker
+from camera_grpc.errors import ServiceStoppingError
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from tests.support import RunningService, ServiceFactory, eventually
+
+SMALL_CAMERA = {"simulated_width": 320, "simulated_height": 240, "simulated_frame_rate": 50.0, "default_exposure": 1.0}
+QUEUE = pb.DELIVERY_POLICY_QUEUE
+LATEST = pb.DELIVERY_POLICY_LATEST
+
+
+@pytest.fixture
+async def small(start_service: ServiceFactory) -> RunningService:
+    return await start_service(**SMALL_CAMERA)
+
+
+@pytest.fixture
+async def full_size(start_service: ServiceFactory) -> RunningService:
+    """The default 2448x2048 camera at 30 fps: raw frames of 5 MB each, read through the client layer's
+    channel options (no BDP probing), so HTTP/2 flow control keeps about one frame in flight and a slow
+    reader's backlog is held by the server, where its policy applies."""
+    return await start_service(simulated_frame_rate=30.0, default_exposure=1.0)
+
+
+def record_published(service: RunningService) -> list[int]:
+    """Frame numbers the camera produces from now on (a frame listener of its own on the camera thread)."""
+    published: list[int] = []
+    service.runtime.worker.add_frame_listener(lambda frame: published.append(frame.frame_number))
+    return published
+
+
+def assert_accounting_adds_up(messages: list[pb.FramesResponse], first_produced: int) -> None:
+    """received + reported missed == frames produced from subscribing to the last message."""
+    assert [message.sequence_number for message in messages] == list(range(1, len(messages) + 1))
+    numbers = [message.frame_number for message in messages]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    produced = messages[-1].frame_number - first_produced + 1
+    assert len(messages) + sum(message.missed_frames for message in messages) == produced
+    previous = first_produced - 1
+    for message in messages:  # and each message's count is exactly its own gap
+        assert message.missed_frames == message.frame_number - previous - 1
+        previous = message.frame_number
+
+
+async def collect(call: grpc.aio.UnaryStreamCall) -> list[pb.FramesResponse]:
+    return [message async for message in call]
+
+
+async def read_n(call: grpc.aio.UnaryStreamCall, count: int, delay_s: float = 0.0) -> list[pb.FramesResponse]:
+    messages = []
+    while len(messages) < count:
+        message = await call.read()
+        assert message is not grpc.aio.EOF, "stream ended early"
+        messages.append(message)
+        if delay_s and len(messages) < count:
+            await asyncio.sleep(delay_s)
+    call.cancel()
+    return messages
+
+
+async def test_raw_frames_are_ordered_numbered_and_carry_their_settings(small: RunningService) -> None:
+    published = record_published(small)
+    messages = [m async for m in small.stub.Frames(pb.FramesRequest(max_frames=10, policy=QUEUE, queue_depth=64))]
+    assert len(messages) == 10
+    assert_accounting_adds_up(messages, first_produced=published[0])
+    assert sum(m.missed_frames for m in messages) == 0  # a fast QUEUE subscriber gets every frame
+    for message in messages:
+        assert message.encoding == pb.FRAME_ENCODING_RAW
+        assert (message.width, message.height, message.bit_depth) == (320, 240, 8)
+        pixels = np.frombuffer(message.data, np.uint8).reshape(240, 320)
+        assert read_frame_number(pixels) == message.frame_number
+        assert message.exposure_ms == pytest.approx(1.0)
+        assert message.captured_at.seconds > 0
+
+
+async def test_latest_policy_skips_to_the_newest_frame_and_reports_what_it_missed(full_size: RunningService) -> None:
+    published = record_published(full_size)
+    # A live-view client: no BDP probing, so gRPC keeps at most about one frame in flight
+    # and the server-side LATEST policy decides what the reader sees (see README, "Live frames").
+    options = [("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.http2.bdp_probe", 0)]
+    async with grpc.aio.insecure_channel(full_size.address, options=options) as channel:
+        call = camera_pb2_grpc.CameraServiceStub(channel).Frames(pb.FramesRequest(policy=LATEST))
+        messages = await read_n(call, 6, delay_s=0.3)  # ~9 frames are produced between reads at 30 fps
+    assert_accounting_adds_up(messages, first_produced=published[0])
+    # After the frame already in flight, each read gets a fresh frame: several were skipped.
+    assert all(m.missed_frames >= 3 for m in messages[2:]), [(m.frame_number, m.missed_frames) for m in messages]
+
+
+async def test_queue_policy_delivers_in_order_and_drops_the_oldest_beyond_its_depth(
+    full_size: RunningService,
+) -> None:
+    published = record_published(full_size)
+    call = full_size.stub.Frames(pb.FramesRequest(policy=QUEUE, queue_depth=3))
+    first = await call.read()
+    await asyncio.sleep(0.8)  # ~24 frames are produced; the queue keeps the newest 3
+    rest = await read_n(call, 6)
+    messages = [first, *rest]
+    assert_accounting_adds_up(messages, first_produced=published[0])
+    # One jump where the queue overflowed (the oldest frames were dropped); after it, every frame
+    # the camera published reached this reader, in order.
+    jumps = [index for index, m in enumerate(rest) if m.missed_frames > 5]
+    assert len(jumps) == 1, [(m.frame_number, m.missed_frames) for m in messages]
+    after = rest[jumps[0] :]
+    for previous, message in itertools.pairwise(after):
+        assert not [n for n in published if previous.frame_number < n < message.frame_number]
+
+
+async def test_encodings_jpeg_png_and_downscale(small: RunningService) -> None:
+    for encoding, pil_format in ((pb.FRAME_ENCODING_JPEG, "JPEG"), (pb.FRAME_ENCODING_PNG, "PNG")):
+        request = pb.FramesRequest(encoding=encoding, max_width=160, quality=70, max_frames=2)
+        messages = [m async for m in small.stub.Frames(request)]
+        assert len(messages) == 2
+        for message in messages:
+            assert message.encoding == encoding
+            with Image.open(io.BytesIO(message.data)) as image:
+                assert image.format == pil_format
+                assert image.size == (message.width, message.height) == (160, 120)
+
+
+async def test_max_fps_limits_a_subscriber_and_counts_the_rest_as_missed(small: RunningService) -> None:
+    published = record_published(small)
+    messages = [m async for m in small.stub.Frames(pb.FramesRequest(max_fps=10, max_frames=5, policy=QUEUE))]
+    assert_accounting_adds_up(messages, first_produced=published[0])
+    assert all(m.missed_frames >= 2 for m in messages[1:])  # 50 fps camera, 10 fps subscriber
+
+
+async def test_one_stalled_subscriber_does_not_slow_the_camera_or_three_fast_ones(small: RunningService) -> None:
+    published = record_published(small)
+    stalled = small.stub.Frames(pb.FramesRequest(policy=QUEUE, queue_depth=4))  # opened, never read
+    await eventually(lambda: small.runtime.frames.subscriber_count == 1)
+    request = pb.FramesRequest(policy=QUEUE, queue_depth=64, max_frames=40)
+    fast = await asyncio.gather(*(collect(small.stub.Frames(request)) for _ in range(3)))
+    first_produced = published[0]
+    for messages in fast:
+        assert len(messages) == 40
+        assert sum(m.missed_frames for m in messages) == 0
+    for subscription in small.runtime.frames.subscriptions:
+        assert subscription.buffered <= 4  # the stalled one's memory is bounded by its policy
+    # The camera kept its pace: 40+ frames at 50 fps were produced with no gaps in its numbering.
+    assert published[-1] - first_produced + 1 == len(published)
+    stalled.cancel()
+    await eventually(lambda: small.runtime.frames.subscriber_count == 0)
+
+
+async def test_a_frame_is_encoded_once_for_all_subscribers_wanting_the_same_rendition(small: RunningService) -> None:
+    hub = small.runtime.frames
+    request = pb.FramesRequest(encoding=pb.FRAME_ENCODING_JPEG, quality=80, max_width=160, policy=QUEUE, max_frames=8)
+    before = hub.encode_count
+    results = await asyncio.gather(*(collect(small.stub.Frames(request)) for _ in range(4)))
+    delivered = {m.frame_number for messages in results for m in messages}
+    assert all(len(messages) == 8 for messages in results)
+    assert hub.encode_count - before == len(delivered)  # not 4x: one encode per frame
+
+
+async def test_settings_and_captures_work_while_frames_stream(small: RunningService) -> None:
+    call = small.stub.Frames(pb.FramesRequest(policy=QUEUE, queue_depth=64))
+    first = await call.read()
+    assert first.exposure_ms == pytest.approx(1.0)
+    await small.stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=4.0, gain_db=2.0))
+    capture = await small.stub.Capture(pb.CaptureRequest(exposure_ms=6.0))
+    assert capture.exposure_ms == pytest.approx(6.0)  # the captured frame was taken with what was asked
+    seen = [first]
+    while not (seen[-1].exposure_ms == pytest.approx(6.0) and seen[-1].frame_number > capture.frame_number):
+        seen.append(await call.read())
+    call.cancel()
+    exposures = [m.exposure_ms for m in seen]
+    assert pytest.approx(4.0) in exposures  # the frames after the update show it
+    assert capture.frame_number in {m.frame_number for m in seen}  # the capture came from the shared stream
+    later = [m for m in seen if m.frame_number > capture.frame_number]
+    assert all(m.exposure_ms == pytest.approx(6.0) and m.gain_db == pytest.approx(2.0) for m in later)
+
+
+async def test_cancelling_frees_the_subscription_and_churn_leaves_nothing_running(small: RunningService) -> None:
+    hub = small.runtime.frames
+    tasks_before = len(asyncio.all_tasks())
+    for _ in range(25):
+        call = small.stub.Frames(pb.FramesRequest(encoding=pb.FRAME_ENCODING_JPEG, max_width=64))
+        await call.read()
+        call.cancel()
+    await eventually(lambda: hub.subscriber_count == 0)
+    await eventually(lambda: not small.runtime.worker.is_acquiring)  # stopped after the linger
+    await eventually(lambda: len(asyncio.all_tasks()) <= tasks_before)
+
+
+async def test_a_camera_disconnect_ends_streams_with_unavailable(small: RunningService) -> None:
+    call = small.stub.Frames(pb.FramesRequest())
+    await call.read()
+    small.camera.unplug()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        while await call.read() is not grpc.aio.EOF:
+            pass
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert small.runtime.frames.subscriber_count == 0
+    small.camera.replug()
+
+
+async def test_shutdown_ends_streams_with_a_status(small: RunningService) -> None:
+    call = small.stub.Frames(pb.FramesRequest())
+    await call.read()
+    await small.runtime.frames.close()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        while await call.read() is not grpc.aio.EOF:
+            pass
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in caught.value.details()
+
+
+async def test_invalid_stream_options_are_refused(small: RunningService) -> None:
+    for request in (
+        pb.FramesRequest(quality=0),
+        pb.FramesRequest(quality=101),
+        pb.FramesRequest(max_fps=-1.0),
+        pb.FramesRequest(queue_depth=100_000),
+        pb.FramesRequest(encoding=17),  # type: ignore[arg-type]
+        pb.FramesRequest(policy=9),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            async for _ in small.stub.Frames(request):
+                pass
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, request
+    assert small.runtime.frames.subscriber_count == 0
+
+
+async def test_too_many_subscribers_is_resource_exhausted(start_service: ServiceFactory) -> None:
+    service = await start_service(max_subscribers=2, **SMALL_CAMERA)
+    open_calls = [
+        service.stub.Frames(pb.FramesRequest(max_width=32, encoding=pb.FRAME_ENCODING_JPEG)) for _ in range(2)
+    ]
+    for call in open_calls:
+        await call.read()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in service.stub.Frames(pb.FramesRequest()):
+            pass
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    for call in open_calls:
+        call.cancel()
+
+
+async def test_raw_16_bit_frames_larger_than_4_mib_reach_a_client_with_matching_limits(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service(simulated_pixel_format="mono16")  # 2448x2048x2 bytes = 10 MB per frame
+    async with grpc.aio.insecure_channel(
+        service.address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    ) as channel:
+        stub = camera_pb2_grpc.CameraServiceStub(channel)
+        messages = [m async for m in stub.Frames(pb.FramesRequest(max_frames=2))]
+    for message in messages:
+        assert (message.pixel_format, message.bit_depth) == (pb.PIXEL_FORMAT_MONO16, 12)
+        assert len(message.data) == 2448 * 2048 * 2 > 4 * 1024 * 1024
+        pixels = np.frombuffer(message.data, "<u2").reshape(2048, 2448)
+        assert int(pixels.max()) <= 4095
+        assert read_frame_number(pixels, full_scale=4095) == message.frame_number
+
+
+# -- the policies themselves, without a transport in between ---------------------------------------
+
+
+def synthetic_frame(number: int) -> Frame:
+    return Frame(
+        pixels=np.full((4, 4), number % 256, np.uint8),
+        pixel_format=PixelFormat.MONO8,
+        bit_depth=8,
+        frame_number=number,
+        captured_at=datetime.now(UTC),
+        exposure_ms=1.0,
+        gain_db=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "depth", "expected_numbers", "expected_missed"),
+    [
+        (Policy.LATEST, 8, [10], [9]),  # only the newest survives; frames 1-9 were missed
+        (Policy.QUEUE, 3, [8, 9, 10], [7, 0, 0]),  # the newest 3, in order; 1-7 dropped
+        (Policy.QUEUE, 16, list(range(1, 11)), [0] * 10),  # room for all: nothing lost
+    ],
+)
+async def test_subscription_policy_and_accounting(
+    policy: Policy, depth: int, expected_numbers: list[int], expected_missed: list[int]
+) -> None:
+    with ThreadPoolExecutor(1) as executor:
+        subscription = Subscription(
+            FrameHub(CameraWorker(SimulatedCamera(16, 16)), executor), StreamOptions(policy=policy, queue_depth=depth)
+        )
+        for number in range(1, 11):  # ten frames arrive before the reader looks
+            subscription.offer(_Entry(synthetic_frame(number)))
+        assert subscription.buffered == len(expected_numbers)
+        reader = aiter(subscription)
+        deliveries = [await anext(reader) for _ in expected_numbers]
+    assert [d.frame.frame_number for d in deliveries] == expected_numbers
+    assert [d.missed_frames for d in deliveries] == expected_missed
+    assert [d.sequence_number for d in deliveries] == list(range(1, len(expected_numbers) + 1))
+    assert all(d.encoded.data == d.frame.pixels.tobytes() for d in deliveries)
+
+
+async def test_ending_a_subscription_drops_its_buffer_and_raises_at_once() -> None:
+    with ThreadPoolExecutor(1) as executor:
+        subscription = Subscription(FrameHub(CameraWorker(SimulatedCamera(16, 16)), executor), StreamOptions())
+        subscription.offer(_Entry(synthetic_frame(1)))
+        subscription.end(ServiceStoppingError("shutting down"))
+        assert subscription.buffered == 0
+        with pytest.raises(ServiceStoppingError):
+            await anext(aiter(subscription))

@@ -1,0 +1,232 @@
+"""The README's grpcurl recipes, run with the real grpcurl binary against a real service.
+
+Every ``grpcurl`` command of the "Using it with grpcurl" code block is run in order (``\\``
+continuations joined), with the README's ``localhost:50051`` replaced by the test service's address
+and the example capture file name by a real one; each command's output is checked. A recipe with no
+check here, or an RPC of CameraService without a recipe, fails the suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.support import REPO_ROOT, RunningService
+
+README = REPO_ROOT / "README.md"
+README_ADDRESS = "localhost:50051"
+#: The example capture name in the GetCapture recipe (replaced by one the Capture recipe saved).
+EXAMPLE_CAPTURE = re.compile(r"capture_\d{8}_\d{6}_\d{6}_\d+\.\w+")
+SERVICE = pb.DESCRIPTOR.services_by_name["CameraService"]
+
+
+def grpcurl_binary() -> str:
+    binary = Path(sys.executable).with_name("grpcurl")
+    assert binary.exists(), f"{binary} missing: install requirements-dev.lock (make test does)"
+    return str(binary)
+
+
+def readme_recipes() -> list[list[str]]:
+    """The grpcurl commands of the README's "Using it with grpcurl" bash block, as argument lists."""
+    text = README.read_text()
+    assert "## Using it with grpcurl" in text, "README has no 'Using it with grpcurl' section"
+    section = text.split("## Using it with grpcurl", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert block, "no ```bash block in the grpcurl section"
+    lines = block[1].replace("\\\n", " ").splitlines()
+    return [shlex.split(line) for line in lines if line.strip().startswith("grpcurl ")]
+
+
+@dataclass
+class Run:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def request(self) -> dict[str, object]:
+        """The -d JSON of the command ({} without one)."""
+        if "-d" not in self.args:
+            return {}
+        parsed: dict[str, object] = json.loads(self.args[self.args.index("-d") + 1])
+        return parsed
+
+    def json(self) -> dict[str, object]:
+        assert self.returncode == 0, f"{shlex.join(self.args)} failed:\n{self.stderr}"
+        parsed: dict[str, object] = json.loads(self.stdout)
+        return parsed
+
+    def json_stream(self) -> list[dict[str, object]]:
+        """grpcurl prints one JSON object per streamed message."""
+        assert self.returncode == 0, f"{shlex.join(self.args)} failed:\n{self.stderr}"
+        decoder, messages, position = json.JSONDecoder(), [], 0
+        text = self.stdout.strip()
+        while position < len(text):
+            message, position = decoder.raw_decode(text, position)
+            messages.append(message)
+            while position < len(text) and text[position].isspace():
+                position += 1
+        return messages
+
+
+@dataclass
+class Session:
+    """State shared by the recipes in README order (the Capture recipe's file feeds GetCapture)."""
+
+    service: RunningService
+    saved_capture: str | None = None
+    checked: list[str] = field(default_factory=list)
+
+
+async def run_recipe(args: list[str], session: Session) -> Run:
+    substituted = [session.service.address if arg == README_ADDRESS else arg for arg in args]
+    if any(EXAMPLE_CAPTURE.search(arg) for arg in substituted):
+        assert session.saved_capture, "the GetCapture recipe must come after the Capture recipe"
+        substituted = [EXAMPLE_CAPTURE.sub(session.saved_capture, arg) for arg in substituted]
+    assert substituted[0] == "grpcurl"
+    process = await asyncio.create_subprocess_exec(
+        grpcurl_binary(),
+        *substituted[1:],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return Run(substituted, process.returncode, stdout.decode(), stderr.decode())
+
+
+# -- what each recipe must show -------------------------------------------------------------------
+
+
+def check_list(run: Run, session: Session) -> None:
+    services = set(run.stdout.split())
+    assert {"camera.v1.CameraService", "grpc.health.v1.Health"} <= services, run.stdout
+
+
+def check_describe(run: Run, session: Session) -> None:
+    target = run.args[-1]
+    if target == "camera.v1.CameraService":
+        for method in SERVICE.methods:
+            stream = "stream " if method.server_streaming else ""
+            request, response = method.input_type.full_name, method.output_type.full_name
+            expected = f"rpc {method.name} ( .{request} ) returns ( {stream}.{response} )"
+            assert expected in run.stdout, f"{expected!r} not in:\n{run.stdout}"
+    else:
+        message = pb.DESCRIPTOR.message_types_by_name[target.removeprefix("camera.v1.")]
+        assert f"message {message.name} {{" in run.stdout, run.stdout
+        for field_descriptor in message.fields:
+            assert f" {field_descriptor.name} = {field_descriptor.number};" in run.stdout, run.stdout
+
+
+def check_get_camera_info(run: Run, session: Session) -> None:
+    info = run.json()
+    assert info["driver"] == "CAMERA_DRIVER_SIMULATED"
+    assert (info["sensor_width"], info["sensor_height"]) == (2448, 2048)
+
+
+def check_get_settings(run: Run, session: Session) -> None:
+    settings = run.json()
+    assert settings["connected"] is True
+    assert settings["pixel_format"] == "PIXEL_FORMAT_MONO8"
+
+
+def check_update_settings(run: Run, session: Session) -> None:
+    request = run.request
+    exposure_ms = request.get("exposure_ms")
+    if isinstance(exposure_ms, int | float) and exposure_ms <= 0:  # the error recipe
+        assert run.returncode == 64 + 3, run.stderr  # grpcurl exits with 64 + the status code
+        assert "Code: InvalidArgument" in run.stderr
+        assert "exposure_ms" in run.stderr and "must be between" in run.stderr
+        assert "google.rpc.BadRequest" in run.stderr
+        return
+    applied = run.json()
+    for name, value in request.items():
+        assert applied[name] == value, (name, applied)
+
+
+def check_capture(run: Run, session: Session) -> None:
+    saved = run.json()
+    request = run.request
+    path = Path(str(saved["path"]))
+    assert path.is_file() and path.parent == session.service.captures
+    assert path.stat().st_size == int(str(saved["size_bytes"]))
+    assert saved["format"] == request.get("format", "IMAGE_FORMAT_JPEG")
+    assert (saved["exposure_ms"], saved["gain_db"]) == (request["exposure_ms"], request["gain_db"])
+    session.saved_capture = str(saved["filename"])
+
+
+def check_list_captures(run: Run, session: Session) -> None:
+    page = run.json()
+    names = [capture["filename"] for capture in page["captures"]]  # type: ignore[attr-defined]
+    assert session.saved_capture in names, names
+
+
+def check_get_capture(run: Run, session: Session) -> None:
+    capture = run.json()
+    assert capture["capture"]["filename"] == session.saved_capture  # type: ignore[index]
+    data = base64.b64decode(str(capture["data"]))
+    assert data == (session.service.captures / str(session.saved_capture)).read_bytes()
+    assert capture["content_type"] == "image/png"
+
+
+def check_frames(run: Run, session: Session) -> None:
+    frames = run.json_stream()
+    request = run.request
+    assert len(frames) == request["max_frames"], run.stdout[:2000]
+    assert [int(str(frame["sequence_number"])) for frame in frames] == list(range(1, len(frames) + 1))
+    for frame in frames:
+        assert frame["encoding"] == request["encoding"]
+        assert frame["width"] == request["max_width"]
+        assert base64.b64decode(str(frame["data"])).startswith(b"\xff\xd8\xff")  # JPEG
+
+
+def check_health(run: Run, session: Session) -> None:
+    assert run.json() == {"status": "SERVING"}
+
+
+CHECKS: dict[str, Callable[[Run, Session], None]] = {
+    "list": check_list,
+    "describe": check_describe,
+    "camera.v1.CameraService/GetCameraInfo": check_get_camera_info,
+    "camera.v1.CameraService/GetSettings": check_get_settings,
+    "camera.v1.CameraService/UpdateSettings": check_update_settings,
+    "camera.v1.CameraService/Capture": check_capture,
+    "camera.v1.CameraService/ListCaptures": check_list_captures,
+    "camera.v1.CameraService/GetCapture": check_get_capture,
+    "camera.v1.CameraService/Frames": check_frames,
+    "grpc.health.v1.Health/Check": check_health,
+}
+
+
+def recipe_key(args: list[str]) -> str:
+    """What a recipe does: the word or method after the address (``list``, ``describe``, ``pkg.Service/Method``)."""
+    assert README_ADDRESS in args, f"recipe does not use {README_ADDRESS}: {shlex.join(args)}"
+    return args[args.index(README_ADDRESS) + 1]
+
+
+def test_the_readme_has_a_recipe_for_every_rpc_and_a_check_for_every_recipe() -> None:
+    keys = [recipe_key(args) for args in readme_recipes()]
+    unchecked = sorted(set(keys) - set(CHECKS))
+    assert not unchecked, f"README recipes without a check in this test: {unchecked}"
+    missing = [method.full_name for method in SERVICE.methods if f"{SERVICE.full_name}/{method.name}" not in keys]
+    assert not missing, f"RPCs without a grpcurl recipe in README.md: {missing}"
+    assert {"list", "describe", "grpc.health.v1.Health/Check"} <= set(keys)
+
+
+async def test_every_readme_recipe_works_with_the_real_grpcurl(service: RunningService) -> None:
+    session = Session(service)
+    recipes = readme_recipes()
+    for args in recipes:
+        run = await run_recipe(args, session)
+        CHECKS[recipe_key(args)](run, session)
+        session.checked.append(shlex.join(args))
+    assert len(session.checked) == len(recipes) >= len(SERVICE.methods) + 3

@@ -1,0 +1,32 @@
+"""The one set of test helpers: services (in-process and as a process), settings, waiting, ports."""
+
+from pathlib import Path
+
+from tests.support.process import ServiceProcess
+from tests.support.service import (
+    FAST_CAMERA,
+    TEST_SETTINGS,
+    RunningService,
+    ServiceFactory,
+    environment,
+    make_settings,
+)
+from tests.support.waiting import STATE_TIMEOUT_S, closed_port, eventually, wait_for_health
+
+#: The repository's top folder.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+__all__ = [
+    "FAST_CAMERA",
+    "REPO_ROOT",
+    "STATE_TIMEOUT_S",
+    "TEST_SETTINGS",
+    "RunningService",
+    "ServiceFactory",
+    "ServiceProcess",
+    "closed_port",
+    "environment",
+    "eventually",
+    "make_settings",
+    "wait_for_health",
+]
