@@ -15,10 +15,10 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from camera_grpc import errors
-from camera_grpc.rpc import status
 from camera_grpc.gateway.server import GatewayServer
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.rpc import status
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.support import ServiceFactory, make_settings
 
