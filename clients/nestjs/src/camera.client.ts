@@ -1,22 +1,36 @@
 import { Metadata, type CallOptions as GrpcCallOptions } from "@grpc/grpc-js";
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from "@nestjs/common";
 import type { ClientGrpcProxy } from "@nestjs/microservices";
-import { catchError, lastValueFrom, throwError, type Observable } from "rxjs";
+import { catchError, defer, lastValueFrom, map, throwError, type Observable } from "rxjs";
 
 import { CameraGrpcError } from "./camera.errors";
-import { CAMERA_GRPC_CLIENT, CAMERA_MODULE_OPTIONS, DEFAULT_DEADLINE_MS, type CameraModuleOptions } from "./camera.options";
+import {
+  BUNDLED_PROTO_ROOT,
+  CAMERA_GRPC_CLIENT,
+  CAMERA_MODULE_OPTIONS,
+  CAMERA_PROTO_FILE,
+  DEFAULT_DEADLINE_MS,
+  type CameraModuleOptions,
+} from "./camera.options";
+import { checkRequest } from "./camera.requests";
+import {
+  toCaptureFile,
+  toCapturePage,
+  toCaptureResult,
+  toFrame,
+  type CaptureFile,
+  type CapturePage,
+  type CaptureResult,
+  type Frame,
+} from "./camera.types";
 import {
   CAMERA_SERVICE_NAME,
   type CameraServiceClient,
   type CaptureRequest,
-  type CaptureResponse,
   type FramesRequest,
-  type FramesResponse,
   type GetCameraInfoResponse,
-  type GetCaptureResponse,
   type GetSettingsResponse,
   type ListCapturesRequest,
-  type ListCapturesResponse,
   type UpdateSettingsRequest,
   type UpdateSettingsResponse,
 } from "./generated/camera/v1/camera";
@@ -24,8 +38,8 @@ import {
 /** Per-call options. */
 export interface CameraCallOptions {
   /**
-   * Deadline, ms from now. Unary calls default to the module's `defaultDeadlineMs` (10 s);
-   * `frames` has none unless given. `Infinity` means no deadline.
+   * Deadline, ms from now. Unary calls default to the module's `defaultDeadlineMs` (10 s), a capture
+   * to that plus its exposure; `frames` has none unless given. `Infinity` means no deadline.
    */
   deadlineMs?: number;
   /** Request metadata (headers) sent with the call. */
@@ -36,10 +50,14 @@ export interface CameraCallOptions {
  * The camera service for a NestJS application: inject it where the legacy HTTP CameraService was.
  * Unary calls return Promises; `frames` returns an Observable (unsubscribing cancels the stream).
  * Every failure rejects / errors with a {@link CameraGrpcError} carrying the gRPC code and message.
+ * Requests are checked before they are sent: an unknown field, an enum given by an unknown name or
+ * a value of the wrong type is an INVALID_ARGUMENT CameraGrpcError, never a silent default.
  */
 @Injectable()
 export class CameraClient implements OnModuleInit, OnModuleDestroy {
   private service?: CameraServiceClient;
+  /** The camera's longest exposure, ms (GetCameraInfo), once known: the capture deadline's allowance. */
+  private maxExposureMs?: Promise<number>;
 
   constructor(
     @Inject(CAMERA_GRPC_CLIENT) private readonly grpc: ClientGrpcProxy,
@@ -56,10 +74,20 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Capture one frame and save it on the service's host. `exposureMs`/`gainDb` are applied first and
-   * kept; `includeImageData: true` also returns the file's bytes (`imageData`, a Buffer).
+   * kept; `includeImageData: true` also returns the file's bytes (`imageData`, a Buffer; absent otherwise).
+   *
+   * Unless `options.deadlineMs` is given, the deadline is `defaultDeadlineMs` plus the exposure: the
+   * requested `exposureMs`, or, when none is given, the camera's longest exposure (`maxExposureMs` of
+   * GetCameraInfo, asked once per client), since the exposure in effect is not known beforehand.
    */
-  capture(request: Partial<CaptureRequest> = {}, options?: CameraCallOptions): Promise<CaptureResponse> {
-    return this.unary((service, ...args) => service.capture(request as CaptureRequest, ...args), options);
+  async capture(request: Partial<CaptureRequest> = {}, options?: CameraCallOptions): Promise<CaptureResult> {
+    this.check("camera.v1.CaptureRequest", request);
+    const deadlineMs = options?.deadlineMs ?? this.defaultDeadlineMs() + (await this.exposureAllowanceMs(request));
+    const response = await this.unary(
+      (service, ...args) => service.capture(request as CaptureRequest, ...args),
+      { ...options, deadlineMs },
+    );
+    return toCaptureResult(response, request.includeImageData === true);
   }
 
   /** The camera's current settings (`connected: false` with the last known values while disconnected). */
@@ -68,8 +96,9 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Change the settings given, all or nothing; resolves to what the camera applied. */
-  updateSettings(request: UpdateSettingsRequest, options?: CameraCallOptions): Promise<UpdateSettingsResponse> {
-    return this.unary((service, ...args) => service.updateSettings(request, ...args), options);
+  async updateSettings(request: UpdateSettingsRequest, options?: CameraCallOptions): Promise<UpdateSettingsResponse> {
+    this.check("camera.v1.UpdateSettingsRequest", request);
+    return this.unary((service, ...args) => service.updateSettings(request ?? {}, ...args), options);
   }
 
   /** Model, serial number, sensor size and the valid exposure and gain ranges. */
@@ -78,32 +107,71 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Saved captures, newest first, one page (`nextPageToken` is empty on the last page). */
-  listCaptures(request: Partial<ListCapturesRequest> = {}, options?: CameraCallOptions): Promise<ListCapturesResponse> {
-    return this.unary((service, ...args) => service.listCaptures(request as ListCapturesRequest, ...args), options);
+  async listCaptures(request: Partial<ListCapturesRequest> = {}, options?: CameraCallOptions): Promise<CapturePage> {
+    this.check("camera.v1.ListCapturesRequest", request);
+    const response = await this.unary(
+      (service, ...args) => service.listCaptures(request as ListCapturesRequest, ...args),
+      options,
+    );
+    return toCapturePage(response);
   }
 
   /** One saved capture's bytes (`data`), content type and metadata; NOT_FOUND unless it is a listed capture. */
-  getCapture(filename: string, options?: CameraCallOptions): Promise<GetCaptureResponse> {
-    return this.unary((service, ...args) => service.getCapture({ filename }, ...args), options);
+  async getCapture(filename: string, options?: CameraCallOptions): Promise<CaptureFile> {
+    this.check("camera.v1.GetCaptureRequest", { filename });
+    return toCaptureFile(await this.unary((service, ...args) => service.getCapture({ filename }, ...args), options));
   }
 
   /**
    * Live frames. Cold: each subscription opens its own stream, and unsubscribing cancels it.
-   * Completes after `maxFrames`; errors (e.g. UNAVAILABLE when the camera disconnects) as CameraGrpcError.
+   * Completes after `maxFrames`; errors (e.g. UNAVAILABLE when the camera disconnects or the service
+   * goes away) as CameraGrpcError. For Server-Sent Events, pipe it through `toSseEvents()`.
    */
-  frames(request: Partial<FramesRequest> = {}, options?: CameraCallOptions): Observable<FramesResponse> {
-    const [metadata, callOptions] = this.callArguments(options?.deadlineMs, options);
-    return this.connected()
-      .frames(request as FramesRequest, metadata, callOptions)
-      .pipe(catchError((error: unknown) => throwError(() => CameraGrpcError.from(error))));
+  frames(request: Partial<FramesRequest> = {}, options?: CameraCallOptions): Observable<Frame> {
+    return defer(() => {
+      this.check("camera.v1.FramesRequest", request);
+      const [metadata, callOptions] = this.callArguments(options?.deadlineMs, options);
+      return this.connected().frames(request as FramesRequest, metadata, callOptions);
+    }).pipe(
+      map(toFrame),
+      catchError((error: unknown) => throwError(() => CameraGrpcError.from(error))),
+    );
+  }
+
+  private check(typeName: string, request: unknown): void {
+    checkRequest(this.options.protoRoot ?? BUNDLED_PROTO_ROOT, CAMERA_PROTO_FILE, typeName, request);
+  }
+
+  private defaultDeadlineMs(): number {
+    return this.options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
+  }
+
+  /** How long a capture's exposure may take, ms: the requested one, else the camera's longest. */
+  private async exposureAllowanceMs(request: Partial<CaptureRequest>): Promise<number> {
+    const requested = request.exposureMs;
+    if (typeof requested === "number") {
+      // NaN, negative or infinite: the service refuses it at once, no allowance needed.
+      return Number.isFinite(requested) && requested > 0 ? requested : 0;
+    }
+    if (this.maxExposureMs === undefined) {
+      const pending = this.getCameraInfo().then((info) => info.maxExposureMs);
+      this.maxExposureMs = pending;
+      pending.catch(() => {
+        if (this.maxExposureMs === pending) {
+          this.maxExposureMs = undefined; // ask again next time
+        }
+      });
+    }
+    // If the service cannot say (unreachable, camera gone), the capture would fail the same way.
+    return this.maxExposureMs;
   }
 
   private unary<T>(
     call: (service: CameraServiceClient, metadata: Metadata, options: GrpcCallOptions) => Observable<T>,
     options?: CameraCallOptions,
   ): Promise<T> {
-    const deadlineMs = options?.deadlineMs ?? this.options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
-    return lastValueFrom(call(this.connected(), ...this.callArguments(deadlineMs, options))).catch(
+    const deadlineMs = options?.deadlineMs ?? this.defaultDeadlineMs();
+    return lastValueFrom(defer(() => call(this.connected(), ...this.callArguments(deadlineMs, options)))).catch(
       (error: unknown) => {
         throw CameraGrpcError.from(error);
       },

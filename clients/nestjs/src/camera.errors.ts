@@ -1,5 +1,8 @@
 import { Metadata, status as Status } from "@grpc/grpc-js";
 
+import { CAMERA_ERROR_DOMAIN, CLIENT_ERROR_DOMAIN, genericMessageFor } from "./camera.http-status";
+import { decodeStatusDetails, type FieldViolation } from "./camera.status-details";
+
 /** gRPC status code names by number (`3` -> `"INVALID_ARGUMENT"`). */
 const CODE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(Status)
@@ -7,44 +10,119 @@ const CODE_NAMES: Record<number, string> = Object.fromEntries(
     .map(([name, value]) => [value, name]),
 );
 
+/** The name of a gRPC status code, e.g. `"DEADLINE_EXCEEDED"`. */
+export function codeName(code: Status): string {
+  return CODE_NAMES[code] ?? `CODE_${code}`;
+}
+
+/** Everything but the code and the message of a {@link CameraGrpcError}. */
+export interface CameraGrpcErrorOptions {
+  /** The response trailers. */
+  metadata?: Metadata;
+  /** `google.rpc.ErrorInfo.reason`, e.g. `INVALID_SETTING`, `CAMERA_UNAVAILABLE`, `STORAGE_FULL`. */
+  reason?: string;
+  /** `google.rpc.ErrorInfo.domain`: `camera-grpc` for the service's errors. */
+  domain?: string;
+  /** `google.rpc.ErrorInfo.metadata`. */
+  errorMetadata?: Record<string, string>;
+  /** `google.rpc.BadRequest` field violations (INVALID_ARGUMENT). */
+  fieldViolations?: readonly FieldViolation[];
+  /** The original error (of @grpc/grpc-js, with its own message). */
+  cause?: unknown;
+}
+
 /**
- * A failed call to the camera service, with the gRPC status code and the service's message.
- * `message` is `"<CODE>: <details>"`, e.g. `"INVALID_ARGUMENT: exposure_ms must be ..."`.
+ * A failed call to the camera service. `message` is `"<CODE>: <details>"`, e.g.
+ * `"INVALID_ARGUMENT: exposure_ms=-1.0 must be between 0.01 and 10000"`.
+ *
+ * `details` is the service's own message when the service vouched for it (a `google.rpc.ErrorInfo`
+ * of domain `camera-grpc`), or a message of this package for a request it refused to send.
+ * Failures of the gRPC library itself (connection refused, deadline expired, ...) get a generic
+ * message for their code, as the REST gateway's responses do, so no internal address reaches a
+ * user; the library's own error, with its text, is `cause`.
  */
 export class CameraGrpcError extends Error {
   override readonly name = "CameraGrpcError";
+  /** The response trailers (the rich details are also decoded into the properties below). */
+  readonly metadata: Metadata;
+  /** `google.rpc.ErrorInfo.reason` (tells causes that share a code apart), if the error had one. */
+  readonly reason?: string;
+  /** `google.rpc.ErrorInfo.domain`: `camera-grpc` ({@link CAMERA_ERROR_DOMAIN}) for the service's errors. */
+  readonly domain?: string;
+  /** `google.rpc.ErrorInfo.metadata` (empty when there was none). */
+  readonly errorMetadata: Readonly<Record<string, string>>;
+  /** The invalid fields of an INVALID_ARGUMENT (`google.rpc.BadRequest`), e.g. `[{ field: "exposure_ms", ... }]`. */
+  readonly fieldViolations: readonly FieldViolation[];
 
   constructor(
     /** The gRPC status code (`status.INVALID_ARGUMENT` of @grpc/grpc-js, ...). */
     readonly code: Status,
-    /** The service's message (for INVALID_ARGUMENT it names the field and the valid range). */
+    /** What went wrong, fit to show (for INVALID_ARGUMENT it names the field and the valid range). */
     readonly details: string,
-    /** The response trailers (rich error details are in `grpc-status-details-bin`). */
-    readonly metadata: Metadata = new Metadata(),
-    options?: { cause?: unknown },
+    options: CameraGrpcErrorOptions = {},
   ) {
-    super(`${CODE_NAMES[code] ?? `CODE_${code}`}: ${details}`, options);
+    super(`${codeName(code)}: ${details}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.metadata = options.metadata ?? new Metadata();
+    this.reason = options.reason;
+    this.domain = options.domain;
+    this.errorMetadata = Object.freeze({ ...options.errorMetadata });
+    this.fieldViolations = Object.freeze([...(options.fieldViolations ?? [])]);
   }
 
   /** The code's name, e.g. `"DEADLINE_EXCEEDED"`. */
   get codeName(): string {
-    return CODE_NAMES[this.code] ?? `CODE_${this.code}`;
+    return codeName(this.code);
   }
 
-  /** Wrap what @grpc/grpc-js reported (a ServiceError, or anything else as UNKNOWN). */
+  /**
+   * Whether `details` was written for clients: by the camera service (ErrorInfo domain `camera-grpc`)
+   * or by this package's request checks; false for failures of the gRPC library (generic `details`).
+   */
+  get trusted(): boolean {
+    return this.domain === CAMERA_ERROR_DOMAIN || this.domain === CLIENT_ERROR_DOMAIN;
+  }
+
+  /** Wrap what @grpc/grpc-js reported (a ServiceError; anything else is UNKNOWN). */
   static from(error: unknown): CameraGrpcError {
     if (error instanceof CameraGrpcError) {
       return error;
     }
-    const candidate = error as { code?: unknown; details?: unknown; message?: unknown; metadata?: unknown };
+    const candidate = error as { code?: unknown; details?: unknown; metadata?: unknown } | null | undefined;
     const code = typeof candidate?.code === "number" ? (candidate.code as Status) : Status.UNKNOWN;
-    const details =
-      typeof candidate?.details === "string"
-        ? candidate.details
-        : typeof candidate?.message === "string"
-          ? candidate.message
-          : String(error);
-    const metadata = candidate?.metadata instanceof Metadata ? candidate.metadata : new Metadata();
-    return new CameraGrpcError(code, details, metadata, { cause: error });
+    const rawDetails = typeof candidate?.details === "string" ? candidate.details : "";
+    const metadata = isMetadata(candidate?.metadata) ? candidate.metadata : new Metadata();
+    const decoded = decodeStatusDetails(metadata, code, rawDetails);
+    const info = decoded?.errorInfo;
+    const vouched = info?.domain === CAMERA_ERROR_DOMAIN;
+    return new CameraGrpcError(code, vouched ? rawDetails : genericMessageFor(code), {
+      metadata,
+      reason: info?.reason,
+      domain: info?.domain,
+      errorMetadata: info?.metadata,
+      fieldViolations: decoded?.fieldViolations,
+      cause: error,
+    });
   }
+
+  /** An INVALID_ARGUMENT for a request this package refused to send (checked before the call). */
+  static invalidRequest(violations: readonly FieldViolation[], reason: string): CameraGrpcError {
+    const details = violations.map((violation) => `${violation.field} ${violation.description}`).join("; ");
+    return new CameraGrpcError(Status.INVALID_ARGUMENT, details, {
+      reason,
+      domain: CLIENT_ERROR_DOMAIN,
+      fieldViolations: violations,
+    });
+  }
+}
+
+// `instanceof Metadata` fails when the application has a second copy of @grpc/grpc-js (e.g. a linked
+// package); a Metadata of any copy has these methods.
+function isMetadata(value: unknown): value is Metadata {
+  return (
+    value instanceof Metadata ||
+    (typeof value === "object" &&
+      value !== null &&
+      typeof (value as Metadata).get === "function" &&
+      typeof (value as Metadata).getMap === "function")
+  );
 }

@@ -11,8 +11,24 @@ export const CAMERA_MODULE_OPTIONS = Symbol("CAMERA_MODULE_OPTIONS");
 /** Injection token of the underlying `ClientGrpc` (a `ClientGrpcProxy` from @nestjs/microservices). */
 export const CAMERA_GRPC_CLIENT = Symbol("CAMERA_GRPC_CLIENT");
 
-/** Deadline of unary calls that do not set one, milliseconds. */
+/**
+ * Deadline of unary calls that do not set one, milliseconds. A capture gets this plus its exposure
+ * (the requested `exposureMs`, or the camera's longest exposure when none is given).
+ */
 export const DEFAULT_DEADLINE_MS = 10_000;
+/**
+ * Reconnect backoff of the channel, for a service on the same host or LAN. @grpc/grpc-js waits 1 s
+ * after the first failed connection attempt and then 1.6 times longer each time, up to 120 s, so a
+ * client that saw the service down for a minute could take another minute to notice it is back.
+ * These values retry after 250 ms, then at most every 1 s (plus or minus 20 % jitter): a service that
+ * comes back is used again within about a second. Calls made while the service is down fail at once
+ * with UNAVAILABLE (they do not wait for it). Override them with `channelOptions`.
+ * (`grpc.min_reconnect_backoff_ms`, a minimum connect timeout of the C core, has no effect in @grpc/grpc-js.)
+ */
+export const DEFAULT_CHANNEL_OPTIONS: Readonly<ChannelOptions> = Object.freeze({
+  "grpc.initial_reconnect_backoff_ms": 250,
+  "grpc.max_reconnect_backoff_ms": 1_000,
+});
 /** Largest message sent or received, bytes: the service's GRPC_MAX_MESSAGE_BYTES default (raw frames are large). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** The .proto files bundled with the built package (copied from the repository's proto/ at build time). */
@@ -48,13 +64,19 @@ export interface CameraModuleOptions {
   url: string;
   /** Folder that holds `camera/v1/camera.proto` (default: the copy bundled in this package). */
   protoRoot?: string;
-  /** Deadline of unary calls that do not give one, ms (default 10 000). A capture takes at least its exposure. */
+  /**
+   * Deadline of unary calls that do not give one, ms (default 10 000). A capture without a per-call
+   * deadline gets this plus its exposure (`exposureMs`, or the camera's `maxExposureMs` when not given).
+   */
   defaultDeadlineMs?: number;
   /** Largest message sent or received, bytes (default 64 MiB, the service's default). */
   maxMessageBytes?: number;
   /** TLS credentials (`credentials.createSsl(...)` of @grpc/grpc-js); default: plaintext. */
   credentials?: ChannelCredentials;
-  /** Extra channel options for @grpc/grpc-js; they win over the module's. */
+  /**
+   * Extra channel options for @grpc/grpc-js; they win over the module's, including the reconnect
+   * backoff ({@link DEFAULT_CHANNEL_OPTIONS}).
+   */
   channelOptions?: ChannelOptions;
   /** Register the module globally (one camera for the whole application). */
   isGlobal?: boolean;
@@ -84,7 +106,7 @@ export function grpcClientOptions(options: CameraModuleOptions): GrpcOptions & {
       // stream; the service accepts pings every 10 s (camera_grpc.server.MIN_CLIENT_PING_INTERVAL_MS).
       keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, keepalivePermitWithoutCalls: 0 },
       credentials: options.credentials,
-      channelOptions: { ...options.channelOptions },
+      channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
     },
   };
 }

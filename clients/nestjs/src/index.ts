@@ -1,5 +1,27 @@
 export { CameraClient, type CameraCallOptions } from "./camera.client";
-export { CameraGrpcError } from "./camera.errors";
+export { CameraGrpcError, codeName, type CameraGrpcErrorOptions } from "./camera.errors";
+export {
+  CameraGrpcExceptionFilter,
+  LEGACY_API_FIELDS,
+  cameraHttpError,
+  requestLocation,
+  toHttpException,
+  type CameraErrorBody,
+  type CameraHttpError,
+  type CameraHttpErrorOptions,
+  type ValidationErrorBody,
+  type ValidationIssue,
+} from "./camera.http";
+export {
+  CAMERA_ERROR_DOMAIN,
+  CLIENT_ERROR_DOMAIN,
+  GENERIC_MESSAGES,
+  HTTP_STATUS_BY_GRPC_CODE,
+  RETRY_AFTER_S,
+  STORAGE_FULL,
+  genericMessageFor,
+  httpStatusFor,
+} from "./camera.http-status";
 export { CameraModule } from "./camera.module";
 export {
   BUNDLED_PROTO_ROOT,
@@ -7,11 +29,22 @@ export {
   CAMERA_MODULE_OPTIONS,
   CAMERA_PROTO_FILE,
   CAMERA_PROTO_LOADER_OPTIONS,
+  DEFAULT_CHANNEL_OPTIONS,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   grpcClientOptions,
   type CameraModuleAsyncOptions,
   type CameraModuleOptions,
 } from "./camera.options";
+export { INVALID_REQUEST } from "./camera.requests";
+export { SSE_ERROR_EVENT, toSseEvents, type CameraSseErrorData } from "./camera.sse";
+export {
+  STATUS_DETAILS_KEY,
+  decodeStatusDetails,
+  type ErrorInfo,
+  type FieldViolation,
+  type StatusDetails,
+} from "./camera.status-details";
+export { toDate, type CaptureEntry, type CaptureFile, type CapturePage, type CaptureResult, type Frame } from "./camera.types";
 export * from "./generated/camera/v1/camera";
 export type { Timestamp } from "./generated/google/protobuf/timestamp";

@@ -13,14 +13,20 @@ import { NestFactory } from "@nestjs/core";
 import { firstValueFrom, take, toArray } from "rxjs";
 
 import {
+  CAMERA_ERROR_DOMAIN,
+  CLIENT_ERROR_DOMAIN,
   CameraClient,
   CameraDriver,
   CameraGrpcError,
   CameraModule,
+  DEFAULT_CHANNEL_OPTIONS,
   FrameEncoding,
+  INVALID_REQUEST,
   ImageFormat,
   PixelFormat,
+  grpcClientOptions,
   type CameraModuleOptions,
+  type CaptureRequest,
 } from "../dist";
 
 const url = process.env.CAMERA_GRPC_URL;
@@ -78,12 +84,33 @@ async function closedPort(): Promise<number> {
 // Capture-deadline tests run before any Frames stream, so that their timing does not depend on how a
 // capture is served from an acquisition that is still running (lingering) after a stream.
 describe("CameraModule options", () => {
-  test("defaultDeadlineMs applies to unary calls", async () => {
-    const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 300 });
+  test("defaultDeadlineMs applies to unary calls; the library's own text is only in the cause", async () => {
+    const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 0 });
+    try {
+      const error = await rejection(app.get(CameraClient).getSettings());
+      assert.equal(error.code, status.DEADLINE_EXCEEDED);
+      assert.equal(error.details, "the camera service did not answer in time");
+      assert.equal(error.trusted, false);
+      assert.equal(error.reason, undefined);
+      assert.match(String((error.cause as { details?: string }).details), /[Dd]eadline/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a capture's deadline is the default plus its exposure (or the camera's longest one)", async () => {
+    const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 800 });
     try {
       const camera = app.get(CameraClient);
       const before = await camera.getSettings();
-      const error = await rejection(camera.capture({ exposureMs: 1000 }));
+      // Takes ~1.25 s: more than the 800 ms default, less than 800 + 1200.
+      const saved = await camera.capture({ exposureMs: 1200 });
+      assert.equal(saved.exposureMs, 1200);
+      // No exposure given: 800 ms + maxExposureMs (10 s on the simulated camera) for the current 1200 ms.
+      const again = await camera.capture();
+      assert.equal(again.exposureMs, 1200);
+      // A per-call deadline is taken as it is.
+      const error = await rejection(camera.capture({ exposureMs: 1200 }, { deadlineMs: 300 }));
       assert.equal(error.code, status.DEADLINE_EXCEEDED);
       await camera.updateSettings({ exposureMs: before.exposureMs }, { deadlineMs: 10_000 }); // the exposure is kept
     } finally {
@@ -114,14 +141,33 @@ describe("CameraModule options", () => {
     }
   });
 
-  test("an unreachable service is UNAVAILABLE", async () => {
-    const app = await startApp({ url: `127.0.0.1:${await closedPort()}` });
+  test("an unreachable service is UNAVAILABLE, without the library's internal text in the message", async () => {
+    const port = await closedPort();
+    const app = await startApp({ url: `127.0.0.1:${port}` });
     try {
+      const started = Date.now();
       const error = await rejection(app.get(CameraClient).getSettings());
+      assert.ok(Date.now() - started < 5_000, "fails at once, not at the deadline");
       assert.equal(error.code, status.UNAVAILABLE);
+      assert.equal(error.message, "UNAVAILABLE: the camera service is unavailable; retry later");
+      assert.doesNotMatch(error.message, /ECONNREFUSED|127\.0\.0\.1/);
+      assert.equal(error.trusted, false);
+      const cause = error.cause as { code?: number; details?: string };
+      assert.equal(cause.code, status.UNAVAILABLE);
+      assert.match(String(cause.details), new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
     } finally {
       await app.close();
     }
+  });
+
+  test("the channel reconnects after 250 ms, then at most every second (overridable)", () => {
+    const defaults = grpcClientOptions({ url: serviceUrl }).options.channelOptions ?? {};
+    assert.equal(defaults["grpc.initial_reconnect_backoff_ms"], 250);
+    assert.equal(defaults["grpc.max_reconnect_backoff_ms"], 1000);
+    assert.deepEqual(DEFAULT_CHANNEL_OPTIONS, defaults);
+    const custom = grpcClientOptions({ url: serviceUrl, channelOptions: { "grpc.max_reconnect_backoff_ms": 5000 } });
+    assert.equal(custom.options.channelOptions?.["grpc.max_reconnect_backoff_ms"], 5000);
+    assert.equal(custom.options.channelOptions?.["grpc.initial_reconnect_backoff_ms"], 250);
   });
 });
 
@@ -170,9 +216,58 @@ describe("CameraModule against a running service", () => {
     assert.equal(typeof saved.frameNumber, "number");
     assert.ok(Buffer.isBuffer(saved.imageData));
     assert.equal(saved.imageData.length, saved.sizeBytes);
-    assert.ok(Buffer.from(saved.imageData.subarray(0, 4)).equals(PNG_MAGIC));
-    assert.ok(saved.capturedAt !== undefined && saved.capturedAt !== null);
-    assert.ok(Math.abs(saved.capturedAt.seconds - Date.now() / 1000) < 60);
+    assert.ok(saved.imageData.subarray(0, 4).equals(PNG_MAGIC));
+    assert.ok(saved.capturedAt instanceof Date);
+    assert.ok(Math.abs(saved.capturedAt.getTime() - Date.now()) < 60_000);
+  });
+
+  test("imageData is absent unless asked for; capturedAt is a Date everywhere", async () => {
+    const saved = await camera.capture({ format: ImageFormat.IMAGE_FORMAT_JPEG });
+    assert.equal(saved.imageData, undefined);
+    assert.equal("imageData" in saved, false);
+    assert.ok(saved.capturedAt instanceof Date);
+    assert.equal(JSON.parse(JSON.stringify(saved)).capturedAt, saved.capturedAt.toISOString());
+    const page = await camera.listCaptures({ pageSize: 1 });
+    assert.ok(page.captures[0].capturedAt instanceof Date);
+    assert.equal(page.captures[0].capturedAt.getTime(), saved.capturedAt.getTime());
+    const stored = await camera.getCapture(saved.filename);
+    assert.ok(stored.capture?.capturedAt instanceof Date);
+    assert.ok(Buffer.isBuffer(stored.data));
+    const [frame] = await firstValueFrom(camera.frames({ maxFrames: 1, encoding: FrameEncoding.FRAME_ENCODING_JPEG, maxWidth: 64 }).pipe(toArray()));
+    assert.ok(frame.capturedAt instanceof Date);
+    assert.ok(Buffer.isBuffer(frame.data));
+  });
+
+  test("an enum given by an unknown name is refused before the call, naming the field and the allowed names", async () => {
+    const error = await rejection(camera.capture({ format: "png" as ImageFormat }));
+    assert.equal(error.code, status.INVALID_ARGUMENT);
+    assert.equal(error.trusted, true);
+    assert.equal(error.domain, CLIENT_ERROR_DOMAIN);
+    assert.equal(error.reason, INVALID_REQUEST);
+    assert.deepEqual(
+      error.fieldViolations.map((violation) => violation.field),
+      ["format"],
+    );
+    for (const name of Object.values(ImageFormat)) {
+      assert.ok(error.details.includes(name), `${name} is named in ${error.details}`);
+    }
+    assert.match(error.details, /^format must be one of .* not "png"$/);
+    await assert.rejects(
+      firstValueFrom(camera.frames({ encoding: "jpeg" as FrameEncoding })),
+      (failure: unknown) =>
+        failure instanceof CameraGrpcError && failure.code === status.INVALID_ARGUMENT && /^encoding must be one of/.test(failure.details),
+    );
+  });
+
+  test("unknown fields and values of the wrong type are refused too (nothing is silently dropped or converted)", async () => {
+    const unknown = await rejection(camera.capture({ exposure: 5 } as Partial<CaptureRequest>));
+    assert.equal(unknown.code, status.INVALID_ARGUMENT);
+    assert.match(unknown.details, /^exposure is not a field of CaptureRequest \(its fields: exposureMs, gainDb, /);
+    const wrongType = await rejection(camera.updateSettings({ exposureMs: "100" as unknown as number }));
+    assert.equal(wrongType.code, status.INVALID_ARGUMENT);
+    assert.deepEqual(wrongType.fieldViolations, [{ field: "exposureMs", description: 'must be a number, not "100"' }]);
+    const notInteger = await rejection(camera.listCaptures({ pageSize: 1.5 }));
+    assert.match(notInteger.details, /^pageSize must be an integer/);
   });
 
   test("listCaptures and getCapture return a saved capture's metadata and bytes", async () => {
@@ -183,7 +278,7 @@ describe("CameraModule against a running service", () => {
     assert.equal(typeof page.captures[0].sizeBytes, "number");
     const stored = await camera.getCapture(saved.filename);
     assert.equal(stored.contentType, "image/jpeg");
-    assert.ok(Buffer.from(stored.data).equals(Buffer.from(saved.imageData)));
+    assert.ok(saved.imageData !== undefined && stored.data.equals(saved.imageData));
     const missing = await rejection(camera.getCapture("../etc/passwd"));
     assert.equal(missing.code, status.NOT_FOUND);
   });
@@ -193,7 +288,7 @@ describe("CameraModule against a running service", () => {
     const saved = await legacy.capture(4, 1);
     assert.equal(saved.exposureMs, 4);
     assert.equal(saved.gainDb, 1);
-    assert.equal(saved.imageData.length, 0, "no bytes unless asked for");
+    assert.equal(saved.imageData, undefined, "no bytes unless asked for");
     const applied = await legacy.updateSettings({ exposure: 3 });
     assert.equal(applied.exposureMs, 3);
     assert.equal((await legacy.getSettings()).exposureMs, 3);
@@ -223,7 +318,7 @@ describe("CameraModule against a running service", () => {
       assert.equal(frame.width, 160);
       assert.equal(typeof frame.frameNumber, "number");
       assert.equal(typeof frame.missedFrames, "number");
-      assert.ok(Buffer.from(frame.data.subarray(0, 3)).equals(JPEG_MAGIC));
+      assert.ok(frame.data.subarray(0, 3).equals(JPEG_MAGIC));
     }
     const numbers = frames.map((frame) => frame.frameNumber);
     assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
@@ -242,6 +337,11 @@ describe("CameraModule against a running service", () => {
     assert.equal(error.codeName, "INVALID_ARGUMENT");
     assert.match(error.details, /exposure_ms/);
     assert.equal(error.message, `INVALID_ARGUMENT: ${error.details}`);
+    // The rich details of grpc-status-details-bin, decoded.
+    assert.equal(error.reason, "INVALID_SETTING");
+    assert.equal(error.domain, CAMERA_ERROR_DOMAIN);
+    assert.equal(error.trusted, true);
+    assert.deepEqual(error.fieldViolations, [{ field: "exposure_ms", description: "must be between 0.01 and 10000" }]);
     const capture = await rejection(camera.capture({ exposureMs: Number.NaN }));
     assert.equal(capture.code, status.INVALID_ARGUMENT);
   });
