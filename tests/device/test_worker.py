@@ -133,3 +133,46 @@ def test_stop_fails_new_calls_and_closes_the_camera(worker: CameraWorker, camera
     assert not camera.is_open
     with pytest.raises(ServiceStoppingError):
         worker.submit(lambda driver: None).result(TIMEOUT_S)
+
+
+class CountingCamera(SimulatedCamera):
+    """Counts grabs (each one is camera work a cancelled request must not cause)."""
+
+    grabs = 0
+
+    def grab(self):  # type: ignore[no-untyped-def]
+        self.grabs += 1
+        return super().grab()
+
+
+async def test_cancelling_an_awaited_call_before_it_starts_skips_it(worker: CameraWorker) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+    blocker = worker.submit(lambda driver: release.wait(TIMEOUT_S))
+    task = asyncio.ensure_future(worker.call(lambda driver: ran.append("ran")))
+    await asyncio.sleep(0)  # the call is queued behind the blocker
+    task.cancel()
+    release.set()
+    await asyncio.wrap_future(blocker)
+    await worker.call(lambda driver: None)  # everything queued before it has been served
+    assert ran == []
+    assert task.cancelled()
+
+
+def test_cancelling_next_frame_before_it_starts_cancels_its_camera_work() -> None:
+    camera = CountingCamera(width=64, height=48, max_frame_rate_fps=500)
+    worker = fast_worker(camera)
+    worker.start()
+    try:
+        assert worker.wait_until_connected(TIMEOUT_S)
+        release = threading.Event()
+        blocker = worker.submit(lambda driver: release.wait(TIMEOUT_S))
+        request = worker.next_frame()
+        assert request.cancel()
+        release.set()
+        blocker.result(TIMEOUT_S)
+        worker.submit(lambda driver: None).result(TIMEOUT_S)
+        assert camera.grabs == 0  # the grab it asked for never ran
+        assert worker.next_frame().result(TIMEOUT_S).frame_number >= 0  # and the camera still works
+    finally:
+        worker.stop()
