@@ -4,6 +4,8 @@ with settings must wait for the first frame taken with them)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import grpc
 import pytest
 
@@ -43,15 +45,7 @@ class InFlightCamera(SimulatedCamera):
         frame = super().grab()
         if self._stale:
             exposure_ms, gain_db = self._stale.pop()
-            return Frame(
-                frame.pixels,
-                frame.pixel_format,
-                frame.bit_depth,
-                frame.frame_number,
-                frame.captured_at,
-                exposure_ms,
-                gain_db,
-            )
+            return dataclasses.replace(frame, exposure_ms=exposure_ms, gain_db=gain_db)
         return frame
 
 
