@@ -13,20 +13,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from tests.support import ServiceProcess
+from tests.support import FAST_CAMERA, ServiceProcess, environment
 
-FAST_CAMERA = {
-    "CAMERA_BACKEND": "simulated",
-    "DEFAULT_EXPOSURE": "2",
-    "SIMULATED_FRAME_RATE": "100",
-    "SHUTDOWN_GRACE_S": "5",
-    "REST_ENABLED": "false",
-}
+SERVICE_ENV = {**environment(FAST_CAMERA), "SHUTDOWN_GRACE_S": "5", "REST_ENABLED": "false"}
 
 
 @pytest.fixture
 def service_process(tmp_path: Path) -> Iterator[ServiceProcess]:
-    process = ServiceProcess({**FAST_CAMERA, "IMAGE_SAVE_PATH": str(tmp_path / "captures")}, cwd=tmp_path)
+    process = ServiceProcess({**SERVICE_ENV, "IMAGE_SAVE_PATH": str(tmp_path / "captures")}, cwd=tmp_path)
     try:
         yield process
     finally:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from camera_grpc.client.cli import StreamStats, default_target
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import STATE_TIMEOUT_S, RunningService, eventually, make_settings
+from tests.support import STATE_TIMEOUT_S, RunningService, closed_port, eventually, make_settings
 
 SUMMARY = re.compile(
     r"^(?P<frames>\d+) frames in (?P<seconds>[\d.]+) s: (?P<fps>[\d.]+) fps, (?P<dropped>\d+) dropped"
@@ -57,12 +56,6 @@ async def camera_grpc(
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return Result(process.returncode, stdout.decode(), stderr.decode())
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_info_prints_the_camera_as_json(service: RunningService, tmp_path: Path) -> None:

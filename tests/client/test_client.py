@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 from pathlib import Path
 
 import grpc
@@ -16,15 +15,7 @@ from PIL import Image
 
 from camera_grpc.client import AsyncCameraClient, CameraClient, CameraRpcError, FieldViolation
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import RunningService, eventually
-
-
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from tests.support import RunningService, closed_port, eventually
 
 # -- blocking client ------------------------------------------------------------------------------
 

@@ -17,10 +17,8 @@ import pytest
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from tests.gateway.test_stream import mjpeg_parts
-from tests.support import ServiceFactory, eventually
-from tests.support.process import ServiceProcess
+from tests.support import FAST_CAMERA, ServiceFactory, ServiceProcess, environment, eventually
 
-FAST_CAMERA = {"CAMERA_BACKEND": "simulated", "DEFAULT_EXPOSURE": "2", "SIMULATED_FRAME_RATE": "100"}
 REST_LISTENING = re.compile(r"REST gateway listening on (http://\S+)")
 
 
@@ -44,7 +42,7 @@ async def rest_url(process: ServiceProcess) -> str:
 async def test_camera_grpc_serves_grpc_and_rest_in_one_process_and_stops_both_gracefully(
     processes: list[ServiceProcess], tmp_path: Path
 ) -> None:
-    process = ServiceProcess({**FAST_CAMERA, "IMAGE_SAVE_PATH": str(tmp_path / "captures")}, cwd=tmp_path)
+    process = ServiceProcess({**environment(FAST_CAMERA), "IMAGE_SAVE_PATH": str(tmp_path / "captures")}, cwd=tmp_path)
     processes.append(process)
     grpc_port = await asyncio.to_thread(process.wait_listening)
     url = await rest_url(process)
