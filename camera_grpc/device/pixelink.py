@@ -1,8 +1,9 @@
 """The PixeLINK camera driver, through the unmodified ``pixelinkWrapper`` (PixeLINK 4.0 API).
 
 The wrapper (and with it ``libPxLApi.so``) is loaded when a driver is created, never at import
-(:func:`camera_grpc.device.pixelink_sdk.load_sdk`). Facts about the SDK used here are collected in
-SDK-ABI.md (vendor samples, headers, the wrapper's source).
+(:func:`camera_grpc.device.pixelink_sdk.load_sdk`). Facts about the SDK used here come from the
+vendor's wrapper source (``pixelinkWrapper/pixelink.py``, installed with the package), headers and
+samples; the emulator in ``emulator/`` (see its README) follows the same facts.
 
 Units
     Exposure is **seconds** in the SDK and milliseconds here (``exposure_ms / 1000`` on the way in,

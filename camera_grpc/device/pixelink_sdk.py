@@ -86,7 +86,7 @@ class RcKind(enum.Enum):
 #: Failure codes (names as in ``PxLApi.ReturnCode``) and what they mean; unlisted failures are OTHER.
 #: Disconnect codes: ApiNoCameraError is what the SDK answers for a pulled camera, ApiInvalidHandleError for a
 #: handle from before a re-plug; the vendor's Capture OEM application treats hardware, I/O and control-access
-#: errors as "possibly unplugged" too (SDK-ABI.md 6.5).
+#: errors as "possibly unplugged" too.
 RETURN_CODE_KINDS: dict[str, RcKind] = {
     "ApiNoCameraError": RcKind.DISCONNECTED,
     "ApiNoCameraAvailableError": RcKind.DISCONNECTED,
