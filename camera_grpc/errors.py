@@ -12,6 +12,24 @@ import re
 
 #: ``google.rpc.ErrorInfo.domain`` of the errors this service reports (and its clients trust).
 ERROR_DOMAIN = "camera-grpc"
+#: Most characters of a client's input that an error message repeats. A status message travels in a
+#: response header, and gRPC refuses headers over 16 KiB (the client would get RESOURCE_EXHAUSTED
+#: instead of the error's own status), so input is never echoed whole.
+MAX_ECHO_CHARS = 80
+
+
+def echo(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """``repr(value)`` for an error message, cut after ``limit`` characters (saying how long it was).
+
+    Every message that repeats what a client sent (a filename, a page token, a value) goes
+    through this, so its status stays right whatever the input's length.
+    """
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    text = repr(value)
+    if len(text) > limit:
+        return f"{text[:limit]}... ({len(text)} characters)"
+    return text
 
 
 class CameraServiceError(Exception):
@@ -57,7 +75,7 @@ class InvalidArgumentError(CameraServiceError):
             else:
                 reason = "is not valid"
         self.reason = reason
-        super().__init__(f"{field}={value!r} {reason}")
+        super().__init__(f"{field}={echo(value)} {reason}")
 
     @property
     def description(self) -> str:

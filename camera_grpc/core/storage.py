@@ -31,7 +31,7 @@ from pathlib import Path
 
 from camera_grpc.core import imaging
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
-from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError
+from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError, echo
 from camera_grpc.formats import IMAGE_FORMATS
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ class CaptureStore:
         """Metadata of a capture from its sidecar; NotFoundError if it is not a readable capture."""
         match = _CAPTURE_NAME.fullmatch(filename)
         if match is None:
-            raise NotFoundError(f"no capture named {filename!r}")
+            raise NotFoundError(f"no capture named {echo(filename)}")
         self._resolve_inside(filename)  # the image is there, and inside
         sidecar = self._read_inside(Path(filename).stem + SIDECAR_SUFFIX, missing=filename)
         try:
@@ -247,12 +247,12 @@ class CaptureStore:
             )
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("ignoring capture %s: unreadable sidecar (%s)", filename, exc)
-            raise NotFoundError(f"no capture named {filename!r}") from None
+            raise NotFoundError(f"no capture named {echo(filename)}") from None
 
     def _resolve_inside(self, name: str, *, missing: str | None = None) -> Path:
         """The real path of ``name`` in the folder; NotFoundError for anything but a plain name of a regular
         file there (a link is followed only if it ends inside the folder)."""
-        not_found = NotFoundError(f"no capture named {missing or name!r}")
+        not_found = NotFoundError(f"no capture named {echo(missing or name)}")
         if not name or name != Path(name).name or name.startswith(".") or "\\" in name or "\0" in name:
             raise not_found
         try:
@@ -269,10 +269,10 @@ class CaptureStore:
         try:
             fd = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
-            raise NotFoundError(f"no capture named {missing or name!r}") from None
+            raise NotFoundError(f"no capture named {echo(missing or name)}") from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO, a device: not a capture
-                raise NotFoundError(f"no capture named {missing or name!r}")
+                raise NotFoundError(f"no capture named {echo(missing or name)}")
         except BaseException:
             os.close(fd)
             raise

@@ -45,6 +45,10 @@ from camera_grpc.errors import (
 log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = "internal error; see the camera service's log"
+#: Longest status message sent. Messages echo input only through ``errors.echo`` (bounded); this is the
+#: backstop that keeps any message far below gRPC's 16 KiB limit on response headers, which it travels in
+#: twice (``grpc-message`` and the rich status).
+MAX_MESSAGE_CHARS = 1024
 
 
 class MalformedRequestError(CameraServiceError):
@@ -82,6 +86,8 @@ def to_status(exc: BaseException) -> grpc.Status:
     """The wire status for an exception (rich details where there are any)."""
     if isinstance(exc, CameraServiceError):
         code, message = status_code(exc), str(exc)
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[: MAX_MESSAGE_CHARS - 3] + "..."
     else:
         code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
     status = status_pb2.Status(code=_code_number(code), message=message)
