@@ -1,22 +1,54 @@
-"""The NestJS module (clients/nestjs): its generated types are current, it type-checks and builds, and its
-Node test suite (node --test) passes against a real service started here.
+"""The NestJS module (clients/nestjs) the way an adopter gets it.
 
-Node packages come from clients/nestjs/package-lock.json (`npm ci`, run by scripts/setup_test_env.sh).
+- its generated types are current, and its Node test suite (node --test) passes against a real service;
+- ``npm pack`` of a clean checkout is a complete package (dist/ with the .proto files, no source maps
+  that point nowhere), with the framework and gRPC libraries as peers only;
+- its HTTP error mapping answers exactly what the REST gateway answers, case by case;
+- the example app (clients/nestjs/example), installed from that tarball as an adopter would, serves
+  the legacy HTTP API against a real service, answers 503 at once while the service is down, ends its
+  Server-Sent Events stream with an error event, and recovers when the service comes back.
+
+Node packages come from clients/nestjs/package-lock.json (``npm ci``, run by scripts/setup_test_env.sh).
+The example has its own package-lock.json; its ``npm ci`` runs here, into a temporary folder (from the
+npm cache when it can: ``--prefer-offline``; otherwise the registry).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import hashlib
+import importlib
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import tarfile
+import time
+import typing
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from tests.support import RunningService
+import grpc
+import httpx
+import pytest
 
-NESTJS = Path(__file__).resolve().parents[1] / "clients" / "nestjs"
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.support import FAST_CAMERA, RunningService, ServiceProcess, closed_port, environment
+
+REPO = Path(__file__).resolve().parents[1]
+NESTJS = REPO / "clients" / "nestjs"
+EXAMPLE = NESTJS / "example"
 NPM_TIMEOUT_S = 300
+#: Tests of the Node suite (node --test): all of them must have run.
+NODE_TESTS = 32
+#: Peer dependencies: the application's copies are used, never the package's own.
+PEERS = ("@nestjs/common", "@nestjs/core", "@nestjs/microservices", "rxjs", "@grpc/grpc-js", "@grpc/proto-loader")
 
 
 def npm() -> str:
@@ -26,6 +58,12 @@ def npm() -> str:
         "clients/nestjs/node_modules is missing: run scripts/setup_test_env.sh (npm ci from the lock file)"
     )
     return found
+
+
+def run(args: list[str], cwd: Path, what: str, timeout_s: float = NPM_TIMEOUT_S) -> str:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    assert result.returncode == 0, f"{what} failed ({' '.join(args)} in {cwd}):\n{result.stdout}\n{result.stderr}"
+    return result.stdout
 
 
 def test_generated_typescript_types_match_the_proto() -> None:
@@ -52,6 +90,389 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(service: 
     failed = re.search(r"^\S* ?fail (\d+)$", output, re.MULTILINE)
     assert passed and failed, output
     assert int(failed[1]) == 0, output
-    assert int(passed[1]) >= 14, output  # every test ran: none skipped or filtered out
+    assert int(passed[1]) >= NODE_TESTS, output  # every test ran: none skipped or filtered out
     # The service really served them: the Node tests' captures are in its folder.
     assert any(service.captures.glob("capture_*.png")), "no PNG capture from the Node tests"
+
+
+# -- the package as `npm pack` makes it --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Packed:
+    tarball: Path
+    #: The clean checkout it was packed from (clients/nestjs, built by `prepare`).
+    package: Path
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> Packed:
+    """`npm pack` in a copy of the checkout's files (tracked or not ignored: no dist/ or test-build/)."""
+    npm_path = npm()
+    checkout = tmp_path_factory.mktemp("checkout")
+    listed = run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "clients/nestjs", "proto"],
+        REPO,
+        "git ls-files",
+    )
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file() and not name.startswith("clients/nestjs/example/"):
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkout / name)
+    package = checkout / "clients" / "nestjs"
+    assert not (package / "dist").exists(), "the checkout copy has a dist/: is it ignored?"
+    (package / "node_modules").symlink_to(NESTJS / "node_modules", target_is_directory=True)
+    destination = tmp_path_factory.mktemp("pack")
+    run([npm_path, "pack", "--pack-destination", str(destination)], package, "npm pack")
+    [tarball] = destination.glob("*.tgz")
+    return Packed(tarball, package)
+
+
+def test_npm_pack_of_a_clean_checkout_is_a_complete_package_with_peers_only(packed: Packed) -> None:
+    with tarfile.open(packed.tarball) as archive:
+        names = set(archive.getnames())
+        manifest = json.loads(archive.extractfile("package/package.json").read())  # type: ignore[union-attr]
+        scripts = {name: archive.extractfile(name).read().decode() for name in names if name.endswith(".js")}  # type: ignore[union-attr]
+    for expected in (
+        "package/dist/index.js",
+        "package/dist/index.d.ts",
+        "package/dist/camera.http.js",
+        "package/dist/camera.sse.js",
+        "package/dist/generated/camera/v1/camera.js",
+        "package/dist/proto/camera/v1/camera.proto",
+        "package/README.md",
+    ):
+        assert expected in names, f"{expected} is not in the package: {sorted(names)}"
+    # Source maps would point at src/, which is not shipped: there are none.
+    assert not [name for name in names if name.endswith(".map")], sorted(names)
+    assert not [name for name, text in scripts.items() if "sourceMappingURL" in text]
+    assert not [name for name in names if name.startswith("package/src/") or name.startswith("package/test")]
+    # Framework and gRPC libraries are peers (Nest 10 and 11), never the package's own dependencies.
+    dependencies = {**manifest.get("dependencies", {}), **manifest.get("optionalDependencies", {})}
+    assert not set(PEERS) & set(dependencies), dependencies
+    assert "bundleDependencies" not in manifest and "bundledDependencies" not in manifest
+    peers = manifest["peerDependencies"]
+    assert set(PEERS) <= set(peers), peers
+    for name in ("@nestjs/common", "@nestjs/core", "@nestjs/microservices"):
+        assert peers[name] == "^10.0.0 || ^11.0.0", (name, peers[name])
+
+
+def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
+    """The package's gRPC -> HTTP mapping (status, body, Retry-After) against the gateway's own function."""
+    gateway = Gateway.find()
+    cases = []
+    for code in grpc.StatusCode:
+        for reason, domain in ((None, None), ("STORAGE_FULL", "camera-grpc"), ("CAMERA_UNAVAILABLE", "camera-grpc"), ("STORAGE_FULL", "elsewhere")):
+            for violations in ([], [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]], [["format", "must be one of A, B"]]):
+                for location in ("body", "query"):
+                    cases.append(
+                        {
+                            "code": code.value[0],
+                            "codeName": code.name,
+                            "message": "exposure_ms=-1.0 must be between 0.01 and 10000",
+                            "reason": reason,
+                            "domain": domain,
+                            "violations": violations,
+                            "location": location,
+                        }
+                    )
+    script = NESTJS / "scripts" / "http-errors.mjs"
+    result = subprocess.run(
+        ["node", str(script), str(packed.package)], input=json.dumps(cases), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    node_responses = json.loads(result.stdout)
+    assert len(node_responses) == len(cases)
+    for case, node in zip(cases, node_responses, strict=True):
+        failure = gateway.failure(
+            grpc.StatusCode[case["codeName"]], case["message"], case["reason"], case["domain"], case["violations"]
+        )
+        response = gateway.module.rpc_error_response(failure, location=case["location"])
+        expected = {
+            "status": response.status_code,
+            "body": json.loads(response.body),
+            "retryAfter": response.headers.get("retry-after"),
+        }
+        assert node == expected, case
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The REST gateway's error mapping (the module that defines rpc_error_response), wherever it lives now.
+
+    Its failure type has changed shape before (``RpcFailure(code, message, reason, violations)``, then the
+    Python client's ``CameraRpcError``); both are handled."""
+
+    module: Any
+
+    @classmethod
+    def find(cls) -> Gateway:
+        for path in sorted((REPO / "camera_grpc").rglob("*.py")):
+            if "def rpc_error_response" in path.read_text():
+                return cls(importlib.import_module(".".join(path.relative_to(REPO).with_suffix("").parts)))
+        raise AssertionError("no rpc_error_response in camera_grpc: where did the REST gateway's error mapping go?")
+
+    @property
+    def failure_type(self) -> Any:
+        if hasattr(self.module, "RpcFailure"):
+            return self.module.RpcFailure
+        return typing.get_type_hints(self.module.rpc_error_response)["failure"]
+
+    def failure(
+        self, code: grpc.StatusCode, message: str, reason: str | None, domain: str | None, violations: list[list[str]]
+    ) -> Any:
+        """A failure with this code, message, ErrorInfo (if any) and BadRequest field violations."""
+        kind = self.failure_type
+        if kind.__name__ == "RpcFailure":  # trusts the reason only of its own domain, set by from_error
+            return kind(code, message, reason if domain == "camera-grpc" else None, [tuple(v) for v in violations])
+        field_violation = importlib.import_module(kind.__module__).FieldViolation
+        return kind(
+            code,
+            message,
+            reason=reason or "",
+            domain=domain or "",
+            field_violations=[field_violation(field, description) for field, description in violations],
+        )
+
+    def from_call(self, error: grpc.aio.AioRpcError) -> Any:
+        kind = self.failure_type
+        return kind.from_error(error) if hasattr(kind, "from_error") else kind.from_rpc_error(error)
+
+
+# -- the example app, installed from the tarball --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example(packed: Packed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """clients/nestjs/example, installed as an adopter would: `npm ci` with the tarball next to it, then built.
+
+    The example's package-lock.json records the tarball's checksum as it was when the lock was last
+    updated, so the copy's lock gets the checksum of the tarball packed now (npm would otherwise
+    refuse it, or take a stale one from its cache)."""
+    npm_path = npm()
+    root = tmp_path_factory.mktemp("adopter")
+    app = root / "example"
+    app.mkdir()
+    for name in ("package.json", "package-lock.json", "tsconfig.json"):
+        shutil.copy2(EXAMPLE / name, app / name)
+    shutil.copytree(EXAMPLE / "src", app / "src")
+    manifest = json.loads((app / "package.json").read_text())
+    dependency = manifest["dependencies"]["@camera-grpc/nestjs"]
+    assert dependency == f"file:../{packed.tarball.name}", (
+        f"the example depends on {dependency}, but npm pack made {packed.tarball.name}"
+    )
+    tarball = root / packed.tarball.name
+    shutil.copy2(packed.tarball, tarball)
+    lock = json.loads((app / "package-lock.json").read_text())
+    entry = lock["packages"]["node_modules/@camera-grpc/nestjs"]
+    entry["integrity"] = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+    (app / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+    run(
+        [npm_path, "ci", "--prefer-offline", "--no-audit", "--no-fund"],
+        app,
+        "npm ci of the example app (clients/nestjs/example/package-lock.json; needs the npm registry or its cache)",
+    )
+    installed = app / "node_modules" / "@camera-grpc" / "nestjs"
+    for peer in PEERS:
+        assert (app / "node_modules" / peer).is_dir(), f"{peer} is not installed in the app"
+        assert not (installed / "node_modules" / peer).exists(), f"the package has its own copy of {peer}"
+    run([npm_path, "run", "build"], app, "building the example app (tsc)")
+    return app
+
+
+@contextlib.asynccontextmanager
+async def example_app(app: Path, grpc_address: str, log: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """Start the built example on a free port against ``grpc_address``; an HTTP client for it."""
+    port = closed_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "CAMERA_GRPC_URL": grpc_address,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "NO_COLOR": "1",
+    }
+    with log.open("w") as output:
+        process = await asyncio.create_subprocess_exec(
+            "node", "dist/main.js", cwd=app, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
+            deadline = time.monotonic() + 30
+            while "listening on" not in log.read_text():
+                assert process.returncode is None, f"the example app exited:\n{log.read_text()}"
+                assert time.monotonic() < deadline, f"the example app did not start:\n{log.read_text()}"
+                await asyncio.sleep(0.05)
+            yield http
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def sse_events(text: str) -> list[dict[str, Any]]:
+    """Server-Sent Events of a complete stream: type ("message" unless given) and JSON data."""
+    events = []
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            name, _, value = line.partition(":")
+            fields[name] = fields.get(name, "") + value.removeprefix(" ")
+        if "data" in fields:
+            events.append({"type": fields.get("event", "message"), "data": json.loads(fields["data"])})
+    return events
+
+
+async def first_events(http: httpx.AsyncClient, url: str, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` events of a stream, or all of them if it ends before."""
+    text = ""
+    async with http.stream("GET", url) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for chunk in response.aiter_text():
+            text += chunk
+            if text.count("\n\n") >= count:
+                break
+    return sse_events(text.rsplit("\n\n", 1)[0] + "\n\n")[:count]
+
+
+async def test_example_app_serves_the_legacy_api_from_the_packed_package(
+    example: Path, service: RunningService, tmp_path: Path
+) -> None:
+    log = tmp_path / "example.log"
+    async with example_app(example, service.address, log) as http:
+        health = await http.get("/health")
+        assert health.status_code == 200, log.read_text()
+        assert health.json() == {"status": "healthy", "camera_connected": True, "service": "SERVING"}
+
+        settings = await http.get("/settings")
+        assert settings.status_code == 200, settings.text
+        assert settings.json() == {
+            "exposure": 2.0,
+            "gain": 0.0,
+            "resolution": {"width": 2448, "height": 2048},
+            "width": 2448,
+            "height": 2048,
+            "pixel_format": "mono8",
+            "connected": True,
+        }
+        changed = await http.put("/settings", json={"exposure": 5, "gain": 1.5})
+        assert changed.status_code == 200, changed.text
+        assert (changed.json()["exposure"], changed.json()["gain"]) == (5.0, 1.5)
+        applied = await service.stub.GetSettings(pb.GetSettingsRequest())
+        assert (applied.exposure_ms, applied.gain_db) == (5.0, 1.5)
+
+        # An invalid value: the service's message, in exactly the REST gateway's answer.
+        invalid = await http.put("/settings", json={"exposure": -1})
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await service.stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=-1))
+        gateway = Gateway.find()
+        expected = gateway.module.rpc_error_response(gateway.from_call(refused.value), location="body")
+        assert invalid.status_code == expected.status_code == 422
+        assert invalid.json() == json.loads(expected.body)
+        assert invalid.json()["detail"][0]["loc"] == ["body", "exposure"]
+        assert "must be between" in invalid.json()["detail"][0]["msg"]
+        assert (await http.get("/settings")).json()["exposure"] == 5.0  # nothing changed
+        wrong_type = await http.put("/settings", json={"exposure": "100"})
+        assert wrong_type.status_code == 422
+        assert wrong_type.json()["detail"][0]["loc"] == ["body", "exposure"]
+
+        saved = await http.post("/capture", json={"exposure": 3, "format": "png"})
+        assert saved.status_code == 200, saved.text
+        body = saved.json()
+        assert body["format"] == "png" and body["exposure"] == 3.0 and body["filename"].endswith(".png")
+        assert (service.captures / body["filename"]).is_file()
+        assert body["captured_at"].endswith("Z")
+        download = await http.get(body["url"])
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "image/png"
+        assert download.content == (service.captures / body["filename"]).read_bytes()
+        assert (await http.post("/capture")).status_code == 200  # no body at all
+        unknown_format = await http.post("/capture", json={"format": "gif"})
+        assert unknown_format.status_code == 422
+        assert unknown_format.json()["detail"][0]["loc"] == ["body", "format"]
+        missing = await http.get("/captures/..%2Fetc%2Fpasswd")
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["code"] == "NOT_FOUND"
+
+        frames = await first_events(http, "/frames?max_width=64&max_fps=20", 2)
+        assert [event["type"] for event in frames] == ["message", "message"]
+        for event in frames:
+            assert event["data"]["width"] == 64
+            assert base64.b64decode(event["data"]["jpeg"])[:3] == b"\xff\xd8\xff"
+        # A refused stream: one error event with the 422 the gateway would answer, then the end.
+        refused_stream = await first_events(http, "/frames?max_width=1.5", 5)
+        assert len(refused_stream) == 1
+        assert refused_stream[0]["type"] == "error"
+        assert refused_stream[0]["data"]["status"] == 422
+        assert refused_stream[0]["data"]["detail"][0]["loc"] == ["query", "maxWidth"]
+
+
+SERVICE_ENV = {**environment(FAST_CAMERA), "REST_ENABLED": "false", "SHUTDOWN_GRACE_S": "1"}
+
+
+async def test_example_app_answers_503_at_once_while_the_service_is_down_and_recovers_when_it_is_back(
+    example: Path, tmp_path: Path
+) -> None:
+    env = {**SERVICE_ENV, "IMAGE_SAVE_PATH": str(tmp_path / "captures")}
+    with contextlib.ExitStack() as processes:
+        first = processes.enter_context(ServiceProcess(env, cwd=tmp_path))
+        port = await asyncio.to_thread(first.wait_listening)
+        async with example_app(example, f"127.0.0.1:{port}", tmp_path / "example.log") as http:
+            assert (await http.get("/settings")).status_code == 200
+
+            # A live stream when the service stops: it ends with an error event, not "Internal server error".
+            async def stream() -> list[dict[str, Any]]:
+                text = ""
+                async with http.stream("GET", "/frames?max_width=32&max_fps=20") as response:
+                    async for chunk in response.aiter_text():
+                        text += chunk
+                        if text.count("\n\n") == 1:
+                            stopping.set()
+                return sse_events(text)
+
+            stopping = asyncio.Event()
+            events = asyncio.create_task(stream())
+            await asyncio.wait_for(stopping.wait(), 10)
+            assert await asyncio.to_thread(first.stop) == 0, first.log
+            ended = await asyncio.wait_for(events, 10)
+            assert ended[0]["type"] == "message"
+            assert ended[-1]["type"] == "error", ended[-1]
+            assert ended[-1]["data"]["status"] == 503
+            assert ended[-1]["data"]["code"] == "UNAVAILABLE"
+
+            # While it is down: 503 at once (not after the 10 s deadline), a retry hint, no internal text.
+            down_until = time.monotonic() + 3
+            while time.monotonic() < down_until:
+                started = time.monotonic()
+                response = await http.get("/settings")
+                elapsed = time.monotonic() - started
+                assert response.status_code == 503, response.text
+                assert elapsed < 2, f"503 took {elapsed:.2f} s"
+                assert response.headers["retry-after"] == "1"
+                assert response.json() == {
+                    "detail": "the camera service is unavailable; retry later",
+                    "code": "UNAVAILABLE",
+                    "reason": None,
+                }
+                await asyncio.sleep(0.25)
+            assert (await http.get("/health")).json()["status"] == "unavailable"
+
+            # Back on the same port: the app uses it again by itself, within about a second.
+            second = processes.enter_context(ServiceProcess({**env, "GRPC_PORT": str(port)}, cwd=tmp_path))
+            assert await asyncio.to_thread(second.wait_listening) == port
+            back = time.monotonic()
+            while (response := await http.get("/settings")).status_code != 200:
+                assert time.monotonic() - back < 15, f"not recovered after 15 s: {response.text}"
+                await asyncio.sleep(0.05)
+            recovery_s = time.monotonic() - back
+            print(f"example app recovered {recovery_s:.2f} s after the service came back")
+            assert recovery_s < 5, f"recovered after {recovery_s:.2f} s"
+            assert response.json()["connected"] is True
+            frames = await first_events(http, "/frames?max_width=32&max_fps=20", 1)
+            assert frames[0]["type"] == "message"

@@ -75,11 +75,12 @@ export class CameraGrpcError extends Error {
   }
 
   /**
-   * Whether `details` was written for clients: by the camera service (ErrorInfo domain `camera-grpc`)
-   * or by this package's request checks; false for failures of the gRPC library (generic `details`).
+   * Whether `details` was written for clients: by the camera service (an ErrorInfo with a reason and
+   * the domain `camera-grpc`) or by this package's request checks; false for failures of the gRPC
+   * library (whose `details` are generic).
    */
   get trusted(): boolean {
-    return this.domain === CAMERA_ERROR_DOMAIN || this.domain === CLIENT_ERROR_DOMAIN;
+    return Boolean(this.reason) && (this.domain === CAMERA_ERROR_DOMAIN || this.domain === CLIENT_ERROR_DOMAIN);
   }
 
   /** Wrap what @grpc/grpc-js reported (a ServiceError; anything else is UNKNOWN). */
@@ -93,7 +94,7 @@ export class CameraGrpcError extends Error {
     const metadata = isMetadata(candidate?.metadata) ? candidate.metadata : new Metadata();
     const decoded = decodeStatusDetails(metadata, code, rawDetails);
     const info = decoded?.errorInfo;
-    const vouched = info?.domain === CAMERA_ERROR_DOMAIN;
+    const vouched = Boolean(info?.reason) && info?.domain === CAMERA_ERROR_DOMAIN;
     return new CameraGrpcError(code, vouched ? rawDetails : genericMessageFor(code), {
       metadata,
       reason: info?.reason,

@@ -69,6 +69,7 @@ export interface CameraHttpErrorOptions {
  */
 export function cameraHttpError(error: unknown, options: CameraHttpErrorOptions = {}): CameraHttpError {
   const failure = CameraGrpcError.from(error);
+  // The reason counts when the service reported it (as the gateway's CameraRpcError.from_service).
   const reason = failure.domain === CAMERA_ERROR_DOMAIN ? failure.reason : undefined;
   const status = httpStatusFor(failure.code, reason);
   const trusted = failure.trusted && status !== 500;

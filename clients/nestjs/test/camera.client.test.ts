@@ -233,9 +233,7 @@ describe("CameraModule against a running service", () => {
     const stored = await camera.getCapture(saved.filename);
     assert.ok(stored.capture?.capturedAt instanceof Date);
     assert.ok(Buffer.isBuffer(stored.data));
-    const [frame] = await firstValueFrom(camera.frames({ maxFrames: 1, encoding: FrameEncoding.FRAME_ENCODING_JPEG, maxWidth: 64 }).pipe(toArray()));
-    assert.ok(frame.capturedAt instanceof Date);
-    assert.ok(Buffer.isBuffer(frame.data));
+    // Frames: in "frames: a finite stream" (a stream here would change the timing of the deadline tests).
   });
 
   test("an enum given by an unknown name is refused before the call, naming the field and the allowed names", async () => {
@@ -318,7 +316,9 @@ describe("CameraModule against a running service", () => {
       assert.equal(frame.width, 160);
       assert.equal(typeof frame.frameNumber, "number");
       assert.equal(typeof frame.missedFrames, "number");
+      assert.ok(Buffer.isBuffer(frame.data));
       assert.ok(frame.data.subarray(0, 3).equals(JPEG_MAGIC));
+      assert.ok(frame.capturedAt instanceof Date);
     }
     const numbers = frames.map((frame) => frame.frameNumber);
     assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));

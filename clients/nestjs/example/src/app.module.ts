@@ -1,0 +1,26 @@
+import { Module } from "@nestjs/common";
+import { ConfigModule, ConfigService } from "@nestjs/config";
+import { APP_FILTER } from "@nestjs/core";
+import { CameraGrpcExceptionFilter, CameraModule } from "@camera-grpc/nestjs";
+
+import { CameraController } from "./camera.controller";
+
+@Module({
+  imports: [
+    // Settings from the environment (and a .env file, see .env.example).
+    ConfigModule.forRoot({ isGlobal: true }),
+    CameraModule.registerAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        url: config.getOrThrow<string>("CAMERA_GRPC_URL"),
+        defaultDeadlineMs: Number(config.get("CAMERA_DEADLINE_MS", 10_000)),
+      }),
+    }),
+  ],
+  controllers: [CameraController],
+  // Every CameraGrpcError a handler throws becomes the REST gateway's answer: 503 while the camera
+  // or the service is away, 422 for an invalid value, 504 for a deadline, ... instead of a 500.
+  providers: [{ provide: APP_FILTER, useClass: CameraGrpcExceptionFilter }],
+})
+export class AppModule {}
