@@ -96,22 +96,34 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     camera is closed.
     """
     runtime = CameraRuntime(settings)
-    server, port = await runtime.create_server()
+    server: grpc.aio.Server | None = None
+    gateway = None
+    try:
+        # Both ports before the camera: a port that is taken (another instance) stops start-up with
+        # one line naming it, and the camera is never opened.
+        server, port = await runtime.create_server()
+        if settings.rest_enabled:
+            from camera_grpc.client import loopback_target
+            from camera_grpc.gateway.server import GatewayServer
+
+            gateway = GatewayServer(settings, loopback_target(settings.grpc_host, port))  # binds its socket
+    except BaseException:
+        if gateway is not None:
+            await gateway.stop()
+        if server is not None:
+            await server.stop(None)
+        await runtime.aclose()
+        raise
     runtime.start()
     if not await runtime.wait_until_connected(STARTUP_CONNECT_WAIT_S):
         log.warning("camera not connected yet; serving anyway (health NOT_SERVING) and retrying in the background")
     await server.start()
-    gateway = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        if settings.rest_enabled:
-            from camera_grpc.client import loopback_target
-            from camera_grpc.gateway.server import GatewayServer
-
-            gateway = GatewayServer(settings, loopback_target(settings.grpc_host, port))
+        if gateway is not None:
             await gateway.start()
             log.info("REST gateway listening on %s (docs: /docs, viewer: /)", gateway.url)
         log.info("gRPC listening on %s:%d (camera backend: %s)", settings.grpc_host, port, runtime.driver.name)

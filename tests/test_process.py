@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from tests.support import FAST_CAMERA, ServiceProcess, environment
+from tests.support import FAST_CAMERA, ServiceProcess, closed_port, environment
 
 SERVICE_ENV = {**environment(FAST_CAMERA), "SHUTDOWN_GRACE_S": "5", "REST_ENABLED": "false"}
 
@@ -65,3 +65,24 @@ async def test_sigint_lets_an_in_flight_capture_finish_and_ends_streams_with_a_s
         assert "shutting down" in caught.value.details()
     assert service_process.process.wait(15) == 0  # exits by itself after SIGINT (no second signal)
     assert "camera closed" in service_process.log
+
+
+@pytest.mark.parametrize("taken", ["grpc", "rest"])
+def test_a_second_instance_on_a_taken_port_stops_before_opening_the_camera(tmp_path: Path, taken: str) -> None:
+    grpc_port, rest_port = closed_port(), closed_port()
+    env = {**SERVICE_ENV, "REST_ENABLED": "true", "IMAGE_SAVE_PATH": str(tmp_path / "captures")}
+    with ServiceProcess({**env, "GRPC_PORT": str(grpc_port), "PORT": str(rest_port)}, cwd=tmp_path) as first:
+        first.wait_listening()
+        # the second instance shares exactly one port with the first
+        ports = {"GRPC_PORT": str(grpc_port if taken == "grpc" else closed_port())}
+        ports["PORT"] = str(rest_port if taken == "rest" else closed_port())
+        with ServiceProcess({**env, **ports}, cwd=tmp_path) as second:
+            assert second.process.wait(30) != 0
+            second.stop()
+        address = f"127.0.0.1:{grpc_port if taken == 'grpc' else rest_port}"
+        naming = [line for line in second.lines if address in line]
+        assert len(naming) == 1, second.log
+        assert "already in use" in naming[0].lower(), second.log
+        assert "Traceback" not in second.log
+        assert "camera connected" not in second.log and "camera: " not in second.log  # never opened
+        assert first.process.poll() is None  # the first instance is unharmed

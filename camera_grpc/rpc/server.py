@@ -8,7 +8,10 @@ the bound port, so tests can bind port 0 and use the real socket.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import socket
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -37,6 +40,9 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
         ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+        # grpcio sets SO_REUSEPORT by default: a second instance would listen beside the first and
+        # calls would be split between two cameras.
+        ("grpc.so_reuseport", 0),
     ]
 
 
@@ -52,11 +58,39 @@ async def create_server(settings: Settings, camera: CameraController, frames: Fr
         server,
     )
     address = f"{settings.grpc_host}:{settings.grpc_port}"
-    port = server.add_insecure_port(address)
+    _ensure_free(settings.grpc_host, settings.grpc_port)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
     if port == 0:
         raise OSError(f"could not bind gRPC to {address}")
     server.health_servicer = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown
     return server, port
+
+
+def _ensure_free(host: str, port: int) -> None:
+    """Raise OSError, naming the address, if another socket listens on ``host:port``.
+
+    gRPC would say so too, but in a log line of its own before a vague exception; this
+    check gives the one line that start-up stops with. (A listener opened between this
+    check and gRPC's bind still fails the bind.)
+    """
+    if port == 0:
+        return
+    try:
+        candidates = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise OSError(f"could not bind gRPC to {host}:{port}: {exc.strerror}") from None
+    for family, kind, protocol, _, sockaddr in candidates:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC's listener: TIME_WAIT is fine
+            try:
+                probe.bind(sockaddr)
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    raise OSError(f"could not bind gRPC to {host}:{port}: {os.strerror(exc.errno)}") from None
+                raise
 
 
 def _follow_camera_state(health_servicer: health.aio.HealthServicer, camera: CameraController) -> None:
