@@ -67,7 +67,9 @@ class CameraRuntime:
         self.worker.add_state_listener(self.frames.on_camera_state)
 
     def start(self) -> None:
-        """Start the camera thread (it connects in the background)."""
+        """Remove what an interrupted run left in the captures folder, then start the camera thread
+        (it connects in the background)."""
+        self.store.clean_up()
         self.worker.start()
 
     async def wait_until_connected(self, timeout_s: float) -> bool:
@@ -79,6 +81,7 @@ class CameraRuntime:
         await self.frames.close()
         await asyncio.to_thread(self.worker.stop)
         self.executor.shutdown(wait=True)
+        self.store.close()
 
     async def create_server(self) -> tuple[grpc.aio.Server, int]:
         """The gRPC server over this runtime, bound (not started), and its port."""

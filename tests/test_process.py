@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from tests.support import FAST_CAMERA, ServiceProcess, closed_port, environment
+from tests.support import FAST_CAMERA, ServiceProcess, closed_port, environment, eventually
 
 SERVICE_ENV = {**environment(FAST_CAMERA), "SHUTDOWN_GRACE_S": "5", "REST_ENABLED": "false"}
 
@@ -86,3 +86,53 @@ def test_a_second_instance_on_a_taken_port_stops_before_opening_the_camera(tmp_p
         assert "Traceback" not in second.log
         assert "camera connected" not in second.log and "camera: " not in second.log  # never opened
         assert first.process.poll() is None  # the first instance is unharmed
+
+
+#: Service processes killed (kill -9) during captures, at most, until one leaves debris behind.
+KILL_ROUNDS = 8
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files and sidecars without their image."""
+    names = {path.name for path in folder.iterdir()} if folder.exists() else set()
+    return sorted(
+        name
+        for name in names
+        if name.endswith(".part") or (name.endswith(".json") and name.replace(".json", ".bmp") not in names)
+    )
+
+
+async def test_kill_9_during_captures_leaves_nothing_behind_after_the_next_start(tmp_path: Path) -> None:
+    folder = tmp_path / "captures"
+    env = {**SERVICE_ENV, "IMAGE_SAVE_PATH": str(folder), "IMAGE_FORMAT": "bmp"}
+    left: list[str] = []
+    for _ in range(KILL_ROUNDS):
+        with ServiceProcess(env, cwd=tmp_path) as victim:
+            port = victim.wait_listening()
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = camera_pb2_grpc.CameraServiceStub(channel)
+                done: list[object] = []
+
+                async def keep_capturing(stub: camera_pb2_grpc.CameraServiceStub = stub, done: list = done) -> None:
+                    while True:
+                        done.append(await stub.Capture(pb.CaptureRequest(), timeout=20))
+
+                workers = [asyncio.ensure_future(keep_capturing()) for _ in range(4)]
+                await eventually(lambda done=done: len(done) >= 3, what="captures saved")
+                victim.kill()  # SIGKILL, mid-capture
+                await asyncio.gather(*workers, return_exceptions=True)
+        left = leftovers(folder)
+        if left:
+            break
+    assert left, f"no kill in {KILL_ROUNDS} rounds interrupted a capture"
+
+    with ServiceProcess(env, cwd=tmp_path) as service:
+        port = service.wait_listening()
+        assert leftovers(folder) == []
+        removal = [line for line in service.lines if "removed" in line]
+        assert len(removal) == 1 and all(name in removal[0] for name in left), service.log
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = camera_pb2_grpc.CameraServiceStub(channel)
+            listed = await stub.ListCaptures(pb.ListCapturesRequest(page_size=1000), timeout=10)
+        images = sorted(path.name for path in folder.glob("*.bmp"))
+        assert sorted(entry.filename for entry in listed.captures) == images

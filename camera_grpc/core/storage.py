@@ -8,6 +8,10 @@ file, two concurrent captures never collide, and a failure leaves nothing
 behind. The sidecar is written first; the image appears last, so an image on
 disk always has its metadata.
 
+A process killed mid-capture (``kill -9``, power loss) can leave temporary
+files and a sidecar whose image was never linked. :meth:`CaptureStore.clean_up`
+removes exactly those at start-up, unless another live process holds the folder.
+
 Reading back (:meth:`CaptureStore.list_captures`, :meth:`CaptureStore.read_capture`)
 only ever touches files whose name is a capture name this store writes: a
 name with a path separator, ``..``, a hidden name, or a link that leads out of
@@ -19,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -49,6 +54,13 @@ _CAPTURE_NAME = re.compile(
     r"\.(?P<ext>" + "|".join(map(re.escape, _EXTENSION_FORMATS)) + r")",
     re.ASCII,
 )
+#: A sidecar's name: a capture name's stem plus ``.json``.
+_SIDECAR_NAME = re.compile(_CAPTURE_NAME.pattern.rsplit(r"\.", 1)[0] + re.escape(SIDECAR_SUFFIX), re.ASCII)
+#: Temporary files of :meth:`CaptureStore._publish` (hidden, so never listed or served).
+TEMPORARY_PREFIX = ".tmp-"
+TEMPORARY_SUFFIX = ".part"
+#: Names a clean-up log line lists before summing up the rest.
+_NAMES_LOGGED = 20
 #: Page sizes of :meth:`CaptureStore.list_captures`.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -107,6 +119,61 @@ class CaptureStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.expanduser().resolve()
+        self._lock_fd: int | None = None
+
+    def clean_up(self) -> list[str]:
+        """Remove what an interrupted run left (blocking; call at start-up); returns the names removed.
+
+        Removes temporary files and sidecars whose image was never linked (the image is
+        linked last, so only a sidecar can be orphaned), logging them in one line. Images
+        and anything that is not a capture file are never touched. The folder is locked
+        (``flock``) for as long as this store is open, and another process holding it means
+        its temporary files may be live: then nothing is removed.
+        """
+        if not self._lock():
+            return []
+        try:
+            with os.scandir(self.directory) as entries:
+                files = {entry.name for entry in entries if entry.is_file(follow_symlinks=False)}
+        except OSError as exc:
+            log.warning("could not look for leftovers in the captures folder %s: %s", self.directory, exc.strerror)
+            return []
+        removed = []
+        for name in sorted(files):
+            temporary = name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX)
+            stem = name.removesuffix(SIDECAR_SUFFIX)
+            orphan = _SIDECAR_NAME.fullmatch(name) and not any(f"{stem}.{ext}" in files for ext in _EXTENSION_FORMATS)
+            if (temporary or orphan) and _unlink_quietly(self.directory / name):
+                removed.append(name)
+        if removed:
+            shown = ", ".join(removed[:_NAMES_LOGGED]) + (
+                f" and {len(removed) - _NAMES_LOGGED} more" if len(removed) > _NAMES_LOGGED else ""
+            )
+            log.warning("removed %d file(s) an interrupted capture left in %s: %s", len(removed), self.directory, shown)
+        return removed
+
+    def close(self) -> None:
+        """Release the folder's lock (taken by :meth:`clean_up`)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _lock(self) -> bool:
+        """Hold an exclusive lock on the folder; False if it is missing or another process holds it."""
+        if self._lock_fd is not None:
+            return True
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return False  # no folder yet: nothing was left in it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            log.warning("captures folder %s is in use by another process; leaving its files alone", self.directory)
+            return False
+        self._lock_fd = fd
+        return True
 
     def ensure_writable(self) -> None:
         """Create the folder if needed; raise StorageUnavailableError if it cannot be written."""
@@ -160,7 +227,7 @@ class CaptureStore:
     def _publish(self, content: bytes, final_path: Path) -> bool:
         """Write ``content`` to ``final_path`` atomically; False if that name is taken."""
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
+            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX)
         except OSError as exc:
             raise _storage_error(exc, self.directory) from None
         try:
@@ -334,8 +401,10 @@ def _storage_error(exc: OSError, directory: Path) -> Exception:
     return StorageUnavailableError(f"cannot write captures to {directory}: {exc.strerror or exc}")
 
 
-def _unlink_quietly(path: Path) -> None:
+def _unlink_quietly(path: Path) -> bool:
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("could not remove %s: %s", path, exc)
+        return False
+    return True
