@@ -400,6 +400,8 @@ async def test_example_app_serves_the_legacy_api_from_the_packed_package(
         assert missing.status_code == 404, missing.text
         assert missing.json()["code"] == "NOT_FOUND"
 
+        assert "loads its own" not in log.read_text(), "the package does not use the app's copies of its peers"
+
         frames = await first_events(http, "/frames?max_width=64&max_fps=20", 2)
         assert [event["type"] for event in frames] == ["message", "message"]
         for event in frames:

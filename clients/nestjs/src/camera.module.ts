@@ -9,6 +9,7 @@ import {
   type CameraModuleAsyncOptions,
   type CameraModuleOptions,
 } from "./camera.options";
+import { warnAboutDuplicatePeers } from "./camera.peers";
 
 /** The gRPC client of @nestjs/microservices (Transport.GRPC), built from the module's options. */
 const grpcClientProvider: Provider = {
@@ -42,6 +43,7 @@ export class CameraModule {
   }
 
   private static build(optionsProvider: Provider, isGlobal = false): DynamicModule {
+    warnAboutDuplicatePeers();
     return {
       module: CameraModule,
       global: isGlobal,

@@ -36,6 +36,7 @@ export {
   type CameraModuleAsyncOptions,
   type CameraModuleOptions,
 } from "./camera.options";
+export { PEER_PACKAGES, duplicatePeers } from "./camera.peers";
 export { INVALID_REQUEST } from "./camera.requests";
 export { SSE_ERROR_EVENT, toSseEvents, type CameraSseErrorData } from "./camera.sse";
 export {
