@@ -20,6 +20,7 @@ import base64
 import contextlib
 import hashlib
 import importlib
+import itertools
 import json
 import os
 import re
@@ -161,22 +162,27 @@ def test_npm_pack_of_a_clean_checkout_is_a_complete_package_with_peers_only(pack
 def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
     """The package's gRPC -> HTTP mapping (status, body, Retry-After) against the gateway's own function."""
     gateway = Gateway.find()
-    cases = []
-    for code in grpc.StatusCode:
-        for reason, domain in ((None, None), ("STORAGE_FULL", "camera-grpc"), ("CAMERA_UNAVAILABLE", "camera-grpc"), ("STORAGE_FULL", "elsewhere")):
-            for violations in ([], [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]], [["format", "must be one of A, B"]]):
-                for location in ("body", "query"):
-                    cases.append(
-                        {
-                            "code": code.value[0],
-                            "codeName": code.name,
-                            "message": "exposure_ms=-1.0 must be between 0.01 and 10000",
-                            "reason": reason,
-                            "domain": domain,
-                            "violations": violations,
-                            "location": location,
-                        }
-                    )
+    error_infos = [(None, None), ("STORAGE_FULL", "camera-grpc"), ("CAMERA_UNAVAILABLE", "camera-grpc")]
+    error_infos += [("STORAGE_FULL", "elsewhere"), ("", "camera-grpc")]  # not the service's; no reason
+    violation_sets = [
+        [],
+        [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]],
+        [["format", "must be one of A, B"]],
+    ]
+    cases = [
+        {
+            "code": code.value[0],
+            "codeName": code.name,
+            "message": "exposure_ms=-1.0 must be between 0.01 and 10000",
+            "reason": reason,
+            "domain": domain,
+            "violations": violations,
+            "location": location,
+        }
+        for code, (reason, domain), violations, location in itertools.product(
+            grpc.StatusCode, error_infos, violation_sets, ("body", "query")
+        )
+    ]
     script = NESTJS / "scripts" / "http-errors.mjs"
     result = subprocess.run(
         ["node", str(script), str(packed.package)], input=json.dumps(cases), capture_output=True, text=True, timeout=60
@@ -225,7 +231,9 @@ class Gateway:
         """A failure with this code, message, ErrorInfo (if any) and BadRequest field violations."""
         kind = self.failure_type
         if kind.__name__ == "RpcFailure":  # trusts the reason only of its own domain, set by from_error
-            return kind(code, message, reason if domain == "camera-grpc" else None, [tuple(v) for v in violations])
+            return kind(
+                code, message, (reason or None) if domain == "camera-grpc" else None, [tuple(v) for v in violations]
+            )
         field_violation = importlib.import_module(kind.__module__).FieldViolation
         return kind(
             code,
