@@ -1,8 +1,10 @@
 /*
  * stress.c - concurrency stress test of the emulator, meant for ThreadSanitizer / Valgrind:
  *
- *   gcc -std=c11 -O1 -g -fsanitize=thread -pthread emulator/pxlemu.c emulator/stress.c -o /tmp/pxlemu-stress
+ *   (cd emulator && gcc -std=c11 -O1 -g -fsanitize=thread -pthread *.c -o /tmp/pxlemu-stress)
  *   /tmp/pxlemu-stress [seconds]
+ *
+ * (*.c there: the library's sources and this file.)
  *
  * Grabbing threads (two per camera) race against feature changes, stream stop/start, unplug/replug,
  * uninitialize/initialize and PxLEmu_Reset.  Every return code must be one the API documents for the

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Build the PixeLINK SDK emulator (emulator/pxlemu.c) as libPxLApi.so for the unmodified pixelinkWrapper.
+# Build the PixeLINK SDK emulator (every emulator/*.c except stress.c) as libPxLApi.so for the unmodified
+# pixelinkWrapper.
 #
 #   scripts/build_emulator.sh [OUTDIR]        (default OUTDIR: <repo>/build/emulator)
 #   eval "$(scripts/build_emulator.sh)"       # then run the service on the real driver path, no hardware
 #
 # OUTDIR receives libPxLApi.so.<VERSION> (SONAME libPxLApi.so; the only file matching the wrapper's
 # version probe `find $PIXELINK_SDK_LIB -name 'libPxLApi*.so.*'`) and a symlink libPxLApi.so -> it.
-# Rebuilds only when a source (or this script) is newer than the library.  stdout carries only the
-# `export` lines to eval; progress and errors go to stderr.
+# Rebuilds only when a source, the emulator folder (a file added or removed) or this script is newer than
+# the library.  stdout carries only the `export` lines to eval; progress and errors go to stderr.
 set -euo pipefail
 
 VERSION=4.2.2.11 # component-wise >= the wrapper's Linux minimum 4.2.2.11: no warning at import
@@ -27,7 +28,11 @@ case "$OUTDIR" in
 esac
 
 LIB="$OUTDIR/libPxLApi.so.$VERSION"
-sources=("$SRC_DIR"/*.c "$SRC_DIR"/*.h "${BASH_SOURCE[0]}")
+lib_sources=() # the library: every .c file of the emulator except stress.c (a separate test program)
+for s in "$SRC_DIR"/*.c; do
+    [[ "${s##*/}" == stress.c ]] || lib_sources+=("$s")
+done
+sources=("${lib_sources[@]}" "$SRC_DIR"/*.h "$SRC_DIR" "${BASH_SOURCE[0]}")
 
 need_build=0
 if [[ ! -f "$LIB" ]]; then
@@ -42,10 +47,10 @@ else
 fi
 
 if ((need_build)); then
-    log "compiling $SRC_DIR/pxlemu.c -> $LIB"
+    log "compiling ${#lib_sources[@]} sources in $SRC_DIR -> $LIB"
     tmp="$OUTDIR/.pxlemu-build.$$.tmp" # name must not match libPxLApi*.so.*
     trap 'rm -f "$tmp"' EXIT
-    "$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -o "$tmp" "$SRC_DIR/pxlemu.c"
+    "$CC" "${CFLAGS[@]}" "${LDFLAGS[@]}" -o "$tmp" "${lib_sources[@]}"
     mv -f "$tmp" "$LIB" # atomic: concurrent builders and loaders never see a partial file
     trap - EXIT
 else
