@@ -99,6 +99,16 @@ class CameraDisconnectedError(CameraUnavailableError):
     """
 
 
+class SettingsConflictError(CameraServiceError):
+    """The camera cannot take the settings clients asked for (e.g. another model, with other ranges, was
+    plugged in). The service keeps what was asked for, is not ready, and refuses captures until
+    UpdateSettings sets values the camera can take. ``fields``: the settings concerned."""
+
+    def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 class CameraTimeoutError(CameraServiceError):
     """The camera did not deliver a frame in time."""
 

@@ -94,13 +94,14 @@ def _ensure_free(host: str, port: int) -> None:
 
 
 def _follow_camera_state(health_servicer: health.aio.HealthServicer, camera: CameraController) -> None:
-    """SERVING exactly while the camera is usable (updates run on the loop, in order, latest state wins)."""
+    """SERVING exactly while the camera is ready: connected, with the requested settings (updates run on
+    the loop, in order, latest state wins)."""
     loop = asyncio.get_running_loop()
     pending: set[asyncio.Task[None]] = set()
 
     async def publish() -> None:
-        usable = camera.state.usable
-        status = health_pb2.HealthCheckResponse.SERVING if usable else health_pb2.HealthCheckResponse.NOT_SERVING
+        ready = camera.ready
+        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in HEALTH_SERVICES:
             await health_servicer.set(name, status)
 

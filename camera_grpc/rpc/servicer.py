@@ -107,7 +107,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
             min_gain_db=info.gain_db.minimum,
             max_gain_db=info.gain_db.maximum,
             supported_pixel_formats=[fmt.proto for fmt in info.pixel_formats],
-            connected=self._camera.state.usable,
+            connected=self._camera.ready,
             camera_name=info.camera_name,
         )
 

@@ -37,6 +37,7 @@ from camera_grpc.errors import (
     InvalidArgumentError,
     NotFoundError,
     ServiceStoppingError,
+    SettingsConflictError,
     StorageFullError,
     StorageUnavailableError,
     TooManySubscribersError,
@@ -69,6 +70,7 @@ STATUS_CODES: dict[type[CameraServiceError], grpc.StatusCode] = {
     CameraTimeoutError: grpc.StatusCode.DEADLINE_EXCEEDED,
     CameraSdkError: grpc.StatusCode.INTERNAL,
     StorageUnavailableError: grpc.StatusCode.FAILED_PRECONDITION,
+    SettingsConflictError: grpc.StatusCode.FAILED_PRECONDITION,
     StorageFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     TooManySubscribersError: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
