@@ -48,6 +48,29 @@ class Settings(BaseSettings):
     rest_timeout_s: float = Field(
         30.0, gt=0, le=3600, description="Deadline the REST gateway gives each gRPC call (a capture included), seconds"
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost"],
+        description="Comma-separated host names the REST gateway answers to besides IP addresses and HOST ('*': any)",
+    )
+    rest_max_connections: int = Field(
+        256, ge=1, le=65535, description="Most HTTP connections the REST gateway holds open; more are closed at once"
+    )
+    rest_read_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client has to send a whole request (headers and body) to the REST gateway",
+    )
+    rest_keepalive_timeout_s: float = Field(
+        5.0, gt=0, le=3600, description="Seconds the REST gateway keeps an idle connection open between requests"
+    )
+    rest_max_body_bytes: int = Field(
+        64 * 1024, ge=1024, le=64 * MIB, description="Largest request body the REST gateway accepts, bytes (else 413)"
+    )
+    rest_max_streams: int = Field(16, ge=1, le=4096, description="Most /stream.mjpg live views open at once (else 503)")
+    rest_max_streams_per_client: int = Field(
+        4, ge=1, le=4096, description="Most /stream.mjpg live views one client address may open at once (else 429)"
+    )
 
     # gRPC
     grpc_host: str = Field("127.0.0.1", description="gRPC listen address (0.0.0.0: all interfaces)")
@@ -103,6 +126,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names_only(cls, value: list[str]) -> list[str]:
+        names = []
+        for host in value:
+            name = host.strip().lower().rstrip(".")
+            if not name or any(char in name for char in "/@ \t") or name.count(":") == 1:
+                raise ValueError(
+                    f"{host!r} is not a host name: give names only, e.g. camera.local (no scheme, no port)"
+                )
+            names.append(name)
+        return names
 
     @field_validator("image_format")
     @classmethod

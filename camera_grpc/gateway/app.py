@@ -3,7 +3,9 @@
 The app is a gRPC client of camera.v1.CameraService. Its lifespan opens the
 channel (when given a target) and puts the stubs on ``app.state``; routes get
 them through ``Depends`` (:mod:`camera_grpc.gateway.dependencies`). Errors are
-mapped in :mod:`camera_grpc.gateway.errors`.
+mapped in :mod:`camera_grpc.gateway.errors`; requests from other sites,
+unknown host names and large bodies are stopped by the middleware of
+:mod:`camera_grpc.gateway.security`.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from camera_grpc.gateway.errors import (
     handle_unexpected_error,
     handle_validation_error,
 )
-from camera_grpc.gateway.routers import camera, capture, captures, health, stream, viewer
+from camera_grpc.gateway.routers import camera, capture, captures, docs, health, stream, viewer
 from camera_grpc.gateway.routers import settings as settings_router
+from camera_grpc.gateway.security import BodyLimit, CrossSiteGuard, HostAllowList, SecurityHeaders, served_host_names
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 
 DESCRIPTION = """\
@@ -42,6 +45,10 @@ this gateway translates.
 Errors: 422 for bad input (the field and, for camera settings, the valid range), 404 for an
 unknown capture, 503 while the camera is not connected, 504 when the camera does not answer in
 time, 507 when the disk is full, 500 (generic body) for anything else.
+
+Requests that change something (`PUT /settings`, `POST /capture`) send their body as
+`application/json` (else 415); a browser page of another site than this gateway or
+`ALLOWED_ORIGINS` gets 403. Bodies are limited to `REST_MAX_BODY_BYTES` (413).
 """
 
 TAGS = [
@@ -55,11 +62,12 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str) -> FastAPI:
+def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str, *, host: str | None = None) -> FastAPI:
     """The gateway for the camera service at ``channel_or_target``.
 
     A target (``host:port``) gets its own channel, opened and closed by the
-    app's lifespan; a channel is used as it is and left open.
+    app's lifespan; a channel is used as it is and left open. ``host`` is the
+    address it is served on (default ``settings.host``): a name there is served.
     """
 
     @asynccontextmanager
@@ -87,7 +95,13 @@ def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str) ->
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served by routers/docs.py, from this origin
+        redoc_url=None,
     )
+    app.state.stream_slots = stream.StreamSlots(settings.rest_max_streams, settings.rest_max_streams_per_client)
+    # Middleware, innermost first: a request meets SecurityHeaders first, CrossSiteGuard last.
+    app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)
+    app.add_middleware(BodyLimit, max_bytes=settings.rest_max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.allowed_origins),
@@ -95,11 +109,16 @@ def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str) ->
         allow_headers=["Content-Type", "Authorization"],
         allow_credentials=True,
     )
+    app.add_middleware(
+        HostAllowList, names=served_host_names(settings.allowed_hosts, settings.host if host is None else host)
+    )
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(grpc.aio.AioRpcError, handle_rpc_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
-    for router in (health, settings_router, capture, captures, camera, stream, viewer):
+    for router in (health, settings_router, capture, captures, camera, stream, viewer, docs):
         app.include_router(router.router)
+    app.mount(docs.ASSETS_URL, StaticFiles(packages=[docs.ASSETS_PACKAGE]), name="docs-assets")
     app.mount("/static", StaticFiles(packages=[viewer.STATIC_PACKAGE]), name="static")
     return app

@@ -1,4 +1,5 @@
-"""What routes get through ``Depends``: the camera service's stubs, held by the app (``app.state``)."""
+"""What routes get through ``Depends``: the camera service's stubs, held by the app (``app.state``), and who
+the client is."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def get_upstream(request: Request) -> Upstream:
 
 
 UpstreamDep = Annotated[Upstream, Depends(get_upstream)]
+
+
+def client_address(request: Request) -> str:
+    """Who the client is, for per-client limits: its IP address (behind a reverse proxy, the proxy's)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+ClientDep = Annotated[str, Depends(client_address)]

@@ -22,7 +22,8 @@ the gRPC library itself (connection refused, deadline expired, ...) get a
 generic message per status, so no internal address or stack trace ever
 reaches a response. Request validation errors (unknown fields, malformed
 JSON, wrong types) are 422 in FastAPI's shape, with values that cannot be
-written as JSON left out.
+written as JSON left out. Nothing a client sent is echoed at length: every
+message, and every field name in a ``loc``, is cut to :data:`MAX_ECHO_CHARS`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ API_FIELDS: dict[str, tuple[str, str]] = {
 STORAGE_FULL = "STORAGE_FULL"
 #: Seconds a client should wait before retrying a 503.
 RETRY_AFTER_S = 1
+#: Longest text taken from a request or the service into an error body (messages, field names).
+MAX_ECHO_CHARS = 300
 
 _HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.INVALID_ARGUMENT: 422,
@@ -109,6 +112,11 @@ class ValidationErrorBody(BaseModel):
     detail: list[ValidationIssue]
 
 
+def bounded(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text``, cut to ``limit`` characters (ending with an ellipsis when cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def http_status(failure: CameraRpcError) -> int:
     """The HTTP status for a failed call."""
     if failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED and failure.from_service and failure.reason == STORAGE_FULL:
@@ -120,7 +128,7 @@ def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONRespons
     """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from."""
     status_code = http_status(failure)
     trusted = failure.from_service and status_code != 500
-    message = failure.details if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
+    message = bounded(failure.details) if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
     if status_code == 422:
         issues = [_violation(location, v.field, v.description) for v in failure.field_violations]
         if not issues:
@@ -132,8 +140,8 @@ def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONRespons
 
 
 def _violation(location: str, grpc_field: str, description: str) -> ValidationIssue:
-    name, unit = API_FIELDS.get(grpc_field, (grpc_field, ""))
-    message = f"{name} {description}" + (f" ({unit})" if unit and "between" in description else "")
+    name, unit = API_FIELDS.get(grpc_field, (bounded(grpc_field, 64), ""))
+    message = bounded(f"{name} {description}" + (f" ({unit})" if unit and "between" in description else ""))
     kind = "out_of_range" if "between" in description else "value_error"
     return ValidationIssue(type=kind, loc=[location, name], msg=message)
 
@@ -157,12 +165,12 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     assert isinstance(exc, RequestValidationError)
     issues = []
     for error in exc.errors():
-        context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+        context = {bounded(str(key), 64): bounded(str(value)) for key, value in (error.get("ctx") or {}).items()}
         issues.append(
             ValidationIssue(
                 type=str(error.get("type", "value_error")),
-                loc=[part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
-                msg=str(error.get("msg", "invalid value")),
+                loc=[part if isinstance(part, int) else bounded(str(part), 64) for part in error.get("loc", ())],
+                msg=bounded(str(error.get("msg", "invalid value"))),
                 ctx=context or None,
             )
         )
@@ -175,10 +183,13 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not decode the body (not UTF-8)
         issue = ValidationIssue(
-            type="json_invalid", loc=["body"], msg="the body is not JSON text", ctx={"error": str(exc.__cause__)}
+            type="json_invalid",
+            loc=["body"],
+            msg="the body is not JSON text",
+            ctx={"error": bounded(str(exc.__cause__))},
         )
         return JSONResponse(ValidationErrorBody(detail=[issue]).model_dump(exclude_none=True), status_code=422)
-    body = ErrorBody(detail=str(exc.detail))
+    body = ErrorBody(detail=bounded(str(exc.detail)))
     return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
 
 
@@ -192,8 +203,12 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` entries for the given error statuses."""
     descriptions = {
+        403: "A browser sent it from a page of another site (its Origin is not in ALLOWED_ORIGINS)",
         404: "No such capture",
+        413: "The body is larger than REST_MAX_BODY_BYTES",
+        415: "The body is not sent as application/json",
         422: "A value is missing, of the wrong type, unknown, or outside the camera's range; nothing changed",
+        429: "This client has REST_MAX_STREAMS_PER_CLIENT live streams open already",
         500: "Internal error (generic body; details are in the service's log)",
         501: "The camera service does not support this call",
         503: "The camera is not connected, the service is stopping or unreachable, or too many streams are open",

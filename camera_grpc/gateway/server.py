@@ -22,6 +22,7 @@ import uvicorn
 
 from camera_grpc.config import Settings
 from camera_grpc.gateway.app import create_app
+from camera_grpc.gateway.connections import AcceptErrorThrottle, ConnectionLimits, limited_protocol
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +71,26 @@ class GatewayServer:
         self.host = settings.host if host is None else host
         self._socket = bind_socket(self.host, settings.port if port is None else port)
         self.port: int = self._socket.getsockname()[1]
-        self.app = create_app(settings, channel_or_target)
+        self.app = create_app(settings, channel_or_target, host=self.host)
+        self.limits = ConnectionLimits(settings.rest_max_connections, settings.rest_read_timeout_s)
         config = uvicorn.Config(
             self.app,
+            http=limited_protocol(self.limits),  # h11 with a connection cap and a read timeout
             lifespan="on",
             log_config=None,  # keep the process's logging set-up
             access_log=settings.debug,
             ws="none",
+            timeout_keep_alive=settings.rest_keepalive_timeout_s,  # type: ignore[arg-type]  # any number works
             timeout_graceful_shutdown=max(settings.shutdown_grace_s, 0.1),
         )
         self._server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
+        self.accept_errors: AcceptErrorThrottle | None = None
+
+    @property
+    def open_connections(self) -> int:
+        """HTTP connections open now (those being refused over the cap included, until closed)."""
+        return len(self._server.server_state.connections)
 
     @property
     def url(self) -> str:
@@ -88,8 +98,15 @@ class GatewayServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
-        """Start serving; returns once connections are accepted."""
-        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self._socket]))
+        """Start serving; returns once connections are accepted.
+
+        Also installs an :class:`AcceptErrorThrottle` on the loop (removed by :meth:`stop`), so failed
+        accepts (too many open files) are logged once a minute rather than each second with a traceback.
+        """
+        loop = asyncio.get_running_loop()
+        self.accept_errors = AcceptErrorThrottle(loop.get_exception_handler())
+        loop.set_exception_handler(self.accept_errors)
+        self._task = loop.create_task(self._server.serve(sockets=[self._socket]))
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
         while not self._server.started:
             if self._task.done():
@@ -105,6 +122,9 @@ class GatewayServer:
         if self._task is not None:
             await self._task
         self._socket.close()
+        loop = asyncio.get_running_loop()
+        if self.accept_errors is not None and loop.get_exception_handler() is self.accept_errors:
+            loop.set_exception_handler(self.accept_errors.previous)
 
 
 async def run_gateway(settings: Settings, target: str) -> None:

@@ -11,7 +11,9 @@ from camera_grpc.gateway.schemas import CaptureRequest, CaptureResult
 router = APIRouter(tags=["capture"])
 
 
-@router.post("/capture", summary="Capture and save one image", responses=error_responses(422, 500, 503, 504, 507))
+@router.post(
+    "/capture", summary="Capture and save one image", responses=error_responses(403, 413, 415, 422, 500, 503, 504, 507)
+)
 async def capture(upstream: UpstreamDep, body: CaptureRequest | None = None) -> CaptureResult:
     """Optional ``exposure`` (ms) and ``gain`` (dB) are applied first and stay in effect afterwards.
     The body may be left out. The file can then be downloaded from ``url``."""

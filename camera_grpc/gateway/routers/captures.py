@@ -2,25 +2,30 @@
 
 Both go through the camera service (ListCaptures, GetCapture), so they work
 when the gateway runs on another host. A name that is not a capture in the
-captures folder (a path, ``..``, an encoded slash, a link leading out) is 404.
+captures folder (a path, ``..``, an encoded slash, a link leading out) is 404;
+so is a name longer than any file name can be, without asking the service.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
+import grpc
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from camera_grpc.client import CameraRpcError
 from camera_grpc.formats import IMAGE_FORMATS
 from camera_grpc.gateway.dependencies import UpstreamDep
-from camera_grpc.gateway.errors import error_responses
+from camera_grpc.gateway.errors import error_responses, rpc_error_response
 from camera_grpc.gateway.schemas import CapturePage, CaptureSummary
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 router = APIRouter(tags=["captures"])
 
 IMAGE_CONTENT = {"schema": {"type": "string", "format": "binary"}}
+#: Longest file name, bytes (NAME_MAX of Linux file systems): a longer one cannot be a capture.
+MAX_FILENAME_BYTES = 255
 
 
 @router.get("/captures", summary="Recent captures, newest first", responses=error_responses(422, 500, 501, 503, 504))
@@ -58,6 +63,8 @@ async def download_capture(
     filename: Annotated[str, Path(description="As listed by GET /captures")],
 ) -> Response:
     """The file, with its content type."""
+    if len(filename.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+        return rpc_error_response(CameraRpcError(grpc.StatusCode.NOT_FOUND, ""), location="path")
     response = await upstream.camera.GetCapture(pb.GetCaptureRequest(filename=filename), timeout=upstream.timeout_s)
     return Response(
         content=response.data,

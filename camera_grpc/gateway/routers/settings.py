@@ -19,7 +19,9 @@ async def get_settings(upstream: UpstreamDep) -> CameraSettings:
     return CameraSettings.from_proto(response)
 
 
-@router.put("/settings", summary="Change exposure and/or gain", responses=error_responses(422, 500, 503, 504))
+@router.put(
+    "/settings", summary="Change exposure and/or gain", responses=error_responses(403, 413, 415, 422, 500, 503, 504)
+)
 async def update_settings(update: SettingsUpdate, upstream: UpstreamDep) -> CameraSettings:
     """Applies the fields given, all or nothing, and returns what the camera applied (it may round)."""
     request = pb.UpdateSettingsRequest()

@@ -1,30 +1,45 @@
 """``GET /stream.mjpg``: the live view as multipart MJPEG, fed by the Frames RPC.
 
 Works in an ``<img>`` tag. Each HTTP client is one Frames subscriber (JPEG,
-DELIVERY_POLICY_LATEST: a slow client skips frames, it never lags behind).
+DELIVERY_POLICY_LATEST). A slow client skips frames, but it can lag: LATEST
+only bounds what waits in the service for this subscriber (the newest frame).
+Past that, frames are in flight: the gRPC channel's window (no BDP probing,
+so about one frame), the part this handler is writing, the transport's write
+buffer (uvicorn waits for it to drain below its high-water mark before the
+next write) and the kernel's socket send buffer, which Linux autotunes up to
+``net.ipv4.tcp_wmem`` (megabytes). A client reading slower than the stream
+therefore sees frames that are as old as those buffers hold; a client that
+keeps up sees the newest.
+
 The response starts only once the first frame arrived, so a camera that is
 not connected is a 503, not an empty stream. When the client goes away, the
 gRPC call is cancelled and the subscription ends. If the stream ends on the
 service's side (camera unplugged, service stopping), the response ends; an
 ``<img>`` then fires ``error`` and the page can reconnect.
+
+Streams are limited: at most ``REST_MAX_STREAMS_PER_CLIENT`` per client
+address (429 beyond), so one client cannot take every subscriber slot of the
+service, and at most ``REST_MAX_STREAMS`` in all (503 beyond).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 import grpc
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 
 from camera_grpc.client import CameraRpcError
 from camera_grpc.formats import JPEG_QUALITY_MAX, JPEG_QUALITY_MIN
-from camera_grpc.gateway.dependencies import UpstreamDep
-from camera_grpc.gateway.errors import error_responses, rpc_error_response
+from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
+from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses, rpc_error_response
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -33,6 +48,55 @@ router = APIRouter(tags=["stream"])
 
 BOUNDARY = "frame"
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+
+
+class StreamSlot:
+    """One open live view; :meth:`release` (idempotent) gives the slot back."""
+
+    def __init__(self, slots: StreamSlots, client: str) -> None:
+        self._slots: StreamSlots | None = slots
+        self.client = client
+
+    def release(self) -> None:
+        if self._slots is not None:
+            self._slots.give_back(self.client)
+            self._slots = None
+
+
+class StreamSlots:
+    """The live views open now, in total and per client address."""
+
+    def __init__(self, max_total: int, max_per_client: int) -> None:
+        self.max_total = max_total
+        self.max_per_client = max_per_client
+        self.per_client: Counter[str] = Counter()
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_client.values())
+
+    def take(self, client: str) -> StreamSlot:
+        """A slot for ``client``; HTTPException 429 when it has its share open, 503 when all are taken."""
+        retry = {"Retry-After": str(RETRY_AFTER_S)}
+        if self.per_client[client] >= self.max_per_client:
+            raise HTTPException(
+                429, f"too many live streams open from this address (at most {self.max_per_client})", retry
+            )
+        if self.total >= self.max_total:
+            raise HTTPException(503, f"too many live streams open (at most {self.max_total}); retry later", retry)
+        self.per_client[client] += 1
+        return StreamSlot(self, client)
+
+    def give_back(self, client: str) -> None:
+        self.per_client[client] -= 1
+        if self.per_client[client] <= 0:
+            del self.per_client[client]
+
+
+def get_stream_slots(request: Request) -> StreamSlots:
+    """The app's :class:`StreamSlots` (``app.state.stream_slots``)."""
+    slots: StreamSlots = request.app.state.stream_slots
+    return slots
 
 
 def part(frame: pb.FramesResponse) -> bytes:
@@ -47,7 +111,7 @@ def part(frame: pb.FramesResponse) -> bytes:
     return head.encode("ascii") + frame.data + b"\r\n"
 
 
-async def _parts(call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse) -> AsyncIterator[bytes]:
+async def _parts(call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse, slot: StreamSlot) -> AsyncIterator[bytes]:
     try:
         message: object = first
         while isinstance(message, pb.FramesResponse):
@@ -57,6 +121,12 @@ async def _parts(call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse) -> As
         log.info("live stream ended by the camera service: %s", exc.code().name)
     finally:
         call.cancel()
+        slot.release()
+
+
+def _end(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
+    call.cancel()
+    slot.release()
 
 
 @router.get(
@@ -68,11 +138,13 @@ async def _parts(call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse) -> As
             "description": "An endless multipart/x-mixed-replace stream of JPEG images",
             "content": {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         },
-        **error_responses(422, 500, 503, 504),
+        **error_responses(422, 429, 500, 503, 504),
     },
 )
 async def stream(
     upstream: UpstreamDep,
+    slots: Annotated[StreamSlots, Depends(get_stream_slots)],
+    client: ClientDep,
     max_fps: Annotated[
         float | None, Query(gt=0, le=1000, allow_inf_nan=False, description="Most frames per second; default: all")
     ] = None,
@@ -91,20 +163,22 @@ async def stream(
         request.max_width = max_width
     if quality is not None:
         request.quality = quality
+    slot = slots.take(client)
     call = upstream.camera.Frames(request)
     try:
         first = await asyncio.wait_for(call.read(), timeout=upstream.timeout_s)
     except TimeoutError:
-        call.cancel()
+        _end(call, slot)
         return rpc_error_response(CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
     except BaseException:
-        call.cancel()
+        _end(call, slot)
         raise
     if not isinstance(first, pb.FramesResponse):  # ended at once, without an error
+        _end(call, slot)
         return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="query")
     return StreamingResponse(
-        _parts(call, first),
+        _parts(call, first, slot),
         media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"},
-        background=BackgroundTask(call.cancel),  # runs when the client disconnects, too
+        background=BackgroundTask(_end, call, slot),  # runs when the client disconnects, too
     )
