@@ -78,4 +78,4 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
-pytest_plugins = ["tests.fixtures_emulator"]
+pytest_plugins = ["tests.support.emulator_fixtures"]

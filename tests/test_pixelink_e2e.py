@@ -28,11 +28,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
+from camera_grpc.client import channel_options
+from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.device.pixelink import GRAB_ATTEMPTS
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from tests.pxlemu import STAMP_BYTES, SocketControl, emulator_env, sensor_pattern
-from tests.support.process import ServiceProcess
+from tests.support import STATE_TIMEOUT_S, ServiceProcess, wait_for_health
+from tests.support.pxlemu import STAMP_BYTES, SocketControl, emulator_env, sensor_pattern
 
 SERIAL = 700000001
 ABSENT_SERIAL = 123456789
@@ -45,11 +47,7 @@ API_OUT_OF_RANGE_ERROR = -2147483626  # 0x80000016
 STREAM_STARTED = 0  # emulator "state" reply for START
 #: Exposure at which a MONO8 frame is exactly the emulator's pattern, milliseconds.
 UNSCALED_EXPOSURE_MS = 10.0
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 CALL_TIMEOUT_S = 10.0
-#: How long a test waits for health to change (reconnects take a few backoff steps).
-STATE_TIMEOUT_S = 10.0
 #: An unplug must fail the in-flight call within this ("about a second"; the emulator wakes the grab at once).
 FAIL_FAST_S = 1.0
 UNPLUG_CYCLES = 50
@@ -57,8 +55,6 @@ UNPLUG_CYCLES = 50
 THREAD_COUNT_TOLERANCE = 2
 #: Exit status for a missing SDK (camera_grpc.cli.EXIT_CONFIG).
 EXIT_CONFIG = 78
-SERVICE_NAME = "camera.v1.CameraService"
-
 SERVICE_ENV = {
     "CAMERA_BACKEND": "pixelink",
     "DEFAULT_EXPOSURE": "2",
@@ -96,26 +92,25 @@ class EmulatedService:
     health: health_pb2_grpc.HealthStub
 
     async def health_status(self) -> int:
-        response = await self.health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=CALL_TIMEOUT_S)
-        return response.status
+        request = health_pb2.HealthCheckRequest(service=CAMERA_SERVICE_NAME)
+        return (await self.health.Check(request, timeout=CALL_TIMEOUT_S)).status
 
     async def wait_for_health(self, expected: int, timeout_s: float = STATE_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while await self.health_status() != expected:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"health never became {expected}:\n{self.process.log}")
-            await asyncio.sleep(0.01)
+        try:
+            await wait_for_health(self.health, expected, timeout_s=timeout_s)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n{self.process.log}") from None
 
     def emulator_value(self, feature_id: int) -> float:
         """The camera's own current value (SDK units), read by the emulator."""
         return self.control.feature_value(SERIAL, feature_id)
 
 
-StartService = Callable[..., Awaitable[EmulatedService]]
+StartEmulated = Callable[..., Awaitable[EmulatedService]]
 
 
 @pytest.fixture
-async def start_service(emulator_dir: Path, tmp_path: Path) -> AsyncIterator[StartService]:
+async def start_emulated(emulator_dir: Path, tmp_path: Path) -> AsyncIterator[StartEmulated]:
     """Start the service on the emulator: ``await start(config=..., **environment)``; all stopped at teardown."""
     stack = contextlib.AsyncExitStack()
     socket_dir = Path(tempfile.mkdtemp(prefix="pxl-", dir="/tmp"))  # a short path: Unix sockets allow ~100 bytes
@@ -138,7 +133,7 @@ async def start_service(emulator_dir: Path, tmp_path: Path) -> AsyncIterator[Sta
         control = SocketControl(socket_path) if emulated else None
         if control is not None:
             stack.callback(control.close)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=channel_options())
         stack.push_async_callback(channel.close)
         return EmulatedService(
             process,
@@ -166,8 +161,8 @@ async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
 # ------------------------------------------------------------------------------------------- the API
 
 
-async def test_every_rpc_reaches_the_camera_in_its_units(start_service: StartService) -> None:
-    service = await start_service()
+async def test_every_rpc_reaches_the_camera_in_its_units(start_emulated: StartEmulated) -> None:
+    service = await start_emulated()
     stub = service.stub
     assert await service.health_status() == health_pb2.HealthCheckResponse.SERVING
     assert "PixeLINK camera 700000001 (PL-EMU-5MP, firmware 1.0.0) initialized: 640x480 mono8" in service.process.log
@@ -210,8 +205,8 @@ async def test_every_rpc_reaches_the_camera_in_its_units(start_service: StartSer
     assert len(numbers) == 3 and numbers == sorted(set(numbers))
 
 
-async def test_a_value_out_of_range_is_invalid_argument(start_service: StartService) -> None:
-    service = await start_service()
+async def test_a_value_out_of_range_is_invalid_argument(start_emulated: StartEmulated) -> None:
+    service = await start_emulated()
     error = await rpc_error(service.stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=20_000)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "between 0.01 and 10000" in error.details()
     # A value inside the limits the camera reported, refused by the SDK all the same (limits can be dynamic).
@@ -222,8 +217,10 @@ async def test_a_value_out_of_range_is_invalid_argument(start_service: StartServ
     assert service.emulator_value(EXPOSURE) == pytest.approx(0.002)  # unchanged
 
 
-async def test_timeouts_are_retried_then_reported_as_deadline_exceeded(start_service: StartService) -> None:
-    service = await start_service()
+async def test_timeouts_are_retried_then_reported_as_deadline_exceeded(
+    start_emulated: StartEmulated,
+) -> None:
+    service = await start_emulated()
     control = service.control
     control.reset_counts()
     control.fail_next("PxLGetNextFrame", API_CAMERA_TIMEOUT_ERROR, GRAB_ATTEMPTS - 1)
@@ -241,8 +238,10 @@ async def test_timeouts_are_retried_then_reported_as_deadline_exceeded(start_ser
     assert (await service.stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S)).frame_number > 0
 
 
-async def test_a_setting_that_needs_a_stopped_stream_changes_while_frames_stream(start_service: StartService) -> None:
-    service = await start_service(config=f"{ONE_SMALL_CAMERA};nosws={EXPOSURE}")  # exposure needs a stopped stream
+async def test_a_setting_that_needs_a_stopped_stream_changes_while_frames_stream(
+    start_emulated: StartEmulated,
+) -> None:
+    service = await start_emulated(config=f"{ONE_SMALL_CAMERA};nosws={EXPOSURE}")  # exposure needs a stopped stream
     stream = service.stub.Frames(pb.FramesRequest(encoding=pb.FRAME_ENCODING_RAW))
     first = await stream.read()
     assert first.exposure_ms == 2
@@ -264,9 +263,9 @@ async def test_a_setting_that_needs_a_stopped_stream_changes_while_frames_stream
 
 
 async def test_unplug_fails_calls_fast_and_replug_restores_the_requested_settings(
-    start_service: StartService,
+    start_emulated: StartEmulated,
 ) -> None:
-    service = await start_service()
+    service = await start_emulated()
     stub, control = service.stub, service.control
     await stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=50, gain_db=3), timeout=CALL_TIMEOUT_S)
     capture = asyncio.ensure_future(stub.Capture(pb.CaptureRequest(exposure_ms=1500), timeout=CALL_TIMEOUT_S))
@@ -297,8 +296,8 @@ async def test_unplug_fails_calls_fast_and_replug_restores_the_requested_setting
         assert step in log, step
 
 
-async def test_an_unplug_ends_a_frames_stream_with_unavailable(start_service: StartService) -> None:
-    service = await start_service()
+async def test_an_unplug_ends_a_frames_stream_with_unavailable(start_emulated: StartEmulated) -> None:
+    service = await start_emulated()
     stream = service.stub.Frames(pb.FramesRequest(encoding=pb.FRAME_ENCODING_RAW))
     assert (await stream.read()).frame_number > 0
     unplugged = time.monotonic()
@@ -312,12 +311,12 @@ async def test_an_unplug_ends_a_frames_stream_with_unavailable(start_service: St
 
 @pytest.mark.parametrize("before_shutdown", ["connected", "unplugged", "unplugged and replugged"])
 async def test_the_camera_is_uninitialized_at_shutdown(
-    start_service: StartService, tmp_path: Path, before_shutdown: str
+    start_emulated: StartEmulated, tmp_path: Path, before_shutdown: str
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(EXIT_REPORT)
-    service = await start_service(PYTHONPATH=str(site))
+    service = await start_emulated(PYTHONPATH=str(site))
     assert (await service.stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S)).frame_number > 0
     if before_shutdown != "connected":
         service.control.unplug(SERIAL)
@@ -330,8 +329,10 @@ async def test_the_camera_is_uninitialized_at_shutdown(
     assert uninitialized >= 1 and (open_handles, stale_handles) == (0, 0)
 
 
-async def test_many_unplug_replug_cycles_leak_no_handles_or_threads(start_service: StartService) -> None:
-    service = await start_service()
+async def test_many_unplug_replug_cycles_leak_no_handles_or_threads(
+    start_emulated: StartEmulated,
+) -> None:
+    service = await start_emulated()
     stub, control = service.stub, service.control
     threads = psutil.Process(service.process.process.pid)
 
@@ -355,8 +356,10 @@ async def test_many_unplug_replug_cycles_leak_no_handles_or_threads(start_servic
     assert service.process.process.poll() is None
 
 
-async def test_an_absent_serial_keeps_the_service_up_and_not_serving(start_service: StartService) -> None:
-    service = await start_service(CAMERA_SERIAL_NUMBER=str(ABSENT_SERIAL))
+async def test_an_absent_serial_keeps_the_service_up_and_not_serving(
+    start_emulated: StartEmulated,
+) -> None:
+    service = await start_emulated(CAMERA_SERIAL_NUMBER=str(ABSENT_SERIAL))
     assert await service.health_status() == health_pb2.HealthCheckResponse.NOT_SERVING
     error = await rpc_error(service.stub.GetSettings(pb.GetSettingsRequest(), timeout=CALL_TIMEOUT_S))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
@@ -414,11 +417,11 @@ def test_pixelink_without_an_sdk_stops_with_one_line(
 
 
 async def test_auto_falls_back_to_the_simulated_camera_with_a_warning(
-    start_service: StartService, tmp_path: Path
+    start_emulated: StartEmulated, tmp_path: Path
 ) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    service = await start_service(
+    service = await start_emulated(
         emulated=False, CAMERA_BACKEND="auto", PIXELINK_SDK_LIB=str(empty), LD_LIBRARY_PATH=""
     )
     log = service.process.log

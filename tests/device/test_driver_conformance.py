@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from camera_grpc.device.base import CameraDriver, PixelFormat
+from camera_grpc.device.base import CameraDriver, Frame, PixelFormat
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.errors import CameraDisconnectedError, CameraUnavailableError, InvalidSettingError
-from tests.pxlemu import EmulatorControl
+from tests.support.pxlemu import EmulatorControl
 
 #: Relative tolerance for a value read back after a set (cameras round to their step).
 READBACK_RELATIVE = 0.01
@@ -192,14 +192,23 @@ def test_unplug_fails_calls_close_still_works_and_replug_reopens(driver_harness:
 
 
 def test_frames_the_caller_keeps_are_never_overwritten(driver: CameraDriver) -> None:
+    """Checked during the run of grabs, not only after it: each frame's pixels are copied the moment it
+    arrives, so a buffer lent again while a kept frame still uses it shows up as a changed frame."""
     driver.set_exposure_ms(1.0)
     driver.start_streaming()
-    kept = [driver.grab() for _ in range(24)]  # more frames than any buffer pool keeps
-    view = kept[0].pixels[::2, ::2]  # a view keeps its base alive too
-    snapshots = [frame.pixels.copy() for frame in kept]
+    kept: list[Frame] = []
+    snapshots: list[np.ndarray] = []
+    for _ in range(24):  # more frames than any buffer pool keeps
+        frame = driver.grab()
+        kept.append(frame)
+        snapshots.append(frame.pixels.copy())
+        for earlier, snapshot in zip(kept, snapshots, strict=True):
+            assert np.array_equal(earlier.pixels, snapshot), f"frame {earlier.frame_number} was overwritten"
+    view = kept[0].pixels[::2, ::2]  # a view keeps its buffer out of reuse too
+    del kept[0]
     for _ in range(24):
         driver.grab()
     driver.stop_streaming()
-    for frame, snapshot in zip(kept, snapshots, strict=True):
+    for frame, snapshot in zip(kept, snapshots[1:], strict=True):
         assert np.array_equal(frame.pixels, snapshot), f"frame {frame.frame_number} was overwritten"
     assert np.array_equal(view, snapshots[0][::2, ::2])

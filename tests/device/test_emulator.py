@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.pxlemu import (
+from tests.support.pxlemu import (
     BUILD_SCRIPT,
     DEFAULT_HEIGHT,
     DEFAULT_SERIALS,

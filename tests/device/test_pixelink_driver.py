@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,8 @@ from camera_grpc.errors import (
     CameraUnavailableError,
     InvalidSettingError,
 )
-from tests.pxlemu import STAMP_BYTES, EmulatorControl
-from tests.pxlemu import sensor_pattern as pattern
+from tests.support.pxlemu import STAMP_BYTES, EmulatorControl
+from tests.support.pxlemu import sensor_pattern as pattern
 
 SERIAL, OTHER_SERIAL = 700000001, 700000002
 WIDTH, HEIGHT = 640, 480
@@ -206,12 +205,16 @@ def test_frame_buffers_are_reused_once_released(camera: Any, pixel_format: Pixel
     camera.set_pixel_format(pixel_format)
     camera.start_streaming()
     first = camera.grab()
-    buffer = weakref.ref(first.pixels)
-    del first  # released: the next frame may use its buffer again
+    memory = first.pixels.__array_interface__["data"][0]  # the pool keeps this memory: no other buffer gets it
+    held = camera.grab()  # held: its memory is not lent again while this frame lives
+    held_memory = held.pixels.__array_interface__["data"][0]
+    del first  # released: the next frame may use its memory again
     for _ in range(5):
         frame = camera.grab()
-        assert frame.pixels is buffer()
+        assert frame.pixels.__array_interface__["data"][0] == memory
+        assert frame.frame_number > held.frame_number
         del frame
+    assert held.pixels.__array_interface__["data"][0] == held_memory
 
 
 # --------------------------------------------------------------------------------------- streaming rule

@@ -1,7 +1,6 @@
 """The one set of test helpers: services (in-process and as a process), settings, waiting, ports."""
 
-from pathlib import Path
-
+from tests.support.paths import REPO_ROOT
 from tests.support.process import ServiceProcess
 from tests.support.service import (
     FAST_CAMERA,
@@ -12,9 +11,6 @@ from tests.support.service import (
     make_settings,
 )
 from tests.support.waiting import STATE_TIMEOUT_S, closed_port, eventually, wait_for_health
-
-#: The repository's top folder.
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = [
     "FAST_CAMERA",

@@ -4,7 +4,7 @@
 * ``emulator_lib`` (session): the emulator loaded IN-PROCESS so the unmodified ``pixelinkWrapper`` binds to it
   (SDK-ABI.md 1.4 recipe B). After this fixture has run, ``import pixelinkWrapper`` succeeds in this test
   process and talks to the emulator.
-* ``emulator`` / ``pxl_emu``: :class:`tests.pxlemu.EmulatorControl` for that library, reset before and after
+* ``emulator``: :class:`tests.support.pxlemu.EmulatorControl` for that library, reset before and after
   each test (all handles forgotten, default profile, faults and counters cleared).
 * ``pxl_api``: the ``PxLApi`` class of pixelinkWrapper, bound to the reset emulator.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.pxlemu import EmulatorControl, build_emulator
+from tests.support.pxlemu import EmulatorControl, build_emulator
 
 
 @pytest.fixture(scope="session")
@@ -59,12 +59,6 @@ def emulator(emulator_lib: ctypes.CDLL) -> Iterator[EmulatorControl]:
     control.reset()
     yield control
     control.reset()
-
-
-@pytest.fixture
-def pxl_emu(emulator: EmulatorControl) -> EmulatorControl:
-    """Alias of ``emulator``."""
-    return emulator
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Test support for the PixeLINK SDK emulator (``emulator/pxlemu.c``, see ``emulator/README.md``).
+"""Test support for the PixeLINK SDK emulator (``emulator/``, see ``emulator/README.md``).
 
 * :func:`build_emulator` builds ``libPxLApi.so`` with ``scripts/build_emulator.sh`` (only when stale).
 * :class:`EmulatorControl` drives the ``PxLEmu_*`` fault-injection functions of a library that is already
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO_ROOT
+
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_emulator.sh"
 #: Version in the library's file name: what pixelinkWrapper's version probe reads.
 LIB_VERSION = "4.2.2.11"
