@@ -82,6 +82,21 @@ class Settings(BaseSettings):
         description="Largest gRPC message sent or received, bytes (a raw 12 MP 16-bit frame is 24 MiB)",
     )
     shutdown_grace_s: float = Field(5.0, ge=0, le=300, description="Seconds in-flight calls get to finish at shutdown")
+    grpc_max_connections: int = Field(
+        128,
+        ge=1,
+        le=65535,
+        description="Most gRPC connections open at once (also kept within the open-files limit); more are closed",
+    )
+    grpc_handshake_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a new gRPC connection has to complete its HTTP/2 handshake"
+    )
+    grpc_idle_timeout_s: float = Field(
+        60.0, gt=0, le=86400, description="Seconds a gRPC connection without calls stays open (clients reconnect)"
+    )
+    grpc_max_streams: int = Field(
+        256, ge=1, le=65535, description="Most long-lived gRPC streams (Frames, health Watch, reflection) at once"
+    )
 
     # Camera
     camera_backend: Literal["auto", "pixelink", "simulated"] = Field(
@@ -112,6 +127,15 @@ class Settings(BaseSettings):
         2.0, ge=0, le=60, description="Seconds acquisition keeps running after the last subscriber leaves"
     )
     max_subscribers: int = Field(64, ge=1, le=4096, description="Most Frames streams open at once")
+    max_streams_per_peer: int = Field(
+        0, ge=0, le=4096, description="Most Frames streams one connection may hold; 0: half of MAX_SUBSCRIBERS"
+    )
+    frames_subscriber_budget_bytes: int = Field(
+        64 * MIB, ge=1, le=2**40, description="Most frame bytes one Frames subscriber's queue holds (more: dropped)"
+    )
+    frames_budget_bytes: int = Field(
+        256 * MIB, ge=1, le=2**40, description="Most frame bytes all Frames subscribers' queues hold together"
+    )
 
     @field_validator("camera_serial_number", mode="before")
     @classmethod
