@@ -341,6 +341,9 @@ async def test_many_unplug_replug_cycles_leak_no_handles_or_threads(
         # A call that reaches the camera notices the unplug at once (idle checks run once a second).
         error = await rpc_error(stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S))
         assert error.code() == grpc.StatusCode.UNAVAILABLE
+        # Health follows the camera thread through the event loop: wait until it has seen the unplug, or a
+        # SERVING left over from before it would let the next capture race the reconnect.
+        await service.wait_for_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         control.replug(SERIAL)
         await service.wait_for_health(health_pb2.HealthCheckResponse.SERVING)
 
