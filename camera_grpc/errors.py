@@ -136,6 +136,10 @@ class TooManySubscribersError(CameraServiceError):
     """The limit of simultaneous frame streams is reached."""
 
 
+class TooManyStreamsError(CameraServiceError):
+    """The limit of simultaneous long-lived gRPC streams (frames, health watches, reflection) is reached."""
+
+
 class NotFoundError(CameraServiceError):
     """No saved capture has the requested name (or the name is not a plain capture file name)."""
 

@@ -60,6 +60,7 @@ class CameraRuntime:
             self.executor,
             linger_s=settings.frames_linger_s,
             max_subscribers=settings.max_subscribers,
+            max_per_peer=settings.max_streams_per_peer or None,
         )
         # The wiring, explicit: every frame of continuous acquisition goes to the live-frame hub,
         # and a lost camera ends its streams.

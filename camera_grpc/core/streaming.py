@@ -175,13 +175,17 @@ class FrameHub:
         *,
         linger_s: float = 2.0,
         max_subscribers: int = 64,
+        max_per_peer: int | None = None,
     ) -> None:
         self._worker = worker
         self._executor = executor
         self._linger_s = linger_s
         self._max_subscribers = max_subscribers
+        #: Most subscriptions one peer (connection) may hold; default: half of ``max_subscribers``.
+        self._max_per_peer = max_per_peer or max(1, max_subscribers // 2)
         self._loop = asyncio.get_running_loop()
         self._subscriptions: set[Subscription] = set()
+        self._per_peer: collections.Counter[str] = collections.Counter()
         self._linger_task: asyncio.Task[None] | None = None
         self._closed = False
         self.encode_count = 0  #: renditions encoded (event loop)
@@ -197,14 +201,27 @@ class FrameHub:
         return frozenset(self._subscriptions)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, options: StreamOptions) -> AsyncIterator[Subscription]:
-        """Subscribe for the duration of the ``async with`` block."""
+    async def subscribe(self, options: StreamOptions, peer: str | None = None) -> AsyncIterator[Subscription]:
+        """Subscribe for the duration of the ``async with`` block.
+
+        ``peer`` names the client's connection (gRPC's ``context.peer()``): one peer may hold at
+        most ``max_per_peer`` subscriptions, so no single client takes every slot.
+        """
         if self._closed:
             raise ServiceStoppingError("the service is shutting down")
         if len(self._subscriptions) >= self._max_subscribers:
-            raise TooManySubscribersError(f"at most {self._max_subscribers} frame streams may be open at once")
+            raise TooManySubscribersError(
+                f"at most {self._max_subscribers} frame streams may be open at once (MAX_SUBSCRIBERS)"
+            )
+        if peer is not None and self._per_peer[peer] >= self._max_per_peer:
+            raise TooManySubscribersError(
+                f"at most {self._max_per_peer} frame streams may be open at once on one connection "
+                "(MAX_STREAMS_PER_PEER)"
+            )
         subscription = Subscription(self, options)
         self._subscriptions.add(subscription)
+        if peer is not None:
+            self._per_peer[peer] += 1
         try:
             if self._linger_task is not None:
                 self._linger_task.cancel()
@@ -214,6 +231,10 @@ class FrameHub:
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+            if peer is not None:
+                self._per_peer[peer] -= 1
+                if not self._per_peer[peer]:
+                    del self._per_peer[peer]
             if not self._subscriptions and not self._closed:
                 self._linger_task = self._loop.create_task(self._stop_after_linger())
 

@@ -22,6 +22,7 @@ from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.streaming import FrameHub
 from camera_grpc.device.worker import CameraState
+from camera_grpc.rpc.limits import StreamLimit
 from camera_grpc.rpc.servicer import CameraServicer, add_to_server
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
 
 async def create_server(settings: Settings, camera: CameraController, frames: FrameHub) -> tuple[grpc.aio.Server, int]:
     """A bound (not yet started) server over ``camera`` and ``frames``, and its port."""
-    server = grpc.aio.server(options=server_options(settings))
+    stream_limit = StreamLimit(settings.grpc_max_streams)
+    server = grpc.aio.server(options=server_options(settings), interceptors=[stream_limit])
     add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -66,6 +68,7 @@ async def create_server(settings: Settings, camera: CameraController, frames: Fr
     if port == 0:
         raise OSError(f"could not bind gRPC to {address}")
     server.health_servicer = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown
+    server.stream_limit = stream_limit  # type: ignore[attr-defined]  # for monitoring and tests
     return server, port
 
 

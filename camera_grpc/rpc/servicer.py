@@ -113,7 +113,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
 
     async def Frames(self, request: pb.FramesRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         options = self._stream_options(request)
-        async with self._frames.subscribe(options) as subscription:
+        async with self._frames.subscribe(options, peer=context.peer()) as subscription:
             async for delivery in subscription:
                 frame = delivery.frame
                 fields = pb.FramesResponse(

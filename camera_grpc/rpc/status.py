@@ -40,6 +40,7 @@ from camera_grpc.errors import (
     SettingsConflictError,
     StorageFullError,
     StorageUnavailableError,
+    TooManyStreamsError,
     TooManySubscribersError,
 )
 
@@ -73,6 +74,7 @@ STATUS_CODES: dict[type[CameraServiceError], grpc.StatusCode] = {
     SettingsConflictError: grpc.StatusCode.FAILED_PRECONDITION,
     StorageFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     TooManySubscribersError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    TooManyStreamsError: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2
 
 from camera_grpc import errors
+from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from camera_grpc.rpc import status
-from tests.support import RunningService
+from tests.support import RunningService, ServiceFactory, eventually
 
 #: Far beyond gRPC's 16 KiB hard limit on a response's metadata (where the status message travels).
 HUGE = 100_000
@@ -41,3 +44,48 @@ def test_every_echo_of_input_and_every_status_message_is_bounded() -> None:
     sent = status.to_status(errors.NotFoundError("w" * HUGE))
     assert sent.code == grpc.StatusCode.NOT_FOUND
     assert len(sent.details) <= status.MAX_MESSAGE_CHARS
+
+
+async def first_frame(stub: camera_pb2_grpc.CameraServiceStub) -> grpc.aio.UnaryStreamCall:
+    """A live Frames stream that has delivered its first message (so it holds its slot)."""
+    call = stub.Frames(pb.FramesRequest(max_fps=1, encoding=pb.FRAME_ENCODING_JPEG, max_width=32), timeout=30)
+    assert (await call.read()).sequence_number == 1
+    return call
+
+
+async def test_one_connection_cannot_take_every_frame_stream_slot(start_service: ServiceFactory) -> None:
+    service = await start_service(max_subscribers=4)  # MAX_STREAMS_PER_PEER 0: half of that
+    held = [await first_frame(service.stub) for _ in range(2)]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await (await first_frame(service.stub)).read()
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "at most 2 frame streams" in caught.value.details() and "MAX_STREAMS_PER_PEER" in caught.value.details()
+    async with grpc.aio.insecure_channel(service.address) as other:  # another connection still gets a slot
+        (await first_frame(camera_pb2_grpc.CameraServiceStub(other))).cancel()
+    held.pop().cancel()
+    await eventually(lambda: service.runtime.frames.subscriber_count == 1, what="the cancelled slot freed")
+    held.append(await first_frame(service.stub))  # and the connection's freed slot is usable again
+    for call in held:
+        call.cancel()
+
+
+async def test_health_watch_streams_count_against_the_stream_limit(start_service: ServiceFactory) -> None:
+    service = await start_service(grpc_max_streams=3)
+    request = health_pb2.HealthCheckRequest(service=CAMERA_SERVICE_NAME)
+    watches = [service.health.Watch(request, timeout=30) for _ in range(3)]
+    for watch in watches:
+        assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await service.health.Watch(request, timeout=30).read()
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "at most 3 long-lived streams" in caught.value.details() and "GRPC_MAX_STREAMS" in caught.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:  # Frames streams count too
+        await (await first_frame(service.stub)).read()
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert (await service.stub.GetSettings(pb.GetSettingsRequest(), timeout=10)).connected  # unary calls unaffected
+    watches.pop().cancel()
+    await eventually(lambda: service.server.stream_limit.open == 2, what="the cancelled stream's slot freed")
+    replacement = service.health.Watch(request, timeout=30)
+    assert (await replacement.read()).status == health_pb2.HealthCheckResponse.SERVING
+    for watch in (*watches, replacement):
+        watch.cancel()

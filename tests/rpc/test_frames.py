@@ -240,7 +240,7 @@ async def test_invalid_stream_options_are_refused(small: RunningService) -> None
 
 
 async def test_too_many_subscribers_is_resource_exhausted(start_service: ServiceFactory) -> None:
-    service = await start_service(max_subscribers=2, **SMALL_CAMERA)
+    service = await start_service(max_subscribers=2, max_streams_per_peer=2, **SMALL_CAMERA)
     open_calls = [
         service.stub.Frames(pb.FramesRequest(max_width=32, encoding=pb.FRAME_ENCODING_JPEG)) for _ in range(2)
     ]
@@ -250,6 +250,7 @@ async def test_too_many_subscribers_is_resource_exhausted(start_service: Service
         async for _ in service.stub.Frames(pb.FramesRequest()):
             pass
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "at most 2 frame streams" in caught.value.details() and "MAX_SUBSCRIBERS" in caught.value.details()
     for call in open_calls:
         call.cancel()
 
