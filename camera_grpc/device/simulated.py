@@ -71,7 +71,10 @@ class SimulatedCamera(CameraDriver):
         self._gain_db = 0.0
         self._streaming = False
         self._pattern: np.ndarray | None = None
-        self._lit_pattern: np.ndarray | None = None  # the pattern at the current exposure and gain
+        self._lit_patterns: dict[tuple[float, float], np.ndarray] = {}  # the pattern at an exposure and gain
+        # Settings by frame: frames numbered from the first number on are exposed with them. A frame that
+        # was exposed before a change (in flight, as in a real camera) carries the settings it had.
+        self._settings_from: list[tuple[int, float, float]] = [(0, REFERENCE_EXPOSURE_MS, 0.0)]
         self._buffers = BufferPool((height, width), pixel_format.sample_type)
         # Free-running frame clock: frame n is ready at anchor_time + (n - anchor_number) * period.
         self._anchor_time = 0.0
@@ -100,7 +103,7 @@ class SimulatedCamera(CameraDriver):
         self._streaming = False
         if self._pattern is None:
             self._pattern = self._make_pattern()
-        self._lit_pattern = None
+        self._settings_from = [(0, self._exposure_ms, self._gain_db)]
         self._open = True
 
     def close(self) -> None:
@@ -135,7 +138,7 @@ class SimulatedCamera(CameraDriver):
         _check_range("exposure_ms", exposure_ms, EXPOSURE_RANGE_MS)
         self._rebase_clock()
         self._exposure_ms = float(exposure_ms)
-        self._lit_pattern = None
+        self._settings_changed()
         return self._exposure_ms
 
     def get_gain_db(self) -> float:
@@ -145,8 +148,9 @@ class SimulatedCamera(CameraDriver):
     def set_gain_db(self, gain_db: float) -> float:
         self._check()
         _check_range("gain_db", gain_db, GAIN_RANGE_DB)
+        self._rebase_clock()
         self._gain_db = float(gain_db)
-        self._lit_pattern = None
+        self._settings_changed()
         return self._gain_db
 
     def geometry(self) -> ImageGeometry:
@@ -180,14 +184,15 @@ class SimulatedCamera(CameraDriver):
         if ready_at > now and self._unplugged.wait(ready_at - now):
             raise CameraDisconnectedError(f"simulated camera {self._serial_number} was unplugged")
         self._last_returned = number
+        exposure_ms, gain_db = self._settings_of(number)
         return Frame(
-            pixels=self._render(number),
+            pixels=self._render(number, exposure_ms, gain_db),
             pixel_format=self._pixel_format,
             bit_depth=self._bit_depth,
             frame_number=number,
             captured_at=datetime.now(UTC),
-            exposure_ms=self._exposure_ms,
-            gain_db=self._gain_db,
+            exposure_ms=exposure_ms,
+            gain_db=gain_db,
         )
 
     def check_connection(self) -> None:
@@ -224,22 +229,40 @@ class SimulatedCamera(CameraDriver):
         dtype = np.uint8 if levels <= 256 else np.uint16
         return np.clip(scene * (levels - 1), 0, levels - 1).astype(dtype)
 
-    def _lit(self) -> np.ndarray:
-        """The pattern at the current exposure and gain (recomputed only when they change)."""
-        if self._lit_pattern is None:
+    def _settings_changed(self) -> None:
+        """Frames from the next one to start exposing take the new settings; those before keep theirs."""
+        first = (self._anchor_number if self._streaming else self._last_returned) + 1
+        kept = [entry for entry in self._settings_from if entry[0] < first]
+        # Only the newest entry at or before the last returned frame can still be needed.
+        older = [entry for entry in kept if entry[0] <= self._last_returned]
+        self._settings_from = [*older[-1:], *[entry for entry in kept if entry[0] > self._last_returned]]
+        self._settings_from.append((first, self._exposure_ms, self._gain_db))
+
+    def _settings_of(self, frame_number: int) -> tuple[float, float]:
+        """Exposure and gain a frame was exposed with."""
+        _, exposure_ms, gain_db = next(entry for entry in reversed(self._settings_from) if entry[0] <= frame_number)
+        return exposure_ms, gain_db
+
+    def _lit(self, exposure_ms: float, gain_db: float) -> np.ndarray:
+        """The pattern at an exposure and gain (computed once for each, while they are in use)."""
+        key = (exposure_ms, gain_db)
+        lit = self._lit_patterns.get(key)
+        if lit is None:
             assert self._pattern is not None
             levels = 256 if self._pixel_format is PixelFormat.MONO8 else 1 << self._bit_depth
-            scale = (self._exposure_ms / REFERENCE_EXPOSURE_MS) * 10 ** (self._gain_db / 20)
+            scale = (exposure_ms / REFERENCE_EXPOSURE_MS) * 10 ** (gain_db / 20)
             lut = np.clip(np.arange(levels, dtype=np.float64) * scale, 0, levels - 1).astype(
                 self._pixel_format.sample_type
             )
-            self._lit_pattern = np.take(lut, self._pattern)
-        return self._lit_pattern
+            in_use = {(exposure, gain) for _, exposure, gain in self._settings_from}
+            self._lit_patterns = {k: v for k, v in self._lit_patterns.items() if k in in_use}
+            lit = self._lit_patterns[key] = np.take(lut, self._pattern)
+        return lit
 
-    def _render(self, frame_number: int) -> np.ndarray:
+    def _render(self, frame_number: int, exposure_ms: float, gain_db: float) -> np.ndarray:
         offset = (frame_number * PATTERN_STEP_PX) % PATTERN_PERIOD_PX
         pixels = self._buffers.acquire()
-        np.copyto(pixels, self._lit()[:, offset : offset + self._width])
+        np.copyto(pixels, self._lit(exposure_ms, gain_db)[:, offset : offset + self._width])
         stamp_frame_number(pixels, frame_number, full_scale=(1 << self._bit_depth) - 1)
         return pixels
 

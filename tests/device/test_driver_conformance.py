@@ -160,6 +160,26 @@ def test_a_frame_takes_at_least_its_exposure(driver: CameraDriver) -> None:
     driver.stop_streaming()
 
 
+def test_a_frame_reporting_a_new_exposure_was_exposed_after_it_was_set(driver: CameraDriver) -> None:
+    """Frames already exposed when the exposure changes (in flight) report the exposure they had: a frame that
+    says it was exposed for 300 ms cannot arrive sooner than 300 ms after that exposure was set. (A lower bound:
+    a loaded machine only makes it later.)"""
+    driver.set_exposure_ms(1.0)
+    driver.start_streaming()
+    for _ in range(3):
+        driver.grab()
+    time.sleep(0.05)  # not synchronisation: let frames complete at 1 ms that nobody has taken yet
+    exposure_ms = 300.0
+    set_at = time.monotonic()
+    driver.set_exposure_ms(exposure_ms)
+    frame = driver.grab()
+    while frame.exposure_ms != pytest.approx(exposure_ms, rel=1e-3):
+        assert frame.exposure_ms == pytest.approx(1.0, rel=1e-3)  # one from before the change
+        frame = driver.grab()
+    assert time.monotonic() - set_at >= exposure_ms / 1000 * 0.95
+    driver.stop_streaming()
+
+
 def test_brightness_follows_exposure(driver: CameraDriver) -> None:
     def mean_level(exposure_ms: float) -> float:
         driver.set_exposure_ms(exposure_ms)
