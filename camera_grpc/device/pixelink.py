@@ -318,34 +318,6 @@ class PixelinkCamera(CameraDriver):
         geometry = self._geometry()
         return ImageGeometry(geometry.width, geometry.height, geometry.pixel_format, geometry.bit_depth)
 
-    # -- settings that need a stopped stream (not part of the gRPC API) ---------------------------------
-
-    def set_pixel_format(self, pixel_format: PixelFormat) -> PixelFormat:
-        """Switch the pixel format (one of :attr:`CameraDescription.pixel_formats`); works while streaming."""
-        camera = self._require()
-        if pixel_format not in camera.pixel_formats:
-            supported = ", ".join(fmt.value for fmt in camera.pixel_formats)
-            raise InvalidSettingError(
-                "pixel_format", pixel_format.value, reason=f"is not supported by this camera (supported: {supported})"
-            )
-        sdk_format = next(value for value, fmt in self._delivered.items() if fmt is pixel_format)
-        self._set_value(camera, self._pixel_format_id, 0, sdk_format, "pixel_format", pixel_format.value, None)
-        self._read_geometry(camera)
-        return self._geometry().pixel_format
-
-    def get_roi(self) -> tuple[int, int, int, int]:
-        """Region of interest: left, top, width, height in sensor pixels."""
-        return self._geometry().roi
-
-    def set_roi(self, left: int, top: int, width: int, height: int) -> tuple[int, int, int, int]:
-        """Set the region of interest (sensor pixels); returns the ROI the camera applied (it snaps to its
-        steps). Works while streaming (the stream is stopped and restarted around it)."""
-        camera = self._require()
-        params = [float(left), float(top), float(width), float(height)]
-        self._set_params(camera, self._roi_id, params, "roi", (left, top, width, height), None)
-        self._read_geometry(camera)
-        return self._geometry().roi
-
     # -- CameraDriver: streaming ---------------------------------------------------------------------
 
     def start_streaming(self) -> None:
