@@ -134,11 +134,7 @@ class SimulatedCamera(CameraDriver):
         return self._exposure_ms
 
     def set_exposure_ms(self, exposure_ms: float) -> float:
-        self._check()
-        _check_range("exposure_ms", exposure_ms, EXPOSURE_RANGE_MS)
-        self._rebase_clock()
-        self._exposure_ms = float(exposure_ms)
-        self._settings_changed()
+        self._change("exposure_ms", exposure_ms, EXPOSURE_RANGE_MS)
         return self._exposure_ms
 
     def get_gain_db(self) -> float:
@@ -146,11 +142,7 @@ class SimulatedCamera(CameraDriver):
         return self._gain_db
 
     def set_gain_db(self, gain_db: float) -> float:
-        self._check()
-        _check_range("gain_db", gain_db, GAIN_RANGE_DB)
-        self._rebase_clock()
-        self._gain_db = float(gain_db)
-        self._settings_changed()
+        self._change("gain_db", gain_db, GAIN_RANGE_DB)
         return self._gain_db
 
     def geometry(self) -> ImageGeometry:
@@ -228,6 +220,14 @@ class SimulatedCamera(CameraDriver):
         scene = 0.15 + 0.55 * diagonal + 0.3 * vertical
         dtype = np.uint8 if levels <= 256 else np.uint16
         return np.clip(scene * (levels - 1), 0, levels - 1).astype(dtype)
+
+    def _change(self, field: str, value: float, valid: Range) -> None:
+        """Set ``_<field>`` (``exposure_ms``, ``gain_db``) within ``valid``, for the frames from the next one on."""
+        self._check()
+        _check_range(field, value, valid)
+        self._rebase_clock()
+        setattr(self, f"_{field}", float(value))
+        self._settings_changed()
 
     def _settings_changed(self) -> None:
         """Frames from the next one to start exposing take the new settings; those before keep theirs."""
