@@ -1,7 +1,9 @@
 """The client layer: Python clients of camera.v1, their channel options and error type.
 
 The REST gateway and the command-line client are built on this layer only; it
-imports nothing of the service (drivers, camera thread, servicer).
+imports nothing of the service (drivers, camera thread, servicer), nor numpy:
+``camera_grpc.client.arrays`` (numpy arrays and Pillow images of frames and
+captures) is imported only by those who use it.
 """
 
 from camera_grpc.client.camera import (
@@ -9,6 +11,8 @@ from camera_grpc.client.camera import (
     AsyncCameraClient,
     AsyncFrameStream,
     CameraClient,
+    CaptureFields,
+    FramesFields,
     FrameStream,
     capture_request,
     frames_request,
@@ -23,8 +27,10 @@ __all__ = [
     "AsyncFrameStream",
     "CameraClient",
     "CameraRpcError",
+    "CaptureFields",
     "FieldViolation",
     "FrameStream",
+    "FramesFields",
     "capture_request",
     "channel_options",
     "frames_request",

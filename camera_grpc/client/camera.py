@@ -13,69 +13,135 @@ channel options that suit this service::
 Every failed call raises :class:`CameraRpcError`, which carries the gRPC status
 code, the service's message and its structured details (the offending fields of
 an INVALID_ARGUMENT, the ``ErrorInfo`` reason).
-Unary calls have a deadline (``timeout_s``, 10 s unless given); streams have none
-unless one is given, since a live stream is meant to run until it is cancelled.
+
+Deadlines: unary calls get ``timeout_s`` of the call if given, else the client's
+default (``timeout_s`` of the constructor, 10 s unless given). A capture takes at
+least its exposure, so its default deadline is the client's default **plus the
+exposure**: the ``exposure_ms`` it asks for, or, when it asks for none, the last
+exposure this client saw in a settings or capture response, or else the camera's
+longest exposure if this client asked ``get_camera_info``; with none of these
+known, nothing is added (see :meth:`CameraClient.capture_deadline_s`). Streams
+have no deadline unless one is given, since a live stream runs until cancelled.
+
+Each call is defined once, for both clients: a method of the shared base builds
+the request (:class:`UnaryCall`), and each client sends it its way, blocking or
+as an awaitable.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+import functools
+import inspect
+import math
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
 
 import grpc
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options
 from camera_grpc.client.errors import CameraRpcError
+from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 
-#: Deadline of unary calls unless a call says otherwise, seconds. A capture takes at
-#: least its exposure: pass a longer ``timeout_s`` for exposures of several seconds.
+#: Deadline of unary calls unless a call says otherwise, seconds (a capture adds its exposure).
 DEFAULT_TIMEOUT_S = 10.0
 
-_DEFAULT_TIMEOUT: Any = object()
+
+class _DefaultTimeout:
+    """``timeout_s`` not given: the client's default (help() shows this repr)."""
+
+    def __repr__(self) -> str:
+        return "<the client's default>"
 
 
-def capture_request(
-    *,
-    exposure_ms: float | None = None,
-    gain_db: float | None = None,
-    image_format: pb.ImageFormat.ValueType = pb.IMAGE_FORMAT_UNSPECIFIED,
-    quality: int | None = None,
-    include_image_data: bool = False,
-) -> pb.CaptureRequest:
-    """A CaptureRequest; ``None`` leaves an optional field unset."""
-    return pb.CaptureRequest(
-        exposure_ms=exposure_ms,
-        gain_db=gain_db,
-        format=image_format,
-        quality=quality,
-        include_image_data=include_image_data,
-    )
+_DEFAULT_TIMEOUT: Any = _DefaultTimeout()
+
+#: Responses that say which exposure is in effect.
+_SETTINGS_RESPONSES = (pb.GetSettingsResponse, pb.UpdateSettingsResponse, pb.CaptureResponse)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R", bound=Message)
+_Stream = TypeVar("_Stream", "FrameStream", "AsyncFrameStream")
 
 
-def frames_request(
-    *,
-    encoding: pb.FrameEncoding.ValueType = pb.FRAME_ENCODING_UNSPECIFIED,
-    quality: int | None = None,
-    max_width: int | None = None,
-    max_fps: float | None = None,
-    max_frames: int | None = None,
-    policy: pb.DeliveryPolicy.ValueType = pb.DELIVERY_POLICY_UNSPECIFIED,
-    queue_depth: int | None = None,
-) -> pb.FramesRequest:
-    """A FramesRequest; ``None`` leaves an optional field unset."""
-    return pb.FramesRequest(
-        encoding=encoding,
-        quality=quality,
-        max_width=max_width,
-        max_fps=max_fps,
-        max_frames=max_frames,
-        policy=policy,
-        queue_depth=queue_depth,
-    )
+class CaptureFields(TypedDict, total=False):
+    """The fields of a CaptureRequest, as keyword arguments; ``None`` (or absent) leaves an optional one unset."""
+
+    exposure_ms: float | None
+    gain_db: float | None
+    image_format: pb.ImageFormat.ValueType  # the proto's ``format``
+    quality: int | None
+    include_image_data: bool
+
+
+class FramesFields(TypedDict, total=False):
+    """The fields of a FramesRequest, as keyword arguments; ``None`` (or absent) leaves an optional one unset."""
+
+    encoding: pb.FrameEncoding.ValueType
+    quality: int | None
+    max_width: int | None
+    max_fps: float | None
+    max_frames: int | None
+    policy: pb.DeliveryPolicy.ValueType
+    queue_depth: int | None
+
+
+def capture_request(**fields: Unpack[CaptureFields]) -> pb.CaptureRequest:
+    """A CaptureRequest from :class:`CaptureFields` keyword arguments."""
+    named = dict(fields)
+    image_format = named.pop("image_format", pb.IMAGE_FORMAT_UNSPECIFIED)
+    return pb.CaptureRequest(format=image_format, **named)  # type: ignore[arg-type]
+
+
+def frames_request(**fields: Unpack[FramesFields]) -> pb.FramesRequest:
+    """A FramesRequest from :class:`FramesFields` keyword arguments."""
+    return pb.FramesRequest(**fields)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class UnaryCall(Generic[_R]):
+    """One unary call as a client method builds it: the stub's method, the request and the deadline."""
+
+    method: Any  #: the stub's multi-callable (``stub.Capture``)
+    request: Message
+    timeout_s: float | None
+
+
+class _Unary(Generic[_P, _R]):
+    """A unary method defined once for both clients.
+
+    It wraps a method of the shared base that returns a :class:`UnaryCall`; on a
+    :class:`CameraClient` calling it returns the response, on an
+    :class:`AsyncCameraClient` an awaitable of it (each client's ``_send``).
+    """
+
+    def __init__(self, build: Callable[Concatenate[Any, _P], UnaryCall[_R]]) -> None:
+        def send(client: _ClientBase[Any], *args: Any, **kwargs: Any) -> Any:
+            return client._send(build(client, *args, **kwargs))
+
+        functools.update_wrapper(send, build)  # name and docstring; help() and inspect show the arguments:
+        del send.__wrapped__  # type: ignore[attr-defined]
+        send.__annotations__ = {key: value for key, value in build.__annotations__.items() if key != "return"}
+        send.__signature__ = inspect.signature(build).replace(  # type: ignore[attr-defined]
+            return_annotation=inspect.Signature.empty
+        )
+        self._send = send
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Callable[Concatenate[Any, _P], Any]: ...
+    @overload
+    def __get__(self, client: CameraClient, owner: type[Any] | None = None) -> Callable[_P, _R]: ...
+    @overload
+    def __get__(self, client: AsyncCameraClient, owner: type[Any] | None = None) -> Callable[_P, Awaitable[_R]]: ...
+    def __get__(self, client: Any, owner: Any = None) -> Any:
+        return self._send if client is None else types.MethodType(self._send, client)
 
 
 class FrameStream(Iterator[pb.FramesResponse]):
@@ -89,7 +155,7 @@ class FrameStream(Iterator[pb.FramesResponse]):
 
     def __next__(self) -> pb.FramesResponse:
         try:
-            return next(self._call)
+            return next(self._call)  # type: ignore[no-any-return]
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.CANCELLED and self._call.cancelled():
                 raise StopIteration from None
@@ -118,7 +184,7 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
 
     async def __anext__(self) -> pb.FramesResponse:
         try:
-            return await self._responses.__anext__()
+            return await self._responses.__anext__()  # type: ignore[no-any-return]
         except asyncio.CancelledError:
             # grpc.aio raises CancelledError for a call cancelled by cancel(); that ends the stream.
             # A cancellation of the task that is reading still propagates.
@@ -142,9 +208,13 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
         self.cancel()
 
 
-class _ClientBase:
+class _ClientBase(Generic[_Stream]):
+    """What both clients share: the channel, every call, the deadlines. ``_Stream`` is the type of ``frames()``."""
+
     #: ``grpc`` or ``grpc.aio``: where the channel comes from.
     _channel_module: Any
+    #: FrameStream or AsyncFrameStream.
+    _stream_type: type[_Stream]
 
     def __init__(
         self,
@@ -156,68 +226,125 @@ class _ClientBase:
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.target = target
-        #: Default deadline of unary calls, seconds (None: no deadline).
+        #: Default deadline of unary calls, seconds (None: no deadline); a capture adds its exposure.
         self.timeout_s = timeout_s
+        #: The exposure in effect as last reported to this client (settings and capture responses), ms.
+        self.last_exposure_ms: float | None = None
+        #: The camera's longest exposure, ms, once this client asked ``get_camera_info``.
+        self.max_exposure_ms: float | None = None
         all_options = [*channel_options(max_message_bytes), *options]
         if credentials is None:
             self._channel = self._channel_module.insecure_channel(target, options=all_options)
         else:
             self._channel = self._channel_module.secure_channel(target, credentials, options=all_options)
         self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
 
-    def _timeout(self, timeout_s: float | None) -> float | None:
-        return self.timeout_s if timeout_s is _DEFAULT_TIMEOUT else timeout_s
+    @_Unary
+    def capture(
+        self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Unpack[CaptureFields]
+    ) -> UnaryCall[pb.CaptureResponse]:
+        """Capture and save one frame; keyword arguments as :class:`CaptureFields`.
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.target!r})"
+        The deadline is ``timeout_s`` if given, else :meth:`capture_deadline_s` (the default plus the exposure).
+        """
+        request = capture_request(**fields)
+        if timeout_s is _DEFAULT_TIMEOUT:
+            timeout_s = self.capture_deadline_s(request.exposure_ms if request.HasField("exposure_ms") else None)
+        return UnaryCall(self._stub.Capture, request, timeout_s)
 
-
-class CameraClient(_ClientBase):
-    """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
-
-    ``target`` is ``host:port`` (any gRPC target string); ``credentials`` makes a TLS channel.
-    ``timeout_s`` is the default deadline of unary calls; each method also takes ``timeout_s``.
-    """
-
-    _channel_module: Any = grpc
-
-    def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
-        """Capture and save one frame; keyword arguments as :func:`capture_request`."""
-        return self._unary(self._stub.Capture, capture_request(**fields), timeout_s)
-
-    def get_settings(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetSettingsResponse:
+    @_Unary
+    def get_settings(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.GetSettingsResponse]:
         """The camera's current settings."""
-        return self._unary(self._stub.GetSettings, pb.GetSettingsRequest(), timeout_s)
+        return UnaryCall(self._stub.GetSettings, pb.GetSettingsRequest(), self._timeout(timeout_s))
 
+    @_Unary
     def update_settings(
         self,
         *,
         exposure_ms: float | None = None,
         gain_db: float | None = None,
         timeout_s: float | None = _DEFAULT_TIMEOUT,
-    ) -> pb.UpdateSettingsResponse:
+    ) -> UnaryCall[pb.UpdateSettingsResponse]:
         """Change the settings given (all or nothing); returns what the camera applied."""
         request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)
-        return self._unary(self._stub.UpdateSettings, request, timeout_s)
+        return UnaryCall(self._stub.UpdateSettings, request, self._timeout(timeout_s))
 
-    def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCameraInfoResponse:
+    @_Unary
+    def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.GetCameraInfoResponse]:
         """Model, serial, sensor size and valid ranges of the camera."""
-        return self._unary(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), timeout_s)
+        return UnaryCall(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), self._timeout(timeout_s))
 
+    @_Unary
     def list_captures(
         self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = _DEFAULT_TIMEOUT
-    ) -> pb.ListCapturesResponse:
+    ) -> UnaryCall[pb.ListCapturesResponse]:
         """Saved captures, newest first, one page (``next_page_token`` is empty on the last page)."""
         request = pb.ListCapturesRequest(page_size=page_size, page_token=page_token)
-        return self._unary(self._stub.ListCaptures, request, timeout_s)
+        return UnaryCall(self._stub.ListCaptures, request, self._timeout(timeout_s))
 
-    def get_capture(self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCaptureResponse:
+    @_Unary
+    def get_capture(
+        self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.GetCaptureResponse]:
         """One saved capture's bytes, content type and metadata (NOT_FOUND unless ListCaptures lists it)."""
-        return self._unary(self._stub.GetCapture, pb.GetCaptureRequest(filename=filename), timeout_s)
+        request = pb.GetCaptureRequest(filename=filename)
+        return UnaryCall(self._stub.GetCapture, request, self._timeout(timeout_s))
 
-    def frames(self, *, timeout_s: float | None = None, **fields: Any) -> FrameStream:
-        """Subscribe to live frames; keyword arguments as :func:`frames_request`. No deadline unless given."""
-        return FrameStream(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
+    @_Unary
+    def check_health(
+        self, service: str = CAMERA_SERVICE_NAME, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[health_pb2.HealthCheckResponse]:
+        """Standard health check: ``status`` is SERVING while the camera is usable (``service=""``: the server)."""
+        request = health_pb2.HealthCheckRequest(service=service)
+        return UnaryCall(self._health.Check, request, self._timeout(timeout_s))
+
+    def frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> _Stream:
+        """Subscribe to live frames; keyword arguments as :class:`FramesFields`. No deadline unless given."""
+        return self._stream_type(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
+
+    def capture_deadline_s(self, exposure_ms: float | None = None) -> float | None:
+        """The default deadline of a capture asking for ``exposure_ms`` (None: asking for none), seconds.
+
+        The client's ``timeout_s`` plus the exposure: ``exposure_ms``, else :attr:`last_exposure_ms`,
+        else :attr:`max_exposure_ms`, else nothing. None when the client has no default deadline.
+        """
+        if self.timeout_s is None:
+            return None
+        if exposure_ms is None:
+            exposure_ms = self.last_exposure_ms if self.last_exposure_ms is not None else self.max_exposure_ms
+        # NaN, infinite or not positive: the service refuses it at once, no allowance needed.
+        allowance_ms = exposure_ms if exposure_ms is not None and math.isfinite(exposure_ms) and exposure_ms > 0 else 0
+        return self.timeout_s + allowance_ms / 1000
+
+    def _timeout(self, timeout_s: float | None) -> float | None:
+        return self.timeout_s if timeout_s is _DEFAULT_TIMEOUT else timeout_s
+
+    def _send(self, call: UnaryCall[_R]) -> Any:
+        raise NotImplementedError
+
+    def _learn(self, response: _R) -> _R:
+        """Note the exposure a response reports (the allowance of later capture deadlines)."""
+        if isinstance(response, _SETTINGS_RESPONSES):
+            self.last_exposure_ms = response.exposure_ms
+        elif isinstance(response, pb.GetCameraInfoResponse):
+            self.max_exposure_ms = response.max_exposure_ms
+        return response
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.target!r})"
+
+
+class CameraClient(_ClientBase[FrameStream]):
+    """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
+
+    ``target`` is ``host:port`` (any gRPC target string); ``credentials`` makes a TLS channel.
+    ``timeout_s`` is the default deadline of unary calls (a capture adds its exposure: see the
+    module's docstring); each method also takes ``timeout_s``, which is then its exact deadline.
+    """
+
+    _channel_module: Any = grpc
+    _stream_type = FrameStream
 
     def close(self) -> None:
         """Close the channel (ends any open stream)."""
@@ -231,56 +358,19 @@ class CameraClient(_ClientBase):
     ) -> None:
         self.close()
 
-    def _unary(self, method: Any, request: Any, timeout_s: float | None) -> Any:
+    def _send(self, call: UnaryCall[_R]) -> _R:
         try:
-            return method(request, timeout=self._timeout(timeout_s))
+            return self._learn(call.method(call.request, timeout=call.timeout_s))
         except grpc.RpcError as error:
             raise CameraRpcError.from_rpc_error(error) from error
 
 
-class AsyncCameraClient(_ClientBase):
+class AsyncCameraClient(_ClientBase[AsyncFrameStream]):
     """asyncio client of camera.v1.CameraService (grpc.aio). Create it inside a running loop;
-    use ``async with`` or ``await close()``. Arguments as :class:`CameraClient`."""
+    use ``async with`` or ``await close()``. Arguments as :class:`CameraClient`; each call returns an awaitable."""
 
     _channel_module: Any = grpc.aio
-
-    async def capture(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT, **fields: Any) -> pb.CaptureResponse:
-        """Capture and save one frame; keyword arguments as :func:`capture_request`."""
-        return await self._unary(self._stub.Capture, capture_request(**fields), timeout_s)
-
-    async def get_settings(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetSettingsResponse:
-        """The camera's current settings."""
-        return await self._unary(self._stub.GetSettings, pb.GetSettingsRequest(), timeout_s)
-
-    async def update_settings(
-        self,
-        *,
-        exposure_ms: float | None = None,
-        gain_db: float | None = None,
-        timeout_s: float | None = _DEFAULT_TIMEOUT,
-    ) -> pb.UpdateSettingsResponse:
-        """Change the settings given (all or nothing); returns what the camera applied."""
-        request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)
-        return await self._unary(self._stub.UpdateSettings, request, timeout_s)
-
-    async def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCameraInfoResponse:
-        """Model, serial, sensor size and valid ranges of the camera."""
-        return await self._unary(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), timeout_s)
-
-    async def list_captures(
-        self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = _DEFAULT_TIMEOUT
-    ) -> pb.ListCapturesResponse:
-        """Saved captures, newest first, one page (``next_page_token`` is empty on the last page)."""
-        request = pb.ListCapturesRequest(page_size=page_size, page_token=page_token)
-        return await self._unary(self._stub.ListCaptures, request, timeout_s)
-
-    async def get_capture(self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> pb.GetCaptureResponse:
-        """One saved capture's bytes, content type and metadata (NOT_FOUND unless ListCaptures lists it)."""
-        return await self._unary(self._stub.GetCapture, pb.GetCaptureRequest(filename=filename), timeout_s)
-
-    def frames(self, *, timeout_s: float | None = None, **fields: Any) -> AsyncFrameStream:
-        """Subscribe to live frames; keyword arguments as :func:`frames_request`. No deadline unless given."""
-        return AsyncFrameStream(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
+    _stream_type = AsyncFrameStream
 
     async def close(self) -> None:
         """Close the channel (ends any open stream)."""
@@ -294,8 +384,8 @@ class AsyncCameraClient(_ClientBase):
     ) -> None:
         await self.close()
 
-    async def _unary(self, method: Any, request: Any, timeout_s: float | None) -> Any:
+    async def _send(self, call: UnaryCall[_R]) -> _R:
         try:
-            return await method(request, timeout=self._timeout(timeout_s))
+            return self._learn(await call.method(call.request, timeout=call.timeout_s))
         except grpc.RpcError as error:
             raise CameraRpcError.from_rpc_error(error) from error

@@ -17,6 +17,11 @@ DEFAULT_MAX_MESSAGE_BYTES = 64 * MIB
 #: often (camera_grpc.rpc.server.MIN_CLIENT_PING_INTERVAL_MS).
 KEEPALIVE_TIME_MS = 30_000
 KEEPALIVE_TIMEOUT_MS = 10_000
+#: Reconnect backoff, for a service on the same host or LAN: after an outage the channel tries again
+#: at least every second (gRPC's default grows to 120 s, so clients stayed failed long after the
+#: service was back). The NestJS client uses the same values.
+INITIAL_RECONNECT_BACKOFF_MS = 250
+MAX_RECONNECT_BACKOFF_MS = 1_000
 #: Listen-on-everything addresses, and where a client on the same host reaches them.
 WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "[::]": "::1"}
 
@@ -28,6 +33,8 @@ def channel_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
         ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.initial_reconnect_backoff_ms", INITIAL_RECONNECT_BACKOFF_MS),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         # Ping only while a call is open; an idle channel costs the service nothing.
         ("grpc.keepalive_permit_without_calls", 0),
         # A server stream sends no data from the client after the request: keep pinging anyway.

@@ -6,16 +6,36 @@ The service runs on the test's event loop, so blocking-client calls run in a thr
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
+import shutil
+import subprocess
 from pathlib import Path
 
 import grpc
 import pytest
 from PIL import Image
 
-from camera_grpc.client import AsyncCameraClient, CameraClient, CameraRpcError, FieldViolation
+from camera_grpc.client import AsyncCameraClient, CameraClient, CameraRpcError, FieldViolation, channel_options
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import RunningService, closed_port, eventually
+from tests.support import REPO_ROOT, RunningService, closed_port, eventually
+
+CALLS = ("capture", "get_settings", "update_settings", "get_camera_info", "list_captures", "get_capture", "frames")
+
+
+def test_each_call_is_written_once_for_both_clients() -> None:
+    for name in CALLS:
+        assert name not in vars(CameraClient) and name not in vars(AsyncCameraClient), f"{name} written twice"
+        assert getattr(CameraClient, name).__doc__ == getattr(AsyncCameraClient, name).__doc__
+    camera = CameraClient(f"127.0.0.1:{closed_port()}")
+    assert list(inspect.signature(camera.get_capture).parameters) == ["filename", "timeout_s"]
+    assert camera.get_capture.__doc__.startswith("One saved capture's bytes")
+    camera.close()
+    tool = shutil.which("duplicates")  # the repository's duplicate finder, where it is installed
+    if tool is not None:
+        found = subprocess.run([tool, "--repo", "camera_grpc/client"], cwd=REPO_ROOT, capture_output=True, text=True)
+        assert found.stdout.lower().startswith("no duplicates"), found.stdout
+
 
 # -- blocking client ------------------------------------------------------------------------------
 
@@ -67,20 +87,43 @@ async def test_invalid_exposure_raises_invalid_argument_naming_the_field(service
     assert current.exposure_ms == pytest.approx(2.0)
 
 
-async def test_the_default_deadline_applies_and_a_call_can_override_it(service: RunningService) -> None:
-    def calls() -> tuple[CameraRpcError, pb.CaptureResponse]:
-        with CameraClient(service.address, timeout_s=0.3) as camera:
-            try:
-                camera.capture(exposure_ms=1500.0)
-            except CameraRpcError as error:
-                expired = error
-            else:
-                raise AssertionError("a 1.5 s exposure finished within a 0.3 s deadline")
-            return expired, camera.capture(exposure_ms=400.0, timeout_s=10.0)
+async def test_a_capture_deadline_is_the_default_plus_its_exposure(service: RunningService) -> None:
+    """A 1.5 s exposure with a 0.5 s default deadline: the capture gets 2.0 s; a call's own timeout_s is exact."""
+    async with AsyncCameraClient(service.address, timeout_s=0.5) as camera:
+        assert (await camera.capture(exposure_ms=1500.0)).exposure_ms == pytest.approx(1500.0)
 
-    expired, saved = await asyncio.to_thread(calls)
+    def calls() -> tuple[pb.CaptureResponse, CameraRpcError]:
+        with CameraClient(service.address, timeout_s=0.5) as camera:
+            assert camera.capture_deadline_s(1500.0) == pytest.approx(2.0)
+            saved = camera.capture(exposure_ms=1500.0)
+            try:
+                camera.capture(exposure_ms=1500.0, timeout_s=0.3)
+            except CameraRpcError as error:
+                return saved, error
+            raise AssertionError("a 1.5 s exposure finished within a 0.3 s deadline")
+
+    saved, expired = await asyncio.to_thread(calls)
+    assert saved.exposure_ms == pytest.approx(1500.0)
     assert expired.code is grpc.StatusCode.DEADLINE_EXCEEDED
-    assert saved.exposure_ms == pytest.approx(400.0)
+
+
+async def test_a_capture_asking_no_exposure_allows_for_the_last_one_the_client_saw(service: RunningService) -> None:
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=1500.0))  # by someone else
+
+    def calls() -> pb.CaptureResponse:
+        with CameraClient(service.address, timeout_s=0.5) as camera:
+            assert camera.capture_deadline_s() == pytest.approx(0.5)  # knows no exposure yet
+            camera.get_settings()  # now it knows: 1500 ms
+            assert camera.capture_deadline_s() == pytest.approx(2.0)
+            return camera.capture()
+
+    assert (await asyncio.to_thread(calls)).exposure_ms == pytest.approx(1500.0)
+    async with AsyncCameraClient(service.address, timeout_s=0.5) as camera:
+        info = await camera.get_camera_info()  # the longest exposure, when nothing better is known
+        assert camera.capture_deadline_s() == pytest.approx(0.5 + info.max_exposure_ms / 1000)
+        await camera.update_settings(exposure_ms=3.0)
+        assert camera.capture_deadline_s() == pytest.approx(0.503)
+    assert CameraClient(service.address, timeout_s=None).capture_deadline_s(100.0) is None
 
 
 async def test_blocking_frames_stream_full_size_raw_frames_then_ends(service: RunningService) -> None:
@@ -121,6 +164,13 @@ async def test_a_blocking_stream_error_carries_code_and_details(service: Running
         await asyncio.to_thread(read_invalid_stream)
     assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
     assert [violation.field for violation in caught.value.field_violations] == ["quality"]
+
+
+def test_channels_reconnect_within_a_second_after_an_outage() -> None:
+    """gRPC's default reconnect backoff grows to 120 s: clients (the gateway too) stayed failed long after the
+    service was back. The channel options cap it at 1 s, as the NestJS client does."""
+    options = dict(channel_options())
+    assert options["grpc.initial_reconnect_backoff_ms"] <= options["grpc.max_reconnect_backoff_ms"] <= 1000
 
 
 async def test_an_unreachable_service_is_unavailable() -> None:
