@@ -30,8 +30,11 @@ $(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
 $(NESTJS_MODULES): clients/nestjs/package-lock.json
 	scripts/setup_test_env.sh
 
+# exec: the shell make starts becomes camera-grpc, so make's SIGTERM/SIGINT reach it (a graceful
+# stop) instead of leaving it running. make itself always exits 2 when a recipe fails; it names
+# camera-grpc's own status in its message ("Error 78": a bad setting).
 run: $(RUNTIME_STAMP)
-	CAMERA_BACKEND=$${CAMERA_BACKEND:-simulated} $(BIN)/camera-grpc
+	CAMERA_BACKEND=$${CAMERA_BACKEND:-simulated} exec $(BIN)/camera-grpc
 
 test: $(DEV_STAMP)
 	scripts/setup_test_env.sh

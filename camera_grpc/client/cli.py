@@ -1,9 +1,12 @@
 """The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info`` and ``watch``.
 
 They talk to a running service through :class:`camera_grpc.client.CameraClient`.
-Results are printed as proto3 JSON (field names as in the proto; 64-bit integers
-as strings, as grpcurl prints them). A failed call prints one line
+Results are printed as proto3 JSON: every field in the proto's order, zero values
+included, names as in the proto, 64-bit integers as strings (as grpcurl prints
+them); bytes fields only when they carry data. A failed call prints one line
 ``camera-grpc: <CODE>: <message>`` to stderr and exits with status 1.
+
+``--target`` and ``--timeout`` may come before or after the subcommand.
 """
 
 from __future__ import annotations
@@ -13,17 +16,18 @@ import json
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from camera_grpc.client import DEFAULT_TIMEOUT_S, CameraClient, CameraRpcError, loopback_target
+from camera_grpc.client import DEFAULT_TIMEOUT_S, CameraClient, CameraRpcError, CaptureFields, loopback_target
 from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -39,9 +43,11 @@ RATE_WINDOW_S = 1.0
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def add_client_commands(subcommands: Any) -> None:
-    """Register the client subcommands on the ``camera-grpc`` parser's subparsers."""
-    capture = subcommands.add_parser("capture", help="capture one frame: print its metadata as JSON, or save the image")
+def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """Register the client subcommands on the ``camera-grpc`` parser's subparsers (each with ``parents``' options)."""
+    capture = subcommands.add_parser(
+        "capture", parents=parents, help="capture one frame: print its metadata as JSON, or save the image"
+    )
     capture.add_argument("--exposure-ms", type=float, help="exposure to apply first, milliseconds (kept)")
     capture.add_argument("--gain-db", type=float, help="gain to apply first, decibels (kept)")
     capture.add_argument(
@@ -49,43 +55,66 @@ def add_client_commands(subcommands: Any) -> None:
     )
     capture.add_argument("--quality", type=int, help="JPEG quality 1-100 (default: the service's)")
     capture.add_argument("--output", "-o", type=Path, metavar="FILE", help="also save the image's bytes to FILE")
-    _add_connection_arguments(capture, timeout_s=DEFAULT_TIMEOUT_S)
+    add_connection_arguments(capture, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g} plus the exposure)")
     capture.set_defaults(handler=_client_command(_capture))
 
     settings = subcommands.add_parser(
-        "settings", help="print the camera's settings, or change them when values are given"
+        "settings", parents=parents, help="print the camera's settings, or change them when values are given"
     )
     settings.add_argument("--exposure-ms", type=float, help="new exposure, milliseconds")
     settings.add_argument("--gain-db", type=float, help="new gain, decibels")
-    _add_connection_arguments(settings, timeout_s=DEFAULT_TIMEOUT_S)
+    add_connection_arguments(settings, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
     settings.set_defaults(handler=_client_command(_settings))
 
-    info = subcommands.add_parser("info", help="describe the camera (model, sensor, valid ranges)")
-    _add_connection_arguments(info, timeout_s=DEFAULT_TIMEOUT_S)
+    info = subcommands.add_parser("info", parents=parents, help="describe the camera (model, sensor, valid ranges)")
+    add_connection_arguments(info, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
     info.set_defaults(handler=_client_command(_info))
 
-    watch = subcommands.add_parser("watch", help="watch the live stream: frame rate and dropped frames, then a summary")
+    watch = subcommands.add_parser(
+        "watch", parents=parents, help="watch the live stream: frame rate and dropped frames, then a summary"
+    )
     watch.add_argument("--frames", type=int, default=0, metavar="N", help="stop after N frames (default: Ctrl-C)")
     watch.add_argument("--encoding", choices=sorted(ENCODINGS), default="raw", help="frame encoding (default: raw)")
     watch.add_argument("--max-fps", type=float, help="ask for at most this many frames per second")
     watch.add_argument("--max-width", type=int, metavar="PIXELS", help="ask for frames downscaled to this width")
     watch.add_argument("--policy", choices=sorted(POLICIES), default="latest", help="delivery policy (default: latest)")
-    _add_connection_arguments(watch, timeout_s=None)
+    add_connection_arguments(watch, timeout_help="deadline of the stream (default: none)")
     watch.set_defaults(handler=_client_command(_watch))
 
 
-def _add_connection_arguments(parser: argparse.ArgumentParser, *, timeout_s: float | None) -> None:
+def add_connection_arguments(
+    parser: argparse.ArgumentParser, *, timeout_help: str | None = None, top_level: bool = False
+) -> None:
+    """``--target`` (and ``--timeout`` when ``timeout_help`` is given) on ``parser``.
+
+    On the top-level parser (``top_level``) they default to None; on a subcommand they have no default,
+    so a value given before the subcommand is kept (``camera-grpc --target h:p info`` = ``info --target h:p``).
+    """
+    default = None if top_level else argparse.SUPPRESS
     parser.add_argument(
-        "--target", metavar="HOST:PORT", help="the service's address (default: GRPC_HOST:GRPC_PORT from the settings)"
+        "--target",
+        type=grpc_target,
+        default=default,
+        metavar="HOST:PORT",
+        help="the camera service's gRPC address (default: GRPC_HOST:GRPC_PORT of the settings)",
     )
-    parser.add_argument(
-        "--timeout",
-        dest="timeout_s",
-        type=_positive_float,
-        default=timeout_s,
-        metavar="SECONDS",
-        help=f"deadline (default: {'none' if timeout_s is None else f'{timeout_s:g}'})",
-    )
+    if timeout_help is not None:
+        parser.add_argument(
+            "--timeout",
+            dest="timeout_s",
+            type=_positive_float,
+            default=default,
+            metavar="SECONDS",
+            help=timeout_help,
+        )
+
+
+def grpc_target(value: str) -> str:
+    """``host:port`` (``[v6 address]:port`` too), else an argparse error naming the problem."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT (port 1-65535)")
+    return value
 
 
 def default_target(settings: Settings) -> str:
@@ -94,18 +123,37 @@ def default_target(settings: Settings) -> str:
 
 
 def message_json(message: Message) -> str:
-    """A response as indented proto3 JSON with every field (defaults included)."""
+    """A response as indented proto3 JSON: every field in the proto's order, zero values included,
+    bytes fields only when not empty (image data not asked for is left out)."""
     as_dict = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
-    return json.dumps(as_dict, indent=2)
+    return json.dumps(_in_proto_order(message.DESCRIPTOR, as_dict), indent=2)
+
+
+def _in_proto_order(descriptor: Descriptor, as_dict: dict[str, Any]) -> dict[str, Any]:
+    ordered: dict[str, Any] = {}
+    for proto_field in descriptor.fields:
+        value = as_dict.get(proto_field.name)
+        if value is None or (proto_field.type == FieldDescriptor.TYPE_BYTES and not value):
+            continue
+        nested = proto_field.message_type
+        if nested is not None and not nested.GetOptions().map_entry and nested.file.package != "google.protobuf":
+            # a message of the API (well-known types such as Timestamp have their own JSON form)
+            if isinstance(value, list):
+                value = [_in_proto_order(nested, item) for item in value]
+            else:
+                value = _in_proto_order(nested, value)
+        ordered[proto_field.name] = value
+    return ordered
 
 
 def _client_command(run: Callable[[CameraClient, argparse.Namespace], int]) -> Handler:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         target = args.target or default_target(settings)
         try:
-            with CameraClient(target, timeout_s=args.timeout_s) as client:
+            # --timeout sets the default deadline; a capture given no --timeout also allows for its exposure
+            with CameraClient(target, timeout_s=args.timeout_s or DEFAULT_TIMEOUT_S) as client:
                 return run(client, args)
         except CameraRpcError as error:
             print(f"camera-grpc: {error}", file=sys.stderr)
@@ -115,13 +163,15 @@ def _client_command(run: Callable[[CameraClient, argparse.Namespace], int]) -> H
 
 
 def _capture(client: CameraClient, args: argparse.Namespace) -> int:
-    saved = client.capture(
-        exposure_ms=args.exposure_ms,
-        gain_db=args.gain_db,
-        image_format=image_format_named(args.format).proto if args.format else pb.IMAGE_FORMAT_UNSPECIFIED,
-        quality=args.quality,
-        include_image_data=args.output is not None,
-    )
+    fields: CaptureFields = {
+        "exposure_ms": args.exposure_ms,
+        "gain_db": args.gain_db,
+        "image_format": image_format_named(args.format).proto if args.format else pb.IMAGE_FORMAT_UNSPECIFIED,
+        "quality": args.quality,
+        "include_image_data": args.output is not None,
+    }
+    # --timeout is the exact deadline; without it, the default deadline plus the exposure
+    saved = client.capture(**fields) if args.timeout_s is None else client.capture(timeout_s=args.timeout_s, **fields)
     if args.output is not None:
         try:
             args.output.write_bytes(saved.image_data)
@@ -129,7 +179,7 @@ def _capture(client: CameraClient, args: argparse.Namespace) -> int:
             print(f"camera-grpc: cannot save the image to {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_RPC_ERROR
         print(f"camera-grpc: saved {len(saved.image_data)} bytes to {args.output}", file=sys.stderr)
-        saved.ClearField("image_data")
+        saved.ClearField("image_data")  # the bytes went to the file, not the terminal
     print(message_json(saved))
     return 0
 
@@ -196,7 +246,27 @@ def _rate(count: int, first_s: float, last_s: float) -> float:
     return (count - 1) / (last_s - first_s) if count > 1 and last_s > first_s else 0.0
 
 
+def watch_intro(target: str, frames: int, exposure_ms: float, max_fps: float | None) -> str:
+    """What ``watch`` says before it starts: what it watches and how long that takes at least."""
+    if not frames:
+        return f"camera-grpc: watching the live frames of {target} until Ctrl-C"
+    period_s = max(exposure_ms / 1000, 1 / max_fps if max_fps else 0.0)  # a frame takes at least its exposure
+    pace = f"the {exposure_ms:g} ms exposure" + (f" and at most {max_fps:g} fps" if max_fps else "")
+    return (
+        f"camera-grpc: watching {frames} frames of {target}: "
+        f"at least {_duration(frames * period_s)} at {pace} (Ctrl-C stops)"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
 def _watch(client: CameraClient, args: argparse.Namespace) -> int:
+    exposure_ms = client.get_settings().exposure_ms
+    print(watch_intro(client.target, args.frames, exposure_ms, args.max_fps), file=sys.stderr, flush=True)
     stats = StreamStats()
     progress = Progress(
         SpinnerColumn(),

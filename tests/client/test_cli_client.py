@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from camera_grpc.client.cli import StreamStats, default_target
+from camera_grpc.client.cli import StreamStats, default_target, message_json, watch_intro
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import STATE_TIMEOUT_S, RunningService, closed_port, eventually, make_settings
 
@@ -64,6 +64,18 @@ async def test_info_prints_the_camera_as_json(service: RunningService, tmp_path:
     assert (info["sensor_width"], info["sensor_height"]) == (2448, 2048)
     assert info["supported_pixel_formats"] == ["PIXEL_FORMAT_MONO8"]
     assert info["connected"] is True
+    assert list(info) == [field.name for field in pb.GetCameraInfoResponse.DESCRIPTOR.fields]
+
+
+def test_json_output_keeps_the_proto_order_in_nested_messages_and_leaves_out_empty_bytes() -> None:
+    page = pb.ListCapturesResponse(captures=[pb.CaptureSummary(filename="a.png", gain_db=0.0, exposure_ms=5.0)])
+    printed = json.loads(message_json(page))
+    assert list(printed) == ["captures", "next_page_token"]
+    names = [field.name for field in pb.CaptureSummary.DESCRIPTOR.fields if field.name != "captured_at"]
+    assert list(printed["captures"][0]) == names  # captured_at: a message, unset
+    stored = json.loads(message_json(pb.GetCaptureResponse(content_type="image/png", data=b"\x89PNG")))
+    assert stored == {"content_type": "image/png", "data": "iVBORw=="}
+    assert "data" not in json.loads(message_json(pb.GetCaptureResponse()))
 
 
 async def test_settings_prints_and_changes_the_settings(service: RunningService, tmp_path: Path) -> None:
@@ -83,7 +95,9 @@ async def test_capture_prints_the_metadata_of_the_saved_file(service: RunningSer
     assert saved["exposure_ms"] == 5.0
     assert Path(str(saved["path"])).parent == service.captures
     assert Path(str(saved["path"])).stat().st_size == int(str(saved["size_bytes"]))
-    assert saved["image_data"] == ""  # not asked for
+    # Every field in the proto's order, zero values in place; no image_data: not asked for.
+    assert list(saved) == [field.name for field in pb.CaptureResponse.DESCRIPTOR.fields if field.name != "image_data"]
+    assert saved["gain_db"] == 0.0
 
 
 async def test_capture_output_saves_the_image_bytes(service: RunningService, tmp_path: Path) -> None:
@@ -95,7 +109,7 @@ async def test_capture_output_saves_the_image_bytes(service: RunningService, tmp
     assert saved["format"] == "IMAGE_FORMAT_PNG"
     assert output.read_bytes() == Path(str(saved["path"])).read_bytes()
     assert output.read_bytes().startswith(b"\x89PNG")
-    assert saved["image_data"] == ""  # the bytes went to the file, not the terminal
+    assert "image_data" not in saved  # the bytes went to the file, not the terminal
     assert f"saved {output.stat().st_size} bytes to {output}" in result.stderr
 
 
@@ -143,6 +157,8 @@ async def test_watch_counts_frames_and_prints_a_summary(service: RunningService,
         tmp_path, "watch", "--target", service.address, "--frames", "6", "--encoding", "jpeg", "--max-width", "160"
     )
     assert result.returncode == 0, result.stderr
+    intro = f"camera-grpc: watching 6 frames of {service.address}: at least 0.012 s at the 2 ms exposure (Ctrl-C stops)"
+    assert result.stderr.splitlines()[0] == intro
     summary = SUMMARY.search(result.stdout)
     assert summary, result.stdout
     assert int(summary["frames"]) == 6
@@ -201,3 +217,23 @@ def test_watch_statistics_count_frames_dropped_before_the_first_delivery() -> No
     stats.add(pb.FramesResponse(frame_number=16, missed_frames=0), at_s=11.0)
     assert (stats.frames, stats.dropped) == (3, 4)
     assert stats.summary() == "3 frames in 1.00 s: 2.0 fps, 4 dropped, camera frames 10-16"
+
+
+@pytest.mark.parametrize(
+    ("frames", "exposure_ms", "max_fps", "expected"),
+    [
+        (300, 100.0, None, "watching 300 frames of h:1: at least 30 s at the 100 ms exposure (Ctrl-C stops)"),
+        (3000, 100.0, None, "watching 3000 frames of h:1: at least 5 min at the 100 ms exposure (Ctrl-C stops)"),
+        (
+            50,
+            2.0,
+            10.0,
+            "watching 50 frames of h:1: at least 5 s at the 2 ms exposure and at most 10 fps (Ctrl-C stops)",
+        ),
+        (0, 100.0, None, "watching the live frames of h:1 until Ctrl-C"),
+    ],
+)
+def test_watch_says_how_long_it_will_take(
+    frames: int, exposure_ms: float, max_fps: float | None, expected: str
+) -> None:
+    assert watch_intro("h:1", frames, exposure_ms, max_fps) == f"camera-grpc: {expected}"
