@@ -243,6 +243,10 @@ class ScriptedCamera(camera_pb2_grpc.CameraServiceServicer):
         await self._fail(context)
         yield pb.FramesResponse()
 
+    async def GetCapture(self, request: object, context: grpc.aio.ServicerContext) -> pb.GetCaptureResponse:
+        await self._fail(context)
+        raise AssertionError
+
 
 def raw(code: grpc.StatusCode, message: str) -> grpc.Status:
     """A status without details, as the gRPC library (or a foreign server) sends them."""
@@ -384,3 +388,54 @@ async def test_an_unknown_route_or_method_has_the_error_body_shape(gateway: Runn
     assert wrong.status_code == 405 and wrong.json()["detail"] == "Method Not Allowed"
     assert "GET" in wrong.headers["allow"]
     await asyncio.sleep(0)
+
+
+# -- what a client sent is not echoed at length --------------------------------------------------------
+
+
+async def test_errors_do_not_echo_long_input_and_a_very_long_capture_name_is_404(gateway: RunningGateway) -> None:
+    long_name = "capture_" + "a" * 10_000 + ".jpg"
+    response = await gateway.http.get(f"/captures/{long_name}")
+    assert response.status_code == 404, response.text
+    assert response.json() == {"detail": "not found", "code": "NOT_FOUND", "reason": None}
+    near_limit = "b" * 250 + ".jpg"  # 254 bytes: a name a file could have; the service says it is not one
+    response = await gateway.http.get(f"/captures/{near_limit}")
+    assert response.status_code == 404 and response.json()["reason"] == "NOT_FOUND"
+    assert len(response.text) < 500
+
+    response = await gateway.http.get("/captures", params={"page_token": "t" * 5_000})
+    assert response.status_code == 422
+    assert "ttttt" not in response.text and len(response.text) < 500
+    unknown_field = "f" * 10_000
+    response = await gateway.http.put("/settings", json={unknown_field: 1})
+    assert response.status_code == 422
+    [issue] = response.json()["detail"]
+    assert issue["type"] == "extra_forbidden"
+    assert issue["loc"][0] == "body" and issue["loc"][1].startswith("fff") and len(issue["loc"][1]) <= 64
+    assert len(response.text) < 500
+    response = await gateway.http.put("/settings", json={"exposure": "x" * 10_000})
+    assert response.status_code == 422 and len(response.text) < 500
+
+
+async def test_a_very_long_capture_name_is_404_without_asking_the_service(
+    scripted: tuple[ScriptedCamera, httpx.AsyncClient],
+) -> None:
+    """An older service echoes the whole name: its status no longer fits gRPC's 8 KiB trailer limit, the call
+    fails RESOURCE_EXHAUSTED, and the gateway would answer 503."""
+    camera, http = scripted
+    long_name = "capture_" + "a" * 10_000 + ".jpg"
+    camera.status = raw(grpc.StatusCode.NOT_FOUND, f"no capture named {long_name!r}")
+    response = await http.get(f"/captures/{long_name}")
+    assert response.status_code == 404, response.text
+    assert response.json() == {"detail": "not found", "code": "NOT_FOUND", "reason": None}
+
+
+async def test_messages_from_the_service_are_cut_to_a_bounded_length(
+    scripted: tuple[ScriptedCamera, httpx.AsyncClient],
+) -> None:
+    camera, http = scripted
+    camera.status = status.to_status(errors.NotFoundError("no capture named '" + "n" * 5_000 + "'"))
+    response = await http.get("/settings")
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert detail.startswith("no capture named 'nnn") and len(detail) == 300 and detail.endswith("\u2026")

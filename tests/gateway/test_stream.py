@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from tests.gateway.conftest import RunningGateway
+from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.support import eventually
 
 BOUNDARY = b"--frame\r\n"
@@ -108,3 +108,50 @@ async def test_the_stream_ends_when_the_camera_is_unplugged(gateway: RunningGate
     assert gateway.service.runtime.frames.subscriber_count == 0
     assert (await gateway.http.get("/stream.mjpg")).status_code == 503
     gateway.service.camera.replug()
+
+
+async def test_one_client_address_cannot_take_every_stream(start_gateway: GatewayFactory) -> None:
+    """Per client address at most REST_MAX_STREAMS_PER_CLIENT (429), all together REST_MAX_STREAMS (503)."""
+    gateway = await start_gateway(rest_max_streams_per_client=2, rest_max_streams=3)
+    frames = gateway.service.runtime.frames
+    other = httpx.AsyncClient(  # a second client, from another loopback address
+        base_url=gateway.url, timeout=10, transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    )
+    opened: list[tuple[httpx.Response, AsyncIterator[Part]]] = []  # parts kept: a dropped one closes its stream
+
+    async def open_stream(client: httpx.AsyncClient) -> httpx.Response:
+        response = await client.send(client.build_request("GET", "/stream.mjpg?max_width=160"), stream=True)
+        if response.status_code == 200:
+            parts = mjpeg_parts(response)
+            await anext(parts)
+            opened.append((response, parts))
+        else:
+            await response.aread()
+        return response
+
+    try:
+        assert (await open_stream(gateway.http)).status_code == 200
+        assert (await open_stream(gateway.http)).status_code == 200
+        greedy = await open_stream(gateway.http)
+        assert greedy.status_code == 429
+        assert greedy.headers["retry-after"] == "1"
+        assert greedy.json() == {
+            "detail": "too many live streams open from this address (at most 2)",
+            "code": None,
+            "reason": None,
+        }
+        assert (await open_stream(other)).status_code == 200  # another client still gets one
+        assert frames.subscriber_count == 3
+        full = await open_stream(other)
+        assert full.status_code == 503 and full.headers["retry-after"] == "1"
+        assert "too many live streams open (at most 3)" in full.json()["detail"]
+
+        await opened.pop(0)[0].aclose()  # the first client closes one: a slot is free again
+        await eventually(lambda: frames.subscriber_count == 2)
+        assert (await open_stream(other)).status_code == 200
+        assert (await open_stream(gateway.http)).status_code == 503
+    finally:
+        for response, _ in opened:
+            await response.aclose()
+        await other.aclose()
+    await eventually(lambda: frames.subscriber_count == 0)

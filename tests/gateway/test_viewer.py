@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, Route, async_playwright
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import RunningGateway
@@ -30,6 +30,12 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 #: How long the page may take to reach a state, milliseconds.
 UI_TIMEOUT_MS = 15_000
+#: JavaScript run before a page's own: collects the Content-Security-Policy violations of the page.
+COLLECT_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  (event) => window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+"""
 
 #: JavaScript: a checksum of the live image's pixels as drawn now (same-origin, so the canvas is readable).
 LIVE_PIXELS = """() => {
@@ -56,9 +62,20 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def open_viewer(browser: Browser, gateway: RunningGateway) -> Page:
+async def new_page(browser: Browser) -> Page:
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     page.set_default_timeout(UI_TIMEOUT_MS)
+    await page.add_init_script(COLLECT_CSP_VIOLATIONS)
+    return page
+
+
+async def csp_violations(page: Page) -> list[str]:
+    violations: list[str] = await page.evaluate("() => window.cspViolations")
+    return violations
+
+
+async def open_viewer(browser: Browser, gateway: RunningGateway) -> Page:
+    page = await new_page(browser)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(gateway.url + "/")
@@ -120,6 +137,7 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "viewer.png"), full_page=True)
+    assert await csp_violations(page) == []  # everything above worked under the page's policy
 
     # Closing the tab ends the live view's subscription.
     await page.close()
@@ -139,4 +157,73 @@ async def test_the_viewer_reports_an_unplugged_camera_and_recovers(gateway: Runn
     await page.wait_for_selector("#live-message[hidden]", state="attached")
     assert gateway.service.runtime.frames.subscriber_count == 1
     assert await page.locator("#capture").is_enabled()
+    await page.close()
+
+
+async def test_the_docs_render_offline_under_their_content_security_policy(
+    gateway: RunningGateway, browser: Browser
+) -> None:
+    """No request leaves the gateway's origin (others are aborted, as offline), and Swagger UI renders."""
+    page = await new_page(browser)
+    elsewhere: list[str] = []
+
+    async def offline(route: Route) -> None:
+        if route.request.url.startswith(gateway.url + "/"):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", offline)
+    await page.goto(gateway.url + "/docs")
+    await page.wait_for_selector(".swagger-ui .info .title:has-text('camera-grpc REST gateway')")
+    await page.wait_for_selector("#operations-capture-capture_capture_post")
+    assert await page.locator(".opblock").count() >= 10
+    # "Try it out" works: a same-origin PUT with a JSON body passes the cross-site guard.
+    operation = page.locator("#operations-settings-update_settings_settings_put")
+    await operation.locator(".opblock-summary").click()
+    await operation.locator(".try-out__btn").click()
+    await operation.locator("textarea.body-param__text").fill('{"exposure": 12.5}')
+    await operation.locator(".execute").click()
+    await operation.locator(".live-responses-table .response-col_status:has-text('200')").wait_for()
+    settings = await gateway.service.stub.GetSettings(pb.GetSettingsRequest())
+    assert settings.exposure_ms == pytest.approx(12.5)
+    assert elsewhere == []
+    assert await csp_violations(page) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "docs.png"))
+    await page.close()
+
+
+HOSTILE_PAGE = """<!doctype html>
+<title>hostile</title>
+<form id="form" method="post" action="{gateway}/capture"></form>
+<script>
+  fetch("{gateway}/capture", {{method: "POST", mode: "no-cors"}})
+    .then(() => fetch("{gateway}/capture", {{method: "POST", mode: "no-cors", body: '{{"exposure": 5}}',
+                                            headers: {{"Content-Type": "text/plain"}}}}))
+    .catch(() => null)
+    .then(() => {{ document.title = "fetched"; document.getElementById("form").submit(); }});
+</script>
+"""
+
+
+async def test_a_page_of_another_site_cannot_take_captures_through_the_browser(
+    gateway: RunningGateway, browser: Browser
+) -> None:
+    """Requests a page may send anywhere without a CORS preflight: fetch no-cors (no body, text/plain; Chromium
+    may also hold these back itself, as requests from a public page to a local address) and a form post with no
+    fields (an empty body: a capture with the current settings). The page is served from http://hostile.test
+    by the browser's request interception."""
+    page = await new_page(browser)
+    page_html = HOSTILE_PAGE.format(gateway=gateway.url)
+
+    async def hostile_site(route: Route) -> None:
+        await route.fulfill(status=200, content_type="text/html", body=page_html)
+
+    await page.route("http://hostile.test/**", hostile_site)
+    async with page.expect_navigation(url=gateway.url + "/capture"):
+        await page.goto("http://hostile.test/")
+    assert sorted(path.name for path in gateway.service.captures.glob("*")) == []
+    assert "cross-site request refused" in await page.content()  # the form's answer replaced the hostile page
     await page.close()
