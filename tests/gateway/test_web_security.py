@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from camera_grpc.config import ConfigurationError, load_settings
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 
@@ -183,3 +184,16 @@ async def test_curl_without_origin_and_with_the_legacy_headers_is_served(gateway
         assert (await curl_like.post("/capture")).status_code == 200
         response = await curl_like.put("/settings", json={"exposure": 150.0, "gain": 2.0})
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["http://camera.lab", "camera.lab:8001", "camera.lab/x", "a b"])
+def test_allowed_hosts_takes_host_names_only(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(None, allowed_hosts=value)
+    assert str(caught.value).startswith(f"invalid ALLOWED_HOSTS={value}")
+    assert "no scheme, no port" in str(caught.value) and "\n" not in str(caught.value)
+    assert load_settings(None, allowed_hosts="Camera.Lab., localhost,::1").allowed_hosts == [
+        "camera.lab",
+        "localhost",
+        "::1",
+    ]
