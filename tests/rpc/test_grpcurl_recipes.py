@@ -1,9 +1,11 @@
-"""The README's grpcurl recipes, run with the real grpcurl binary against a real service.
+"""The README's grpcurl recipes, run as written with bash and the real grpcurl against a real service.
 
-Every ``grpcurl`` command of the "Using it with grpcurl" code block is run in order (``\\``
-continuations joined), with the README's ``localhost:50051`` replaced by the test service's address
-and the example capture file name by a real one; each command's output is checked. A recipe with no
-check here, or an RPC of CameraService without a recipe, fails the suite.
+The "Using it with grpcurl" code block is run as one bash script from the repository's folder, with
+the README's ``localhost:50051`` replaced by the test service's address and nothing else changed (the
+GetCapture recipe takes its file name from ListCaptures, as a reader's shell would). A ``grpcurl``
+shell function records each invocation (arguments, output, status) and runs the real command; each
+one's output is then checked. A recipe with no check here, or an RPC of CameraService without a
+recipe, fails the suite.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import shlex
 import sys
@@ -23,26 +26,41 @@ from tests.support import REPO_ROOT, RunningService
 
 README = REPO_ROOT / "README.md"
 README_ADDRESS = "localhost:50051"
-#: The example capture name in the GetCapture recipe (replaced by one the Capture recipe saved).
-EXAMPLE_CAPTURE = re.compile(r"capture_\d{8}_\d{6}_\d{6}_\d+\.\w+")
 SERVICE = pb.DESCRIPTOR.services_by_name["CameraService"]
+#: Defined before the README's block: records every grpcurl invocation in $RECIPE_LOG (numbered, so
+#: the order holds across subshells such as $(...)), then runs the real grpcurl (not in a dry run).
+RECORDING_GRPCURL = r"""
+grpcurl() {
+  local n status
+  n=$(( $(cat "$RECIPE_LOG/count" 2>/dev/null || echo 0) + 1 ))
+  echo "$n" > "$RECIPE_LOG/count"
+  printf '%s\0' "$@" > "$RECIPE_LOG/$n.args"
+  if [ -n "${RECIPE_DRY_RUN:-}" ]; then
+    : > "$RECIPE_LOG/$n.out"; : > "$RECIPE_LOG/$n.err"; status=0
+  else
+    command grpcurl "$@" > "$RECIPE_LOG/$n.out" 2> "$RECIPE_LOG/$n.err"; status=$?
+  fi
+  echo "$status" > "$RECIPE_LOG/$n.status"
+  cat "$RECIPE_LOG/$n.out"
+  return "$status"
+}
+"""
 
 
-def grpcurl_binary() -> str:
+def grpcurl_binary() -> Path:
     binary = Path(sys.executable).with_name("grpcurl")
     assert binary.exists(), f"{binary} missing: install requirements-dev.lock (make test does)"
-    return str(binary)
+    return binary
 
 
-def readme_recipes() -> list[list[str]]:
-    """The grpcurl commands of the README's "Using it with grpcurl" bash block, as argument lists."""
+def readme_block() -> str:
+    """The bash block of the README's "Using it with grpcurl" section."""
     text = README.read_text()
     assert "## Using it with grpcurl" in text, "README has no 'Using it with grpcurl' section"
     section = text.split("## Using it with grpcurl", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert block, "no ```bash block in the grpcurl section"
-    lines = block[1].replace("\\\n", " ").splitlines()
-    return [shlex.split(line) for line in lines if line.strip().startswith("grpcurl ")]
+    return block[1]
 
 
 @dataclass
@@ -78,30 +96,39 @@ class Run:
         return messages
 
 
+async def run_block(log: Path, address: str = README_ADDRESS, *, dry_run: bool = False) -> list[Run]:
+    """Run the README's block with bash from the repository's folder; the grpcurl invocations it made, in order."""
+    log.mkdir()
+    script = RECORDING_GRPCURL + readme_block().replace(README_ADDRESS, address)
+    env = {
+        **os.environ,
+        "PATH": f"{os.environ.get('PATH', '')}:{grpcurl_binary().parent}",  # the block puts .venv/bin first
+        "RECIPE_LOG": str(log),
+        **({"RECIPE_DRY_RUN": "1"} if dry_run else {}),
+    }
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", script, cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    await asyncio.wait_for(process.wait(), timeout=120)
+    count = int((log / "count").read_text())
+    return [
+        Run(
+            ["grpcurl", *(log / f"{n}.args").read_text().split("\0")[:-1]],
+            int((log / f"{n}.status").read_text()),
+            (log / f"{n}.out").read_text(),
+            (log / f"{n}.err").read_text(),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
 @dataclass
 class Session:
-    """State shared by the recipes in README order (the Capture recipe's file feeds GetCapture)."""
+    """State shared by the recipes in README order (the Capture recipe's file must be the one GetCapture gets)."""
 
     service: RunningService
     saved_capture: str | None = None
     checked: list[str] = field(default_factory=list)
-
-
-async def run_recipe(args: list[str], session: Session) -> Run:
-    substituted = [session.service.address if arg == README_ADDRESS else arg for arg in args]
-    if any(EXAMPLE_CAPTURE.search(arg) for arg in substituted):
-        assert session.saved_capture, "the GetCapture recipe must come after the Capture recipe"
-        substituted = [EXAMPLE_CAPTURE.sub(session.saved_capture, arg) for arg in substituted]
-    assert substituted[0] == "grpcurl"
-    process = await asyncio.create_subprocess_exec(
-        grpcurl_binary(),
-        *substituted[1:],
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode is not None
-    return Run(substituted, process.returncode, stdout.decode(), stderr.decode())
 
 
 # -- what each recipe must show -------------------------------------------------------------------
@@ -207,14 +234,14 @@ CHECKS: dict[str, Callable[[Run, Session], None]] = {
 }
 
 
-def recipe_key(args: list[str]) -> str:
+def recipe_key(args: list[str], address: str = README_ADDRESS) -> str:
     """What a recipe does: the word or method after the address (``list``, ``describe``, ``pkg.Service/Method``)."""
-    assert README_ADDRESS in args, f"recipe does not use {README_ADDRESS}: {shlex.join(args)}"
-    return args[args.index(README_ADDRESS) + 1]
+    assert address in args, f"recipe does not use {address}: {shlex.join(args)}"
+    return args[args.index(address) + 1]
 
 
-def test_the_readme_has_a_recipe_for_every_rpc_and_a_check_for_every_recipe() -> None:
-    keys = [recipe_key(args) for args in readme_recipes()]
+async def test_the_readme_has_a_recipe_for_every_rpc_and_a_check_for_every_recipe(tmp_path: Path) -> None:
+    keys = [recipe_key(run.args) for run in await run_block(tmp_path / "log", dry_run=True)]
     unchecked = sorted(set(keys) - set(CHECKS))
     assert not unchecked, f"README recipes without a check in this test: {unchecked}"
     missing = [method.full_name for method in SERVICE.methods if f"{SERVICE.full_name}/{method.name}" not in keys]
@@ -222,11 +249,13 @@ def test_the_readme_has_a_recipe_for_every_rpc_and_a_check_for_every_recipe() ->
     assert {"list", "describe", "grpc.health.v1.Health/Check"} <= set(keys)
 
 
-async def test_every_readme_recipe_works_with_the_real_grpcurl(service: RunningService) -> None:
+async def test_every_readme_recipe_works_as_written_with_the_real_grpcurl(
+    service: RunningService, tmp_path: Path
+) -> None:
     session = Session(service)
-    recipes = readme_recipes()
-    for args in recipes:
-        run = await run_recipe(args, session)
-        CHECKS[recipe_key(args)](run, session)
-        session.checked.append(shlex.join(args))
-    assert len(session.checked) == len(recipes) >= len(SERVICE.methods) + 3
+    runs = await run_block(tmp_path / "log", service.address)
+    for run in runs:
+        CHECKS[recipe_key(run.args, service.address)](run, session)
+        session.checked.append(shlex.join(run.args))
+    expected = len(await run_block(tmp_path / "dry-run", dry_run=True))
+    assert len(session.checked) == expected >= len(SERVICE.methods) + 3
