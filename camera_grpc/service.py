@@ -61,6 +61,8 @@ class CameraRuntime:
             linger_s=settings.frames_linger_s,
             max_subscribers=settings.max_subscribers,
             max_per_peer=settings.max_streams_per_peer or None,
+            subscriber_budget_bytes=settings.frames_subscriber_budget_bytes,
+            budget_bytes=settings.frames_budget_bytes,
         )
         # The wiring, explicit: every frame of continuous acquisition goes to the live-frame hub,
         # and a lost camera ends its streams.

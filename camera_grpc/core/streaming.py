@@ -8,6 +8,12 @@ for a subscriber. Each subscriber has its own bounded buffer and policy:
 * ``queue``: the buffer holds up to ``queue_depth`` frames; when full, the
   oldest is dropped.
 
+Memory is bounded in bytes too, whatever the depth and the frame size: a
+subscriber's buffer holds at most ``subscriber_budget_bytes`` of frames and all
+buffers together at most ``budget_bytes`` (each frame counted once, however many
+buffers hold it); the oldest frames are dropped to stay within them. The newest
+frame is always kept, so a budget smaller than one frame means one frame.
+
 A subscriber's ``missed_frames`` is computed from the camera's frame numbers,
 so it counts every frame produced while it was subscribed that it did not get,
 whatever the reason (policy, max_fps, the camera itself dropping frames):
@@ -34,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from camera_grpc.core import imaging
+from camera_grpc.core.memory import release_free_memory
 from camera_grpc.device.base import Frame
 from camera_grpc.device.worker import CameraState, CameraWorker
 from camera_grpc.errors import (
@@ -45,6 +52,10 @@ from camera_grpc.errors import (
 from camera_grpc.formats import DEFAULT_JPEG_QUALITY, Encoding
 
 log = logging.getLogger(__name__)
+
+
+#: Frame bytes held at once from which closing the streams that held them gives the memory back to the system.
+TRIM_AFTER_BYTES = 32 * 1024 * 1024
 
 
 class Policy(enum.Enum):
@@ -91,12 +102,19 @@ class Delivery:
     missed_frames: int
 
 
-@dataclass
+@dataclass(eq=False)
 class _Entry:
     """A published frame and its renditions (kept alive only by subscriber buffers)."""
 
     frame: Frame
     renditions: dict[tuple[Encoding, int, int | None], asyncio.Future[EncodedFrame]] = field(default_factory=dict)
+    #: Subscriptions whose buffer holds this entry now.
+    holders: set[Subscription] = field(default_factory=set)
+
+    @property
+    def nbytes(self) -> int:
+        """The frame's pixel bytes (what holding it costs)."""
+        return int(self.frame.pixels.nbytes)
 
 
 class Subscription:
@@ -105,9 +123,9 @@ class Subscription:
     def __init__(self, hub: FrameHub, options: StreamOptions) -> None:
         self._hub = hub
         self.options = options
-        self._buffer: collections.deque[_Entry] = collections.deque(
-            maxlen=1 if options.policy is Policy.LATEST else options.queue_depth
-        )
+        self._buffer: collections.deque[_Entry] = collections.deque()
+        self._capacity = 1 if options.policy is Policy.LATEST else options.queue_depth
+        self.held_bytes = 0  #: pixel bytes of the frames in the buffer
         self._wakeup = asyncio.Event()
         self._ended: BaseException | None = None
         self._last_accounted: int | None = None  # frame number up to which frames are accounted for
@@ -130,15 +148,38 @@ class Subscription:
             if now - self._last_offered_at < 1.0 / max_fps:
                 return  # not offered: counted as missed when the next frame is delivered
             self._last_offered_at = now
-        self._buffer.append(entry)  # a full deque drops its oldest entry
+        self._buffer.append(entry)
+        self.held_bytes += entry.nbytes
+        self._hub._hold(entry, self)
+        budget = self._hub.subscriber_budget_bytes
+        while len(self._buffer) > self._capacity or (self.held_bytes > budget and len(self._buffer) > 1):
+            self.drop(self._buffer[0])  # the oldest; counted as missed when a later frame is delivered
+        self._hub._keep_within_budget(entry)
         self._wakeup.set()
+
+    def drop(self, entry: _Entry) -> None:
+        """Remove ``entry`` from the buffer (it is not delivered)."""
+        if self._buffer and self._buffer[0] is entry:
+            self._buffer.popleft()
+        else:
+            self._buffer.remove(entry)
+        self._release(entry)
+
+    def _release(self, entry: _Entry) -> None:
+        self.held_bytes -= entry.nbytes
+        self._hub._let_go(entry, self)
 
     def end(self, error: BaseException) -> None:
         """End the subscription: the iterator raises ``error`` at its next step."""
         if self._ended is None:
             self._ended = error
-            self._buffer.clear()
+            self.release_all()
             self._wakeup.set()
+
+    def release_all(self) -> None:
+        """Let go of every buffered frame (the subscription is over)."""
+        while self._buffer:
+            self._release(self._buffer.popleft())
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
         return self._deliveries()
@@ -154,6 +195,7 @@ class Subscription:
             if self._ended is not None:
                 raise self._ended
             entry = self._buffer.popleft()
+            self._release(entry)
             encoded = await self._hub.encoded(entry, self.options)
             if self._ended is not None:
                 raise self._ended
@@ -176,6 +218,8 @@ class FrameHub:
         linger_s: float = 2.0,
         max_subscribers: int = 64,
         max_per_peer: int | None = None,
+        subscriber_budget_bytes: int = 64 * 1024 * 1024,
+        budget_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self._worker = worker
         self._executor = executor
@@ -186,6 +230,15 @@ class FrameHub:
         self._loop = asyncio.get_running_loop()
         self._subscriptions: set[Subscription] = set()
         self._per_peer: collections.Counter[str] = collections.Counter()
+        #: Most frame bytes one subscriber's buffer, and all buffers together, may hold.
+        self.subscriber_budget_bytes = subscriber_budget_bytes
+        self.budget_bytes = budget_bytes
+        #: Frames held by any buffer, oldest first, and their bytes (each frame counted once).
+        self._held: dict[_Entry, None] = {}
+        self.held_bytes = 0
+        #: Most bytes held at once since memory was last given back (see :meth:`_give_memory_back`).
+        self._peak_held_bytes = 0
+        self._trimming = False
         self._linger_task: asyncio.Task[None] | None = None
         self._closed = False
         self.encode_count = 0  #: renditions encoded (event loop)
@@ -231,12 +284,14 @@ class FrameHub:
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+            subscription.release_all()
             if peer is not None:
                 self._per_peer[peer] -= 1
                 if not self._per_peer[peer]:
                     del self._per_peer[peer]
             if not self._subscriptions and not self._closed:
                 self._linger_task = self._loop.create_task(self._stop_after_linger())
+            self._give_memory_back()
 
     async def encoded(self, entry: _Entry, options: StreamOptions) -> EncodedFrame:
         """The frame in the subscriber's rendition, encoded once per rendition."""
@@ -268,6 +323,28 @@ class FrameHub:
             with contextlib.suppress(CameraServiceError):
                 await asyncio.wrap_future(self._worker.set_acquiring(False))
 
+    def _hold(self, entry: _Entry, subscription: Subscription) -> None:
+        if not entry.holders:
+            self._held[entry] = None
+            self.held_bytes += entry.nbytes
+            self._peak_held_bytes = max(self._peak_held_bytes, self.held_bytes)
+        entry.holders.add(subscription)
+
+    def _let_go(self, entry: _Entry, subscription: Subscription) -> None:
+        entry.holders.discard(subscription)
+        if not entry.holders and entry in self._held:
+            del self._held[entry]
+            self.held_bytes -= entry.nbytes
+
+    def _keep_within_budget(self, newest: _Entry) -> None:
+        """Drop the oldest held frames from every buffer holding them until all fit the budget."""
+        while self.held_bytes > self.budget_bytes:
+            oldest = next(iter(self._held))
+            if oldest is newest:
+                return  # the newest frame is always kept
+            for subscription in list(oldest.holders):
+                subscription.drop(oldest)
+
     def _dispatch(self, frame: Frame) -> None:
         if not self._subscriptions:
             return
@@ -291,6 +368,21 @@ class FrameHub:
         if not self._subscriptions and self._worker.is_acquiring:
             with contextlib.suppress(CameraServiceError):
                 await asyncio.wrap_future(self._worker.set_acquiring(False))
+        self._give_memory_back(after_burst_of=0)  # streaming is over: whatever it left
+
+    def _give_memory_back(self, after_burst_of: int = TRIM_AFTER_BYTES) -> None:
+        """Return freed frame memory to the system (off the loop) once held frames have shrunk from a peak of at
+        least ``after_burst_of`` bytes to under half of it (the allocator would keep the peak otherwise)."""
+        peak = self._peak_held_bytes
+        if self._trimming or peak < after_burst_of or self.held_bytes > peak // 2:
+            return
+        self._peak_held_bytes = self.held_bytes
+        self._trimming = True
+
+        def trimmed(_: asyncio.Future[bool]) -> None:
+            self._trimming = False
+
+        self._loop.run_in_executor(self._executor, release_free_memory).add_done_callback(trimmed)
 
 
 def _is_view(frame: Frame, options: StreamOptions) -> bool:
