@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,6 +32,52 @@ log = logging.getLogger(__name__)
 ENCODE_THREADS = 2
 #: At start-up, how long to wait for the camera before serving anyway (health says NOT_SERVING until it connects).
 STARTUP_CONNECT_WAIT_S = 5.0
+#: File descriptors kept out of the connection caps' reach: the camera (a reconnect opens the device),
+#: capture files and their reserve, the threads' and event loop's own, log files.
+FD_HEADROOM = 64
+#: Fewest gRPC connections allowed however low the open-files limit (the REST gateway needs one).
+MIN_GRPC_CONNECTIONS = 8
+#: Soft open-files limit to aim for when the hard limit is unlimited.
+UNLIMITED_NOFILE_TARGET = 1 << 20
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft open-files limit to the hard limit (logged once); returns the soft limit in force.
+
+    The common soft limit of 1024 is a few hundred idle connections away from failing
+    captures with "Too many open files"; the hard limit is what the system allows.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = UNLIMITED_NOFILE_TARGET if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("open files limit stays at %d (could not raise it to %d: %s)", soft, target, exc)
+            return soft
+        log.info("open files limit raised from %d to %d", soft, target)
+        return target
+    log.info("open files limit: %d", soft)
+    return soft
+
+
+def grpc_connection_cap(settings: Settings, open_files: int) -> int:
+    """GRPC_MAX_CONNECTIONS, lowered if the open-files limit cannot hold it next to the REST gateway's
+    connections and the headroom (logged when lowered)."""
+    rest = settings.rest_max_connections if settings.rest_enabled else 0
+    room = open_files - FD_HEADROOM - rest
+    cap = min(settings.grpc_max_connections, max(room, MIN_GRPC_CONNECTIONS))
+    if cap < settings.grpc_max_connections:
+        log.warning(
+            "open files limit %d leaves room for %d gRPC connections (GRPC_MAX_CONNECTIONS=%d, "
+            "REST_MAX_CONNECTIONS=%d, %d in reserve); raise the hard limit (ulimit -Hn) to allow more",
+            open_files,
+            cap,
+            settings.grpc_max_connections,
+            rest,
+            FD_HEADROOM,
+        )
+    return cap
 
 
 class CameraRuntime:
@@ -86,9 +133,9 @@ class CameraRuntime:
         self.executor.shutdown(wait=True)
         self.store.close()
 
-    async def create_server(self) -> tuple[grpc.aio.Server, int]:
+    async def create_server(self, *, max_connections: int | None = None) -> tuple[grpc.aio.Server, int]:
         """The gRPC server over this runtime, bound (not started), and its port."""
-        return await create_server(self.settings, self.controller, self.frames)
+        return await create_server(self.settings, self.controller, self.frames, max_connections=max_connections)
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
@@ -101,13 +148,14 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     in-flight calls (gRPC and HTTP) get ``SHUTDOWN_GRACE_S`` to finish, the
     camera is closed.
     """
+    open_files = raise_open_files_limit()
     runtime = CameraRuntime(settings)
     server: grpc.aio.Server | None = None
     gateway = None
     try:
         # Both ports before the camera: a port that is taken (another instance) stops start-up with
         # one line naming it, and the camera is never opened.
-        server, port = await runtime.create_server()
+        server, port = await runtime.create_server(max_connections=grpc_connection_cap(settings, open_files))
         if settings.rest_enabled:
             from camera_grpc.client import loopback_target
             from camera_grpc.gateway.server import GatewayServer

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from tests.support import FAST_CAMERA, ServiceProcess, closed_port, environment, eventually
+from camera_grpc.service import FD_HEADROOM, MIN_GRPC_CONNECTIONS, grpc_connection_cap
+from tests.support import FAST_CAMERA, ServiceProcess, closed_port, environment, eventually, make_settings
 
 SERVICE_ENV = {**environment(FAST_CAMERA), "SHUTDOWN_GRACE_S": "5", "REST_ENABLED": "false"}
 
@@ -136,3 +140,75 @@ async def test_kill_9_during_captures_leaves_nothing_behind_after_the_next_start
             listed = await stub.ListCaptures(pb.ListCapturesRequest(page_size=1000), timeout=10)
         images = sorted(path.name for path in folder.glob("*.bmp"))
         assert sorted(entry.filename for entry in listed.captures) == images
+
+
+def test_start_up_raises_the_open_files_soft_limit_to_the_hard_limit(tmp_path: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard <= 512:
+        pytest.skip(f"needs a finite hard open-files limit above 512 (here {hard})")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))  # the child starts with the common low soft limit
+    try:
+        service = ServiceProcess({**SERVICE_ENV, "IMAGE_SAVE_PATH": str(tmp_path / "captures")}, cwd=tmp_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with service:
+        service.wait_listening()
+        assert resource.prlimit(service.process.pid, resource.RLIMIT_NOFILE) == (hard, hard)
+        logged = [line for line in service.lines if "open files" in line]
+        assert len(logged) == 1 and f"from 512 to {hard}" in logged[0], service.log
+
+
+#: Open-files limit of the starved service, and the idle connections thrown at it.
+STARVED_LIMIT = 256
+IDLE_CONNECTIONS = 400
+
+
+async def closed_by_peer(sock: socket.socket) -> None:
+    """Return once the other end closed ``sock`` (reading and dropping whatever it sent first)."""
+    loop = asyncio.get_running_loop()
+    try:
+        while await loop.sock_recv(sock, 4096):
+            pass
+    except ConnectionError:
+        pass
+
+
+async def test_idle_connections_cannot_starve_the_service_of_file_descriptors(tmp_path: Path) -> None:
+    env = {**SERVICE_ENV, "IMAGE_SAVE_PATH": str(tmp_path / "captures"), "GRPC_HANDSHAKE_TIMEOUT_S": "1"}
+    with ServiceProcess(env, cwd=tmp_path) as service:
+        # Both limits, so start-up cannot raise it (whether or not it already tried).
+        resource.prlimit(service.process.pid, resource.RLIMIT_NOFILE, (STARVED_LIMIT, STARVED_LIMIT))
+        port = service.wait_listening()
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = camera_pb2_grpc.CameraServiceStub(channel)
+            await stub.GetSettings(pb.GetSettingsRequest(), timeout=10)  # an existing client
+            idle: list[socket.socket] = []
+            try:
+                for _ in range(IDLE_CONNECTIONS):  # connect, then say nothing (not even the HTTP/2 preface)
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                    sock.setblocking(False)
+                    idle.append(sock)
+                # The existing client keeps working, captures included.
+                assert (await stub.GetSettings(pb.GetSettingsRequest(), timeout=10)).connected
+                saved = await stub.Capture(pb.CaptureRequest(), timeout=20)
+                assert Path(saved.path).exists()
+                # Every idle connection is closed: at once beyond the connection cap, else at the handshake timeout.
+                await asyncio.wait_for(asyncio.gather(*(closed_by_peer(sock) for sock in idle)), 30)
+            finally:
+                for sock in idle:
+                    sock.close()
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as fresh:  # and a new client is served
+            stub = camera_pb2_grpc.CameraServiceStub(fresh)
+            assert (await stub.GetSettings(pb.GetSettingsRequest(), timeout=10)).connected
+        assert len(os.listdir(f"/proc/{service.process.pid}/fd")) < STARVED_LIMIT
+    assert "Too many open files" not in service.log and "Traceback" not in service.log, service.log
+
+
+def test_the_grpc_connection_cap_fits_the_open_files_limit(tmp_path: Path) -> None:
+    both = make_settings(tmp_path, rest_enabled=True, rest_max_connections=256, grpc_max_connections=128)
+    assert grpc_connection_cap(both, 1 << 20) == 128  # plenty: the setting
+    assert grpc_connection_cap(both, 1024) == 128  # 1024 - 256 REST - 64 headroom leaves 704
+    assert grpc_connection_cap(both, 400) == 400 - 256 - FD_HEADROOM  # lowered to fit
+    assert grpc_connection_cap(both, 256) == MIN_GRPC_CONNECTIONS  # never below what the gateway needs
+    grpc_only = make_settings(tmp_path, rest_enabled=False, grpc_max_connections=128)
+    assert grpc_connection_cap(grpc_only, 256) == 128

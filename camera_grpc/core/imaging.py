@@ -14,10 +14,15 @@ import io
 
 import numpy as np
 import simplejpeg
-from PIL import Image
+from PIL import Image, TiffImagePlugin  # noqa: F401  (imported for its side effect: see below)
 
 from camera_grpc.device.base import Frame
 from camera_grpc.formats import IMAGE_FORMATS, PixelFormat
+
+# Pillow imports its format plugins at the first save. Done here instead (preinit: BMP, PNG and others;
+# TIFF by the import above), so that no save needs a file descriptor to import a module: it may come
+# when connections have taken them all (see storage.FdReserve).
+Image.preinit()
 
 #: zlib level for PNG: 1 is several times faster than the default 6 for camera images, at a modest size cost.
 PNG_COMPRESS_LEVEL = 1

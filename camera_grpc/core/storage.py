@@ -8,6 +8,11 @@ file, two concurrent captures never collide, and a failure leaves nothing
 behind. The sidecar is written first; the image appears last, so an image on
 disk always has its metadata.
 
+The process's file descriptors are shared with every connection it accepts.
+The store keeps a few in reserve (:class:`FdReserve`): should an open fail with
+"too many open files" anyway, it lets go of the reserve and tries again, so a
+capture is saved even then.
+
 A process killed mid-capture (``kill -9``, power loss) can leave temporary
 files and a sidecar whose image was never linked. :meth:`CaptureStore.clean_up`
 removes exactly those at start-up, unless another live process holds the folder.
@@ -30,9 +35,12 @@ import os
 import re
 import stat
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from camera_grpc.core import imaging
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
@@ -40,6 +48,8 @@ from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullE
 from camera_grpc.formats import IMAGE_FORMATS
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: errno values that mean "no space left", as opposed to "not allowed / not there".
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -61,6 +71,10 @@ TEMPORARY_PREFIX = ".tmp-"
 TEMPORARY_SUFFIX = ".part"
 #: Names a clean-up log line lists before summing up the rest.
 _NAMES_LOGGED = 20
+#: errno values of "no file descriptor left" (for the process, for the system).
+_NO_FD_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE})
+#: File descriptors a store keeps in reserve: enough for both encoder threads' files and a reader or two.
+FD_RESERVE = 8
 #: Page sizes of :meth:`CaptureStore.list_captures`.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -114,12 +128,71 @@ class CaptureRecordPage:
     next_page_token: str  #: empty on the last page
 
 
+class FdReserve:
+    """File descriptors held open (on ``/dev/null``) so that the store's own opens succeed when the process has
+    none left (thread-safe).
+
+    Connection caps keep the process below its open-files limit; this is the second line, for when something
+    else used them up. An open that fails with EMFILE/ENFILE closes the reserve and is tried once more, then the
+    reserve is taken again as far as descriptors are free (and topped up at later opens). Another thread can
+    take a freed descriptor first, but gRPC and asyncio retry a failed accept only after a second, and the
+    window is one system call.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._fds: list[int] = []
+        self._lock = threading.Lock()
+        self._refill()
+
+    @property
+    def held(self) -> int:
+        """Descriptors held now."""
+        return len(self._fds)
+
+    def open(self, opener: Callable[[], T]) -> T:
+        """``opener()``, which opens a file descriptor, retried with the reserve released if none are left."""
+        if len(self._fds) < self.size:
+            with self._lock:
+                self._refill()
+        try:
+            return opener()
+        except OSError as exc:
+            if exc.errno not in _NO_FD_ERRNOS:
+                raise
+        with self._lock:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = []
+            try:
+                log.warning("out of file descriptors; using the reserve kept for captures")
+                return opener()
+            finally:
+                self._refill()
+
+    def close(self) -> None:
+        """Let go of the reserve."""
+        with self._lock:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = []
+            self.size = 0
+
+    def _refill(self) -> None:
+        while len(self._fds) < self.size:
+            try:
+                self._fds.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+            except OSError:
+                return  # none free now: the next open tries again
+
+
 class CaptureStore:
     """The captures folder."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, fd_reserve: int = FD_RESERVE) -> None:
         self.directory = directory.expanduser().resolve()
         self._lock_fd: int | None = None
+        self._reserve = FdReserve(fd_reserve)
 
     def clean_up(self) -> list[str]:
         """Remove what an interrupted run left (blocking; call at start-up); returns the names removed.
@@ -153,7 +226,8 @@ class CaptureStore:
         return removed
 
     def close(self) -> None:
-        """Release the folder's lock (taken by :meth:`clean_up`)."""
+        """Release the folder's lock (taken by :meth:`clean_up`) and the file descriptor reserve."""
+        self._reserve.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -227,7 +301,9 @@ class CaptureStore:
     def _publish(self, content: bytes, final_path: Path) -> bool:
         """Write ``content`` to ``final_path`` atomically; False if that name is taken."""
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX)
+            fd, tmp_name = self._reserve.open(
+                lambda: tempfile.mkstemp(dir=self.directory, prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX)
+            )
         except OSError as exc:
             raise _storage_error(exc, self.directory) from None
         try:
@@ -279,7 +355,7 @@ class CaptureStore:
     def _capture_names(self) -> list[str]:
         """Names of images that have a sidecar, newest first."""
         try:
-            with os.scandir(self.directory) as entries:
+            with self._reserve.open(lambda: os.scandir(self.directory)) as entries:
                 present = {entry.name for entry in entries}
         except FileNotFoundError:
             return []
@@ -334,7 +410,9 @@ class CaptureStore:
         """Bytes of the regular file ``name`` in the folder (see :meth:`_resolve_inside`)."""
         resolved = self._resolve_inside(name, missing=missing)
         try:
-            fd = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = self._reserve.open(
+                lambda: os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            )
         except OSError:
             raise NotFoundError(f"no capture named {echo(missing or name)}") from None
         try:

@@ -35,22 +35,30 @@ HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME)
 MIN_CLIENT_PING_INTERVAL_MS = 10_000
 
 
-def server_options(settings: Settings) -> list[tuple[str, int]]:
-    """Options of the gRPC server."""
+def server_options(settings: Settings, max_connections: int | None = None) -> list[tuple[str, int]]:
+    """Options of the gRPC server; ``max_connections`` overrides ``GRPC_MAX_CONNECTIONS`` (to fit the fd limit)."""
     return [
         ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
         ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+        # Connections are file descriptors: more than this are accepted and closed at once, a connection
+        # that never completes its HTTP/2 handshake is closed after the handshake timeout (gRPC's default
+        # is 120 s), and one without calls after the idle timeout (its client reconnects when it needs to).
+        ("grpc.max_allowed_incoming_connections", max_connections or settings.grpc_max_connections),
+        ("grpc.server_handshake_timeout_ms", round(settings.grpc_handshake_timeout_s * 1000)),
+        ("grpc.max_connection_idle_ms", round(settings.grpc_idle_timeout_s * 1000)),
         # grpcio sets SO_REUSEPORT by default: a second instance would listen beside the first and
         # calls would be split between two cameras.
         ("grpc.so_reuseport", 0),
     ]
 
 
-async def create_server(settings: Settings, camera: CameraController, frames: FrameHub) -> tuple[grpc.aio.Server, int]:
+async def create_server(
+    settings: Settings, camera: CameraController, frames: FrameHub, *, max_connections: int | None = None
+) -> tuple[grpc.aio.Server, int]:
     """A bound (not yet started) server over ``camera`` and ``frames``, and its port."""
     stream_limit = StreamLimit(settings.grpc_max_streams)
-    server = grpc.aio.server(options=server_options(settings), interceptors=[stream_limit])
+    server = grpc.aio.server(options=server_options(settings, max_connections), interceptors=[stream_limit])
     add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import ServiceFactory
+from tests.support import REPO_ROOT, ServiceFactory
 
 COMPLETE = "capture_20260101_000000_000001_1"
 ORPHAN = "capture_20260101_000000_000002_2"
@@ -63,3 +65,46 @@ async def test_a_clean_folder_is_left_alone_and_nothing_is_logged(
         await start_service(image_save_path=folder)
     assert sorted(path.name for path in folder.iterdir()) == sorted([taken.filename, Path(taken.metadata_path).name])
     assert not [record for record in caplog.records if "removed" in record.getMessage()]
+
+
+#: Runs in a child process: the store saves and reads a capture once the process has no descriptor left.
+NO_DESCRIPTOR_LEFT = """
+import errno, os, resource, sys
+from datetime import UTC, datetime
+from pathlib import Path
+import numpy as np
+from camera_grpc.core.storage import CaptureStore
+from camera_grpc.device.base import Frame, PixelFormat
+
+store = CaptureStore(Path(sys.argv[1]), fd_reserve=int(sys.argv[2]))
+store.ensure_writable()
+frame = Frame(np.zeros((8, 8), np.uint8), PixelFormat.MONO8, 8, 1, datetime.now(UTC), 1.0, 0.0)
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+hog = []
+while True:  # take every descriptor left, as a crowd of idle connections would
+    try:
+        hog.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError as exc:
+        assert exc.errno == errno.EMFILE
+        break
+for _ in range(3):
+    saved = store.save(frame, "png", 95, None)
+    record, data = store.read_capture(saved.filename)
+    assert record.filename == saved.filename and data == saved.data
+print("saved")
+"""
+
+
+@pytest.mark.parametrize("reserve", [8, 0], ids=["with-reserve", "without"])
+def test_captures_are_saved_and_read_when_the_process_has_no_descriptor_left(tmp_path: Path, reserve: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", NO_DESCRIPTOR_LEFT, str(tmp_path / "captures"), str(reserve)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    if reserve:
+        assert (result.returncode, result.stdout.strip()) == (0, "saved"), result.stderr
+    else:  # the control: without a reserve, the same save fails
+        assert result.returncode != 0 and "Too many open files" in result.stderr
