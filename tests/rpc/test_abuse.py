@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
@@ -89,3 +91,13 @@ async def test_health_watch_streams_count_against_the_stream_limit(start_service
     assert (await replacement.read()).status == health_pb2.HealthCheckResponse.SERVING
     for watch in (*watches, replacement):
         watch.cancel()
+
+
+async def test_a_connection_without_calls_is_closed_after_the_idle_timeout(start_service: ServiceFactory) -> None:
+    service = await start_service(grpc_idle_timeout_s=1.0)
+    await service.stub.GetSettings(pb.GetSettingsRequest(), timeout=10)
+    assert service.channel.get_state() == grpc.ChannelConnectivity.READY
+    # The server's GOAWAY sends the channel back to IDLE (the client's own idle timeout is 30 minutes).
+    await asyncio.wait_for(service.channel.wait_for_state_change(grpc.ChannelConnectivity.READY), 30)
+    assert service.channel.get_state() == grpc.ChannelConnectivity.IDLE
+    assert (await service.stub.GetSettings(pb.GetSettingsRequest(), timeout=10)).connected  # it reconnects at need
