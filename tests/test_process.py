@@ -212,3 +212,55 @@ def test_the_grpc_connection_cap_fits_the_open_files_limit(tmp_path: Path) -> No
     assert grpc_connection_cap(both, 256) == MIN_GRPC_CONNECTIONS  # never below what the gateway needs
     grpc_only = make_settings(tmp_path, rest_enabled=False, grpc_max_connections=128)
     assert grpc_connection_cap(grpc_only, 256) == 128
+
+
+#: Bad requests thrown at a service, and the most its log may grow meanwhile, bytes.
+FLOOD = 512
+FLOOD_LOG_BOUND = 2048
+
+
+async def test_a_flood_of_malformed_and_refused_requests_leaves_the_log_nearly_untouched(tmp_path: Path) -> None:
+    env = {**SERVICE_ENV, "IMAGE_SAVE_PATH": str(tmp_path / "captures"), "GRPC_MAX_STREAMS": "2"}
+    with ServiceProcess(env, cwd=tmp_path) as service_process:
+        port = service_process.wait_listening()
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = camera_pb2_grpc.CameraServiceStub(channel)
+            health = health_pb2_grpc.HealthStub(channel)
+            watching = [health.Watch(health_pb2.HealthCheckRequest(), timeout=30) for _ in range(2)]  # every slot
+            for watch in watching:
+                await watch.read()
+            await stub.GetSettings(pb.GetSettingsRequest(), timeout=10)
+            before = len(service_process.lines)
+            raw = {
+                name: channel.unary_unary(
+                    f"/camera.v1.CameraService/{name}", request_serializer=bytes, response_deserializer=bytes
+                )
+                for name in ("UpdateSettings", "Capture", "GetCapture", "ListCaptures")
+            }
+            bad_calls = [
+                # bytes that do not parse, values refused, names not found, streams beyond the limit
+                *(raw[name](b"\xff\xff\xff\xff", timeout=10) for name in raw for _ in range(FLOOD // 8)),
+                *(
+                    stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=-1.0), timeout=10)
+                    for _ in range(FLOOD // 8)
+                ),
+                *(stub.GetCapture(pb.GetCaptureRequest(filename="../x" * 1000), timeout=10) for _ in range(FLOOD // 8)),
+                *(stub.ListCaptures(pb.ListCapturesRequest(page_token="bad"), timeout=10) for _ in range(FLOOD // 8)),
+                *(stub.Frames(pb.FramesRequest(), timeout=10).read() for _ in range(FLOOD // 16)),  # no stream slot
+                *(health.Watch(health_pb2.HealthCheckRequest(), timeout=10).read() for _ in range(FLOOD // 16)),
+            ]
+            outcomes = await asyncio.gather(*bad_calls, return_exceptions=True)
+            assert len(outcomes) >= FLOOD
+            codes = {outcome.code() for outcome in outcomes if isinstance(outcome, grpc.aio.AioRpcError)}
+            assert codes == {
+                grpc.StatusCode.INVALID_ARGUMENT,
+                grpc.StatusCode.NOT_FOUND,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+            }, codes
+            await stub.GetSettings(pb.GetSettingsRequest(), timeout=10)  # still fine
+            for watch in watching:
+                watch.cancel()
+        assert service_process.stop() == 0  # the whole log is read once the process has exited
+        during = service_process.lines[before:]
+        during = during[: next(i for i, line in enumerate(during) if "shutting down" in line)]
+        assert len("\n".join(during)) < FLOOD_LOG_BOUND, during
