@@ -36,6 +36,7 @@ import re
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -75,6 +76,10 @@ _NAMES_LOGGED = 20
 _NO_FD_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE})
 #: File descriptors a store keeps in reserve: enough for both encoder threads' files and a reader or two.
 FD_RESERVE = 8
+#: The reserve's use is logged at most this often, seconds.
+RESERVE_LOG_INTERVAL_S = 60.0
+#: Names of captures with an unreadable sidecar remembered (so each is logged once, not at every listing).
+_UNREADABLE_REMEMBERED = 1024
 #: Page sizes of :meth:`CaptureStore.list_captures`.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -143,6 +148,8 @@ class FdReserve:
         self.size = size
         self._fds: list[int] = []
         self._lock = threading.Lock()
+        self._logged_at = -float("inf")
+        self._uses_unlogged = 0
         self._refill()
 
     @property
@@ -164,11 +171,22 @@ class FdReserve:
             for fd in self._fds:
                 os.close(fd)
             self._fds = []
+            self._log_use()
             try:
-                log.warning("out of file descriptors; using the reserve kept for captures")
                 return opener()
             finally:
                 self._refill()
+
+    def _log_use(self) -> None:
+        """Say the reserve was needed, at most once per RESERVE_LOG_INTERVAL_S (with how often since)."""
+        self._uses_unlogged += 1
+        now = time.monotonic()
+        if now - self._logged_at >= RESERVE_LOG_INTERVAL_S:
+            log.warning(
+                "out of file descriptors: the reserve kept for captures was used (%d time(s) since the last report)",
+                self._uses_unlogged,
+            )
+            self._logged_at, self._uses_unlogged = now, 0
 
     def close(self) -> None:
         """Let go of the reserve."""
@@ -193,6 +211,7 @@ class CaptureStore:
         self.directory = directory.expanduser().resolve()
         self._lock_fd: int | None = None
         self._reserve = FdReserve(fd_reserve)
+        self._reported_unreadable: set[str] = set()  # captures whose unreadable sidecar was logged
 
     def clean_up(self) -> list[str]:
         """Remove what an interrupted run left (blocking; call at start-up); returns the names removed.
@@ -389,7 +408,11 @@ class CaptureStore:
                 gain_db=float(settings["gain_db"]),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            log.warning("ignoring capture %s: unreadable sidecar (%s)", filename, exc)
+            if filename not in self._reported_unreadable:  # once per file, not once per listing
+                if len(self._reported_unreadable) >= _UNREADABLE_REMEMBERED:
+                    self._reported_unreadable.clear()
+                self._reported_unreadable.add(filename)
+                log.warning("ignoring capture %s: unreadable sidecar (%s)", filename, exc)
             raise NotFoundError(f"no capture named {echo(filename)}") from None
 
     def _resolve_inside(self, name: str, *, missing: str | None = None) -> Path:

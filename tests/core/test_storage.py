@@ -108,3 +108,21 @@ def test_captures_are_saved_and_read_when_the_process_has_no_descriptor_left(tmp
         assert (result.returncode, result.stdout.strip()) == (0, "saved"), result.stderr
     else:  # the control: without a reserve, the same save fails
         assert result.returncode != 0 and "Too many open files" in result.stderr
+
+
+async def test_an_unreadable_sidecar_is_logged_once_however_often_captures_are_listed(
+    start_service: ServiceFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    (folder / f"{COMPLETE}.jpg").write_bytes(b"jpg")
+    (folder / f"{COMPLETE}.json").write_text("{not json")
+    service = await start_service(image_save_path=folder)
+    with caplog.at_level(logging.INFO, logger="camera_grpc"):
+        for _ in range(50):
+            assert not (await service.stub.ListCaptures(pb.ListCapturesRequest())).captures
+    assert [record.getMessage() for record in caplog.records].count(
+        f"ignoring capture {COMPLETE}.jpg: unreadable sidecar (Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1))"
+    ) == 1
+    assert len(caplog.records) == 1
