@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,7 +29,14 @@ from google.protobuf.message import Message
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from camera_grpc.client import DEFAULT_TIMEOUT_S, CameraClient, CameraRpcError, CaptureFields, loopback_target
+from camera_grpc.client import (
+    DEFAULT_TIMEOUT_S,
+    CameraClient,
+    CameraRpcError,
+    CaptureFields,
+    FrameStream,
+    loopback_target,
+)
 from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -264,9 +273,37 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
 
 
+class CtrlC:
+    """While ``watch`` runs, Ctrl-C cancels its stream from a thread of its own rather than raising
+    KeyboardInterrupt wherever the main thread is: raised inside grpc, it can leave the channel
+    unable to close, and the command hung (grpc/grpc#19973). The main thread then sees the stream end."""
+
+    def __init__(self) -> None:
+        self.pressed = threading.Event()
+        self._stream: FrameStream | None = None
+        self._previous: Any = None
+
+    def __enter__(self) -> CtrlC:
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def cancels(self, stream: FrameStream) -> FrameStream:
+        """``stream``, which Ctrl-C now cancels (at once if it was pressed already)."""
+        self._stream = stream
+        if self.pressed.is_set():
+            stream.cancel()
+        return stream
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        self.pressed.set()
+        if self._stream is not None:
+            threading.Thread(target=self._stream.cancel, name="watch-ctrl-c", daemon=True).start()
+
+
 def _watch(client: CameraClient, args: argparse.Namespace) -> int:
-    exposure_ms = client.get_settings().exposure_ms
-    print(watch_intro(client.target, args.frames, exposure_ms, args.max_fps), file=sys.stderr, flush=True)
     stats = StreamStats()
     progress = Progress(
         SpinnerColumn(),
@@ -278,22 +315,24 @@ def _watch(client: CameraClient, args: argparse.Namespace) -> int:
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    try:  # Ctrl-C at any point ends the watch (cancelling the stream); the summary follows
-        with progress:
-            task = progress.add_task(client.target, total=args.frames or None, fps=0.0, dropped=0)
-            with client.frames(
-                encoding=ENCODINGS[args.encoding],
-                max_fps=args.max_fps,
-                max_width=args.max_width,
-                max_frames=args.frames or None,
-                policy=POLICIES[args.policy],
-                timeout_s=args.timeout_s,
-            ) as stream:
-                for frame in stream:
-                    stats.add(frame, time.monotonic())
-                    progress.update(task, completed=stats.frames, fps=stats.current_fps, dropped=stats.dropped)
-    except KeyboardInterrupt:
-        pass
+    with CtrlC() as ctrl_c:  # Ctrl-C at any point ends the watch (cancelling the stream); the summary follows
+        exposure_ms = client.get_settings().exposure_ms
+        print(watch_intro(client.target, args.frames, exposure_ms, args.max_fps), file=sys.stderr, flush=True)
+        if not ctrl_c.pressed.is_set():
+            with progress:
+                task = progress.add_task(client.target, total=args.frames or None, fps=0.0, dropped=0)
+                stream = client.frames(
+                    encoding=ENCODINGS[args.encoding],
+                    max_fps=args.max_fps,
+                    max_width=args.max_width,
+                    max_frames=args.frames or None,
+                    policy=POLICIES[args.policy],
+                    timeout_s=args.timeout_s,
+                )
+                with ctrl_c.cancels(stream):
+                    for frame in stream:
+                        stats.add(frame, time.monotonic())
+                        progress.update(task, completed=stats.frames, fps=stats.current_fps, dropped=stats.dropped)
     print(stats.summary())
     return 0
 

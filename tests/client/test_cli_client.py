@@ -9,12 +9,14 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from camera_grpc.client.cli import StreamStats, default_target, message_json, watch_intro
+from camera_grpc.client.cli import CtrlC, StreamStats, default_target, message_json, watch_intro
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import STATE_TIMEOUT_S, RunningService, closed_port, eventually, make_settings
 
@@ -237,3 +239,26 @@ def test_watch_says_how_long_it_will_take(
     frames: int, exposure_ms: float, max_fps: float | None, expected: str
 ) -> None:
     assert watch_intro("h:1", frames, exposure_ms, max_fps) == f"camera-grpc: {expected}"
+
+
+def test_ctrl_c_while_watching_cancels_the_stream_from_another_thread() -> None:
+    """No KeyboardInterrupt inside grpc (it can leave the channel unable to close): the stream is cancelled."""
+
+    class Stream:
+        cancelled_by: list[str] = []
+
+        def cancel(self) -> None:
+            self.cancelled_by.append(threading.current_thread().name)
+
+    before = signal.getsignal(signal.SIGINT)
+    with CtrlC() as ctrl_c:
+        os.kill(os.getpid(), signal.SIGINT)  # before the stream: remembered
+        ctrl_c.cancels(Stream())  # type: ignore[arg-type]
+        assert ctrl_c.pressed.is_set() and Stream.cancelled_by == ["MainThread"]
+        os.kill(os.getpid(), signal.SIGINT)  # while streaming: cancelled from a thread of its own
+        for _ in range(500):
+            if len(Stream.cancelled_by) == 2:
+                break
+            time.sleep(0.01)
+    assert Stream.cancelled_by == ["MainThread", "watch-ctrl-c"]
+    assert signal.getsignal(signal.SIGINT) is before  # restored
