@@ -205,6 +205,9 @@ class Subscription:
             self.sequence_number += 1
             self.delivered += 1
             yield Delivery(entry.frame, encoded, self.sequence_number, missed)
+            # Not kept while waiting for the next frame: a subscriber with a low max_fps would pin a frame
+            # (megabytes, outside every budget) for as long as it waits.
+            del entry, encoded
 
 
 class FrameHub:

@@ -53,6 +53,7 @@ class StreamLimit(grpc.aio.ServerInterceptor):
                 try:
                     async for response in behavior(request, context):
                         yield response
+                        del response  # not kept while the next one is awaited (a frame can be megabytes)
                 finally:
                     self.open -= 1
 

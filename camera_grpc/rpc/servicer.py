@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
 from camera_grpc.core.controller import CameraController, SettingsReport
 from camera_grpc.core.storage import CaptureRecord
-from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions
+from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
 from camera_grpc.errors import InvalidArgumentError
 from camera_grpc.formats import (
     ENCODING_BY_PROTO,
@@ -115,21 +115,12 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
         options = self._stream_options(request)
         async with self._frames.subscribe(options, peer=context.peer()) as subscription:
             async for delivery in subscription:
-                frame = delivery.frame
-                fields = pb.FramesResponse(
-                    frame_number=frame.frame_number,
-                    sequence_number=delivery.sequence_number,
-                    missed_frames=delivery.missed_frames,
-                    captured_at=_timestamp(frame.captured_at),
-                    width=delivery.encoded.width,
-                    height=delivery.encoded.height,
-                    pixel_format=frame.pixel_format.proto,
-                    bit_depth=frame.bit_depth,
-                    encoding=options.encoding.proto,
-                    exposure_ms=frame.exposure_ms,
-                    gain_db=frame.gain_db,
-                )
-                yield with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data)
+                message = _frames_message(delivery, options)
+                # Nothing of this frame is kept while waiting for the next one (a subscriber with a low
+                # max_fps would pin megabytes for as long as it waits).
+                del delivery
+                yield message
+                del message
 
     async def ListCaptures(
         self, request: pb.ListCapturesRequest, context: grpc.aio.ServicerContext
@@ -163,6 +154,25 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
             policy=_enum_value(POLICIES, request.policy, "policy"),
             queue_depth=depth,
         )
+
+
+def _frames_message(delivery: Delivery, options: StreamOptions) -> bytes:
+    """A serialized FramesResponse (its big data field appended without a copy into the message)."""
+    frame = delivery.frame
+    fields = pb.FramesResponse(
+        frame_number=frame.frame_number,
+        sequence_number=delivery.sequence_number,
+        missed_frames=delivery.missed_frames,
+        captured_at=_timestamp(frame.captured_at),
+        width=delivery.encoded.width,
+        height=delivery.encoded.height,
+        pixel_format=frame.pixel_format.proto,
+        bit_depth=frame.bit_depth,
+        encoding=options.encoding.proto,
+        exposure_ms=frame.exposure_ms,
+        gain_db=frame.gain_db,
+    )
+    return with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data)
 
 
 def _enum_value(table: dict[int, T], number: int, field: str) -> T:

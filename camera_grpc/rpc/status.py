@@ -156,6 +156,7 @@ def guard(handler: Handler, *, server_streaming: bool) -> Handler:
                 _refuse_malformed(request)
                 async for response in handler(request, context):
                     yield response
+                    del response  # not kept while the next one is awaited (a frame can be megabytes)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception as exc:

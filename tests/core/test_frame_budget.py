@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -126,3 +128,21 @@ async def test_a_stalled_queue_subscriber_with_a_huge_depth_holds_at_most_its_bu
     call.cancel()  # and closing the stream lets go of everything it held
     await eventually(lambda: service.runtime.frames.subscriber_count == 0, what="the subscription closed")
     assert subscription.held_bytes == 0 and service.runtime.frames.held_bytes == 0
+
+
+async def test_a_subscriber_waiting_for_its_next_frame_keeps_none_alive(start_service: ServiceFactory) -> None:
+    service = await start_service(simulated_width=320, simulated_height=240, simulated_frame_rate=100.0)
+    published: list[weakref.ref[Frame]] = []
+    service.runtime.worker.add_frame_listener(lambda frame: published.append(weakref.ref(frame)))
+    waiting = []
+    for _ in range(8):  # each gets one frame, then waits 100 s for the next (max_fps 0.01)
+        call = service.stub.Frames(pb.FramesRequest(max_fps=0.01, encoding=pb.FRAME_ENCODING_JPEG, max_width=32))
+        assert (await call.read()).sequence_number == 1
+        waiting.append(call)
+    delivered_up_to = len(published)
+    await eventually(lambda: len(published) > delivered_up_to + 20, what="20 more frames")
+    gc.collect()
+    alive = [ref for ref in published[:delivered_up_to] if ref() is not None]
+    assert len(alive) <= 1, f"{len(alive)} delivered frames still alive"  # without the fix: one per subscriber
+    for call in waiting:
+        call.cancel()
