@@ -3,18 +3,28 @@
 ``Frames`` streams have limits of their own (in total and per connection, in the
 frame hub); this one also counts the standard health ``Watch`` streams and the
 reflection stream, which otherwise cost memory and a task each with no bound.
+
+It also writes every stream's messages itself (``context.write``), so that a client
+that goes away while a message waits to be sent (a stalled stream, cancelled)
+ends the call quietly: grpcio would log a traceback for each such client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from camera_grpc.errors import TooManyStreamsError
 from camera_grpc.rpc import status
+
+try:  # what a write raises when the call is gone (grpcio's own handler takes it as "the client left")
+    from grpc._cython.cygrpc import ExecuteBatchError as SEND_FAILED
+except ImportError:  # pragma: no cover  (another grpcio: such failures are logged by grpcio as before)
+    SEND_FAILED = ()  # type: ignore[assignment, misc]
 
 
 class StreamLimit(grpc.aio.ServerInterceptor):
@@ -45,28 +55,27 @@ class StreamLimit(grpc.aio.ServerInterceptor):
         )
 
     def _limited(self, behavior: Callable[[Any, grpc.aio.ServicerContext], Any]) -> Callable[..., Any]:
-        """``behavior`` counted while it runs (an async generator, or a coroutine that writes to its context)."""
-        if inspect.isasyncgenfunction(behavior):
+        """``behavior`` counted while it runs, its messages written here (it may be an async generator, or a
+        coroutine that writes to its context itself)."""
+        streams = inspect.isasyncgenfunction(behavior)
 
-            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                await self._enter(context)
-                try:
-                    async for response in behavior(request, context):
-                        yield response
-                        del response  # not kept while the next one is awaited (a frame can be megabytes)
-                finally:
-                    self.open -= 1
-
-            return stream
-
-        async def writer(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def limited(request: Any, context: grpc.aio.ServicerContext) -> None:
             await self._enter(context)
             try:
-                return await behavior(request, context)
+                if streams:
+                    async for response in behavior(request, context):
+                        await context.write(response)
+                        del response  # not kept while the next one is awaited (a frame can be megabytes)
+                else:
+                    await behavior(request, context)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except SEND_FAILED:
+                pass  # the client left while a message waited to be sent: there is no one to report to
             finally:
                 self.open -= 1
 
-        return writer
+        return limited
 
     async def _enter(self, context: grpc.aio.ServicerContext) -> None:
         if self.open >= self.limit:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc import errors
+from camera_grpc.client import channel_options
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -101,3 +103,30 @@ async def test_a_connection_without_calls_is_closed_after_the_idle_timeout(start
     await asyncio.wait_for(service.channel.wait_for_state_change(grpc.ChannelConnectivity.READY), 30)
     assert service.channel.get_state() == grpc.ChannelConnectivity.IDLE
     assert (await service.stub.GetSettings(pb.GetSettingsRequest(), timeout=10)).connected  # it reconnects at need
+
+
+async def test_clients_that_leave_stalled_streams_leave_no_trace_in_the_log(
+    start_service: ServiceFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = await start_service(simulated_frame_rate=100.0, default_exposure=1.0)  # 5 MB raw frames
+    request = pb.FramesRequest(policy=pb.DELIVERY_POLICY_QUEUE, queue_depth=64)
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            options = channel_options(service.settings.grpc_max_message_bytes)
+            async with grpc.aio.insecure_channel(service.address, options=options) as channel:  # flow control stalls
+                stub = camera_pb2_grpc.CameraServiceStub(channel)
+                calls = [stub.Frames(request) for _ in range(8)]
+                for call in calls:
+                    await call.read()  # and never again: the service's writes wait for the window
+                await eventually(lambda: all(s.buffered for s in service.runtime.frames.subscriptions))
+                for call in calls:
+                    call.cancel()  # mid-write
+            await eventually(lambda: service.runtime.frames.subscriber_count == 0, what="the streams closed")
+        # a health Watch left the same way
+        async with grpc.aio.insecure_channel(service.address) as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+            await watch.read()
+            watch.cancel()
+        await eventually(lambda: service.server.stream_limit.open == 0, what="every stream closed")
+    noise = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.INFO]
+    assert noise == []
