@@ -49,6 +49,21 @@ class CameraServiceError(Exception):
             cls.error_reason = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__.removesuffix("Error")).upper()
 
 
+#: Units by the suffix of a field's name (names carry their unit: ``exposure_ms``, ``gain_db``).
+UNIT_SUFFIXES: dict[str, str] = {
+    "_ms": "milliseconds",
+    "_s": "seconds",
+    "_db": "dB",
+    "_fps": "frames per second",
+    "_bytes": "bytes",
+}
+
+
+def unit_of(field: str) -> str:
+    """The unit a field's name declares (``exposure_ms`` -> ``milliseconds``); empty when it declares none."""
+    return next((unit for suffix, unit in UNIT_SUFFIXES.items() if field.endswith(suffix)), "")
+
+
 class InvalidArgumentError(CameraServiceError):
     """A request field's value is not acceptable (NaN, infinite, <= 0, out of range, unknown).
 
@@ -71,7 +86,8 @@ class InvalidArgumentError(CameraServiceError):
         self.maximum = maximum
         if reason is None:
             if minimum is not None and maximum is not None:
-                reason = f"must be between {minimum:g} and {maximum:g}"
+                unit = unit_of(field)
+                reason = f"must be between {minimum:g} and {maximum:g}" + (f" ({unit})" if unit else "")
             else:
                 reason = "is not valid"
         self.reason = reason

@@ -137,7 +137,7 @@ class CameraController:
         if self._worker.state.usable:
             return await self._worker.call(self._read_info)
         if self._info is None:
-            raise CameraUnavailableError(f"camera is not connected ({self._worker.state.value})")
+            raise CameraUnavailableError(self._worker.state.unavailable_message)
         return self._info
 
     async def get_settings(self) -> SettingsReport:
@@ -154,7 +154,7 @@ class CameraController:
         if settings is not None and self.ready:
             return settings
         if settings is None:
-            raise CameraUnavailableError(f"camera is not connected ({self._worker.state.value})")
+            raise CameraUnavailableError(self._worker.state.unavailable_message)
         # Not ready (gone, reconnecting, or holding values the camera cannot take): what clients asked for.
         return replace(settings, connected=False, **asdict(self._requested))
 

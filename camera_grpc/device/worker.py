@@ -66,6 +66,19 @@ class CameraState(enum.Enum):
         """Whether camera calls can succeed now."""
         return self is CameraState.CONNECTED
 
+    @property
+    def unavailable_message(self) -> str:
+        """Why a camera call fails in this state, for clients (one sentence, said once)."""
+        return _UNAVAILABLE_MESSAGES[self]
+
+
+_UNAVAILABLE_MESSAGES = {
+    CameraState.CONNECTING: "camera is not connected yet (connecting)",
+    CameraState.CONNECTED: "camera is connected",
+    CameraState.DISCONNECTED: "camera disconnected; reconnecting",
+    CameraState.STOPPED: "the camera service is stopping",
+}
+
 
 FrameAccept = Callable[[Frame], bool]
 
@@ -171,7 +184,7 @@ class CameraWorker:
         if self._stopping.is_set():
             future.set_exception(ServiceStoppingError("the service is shutting down"))
         elif not self._state.usable:
-            future.set_exception(CameraUnavailableError(f"camera is not connected ({self._state.value})"))
+            future.set_exception(CameraUnavailableError(self._state.unavailable_message))
         else:
             self._commands.put(_Command(future, function))
         return future

@@ -86,7 +86,7 @@ _GENERIC_MESSAGES: dict[int, str] = {
 class ErrorBody(BaseModel):
     """An error other than a validation error."""
 
-    detail: str = Field(description="What went wrong, for people", examples=["camera is not connected (disconnected)"])
+    detail: str = Field(description="What went wrong, for people", examples=["camera disconnected; reconnecting"])
     code: str | None = Field(
         None, description="gRPC status of the failed call (none for errors of the HTTP layer)", examples=["UNAVAILABLE"]
     )
@@ -141,7 +141,9 @@ def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONRespons
 
 def _violation(location: str, grpc_field: str, description: str) -> ValidationIssue:
     name, unit = API_FIELDS.get(grpc_field, (bounded(grpc_field, 64), ""))
-    message = bounded(f"{name} {description}" + (f" ({unit})" if unit and "between" in description else ""))
+    # Services since the units change name the unit themselves; older ones do not.
+    missing_unit = unit and "between" in description and f"({unit})" not in description
+    message = bounded(f"{name} {description}" + (f" ({unit})" if missing_unit else ""))
     kind = "out_of_range" if "between" in description else "value_error"
     return ValidationIssue(type=kind, loc=[location, name], msg=message)
 

@@ -102,7 +102,7 @@ def test_disconnect_fails_fast_then_reconnects_and_runs_hooks(camera: SimulatedC
 
         camera.unplug()  # noticed by the idle connection check, without any traffic
         wait_for_state(worker, CameraState.DISCONNECTED)
-        with pytest.raises(CameraUnavailableError):
+        with pytest.raises(CameraUnavailableError, match=r"^camera disconnected; reconnecting$"):
             worker.submit(lambda driver: driver.get_exposure_ms()).result(TIMEOUT_S)
 
         camera.replug()

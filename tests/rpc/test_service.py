@@ -97,8 +97,8 @@ async def test_invalid_settings_are_refused_with_the_range_and_change_nothing(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.UpdateSettings(pb.UpdateSettingsRequest(**{field: value}))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    valid = "between 0.01 and 10000" if field == "exposure_ms" else "between 0 and 24"
-    assert field in caught.value.details() and valid in caught.value.details()
+    valid = "between 0.01 and 10000 (milliseconds)" if field == "exposure_ms" else "between 0 and 24 (dB)"
+    assert field in caught.value.details() and valid in caught.value.details()  # the range with its unit
     assert bad_request_fields(caught.value) == [field]
     assert await service.stub.GetSettings(pb.GetSettingsRequest()) == before
 
