@@ -341,7 +341,9 @@ describe("CameraModule against a running service", () => {
     assert.equal(error.reason, "INVALID_SETTING");
     assert.equal(error.domain, CAMERA_ERROR_DOMAIN);
     assert.equal(error.trusted, true);
-    assert.deepEqual(error.fieldViolations, [{ field: "exposure_ms", description: "must be between 0.01 and 10000" }]);
+    assert.deepEqual(error.fieldViolations, [
+      { field: "exposure_ms", description: "must be between 0.01 and 10000 (milliseconds)" },
+    ]);
     const capture = await rejection(camera.capture({ exposureMs: Number.NaN }));
     assert.equal(capture.code, status.INVALID_ARGUMENT);
   });
