@@ -18,7 +18,8 @@ from camera_grpc.client.camera import (
     frames_request,
 )
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options, loopback_target
-from camera_grpc.client.errors import CameraRpcError, FieldViolation
+from camera_grpc.client.credentials import CredentialsError, PemSource, channel_credentials, is_loopback_target
+from camera_grpc.client.errors import CameraRpcError, FieldViolation, Security
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -28,11 +29,16 @@ __all__ = [
     "CameraClient",
     "CameraRpcError",
     "CaptureFields",
+    "CredentialsError",
     "FieldViolation",
     "FrameStream",
     "FramesFields",
+    "PemSource",
+    "Security",
     "capture_request",
+    "channel_credentials",
     "channel_options",
     "frames_request",
+    "is_loopback_target",
     "loopback_target",
 ]

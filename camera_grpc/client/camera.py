@@ -14,6 +14,21 @@ Every failed call raises :class:`CameraRpcError`, which carries the gRPC status
 code, the service's message and its structured details (the offending fields of
 an INVALID_ARGUMENT, the ``ErrorInfo`` reason).
 
+TLS and tokens (``camera_grpc.client.credentials``): ``ca=`` (the CA certificate
+that signed the service's, a path or PEM bytes) makes the channel TLS; ``cert=``
+and ``key=`` add a client certificate (mutual TLS); ``token=`` sends
+``authorization: Bearer <token>`` with every call::
+
+    with CameraClient("camera.lab:50051", ca="ca.pem", token=os.environ["CAMERA_GRPC_TOKEN"]) as camera:
+        ...
+
+A token goes in plaintext only to a loopback target (``127.0.0.1``, ``localhost``,
+``[::1]``, checked again by gRPC when it connects); to any other host without TLS
+the client refuses to start (:class:`CredentialsError`). A call the service refuses
+(UNAUTHENTICATED, PERMISSION_DENIED) or a TLS handshake that fails (a certificate
+from another CA, expired; a client certificate missing) raises CameraRpcError with
+a :attr:`~CameraRpcError.hint` saying what the client presented.
+
 Deadlines: unary calls get ``timeout_s`` of the call if given, else the client's
 default (``timeout_s`` of the constructor, 10 s unless given). A capture takes at
 least its exposure, so its default deadline is the client's default **plus the
@@ -45,7 +60,8 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options
-from camera_grpc.client.errors import CameraRpcError
+from camera_grpc.client.credentials import PemSource, channel_credentials
+from camera_grpc.client.errors import PLAINTEXT, CameraRpcError, Security
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -147,8 +163,9 @@ class _Unary(Generic[_P, _R]):
 class FrameStream(Iterator[pb.FramesResponse]):
     """The live frames of one ``Frames`` call. Iterate it; ``cancel()`` (or leaving ``with``) ends it."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, security: Security = PLAINTEXT) -> None:
         self._call = call
+        self._security = security
 
     def __iter__(self) -> Self:
         return self
@@ -159,7 +176,7 @@ class FrameStream(Iterator[pb.FramesResponse]):
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.CANCELLED and self._call.cancelled():
                 raise StopIteration from None
-            raise CameraRpcError.from_rpc_error(error) from error
+            raise CameraRpcError.from_rpc_error(error, self._security) from error
 
     def cancel(self) -> None:
         """Stop the stream (the service unsubscribes this client)."""
@@ -175,8 +192,9 @@ class FrameStream(Iterator[pb.FramesResponse]):
 class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
     """The live frames of one ``Frames`` call (asyncio). ``cancel()`` (or leaving ``async with``) ends it."""
 
-    def __init__(self, call: grpc.aio.UnaryStreamCall) -> None:
+    def __init__(self, call: grpc.aio.UnaryStreamCall, security: Security = PLAINTEXT) -> None:
         self._call = call
+        self._security = security
         self._responses = call.__aiter__()
 
     def __aiter__(self) -> Self:
@@ -195,7 +213,7 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
         except grpc.RpcError as error:
             if self._call.cancelled():
                 raise StopAsyncIteration from None
-            raise CameraRpcError.from_rpc_error(error) from error
+            raise CameraRpcError.from_rpc_error(error, self._security) from error
 
     def cancel(self) -> None:
         """Stop the stream (the service unsubscribes this client)."""
@@ -224,7 +242,22 @@ class _ClientBase(Generic[_Stream]):
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        ca: PemSource | None = None,
+        cert: PemSource | None = None,
+        key: PemSource | None = None,
+        token: str | None = None,
+        tls: bool = False,
     ) -> None:
+        #: What the channel presents (TLS, a client certificate, a token): explains failures (CameraRpcError.hint).
+        self.security = Security(
+            tls=tls or credentials is not None or any(source is not None for source in (ca, cert, key)),
+            client_certificate=cert is not None,
+            token=token is not None,
+        )
+        # Before the channel, so that unusable credentials (CredentialsError) leave no channel behind.
+        credentials = channel_credentials(
+            target, ca=ca, cert=cert, key=key, token=token, tls=tls, credentials=credentials
+        )
         self.target = target
         #: Default deadline of unary calls, seconds (None: no deadline); a capture adds its exposure.
         self.timeout_s = timeout_s
@@ -301,7 +334,7 @@ class _ClientBase(Generic[_Stream]):
 
     def frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> _Stream:
         """Subscribe to live frames; keyword arguments as :class:`FramesFields`. No deadline unless given."""
-        return self._stream_type(self._stub.Frames(frames_request(**fields), timeout=timeout_s))
+        return self._stream_type(self._stub.Frames(frames_request(**fields), timeout=timeout_s), self.security)
 
     def capture_deadline_s(self, exposure_ms: float | None = None) -> float | None:
         """The default deadline of a capture asking for ``exposure_ms`` (None: asking for none), seconds.
@@ -338,9 +371,15 @@ class _ClientBase(Generic[_Stream]):
 class CameraClient(_ClientBase[FrameStream]):
     """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
 
-    ``target`` is ``host:port`` (any gRPC target string); ``credentials`` makes a TLS channel.
-    ``timeout_s`` is the default deadline of unary calls (a capture adds its exposure: see the
-    module's docstring); each method also takes ``timeout_s``, which is then its exact deadline.
+    ``target`` is ``host:port`` (any gRPC target string). ``timeout_s`` is the default deadline of
+    unary calls (a capture adds its exposure: see the module's docstring); each method also takes
+    ``timeout_s``, which is then its exact deadline.
+
+    Transport security and identity (see ``camera_grpc.client.credentials``): ``ca`` (a path or PEM
+    bytes) makes a TLS channel that trusts that CA; ``cert`` and ``key`` present a client certificate
+    (mutual TLS); ``tls=True`` is TLS with the system's root certificates; ``credentials`` are
+    ready-made ``grpc.ChannelCredentials`` instead; ``token`` is sent as ``authorization: Bearer``
+    with every call (over plaintext only to a loopback target). Unusable ones raise CredentialsError.
     """
 
     _channel_module: Any = grpc
@@ -362,7 +401,7 @@ class CameraClient(_ClientBase[FrameStream]):
         try:
             return self._learn(call.method(call.request, timeout=call.timeout_s))
         except grpc.RpcError as error:
-            raise CameraRpcError.from_rpc_error(error) from error
+            raise CameraRpcError.from_rpc_error(error, self.security) from error
 
 
 class AsyncCameraClient(_ClientBase[AsyncFrameStream]):
@@ -388,4 +427,4 @@ class AsyncCameraClient(_ClientBase[AsyncFrameStream]):
         try:
             return self._learn(await call.method(call.request, timeout=call.timeout_s))
         except grpc.RpcError as error:
-            raise CameraRpcError.from_rpc_error(error) from error
+            raise CameraRpcError.from_rpc_error(error, self.security) from error

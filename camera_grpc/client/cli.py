@@ -6,7 +6,12 @@ included, names as in the proto, 64-bit integers as strings (as grpcurl prints
 them); bytes fields only when they carry data. A failed call prints one line
 ``camera-grpc: <CODE>: <message>`` to stderr and exits with status 1.
 
-``--target`` and ``--timeout`` may come before or after the subcommand.
+``--target``, ``--timeout`` and the credential options may come before or after the subcommand:
+``--ca FILE`` (TLS, trusting that CA), ``--cert FILE`` and ``--key FILE`` (a client certificate, for
+mutual TLS), ``--token TOKEN`` (sent as ``authorization: Bearer``); without them, the environment
+variables CAMERA_GRPC_CA, CAMERA_GRPC_CERT, CAMERA_GRPC_KEY and CAMERA_GRPC_TOKEN. Credentials that
+cannot work (a missing file, half a key pair, a token in plaintext to another host) print one line
+and exit with status 2.
 """
 
 from __future__ import annotations
@@ -34,15 +39,19 @@ from camera_grpc.client import (
     CameraClient,
     CameraRpcError,
     CaptureFields,
+    CredentialsError,
     FrameStream,
     loopback_target,
 )
+from camera_grpc.client.credentials import CA_ENV, CERT_ENV, KEY_ENV, TOKEN_ENV, first_given, from_environment
 from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 #: Exit status of a command whose call failed.
 EXIT_RPC_ERROR = 1
+#: Exit status of a command given credentials that cannot work (as argparse's for a usage error).
+EXIT_CREDENTIALS = 2
 
 ENCODINGS = {encoding.value: encoding.proto for encoding in Encoding}
 POLICIES = {"latest": pb.DELIVERY_POLICY_LATEST, "queue": pb.DELIVERY_POLICY_QUEUE}
@@ -92,9 +101,15 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
 
 
 def add_connection_arguments(
-    parser: argparse.ArgumentParser, *, timeout_help: str | None = None, top_level: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    timeout_help: str | None = None,
+    top_level: bool = False,
+    credentials: bool | None = None,
 ) -> None:
-    """``--target`` (and ``--timeout`` when ``timeout_help`` is given) on ``parser``.
+    """``--target`` (and ``--timeout`` when ``timeout_help`` is given) on ``parser``, and the credential
+    options ``--ca``, ``--cert``, ``--key``, ``--token`` when ``credentials`` (by default: with ``--timeout``,
+    i.e. on the client commands and the top-level parser).
 
     On the top-level parser (``top_level``) they default to None; on a subcommand they have no default,
     so a value given before the subcommand is kept (``camera-grpc --target h:p info`` = ``info --target h:p``).
@@ -116,6 +131,36 @@ def add_connection_arguments(
             metavar="SECONDS",
             help=timeout_help,
         )
+    if credentials if credentials is not None else timeout_help is not None:
+        add_credential_arguments(parser, default)
+
+
+def add_credential_arguments(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``--ca``, ``--cert``, ``--key``, ``--token`` (each falling back on its CAMERA_GRPC_* variable)."""
+    group = parser.add_argument_group(
+        "TLS and token",
+        "each option falls back on its environment variable; without --ca or --cert the channel is plaintext",
+    )
+    group.add_argument(
+        "--ca",
+        default=default,
+        metavar="FILE",
+        help=f"CA certificate (PEM) that signed the service's certificate: use TLS (env {CA_ENV})",
+    )
+    group.add_argument(
+        "--cert",
+        default=default,
+        metavar="FILE",
+        help=f"client certificate (PEM), for a service that asks for one (mutual TLS; with --key) (env {CERT_ENV})",
+    )
+    group.add_argument("--key", default=default, metavar="FILE", help=f"private key (PEM) of --cert (env {KEY_ENV})")
+    group.add_argument(
+        "--token",
+        default=default,
+        metavar="TOKEN",
+        help=f"bearer token sent with every call; other users may see a command line, the environment is "
+        f"safer (env {TOKEN_ENV}). Without TLS, only to a loopback address",
+    )
 
 
 def grpc_target(value: str) -> str:
@@ -157,12 +202,23 @@ def _in_proto_order(descriptor: Descriptor, as_dict: dict[str, Any]) -> dict[str
     return ordered
 
 
+def client_credentials(args: argparse.Namespace, environ: dict[str, str] | None = None) -> dict[str, str | None]:
+    """``ca``, ``cert``, ``key``, ``token`` for CameraClient: each option, else its environment variable."""
+    from_env = from_environment(environ)
+    return {name: first_given(getattr(args, name, None), from_env[name]) for name in from_env}
+
+
 def _client_command(run: Callable[[CameraClient, argparse.Namespace], int]) -> Handler:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         target = args.target or default_target(settings)
         try:
             # --timeout sets the default deadline; a capture given no --timeout also allows for its exposure
-            with CameraClient(target, timeout_s=args.timeout_s or DEFAULT_TIMEOUT_S) as client:
+            client = CameraClient(target, timeout_s=args.timeout_s or DEFAULT_TIMEOUT_S, **client_credentials(args))
+        except CredentialsError as error:
+            print(f"camera-grpc: {error}", file=sys.stderr)
+            return EXIT_CREDENTIALS
+        try:
+            with client:
                 return run(client, args)
         except CameraRpcError as error:
             print(f"camera-grpc: {error}", file=sys.stderr)
