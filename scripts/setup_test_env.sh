@@ -13,6 +13,7 @@ debian_needs=(
   "npm:npm"
   "curl:curl"          # the REST gateway tests run the legacy README's curl commands
   "chromium:chromium"  # the viewer page test (Python playwright drives Debian's chromium, headless)
+  "systemd-analyze:systemd"  # tests/test_deploy.py: systemd-analyze verify/security and systemd-sysusers on deploy/systemd
   "prometheus:prometheus"  # the metrics test scrapes the service with a real Prometheus server
 )
 
