@@ -37,7 +37,7 @@ document.addEventListener('securitypolicyviolation',
   (event) => window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
 """
 
-#: JavaScript: a checksum of the live image's pixels as drawn now (same-origin, so the canvas is readable).
+#: JavaScript: a checksum of the live view's pixels as drawn now (the page draws its frames on a canvas).
 LIVE_PIXELS = """() => {
   const img = document.getElementById('live');
   const canvas = document.createElement('canvas');
@@ -49,6 +49,8 @@ LIVE_PIXELS = """() => {
   for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i]) % 1000000007;
   return sum;
 }"""
+#: JavaScript: whether the live view has drawn a frame.
+LIVE_FRAMES = "() => Number(document.getElementById('live').dataset.frames) > 0"
 
 
 @pytest.fixture
@@ -91,7 +93,7 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
     page = await open_viewer(browser, gateway)
 
     # The live image loads and moves.
-    await page.wait_for_function("() => document.getElementById('live').naturalWidth > 0")
+    await page.wait_for_function(LIVE_FRAMES)
     first = await page.evaluate(LIVE_PIXELS)
     await page.wait_for_function(f"() => ({LIVE_PIXELS})() !== {first}")
     assert gateway.service.runtime.frames.subscriber_count == 1
@@ -132,7 +134,7 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
     download = await page.request.get(f"{gateway.url}/{href}")
     assert download.status == 200 and download.headers["content-type"] == "image/jpeg"
     assert await download.body() == saved.read_bytes()
-    await page.wait_for_function("() => document.getElementById('capture-thumb').naturalWidth > 0")
+    await page.wait_for_selector("#capture-thumb[data-loaded='true']")
     await page.wait_for_selector(f"#recent a:has-text('{filename}')")
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -146,7 +148,7 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
 
 async def test_the_viewer_reports_an_unplugged_camera_and_recovers(gateway: RunningGateway, browser: Browser) -> None:
     page = await open_viewer(browser, gateway)
-    await page.wait_for_function("() => document.getElementById('live').naturalWidth > 0")
+    await page.wait_for_function(LIVE_FRAMES)
     gateway.service.camera.unplug()
     await page.wait_for_selector("#status[data-state='degraded']")
     assert await page.locator("#capture").is_disabled()

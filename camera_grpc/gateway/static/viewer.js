@@ -1,5 +1,11 @@
 // The viewer page: live view, exposure and gain controls, capture, camera status.
 // Plain JavaScript against the gateway's REST API; every URL is relative to the page.
+//
+// Tokens: when the gateway asks for one (a 401), the page shows a sign-in form. The token is kept in
+// this tab's sessionStorage only (never a cookie, never localStorage: it is gone when the tab closes,
+// and no other site's request can carry it), and every request sends it as `Authorization: Bearer`.
+// An <img src> cannot send that header, so the live view is the multipart MJPEG stream read with
+// fetch() and its JPEG parts drawn on a canvas, and capture images are fetched and drawn the same way.
 "use strict";
 
 const HEALTH_POLL_MS = 2000;
@@ -7,6 +13,12 @@ const LIVE_RETRY_MS = 2000;
 const LIVE_MAX_FPS = 15;
 const RECENT_COUNT = 5;
 const SLIDER_STEPS = 1000;
+/** sessionStorage key of the access token. */
+const TOKEN_KEY = "camera-grpc.token";
+/** Width the last capture is drawn at, pixels (captures are full-size). */
+const THUMBNAIL_WIDTH = 640;
+/** How long a downloaded capture's object URL is kept before it is revoked, ms. */
+const DOWNLOAD_URL_TTL_MS = 60_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,28 +26,114 @@ const state = {
   range: null, // {minExposure, maxExposure, minGain, maxGain}
   health: "unknown",
   liveRetry: null,
+  live: null, // the AbortController of the open live stream
+  liveFrames: 0,
 };
+
+// -- token -------------------------------------------------------------------------------
+
+const token = {
+  get() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null; // storage disabled: no token can be kept
+    }
+  },
+  set(value) {
+    sessionStorage.setItem(TOKEN_KEY, value);
+  },
+  clear() {
+    try {
+      sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // nothing was kept
+    }
+  },
+};
+
+/** A request the gateway refused for want of a (valid) token: the sign-in form is showing. */
+class Unauthorized extends Error {
+  constructor() {
+    super("sign in with an access token");
+  }
+}
+
+/** `headers` plus `Authorization: Bearer <token>` when a token is kept. */
+function withToken(headers = {}) {
+  const value = token.get();
+  return value ? { ...headers, Authorization: `Bearer ${value}` } : headers;
+}
+
+/** fetch() with the token; a 401 shows the sign-in form and throws Unauthorized. */
+async function authorizedFetch(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: withToken(options.headers), credentials: "omit" });
+  if (response.status === 401) {
+    needToken();
+    throw new Unauthorized();
+  }
+  return response;
+}
+
+/** Forget the token (refused, or signed out), stop what needs one, and show the sign-in form. */
+function needToken(message) {
+  const hadToken = Boolean(token.get());
+  token.clear();
+  stopLive("sign in to see the live view");
+  $("sign-out").hidden = true;
+  $("viewer").hidden = true;
+  $("login").hidden = false;
+  const text = message ?? (hadToken ? "The token was not accepted (unknown, revoked or mistyped)." : "");
+  showMessage($("login-message"), text, Boolean(text) && message === undefined);
+  $("token").focus();
+}
+
+function signIn(event) {
+  event.preventDefault();
+  const value = $("token").value.trim();
+  if (!value) {
+    showMessage($("login-message"), "Enter the access token.", true);
+    return;
+  }
+  token.set(value);
+  $("token").value = "";
+  showMessage($("login-message"), "", false);
+  $("login").hidden = true;
+  $("viewer").hidden = false;
+  $("sign-out").hidden = false;
+  if (state.health === "healthy") {
+    connect();
+  }
+}
+
+function signOut() {
+  token.clear();
+  needToken("Signed out.");
+}
 
 // -- API ---------------------------------------------------------------------------------
 
-/** Call the REST API; resolve to the JSON body, or throw an Error with the API's message. */
+/** Call the REST API; resolve to the JSON body, or throw an Error with the API's message (Unauthorized: 401). */
 async function api(method, path, body) {
   const options = { method, headers: { Accept: "application/json" } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
+  const response = await authorizedFetch(path, options);
+  const data = await jsonOf(response);
   if (!response.ok) {
     throw new Error(errorMessage(data, response.status));
   }
   return data;
+}
+
+async function jsonOf(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
 }
 
 function errorMessage(data, status) {
@@ -65,7 +163,7 @@ const STATUS_TEXT = {
 async function pollHealth() {
   let health = "unavailable";
   try {
-    health = (await api("GET", "health")).status;
+    health = (await api("GET", "health")).status; // open: no token needed
   } catch {
     health = "unavailable";
   }
@@ -79,43 +177,213 @@ async function pollHealth() {
     $(id).disabled = !usable;
   }
   if (usable && previous !== "healthy") {
-    await loadCamera();
-    startLive();
+    await connect();
   } else if (!usable && previous !== health) {
     stopLive(STATUS_TEXT[health]);
   }
   setTimeout(pollHealth, HEALTH_POLL_MS);
 }
 
+/** Load what the page shows and start the live view (once the camera is usable, or after signing in). */
+async function connect() {
+  if (!$("login").hidden) {
+    return; // waiting for a token
+  }
+  try {
+    await loadCamera();
+  } catch (error) {
+    if (error instanceof Unauthorized) {
+      return;
+    }
+    showMessage($("settings-message"), error.message, true);
+  }
+  startLive();
+  loadRecent();
+}
+
 // -- live view ---------------------------------------------------------------------------
 
 function startLive() {
+  closeStream();
   clearTimeout(state.liveRetry);
-  const live = $("live");
-  const width = Math.min(Math.max(Math.round(live.clientWidth * (window.devicePixelRatio || 1)), 320), 1920);
+  const canvas = $("live");
+  const width = Math.min(Math.max(Math.round(canvas.clientWidth * (window.devicePixelRatio || 1)), 320), 1920);
   const params = new URLSearchParams({ max_width: String(width), max_fps: String(LIVE_MAX_FPS) });
-  params.set("t", String(Date.now())); // a new connection every time
-  live.src = `stream.mjpg?${params}`;
+  const controller = new AbortController();
+  state.live = controller;
+  readLive(`stream.mjpg?${params}`, controller.signal).then(
+    () => onLiveEnd(controller, null),
+    (error) => onLiveEnd(controller, error),
+  );
+}
+
+/** Read the MJPEG stream at `url` and draw each of its frames until it ends or `signal` aborts it. */
+async function readLive(url, signal) {
+  const response = await authorizedFetch(url, {
+    headers: { Accept: "multipart/x-mixed-replace, image/jpeg" },
+    signal,
+    cache: "no-store",
+  });
+  if (!response.ok || !response.body) {
+    throw new Error(errorMessage(await jsonOf(response), response.status));
+  }
+  const parts = new MultipartReader(response.body.getReader(), boundaryOf(response.headers.get("Content-Type")));
+  try {
+    for (let jpeg = await parts.next(); jpeg !== null && !signal.aborted; jpeg = await parts.next()) {
+      await drawLiveFrame(jpeg); // one at a time: a slow page reads slower, and the gateway skips frames
+    }
+  } finally {
+    parts.cancel();
+  }
+}
+
+/** The boundary of a `multipart/...; boundary=xyz` content type. */
+function boundaryOf(contentType) {
+  const match = /boundary="?([^";,]+)"?/i.exec(contentType || "");
+  if (!match) {
+    throw new Error("the live stream is not multipart");
+  }
+  return match[1];
+}
+
+const CRLF_CRLF = new Uint8Array([13, 10, 13, 10]);
+
+/** The parts of a multipart stream (MJPEG: one JPEG each), read from a ReadableStream's reader. */
+class MultipartReader {
+  constructor(reader, boundary) {
+    this.reader = reader;
+    this.delimiter = new TextEncoder().encode(`--${boundary}`);
+    this.buffer = new Uint8Array(0);
+  }
+
+  /** The next part's body, or null when the stream ends. */
+  async next() {
+    for (;;) {
+      const part = this.take();
+      if (part !== undefined) {
+        return part;
+      }
+      const { value, done } = await this.reader.read();
+      if (done) {
+        return null;
+      }
+      const merged = new Uint8Array(this.buffer.length + value.length);
+      merged.set(this.buffer);
+      merged.set(value, this.buffer.length);
+      this.buffer = merged;
+    }
+  }
+
+  /** A whole part from the buffer (removed from it), or undefined if it has not arrived yet. */
+  take() {
+    const start = indexOf(this.buffer, this.delimiter, 0);
+    if (start < 0) {
+      return undefined;
+    }
+    const headersEnd = indexOf(this.buffer, CRLF_CRLF, start);
+    if (headersEnd < 0) {
+      return undefined;
+    }
+    const headers = new TextDecoder().decode(this.buffer.subarray(start + this.delimiter.length, headersEnd));
+    const bodyStart = headersEnd + CRLF_CRLF.length;
+    const length = /content-length:\s*(\d+)/i.exec(headers);
+    let bodyEnd;
+    if (length) {
+      bodyEnd = bodyStart + Number(length[1]);
+      if (this.buffer.length < bodyEnd) {
+        return undefined;
+      }
+    } else {
+      const next = indexOf(this.buffer, this.delimiter, bodyStart);
+      if (next < 0) {
+        return undefined;
+      }
+      bodyEnd = Math.max(bodyStart, next - 2); // the CRLF before the next delimiter
+    }
+    const body = this.buffer.slice(bodyStart, bodyEnd);
+    this.buffer = this.buffer.slice(bodyEnd);
+    return body;
+  }
+
+  cancel() {
+    this.reader.cancel().catch(() => null);
+  }
+}
+
+/** Where `needle` starts in `haystack` at or after `from`, or -1. */
+function indexOf(haystack, needle, from) {
+  const last = haystack.length - needle.length;
+  outer: for (let i = from; i <= last; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) {
+        continue outer;
+      }
+    }
+    return i;
+  }
+  return -1;
+}
+
+/** Decode an image and draw it on `canvas`, sized to the image (scaled to `width` if given); false if it
+ * could not be decoded. */
+async function drawJpeg(canvas, bytes, width) {
+  const blob = bytes instanceof Blob ? bytes : new Blob([bytes], { type: "image/jpeg" });
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, width ? { resizeWidth: width, resizeQuality: "medium" } : {});
+  } catch {
+    return false;
+  }
+  try {
+    if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+    }
+    canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  } finally {
+    bitmap.close();
+  }
+  return true;
+}
+
+async function drawLiveFrame(jpeg) {
+  const canvas = $("live");
+  if (!(await drawJpeg(canvas, jpeg))) {
+    return; // a damaged frame: skip it
+  }
+  state.liveFrames += 1;
+  canvas.dataset.frames = String(state.liveFrames);
+  if (state.liveFrames === 1) {
+    $("live-message").hidden = true;
+    $("live-info").textContent = `live ${canvas.width}\u00d7${canvas.height}, up to ${LIVE_MAX_FPS} fps`;
+  }
+}
+
+/** End the open live stream, if any (its fetch is aborted: the gateway ends the subscription). */
+function closeStream() {
+  if (state.live) {
+    state.live.abort();
+    state.live = null;
+  }
+  state.liveFrames = 0;
 }
 
 /** Close the live stream (the service ends it anyway when the camera goes) and say why. */
 function stopLive(reason) {
   clearTimeout(state.liveRetry);
-  $("live").removeAttribute("src");
+  closeStream();
   $("live-message").textContent = `No live image: ${reason}`;
   $("live-message").hidden = false;
   $("live-info").textContent = "";
 }
 
-function onLiveLoad() {
-  $("live-message").hidden = true;
-  const live = $("live");
-  $("live-info").textContent = `live ${live.naturalWidth}\u00d7${live.naturalHeight}, up to ${LIVE_MAX_FPS} fps`;
-}
-
-function onLiveError() {
-  if (!$("live").getAttribute("src")) {
-    return; // stopped on purpose
+function onLiveEnd(controller, error) {
+  if (controller.signal.aborted || state.live !== controller) {
+    return; // stopped on purpose, or replaced by a newer stream
+  }
+  state.live = null;
+  if (error instanceof Unauthorized) {
+    return; // the sign-in form is showing
   }
   $("live-message").textContent = "No live image; retrying\u2026";
   $("live-message").hidden = false;
@@ -140,6 +408,7 @@ function sliderToExposure(position) {
   return Number(value.toPrecision(3));
 }
 
+/** The camera's ranges and current settings into the form. Throws Unauthorized (and only that). */
 async function loadCamera() {
   try {
     const camera = await api("GET", "camera");
@@ -160,6 +429,9 @@ async function loadCamera() {
     $("gain-range").textContent = `${camera.min_gain_db} to ${camera.max_gain_db} dB`;
     showSettings(await api("GET", "settings"));
   } catch (error) {
+    if (error instanceof Unauthorized) {
+      throw error;
+    }
     showMessage($("settings-message"), error.message, true);
   }
 }
@@ -185,7 +457,9 @@ async function applySettings(event) {
     showSettings(applied);
     showMessage($("settings-message"), `applied: ${applied.exposure} ms, ${applied.gain} dB`, false);
   } catch (error) {
-    showMessage($("settings-message"), error.message, true);
+    if (!(error instanceof Unauthorized)) {
+      showMessage($("settings-message"), error.message, true);
+    }
   }
 }
 
@@ -195,25 +469,71 @@ function captureUrl(filename) {
   return `captures/${encodeURIComponent(filename)}`;
 }
 
+/** A link to a saved capture. With a token, a click downloads it with the token (a plain link sends none). */
+function captureLink(link, filename) {
+  link.href = captureUrl(filename);
+  link.dataset.filename = filename;
+}
+
+function onCaptureLinkClick(event) {
+  const link = event.target.closest("a[data-filename]");
+  if (!link || !token.get()) {
+    return; // no token: the plain link works
+  }
+  event.preventDefault();
+  downloadCapture(link.dataset.filename);
+}
+
+async function downloadCapture(filename) {
+  try {
+    const response = await authorizedFetch(captureUrl(filename));
+    if (!response.ok) {
+      throw new Error(errorMessage(await jsonOf(response), response.status));
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const anchor = document.createElement("a");
+    anchor.href = url;
+    anchor.download = filename;
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(url), DOWNLOAD_URL_TTL_MS);
+  } catch (error) {
+    if (!(error instanceof Unauthorized)) {
+      showMessage($("capture-message"), error.message, true);
+    }
+  }
+}
+
+/** Draw a saved capture (fetched with the token) into the thumbnail; false if the browser cannot show it. */
+async function showThumbnail(filename) {
+  const thumb = $("capture-thumb");
+  thumb.dataset.loaded = "false";
+  const response = await authorizedFetch(captureUrl(filename));
+  if (response.ok && (await drawJpeg(thumb, await response.blob(), THUMBNAIL_WIDTH))) {
+    thumb.dataset.loaded = "true";
+  }
+}
+
 async function capture() {
   const button = $("capture");
   button.disabled = true;
   showMessage($("capture-message"), "capturing\u2026", false);
   try {
     const result = await api("POST", "capture", {});
-    const url = captureUrl(result.filename);
-    $("capture-link").href = url;
-    $("capture-thumb").src = url;
-    $("capture-name").href = url;
+    captureLink($("capture-link"), result.filename);
+    captureLink($("capture-name"), result.filename);
     $("capture-name").textContent = result.filename;
     const kib = (result.size_bytes / 1024).toFixed(0);
     $("capture-details").textContent =
       ` ${result.width}\u00d7${result.height} ${result.format}, ${kib} KiB, ${result.exposure} ms, ${result.gain} dB`;
     $("capture-result").hidden = false;
     showMessage($("capture-message"), "saved", false);
-    await loadRecent();
+    await Promise.all([showThumbnail(result.filename), loadRecent()]);
   } catch (error) {
-    showMessage($("capture-message"), error.message, true);
+    if (!(error instanceof Unauthorized)) {
+      showMessage($("capture-message"), error.message, true);
+    }
   } finally {
     button.disabled = state.health !== "healthy";
   }
@@ -227,7 +547,7 @@ async function loadRecent() {
       ...page.captures.map((entry) => {
         const item = document.createElement("li");
         const link = document.createElement("a");
-        link.href = captureUrl(entry.filename);
+        captureLink(link, entry.filename);
         link.target = "_blank";
         link.rel = "noopener";
         link.textContent = entry.filename;
@@ -236,15 +556,16 @@ async function loadRecent() {
       }),
     );
   } catch {
-    // the list is a convenience; the status badge reports outages
+    // the list is a convenience; the status badge reports outages, a 401 the sign-in form
   }
 }
 
 // -- wiring ------------------------------------------------------------------------------
 
 function init() {
-  $("live").addEventListener("load", onLiveLoad);
-  $("live").addEventListener("error", onLiveError);
+  $("login-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("sign-out").hidden = !token.get();
   $("settings-form").addEventListener("submit", applySettings);
   $("exposure-slider").addEventListener("input", (event) => {
     if (state.range) {
@@ -258,8 +579,8 @@ function init() {
     $(id).addEventListener("change", () => applySettings());
   }
   $("capture").addEventListener("click", capture);
+  document.addEventListener("click", onCaptureLinkClick);
   pollHealth();
-  loadRecent();
 }
 
 document.addEventListener("DOMContentLoaded", init);
