@@ -59,6 +59,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.capture
 	$(BIN)/python -m bench.frames
 	$(BIN)/python -m bench.rest
+	$(BIN)/python -m bench.abuse
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
