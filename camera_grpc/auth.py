@@ -18,11 +18,16 @@ import collections
 import enum
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from camera_grpc.config import ConfigurationError, Settings
+
+log = logging.getLogger(__name__)
 
 #: Random bytes in a new token (256 bits).
 TOKEN_BYTES = 32
@@ -72,14 +77,20 @@ def token_line(name: str, role: Role, token: str) -> str:
 
 
 class TokenStore:
-    """The tokens of a tokens file, re-read when the file changes (tokens can be added and revoked live)."""
+    """The tokens of a tokens file, re-read when the file changes (tokens can be added and revoked live).
+
+    A file that cannot be read or parsed raises at creation (start-up stops). Later, while it is missing or
+    malformed, no token is valid (logged once per change of the file), until it is fixed.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._entries: tuple[tuple[bytes, TokenHolder], ...] = ()
-        self._reload_if_changed()
+        self._entries = parse_tokens(path.read_text(), str(path))  # OSError, ValueError: a configuration error
+        stat = path.stat()
+        self._stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def authenticate(self, token: str) -> TokenHolder | None:
         """The holder of ``token``, or None. Compares with every digest (constant time per digest)."""
@@ -92,12 +103,22 @@ class TokenStore:
         return found
 
     def _reload_if_changed(self) -> None:
-        stat = self.path.stat()  # a missing file is a configuration error, raised at start-up
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            stamp = (-1, -1, -1)
         with self._lock:
-            if stamp != self._stamp:
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
                 self._entries = parse_tokens(self.path.read_text(), str(self.path))
-                self._stamp = stamp
+            except (OSError, ValueError) as exc:  # OSError names the file; ValueError names the line, never a digest
+                self._entries = ()
+                log.error("tokens file unusable, no token is accepted until it is fixed: %s", exc)
+            else:
+                log.info("tokens file %s re-read: %d tokens", self.path, len(self._entries))
 
 
 def parse_tokens(text: str, source: str = "tokens file") -> tuple[tuple[bytes, TokenHolder], ...]:
@@ -149,12 +170,82 @@ class FailureLimiter:
                 times.popleft()
             return len(times) >= self._max_failures
 
-    def record_failure(self, peer: str, now: float | None = None) -> None:
-        """Count one failed attempt of ``peer``."""
+    @property
+    def max_failures(self) -> int:
+        return self._max_failures
+
+    @property
+    def window_s(self) -> float:
+        return self._window_s
+
+    def record_failure(self, peer: str, now: float | None = None) -> bool:
+        """Count one failed attempt of ``peer``; True when this one used up its failures (it is blocked now)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             times = self._failures.pop(peer, None) or collections.deque(maxlen=self._max_failures)
+            while times and now - times[0] > self._window_s:
+                times.popleft()
             times.append(now)
             self._failures[peer] = times  # most recent last
             while len(self._failures) > self._max_peers:
                 self._failures.popitem(last=False)
+            return len(times) >= self._max_failures
+
+
+#: The scheme of an ``Authorization`` value carrying a token.
+BEARER = "Bearer"
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value (scheme in any case); None if missing or malformed."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != BEARER.lower() or not token or any(character.isspace() for character in token):
+        return None
+    return token
+
+
+class Authenticator:
+    """Who presents an ``Authorization`` value, for both front ends: the gRPC interceptor and the gateway.
+
+    A peer (a client's IP address) that failed ``max_failures`` times within the window is refused without
+    a check until the window passes; that is logged once when it happens, not at every attempt. A peer of
+    None (a Unix socket: the service's own gateway) is not counted.
+    """
+
+    def __init__(self, tokens: TokenStore, limiter: FailureLimiter) -> None:
+        self.tokens = tokens
+        self.limiter = limiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Authenticator | None:
+        """The tokens of ``TOKENS_FILE`` with the ``AUTH_*`` limits; None without a tokens file.
+        :class:`ConfigurationError` (one line naming the variable) if the file cannot be read or parsed."""
+        if settings.tokens_file is None:
+            return None
+        try:
+            tokens = TokenStore(settings.tokens_file)
+        except OSError as exc:
+            raise ConfigurationError(f"invalid TOKENS_FILE={settings.tokens_file}: {exc.strerror}") from None
+        except ValueError as exc:  # "<path>:<line>: what is wrong"
+            where = str(exc).removeprefix(f"{settings.tokens_file}:")
+            raise ConfigurationError(f"invalid TOKENS_FILE={settings.tokens_file}: line {where}") from None
+        return cls(tokens, FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s))
+
+    def authenticate(self, authorization: str | None, peer: str | None) -> TokenHolder | None:
+        """The holder of the token in ``authorization``, or None (missing, malformed, unknown, or a limited peer)."""
+        if peer is not None and self.limiter.blocked(peer):
+            return None
+        token = bearer_token(authorization)
+        holder = self.tokens.authenticate(token) if token is not None else None
+        if holder is None and peer is not None and self.limiter.record_failure(peer):
+            log.warning(
+                "client %s: %d failed token checks within %g s; refused without a check until they are older "
+                "(AUTH_MAX_FAILURES, AUTH_FAILURE_WINDOW_S)",
+                peer,
+                self.limiter.max_failures,
+                self.limiter.window_s,
+            )
+        return holder

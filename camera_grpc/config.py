@@ -6,6 +6,7 @@ plus the gRPC ones. Nothing is read at import time: call :func:`load_settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from pathlib import Path
 from typing import Annotated, Literal
@@ -98,6 +99,27 @@ class Settings(BaseSettings):
         256, ge=1, le=65535, description="Most long-lived gRPC streams (Frames, health Watch, reflection) at once"
     )
 
+    # Security (TLS and tokens; see the README's "Security" section)
+    tls_cert_file: Path | None = Field(
+        None, description="Server certificate chain (PEM); with TLS_KEY_FILE, gRPC and REST serve TLS only"
+    )
+    tls_key_file: Path | None = Field(None, description="Private key of TLS_CERT_FILE (PEM, unencrypted)")
+    tls_client_ca_file: Path | None = Field(
+        None, description="CA certificates (PEM) of client certificates: set, both ports require one (mutual TLS)"
+    )
+    tokens_file: Path | None = Field(
+        None, description="File of token digests and roles (camera-grpc token add); set, every call needs a token"
+    )
+    auth_max_failures: int = Field(
+        10, ge=1, le=1_000_000, description="Failed token checks one client address may make per AUTH_FAILURE_WINDOW_S"
+    )
+    auth_failure_window_s: float = Field(
+        60.0, gt=0, le=86400, description="Window of AUTH_MAX_FAILURES, seconds; a client over it is refused unchecked"
+    )
+    allow_insecure_network: bool = Field(
+        False, description="Serve beyond loopback without TLS and tokens (else start-up stops)"
+    )
+
     # Camera
     camera_backend: Literal["auto", "pixelink", "simulated"] = Field(
         "auto", description="auto: PixeLINK when the SDK loads, else simulated"
@@ -137,12 +159,37 @@ class Settings(BaseSettings):
         256 * MIB, ge=1, le=2**40, description="Most frame bytes all Frames subscribers' queues hold together"
     )
 
+    # Metrics and logs
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics on the REST port")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines: text, or json (one JSON object per line, with request ids)"
+    )
+
     @field_validator("camera_serial_number", mode="before")
     @classmethod
     def _empty_serial_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", "tokens_file", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", "tokens_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
+        return value
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Whether both ports serve TLS (TLS_CERT_FILE and TLS_KEY_FILE set)."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -205,7 +252,7 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
     variable and what is allowed.
     """
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -214,3 +261,45 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
             got = error.get("input")
             lines.append(f"invalid {variable}={got!s}: {message}")
         raise ConfigurationError("\n".join(lines)) from None
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        given, missing = ("TLS_CERT_FILE", "TLS_KEY_FILE")[:: 1 if settings.tls_key_file is None else -1]
+        raise ConfigurationError(f"{given} is set but {missing} is not: TLS needs both")
+    if settings.tls_client_ca_file is not None and not settings.tls_enabled:
+        raise ConfigurationError("TLS_CLIENT_CA_FILE is set without TLS_CERT_FILE and TLS_KEY_FILE (mutual TLS is TLS)")
+    return settings
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listen address is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().removeprefix("[").removesuffix("]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_network_exposure(settings: Settings, *, grpc: bool = True, rest: bool = True) -> str | None:
+    """Refuse to listen beyond loopback without TLS and tokens, unless ``ALLOW_INSECURE_NETWORK``.
+
+    ``grpc``/``rest``: which listeners will be served (``GRPC_HOST``, ``HOST``). Raises
+    :class:`ConfigurationError` with one line saying why and naming the opt-in; returns a warning to log
+    when the opt-in lets an insecure listener through, else None.
+    """
+    exposed = [
+        f"{variable}={host}"
+        for variable, host, served in (("GRPC_HOST", settings.grpc_host, grpc), ("HOST", settings.host, rest))
+        if served and not is_loopback(host)
+    ]
+    missing = []
+    if not settings.tls_enabled:
+        missing.append("TLS (TLS_CERT_FILE, TLS_KEY_FILE)")
+    if settings.tokens_file is None:
+        missing.append("tokens (TOKENS_FILE)")
+    if not exposed or not missing:
+        return None
+    reason = f"{' and '.join(exposed)} listens beyond this machine without {' or '.join(missing)}"
+    if not settings.allow_insecure_network:
+        raise ConfigurationError(f"{reason}; set them, or ALLOW_INSECURE_NETWORK=true to serve anyway")
+    return f"{reason}: anyone on the network can reach it (ALLOW_INSECURE_NETWORK=true)"

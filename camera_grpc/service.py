@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
+import shutil
 import signal
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
 
-from camera_grpc.config import Settings
+from camera_grpc.auth import Authenticator
+from camera_grpc.config import Settings, check_network_exposure
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.storage import CaptureStore
 from camera_grpc.core.streaming import FrameHub
@@ -25,6 +30,7 @@ from camera_grpc.device import create_driver
 from camera_grpc.device.base import CameraDriver
 from camera_grpc.device.worker import CameraWorker
 from camera_grpc.rpc.server import create_server
+from camera_grpc.tls import ServerTls
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,16 @@ def grpc_connection_cap(settings: Settings, open_files: int) -> int:
     return cap
 
 
+def security_summary(settings: Settings) -> str:
+    """One log line saying how the ports are protected."""
+    if settings.tls_enabled:
+        transport = "mutual TLS" if settings.tls_client_ca_file is not None else "TLS"
+    else:
+        transport = "no TLS"
+    identity = f"tokens from {settings.tokens_file}" if settings.tokens_file is not None else "no tokens"
+    return f"security: {transport}, {identity}"
+
+
 class CameraRuntime:
     """Worker, executor, controller and frame hub. Create inside a running event loop."""
 
@@ -133,9 +149,18 @@ class CameraRuntime:
         self.executor.shutdown(wait=True)
         self.store.close()
 
-    async def create_server(self, *, max_connections: int | None = None) -> tuple[grpc.aio.Server, int]:
-        """The gRPC server over this runtime, bound (not started), and its port."""
-        return await create_server(self.settings, self.controller, self.frames, max_connections=max_connections)
+    async def create_server(
+        self, *, max_connections: int | None = None, **security: Any
+    ) -> tuple[grpc.aio.Server, int]:
+        """The gRPC server over this runtime, bound (not started), and its port. ``security``: ``authenticator``,
+        ``tls``, ``internal_socket`` of :func:`camera_grpc.rpc.server.create_server` (default: from the settings)."""
+        return await create_server(
+            self.settings,
+            self.controller,
+            self.frames,
+            max_connections=max_connections,
+            **security,
+        )
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
@@ -148,6 +173,18 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     in-flight calls (gRPC and HTTP) get ``SHUTDOWN_GRACE_S`` to finish, the
     camera is closed.
     """
+    # Security first (ConfigurationError, one line): listeners beyond loopback, the tokens and TLS files.
+    exposure = check_network_exposure(settings, grpc=True, rest=settings.rest_enabled)
+    if exposure is not None:
+        log.warning("%s", exposure)
+    authenticator = Authenticator.from_settings(settings)  # one for both ports: one failure count per client
+    tls = ServerTls.from_settings(settings)
+    log.info("%s", security_summary(settings))
+    # The in-process gateway reaches gRPC through a Unix socket of its own (a folder only this user can
+    # open) when the port has TLS or tokens: no client certificate, no trust in the port's certificate to
+    # rotate, and gRPC's per-address failure count is not the loopback address every local client shares.
+    internal = tempfile.mkdtemp(prefix="camera-grpc-") if settings.rest_enabled and (authenticator or tls) else None
+    internal_socket = os.path.join(internal, "grpc.sock") if internal else None
     open_files = raise_open_files_limit()
     runtime = CameraRuntime(settings)
     server: grpc.aio.Server | None = None
@@ -155,18 +192,26 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     try:
         # Both ports before the camera: a port that is taken (another instance) stops start-up with
         # one line naming it, and the camera is never opened.
-        server, port = await runtime.create_server(max_connections=grpc_connection_cap(settings, open_files))
+        server, port = await runtime.create_server(
+            max_connections=grpc_connection_cap(settings, open_files),
+            authenticator=authenticator,
+            tls=tls,
+            internal_socket=internal_socket,
+        )
         if settings.rest_enabled:
             from camera_grpc.client import loopback_target
             from camera_grpc.gateway.server import GatewayServer
 
-            gateway = GatewayServer(settings, loopback_target(settings.grpc_host, port))  # binds its socket
+            target = f"unix:{internal_socket}" if internal_socket else loopback_target(settings.grpc_host, port)
+            gateway = GatewayServer(settings, target, authenticator=authenticator, tls=tls)  # binds its socket
     except BaseException:
         if gateway is not None:
             await gateway.stop()
         if server is not None:
             await server.stop(None)
         await runtime.aclose()
+        if internal is not None:
+            shutil.rmtree(internal, ignore_errors=True)
         raise
     runtime.start()
     if not await runtime.wait_until_connected(STARTUP_CONNECT_WAIT_S):
@@ -191,6 +236,8 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
         # In-flight HTTP requests need their gRPC calls: both drain within the same grace.
         await asyncio.gather(server.stop(settings.shutdown_grace_s), *([gateway.stop()] if gateway else []))
         await runtime.aclose()
+        if internal is not None:
+            shutil.rmtree(internal, ignore_errors=True)
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)

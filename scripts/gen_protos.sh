@@ -10,6 +10,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-$repo_root/.venv/bin/python}"
 [ -x "$python" ] || python="python3"
+case "$python" in */*) python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" ;; esac  # generate() cds
 package_prefix="camera_grpc.gen"
 out_dir="$repo_root/camera_grpc/gen"
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import grpc
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -22,8 +22,10 @@ from grpc_health.v1 import health_pb2_grpc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from camera_grpc import __version__
+from camera_grpc.auth import Authenticator
 from camera_grpc.client import channel_options
 from camera_grpc.config import Settings
+from camera_grpc.gateway.auth import ForwardToken, authorize
 from camera_grpc.gateway.dependencies import Upstream
 from camera_grpc.gateway.errors import (
     handle_http_error,
@@ -62,22 +64,36 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str, *, host: str | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    channel_or_target: grpc.aio.Channel | str,
+    *,
+    host: str | None = None,
+    authenticator: Authenticator | None = None,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> FastAPI:
     """The gateway for the camera service at ``channel_or_target``.
 
-    A target (``host:port``) gets its own channel, opened and closed by the
-    app's lifespan; a channel is used as it is and left open. ``host`` is the
-    address it is served on (default ``settings.host``): a name there is served.
+    A target (``host:port``, ``unix:path``) gets its own channel (with ``credentials``: TLS to the service),
+    opened and closed by the app's lifespan; a channel is used as it is and left open (it must carry
+    :class:`~camera_grpc.gateway.auth.ForwardToken` for callers' tokens to reach the service). ``host`` is the
+    address it is served on (default ``settings.host``): a name there is served. ``authenticator`` checks
+    callers' tokens (default: from ``TOKENS_FILE``; none without it).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = isinstance(channel_or_target, str)
-        channel = (
-            grpc.aio.insecure_channel(channel_or_target, options=channel_options(settings.grpc_max_message_bytes))
-            if isinstance(channel_or_target, str)
-            else channel_or_target
-        )
+        if isinstance(channel_or_target, str):
+            options = channel_options(settings.grpc_max_message_bytes)
+            interceptors = [ForwardToken()]
+            channel = (
+                grpc.aio.secure_channel(channel_or_target, credentials, options=options, interceptors=interceptors)
+                if credentials is not None
+                else grpc.aio.insecure_channel(channel_or_target, options=options, interceptors=interceptors)
+            )
+        else:
+            channel = channel_or_target
         app.state.upstream = Upstream(
             camera=camera_pb2_grpc.CameraServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
@@ -97,7 +113,9 @@ def create_app(settings: Settings, channel_or_target: grpc.aio.Channel | str, *,
         lifespan=lifespan,
         docs_url=None,  # served by routers/docs.py, from this origin
         redoc_url=None,
+        dependencies=[Depends(authorize)],  # tokens and roles, per route (gateway/auth.py)
     )
+    app.state.authenticator = authenticator if authenticator is not None else Authenticator.from_settings(settings)
     app.state.stream_slots = stream.StreamSlots(settings.rest_max_streams, settings.rest_max_streams_per_client)
     # Middleware, innermost first: a request meets SecurityHeaders first, CrossSiteGuard last.
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)

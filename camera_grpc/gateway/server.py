@@ -16,13 +16,16 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import uvicorn
 
-from camera_grpc.config import Settings
+from camera_grpc.auth import Authenticator
+from camera_grpc.config import Settings, check_network_exposure
 from camera_grpc.gateway.app import create_app
 from camera_grpc.gateway.connections import AcceptErrorThrottle, ConnectionLimits, limited_protocol
+from camera_grpc.tls import ServerTls
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,36 @@ START_TIMEOUT_S = 10.0
 
 
 class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handlers: the process that embeds it handles signals."""
+    """uvicorn without its own signal handlers (the process that embeds it handles signals), and with a TLS
+    handshake timeout.
+
+    uvicorn gives asyncio no handshake timeout (its default is 60 s), and a connection is counted by the
+    connection cap only once its handshake is done: the handshake must end within ``tls_handshake_timeout_s``
+    (``REST_READ_TIMEOUT_S``), so connections that never finish it cannot pile up.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, tls_handshake_timeout_s: float) -> None:
+        super().__init__(config)
+        self._tls_handshake_timeout_s = tls_handshake_timeout_s
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+
+        def with_handshake_timeout(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("ssl") is not None:
+                kwargs.setdefault("ssl_handshake_timeout", self._tls_handshake_timeout_s)
+            return create_server(*args, **kwargs)
+
+        loop.create_server = with_handshake_timeout  # type: ignore[method-assign]  # uvicorn's calls, meanwhile
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server  # the loop's own method again
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -67,11 +95,20 @@ class GatewayServer:
         *,
         host: str | None = None,
         port: int | None = None,
+        authenticator: Authenticator | None = None,
+        tls: ServerTls | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
+        """``authenticator`` and ``tls`` (HTTPS with the TLS files): default from the settings (ConfigurationError
+        if their files are unusable); ``credentials``: of the channel to the camera service (TLS), if any."""
         self.host = settings.host if host is None else host
+        authenticator = authenticator if authenticator is not None else Authenticator.from_settings(settings)
+        self.tls = tls if tls is not None else ServerTls.from_settings(settings)
         self._socket = bind_socket(self.host, settings.port if port is None else port)
         self.port: int = self._socket.getsockname()[1]
-        self.app = create_app(settings, channel_or_target, host=self.host)
+        self.app = create_app(
+            settings, channel_or_target, host=self.host, authenticator=authenticator, credentials=credentials
+        )
         self.limits = ConnectionLimits(settings.rest_max_connections, settings.rest_read_timeout_s)
         config = uvicorn.Config(
             self.app,
@@ -82,8 +119,10 @@ class GatewayServer:
             ws="none",
             timeout_keep_alive=settings.rest_keepalive_timeout_s,  # type: ignore[arg-type]  # any number works
             timeout_graceful_shutdown=max(settings.shutdown_grace_s, 0.1),
+            # HTTPS: a context of ours, which serves the TLS files as they are at each handshake (rotation).
+            ssl_context_factory=(lambda config, default: self.tls.ssl_context()) if self.tls is not None else None,
         )
-        self._server = _EmbeddedServer(config)
+        self._server = _EmbeddedServer(config, tls_handshake_timeout_s=settings.rest_read_timeout_s)
         self._task: asyncio.Task[None] | None = None
         self.accept_errors: AcceptErrorThrottle | None = None
 
@@ -95,7 +134,7 @@ class GatewayServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls is not None else 'http'}://{host}:{self.port}"
 
     async def start(self) -> None:
         """Start serving; returns once connections are accepted.
@@ -127,9 +166,13 @@ class GatewayServer:
             loop.set_exception_handler(self.accept_errors.previous)
 
 
-async def run_gateway(settings: Settings, target: str) -> None:
-    """Serve the gateway alone, in front of the camera service at ``target``, until SIGINT/SIGTERM."""
-    gateway = GatewayServer(settings, target)
+async def run_gateway(settings: Settings, target: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+    """Serve the gateway alone, in front of the camera service at ``target`` (reached with ``credentials``, if
+    any), until SIGINT/SIGTERM."""
+    exposure = check_network_exposure(settings, grpc=False, rest=True)  # ConfigurationError
+    if exposure is not None:
+        log.warning("%s", exposure)
+    gateway = GatewayServer(settings, target, credentials=credentials)
     await gateway.start()
     log.info("REST gateway listening on %s (camera service: %s; docs: /docs, viewer: /)", gateway.url, target)
     stop = asyncio.Event()

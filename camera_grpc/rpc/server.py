@@ -17,13 +17,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.streaming import FrameHub
 from camera_grpc.device.worker import CameraState
+from camera_grpc.rpc.auth import TokenCheck
 from camera_grpc.rpc.limits import StreamLimit
 from camera_grpc.rpc.servicer import CameraServicer, add_to_server
+from camera_grpc.tls import ServerTls, TlsSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +57,28 @@ def server_options(settings: Settings, max_connections: int | None = None) -> li
 
 
 async def create_server(
-    settings: Settings, camera: CameraController, frames: FrameHub, *, max_connections: int | None = None
+    settings: Settings,
+    camera: CameraController,
+    frames: FrameHub,
+    *,
+    max_connections: int | None = None,
+    authenticator: Authenticator | None = None,
+    tls: ServerTls | None = None,
+    internal_socket: str | None = None,
 ) -> tuple[grpc.aio.Server, int]:
-    """A bound (not yet started) server over ``camera`` and ``frames``, and its port."""
+    """A bound (not yet started) server over ``camera`` and ``frames``, and its port.
+
+    With ``TOKENS_FILE``, every call but health is checked by :class:`~camera_grpc.rpc.auth.TokenCheck`
+    (``authenticator``: one to share with the REST gateway; default: from the settings). With TLS files
+    (``tls``; default: from the settings) the port serves TLS only. ``internal_socket``: also listen,
+    without TLS, on this Unix socket (the service's own REST gateway; tokens are checked there too).
+    """
+    authenticator = authenticator or Authenticator.from_settings(settings)
+    tls = tls or ServerTls.from_settings(settings)
+    security = [TokenCheck(authenticator)] if authenticator is not None else []
     stream_limit = StreamLimit(settings.grpc_max_streams)
-    server = grpc.aio.server(options=server_options(settings, max_connections), interceptors=[stream_limit])
+    interceptors: list[grpc.aio.ServerInterceptor] = [*security, stream_limit]
+    server = grpc.aio.server(options=server_options(settings, max_connections), interceptors=interceptors)
     add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -70,14 +90,39 @@ async def create_server(
     address = f"{settings.grpc_host}:{settings.grpc_port}"
     _ensure_free(settings.grpc_host, settings.grpc_port)
     try:
-        port = server.add_insecure_port(address)
+        port = server.add_secure_port(address, server_credentials(tls)) if tls else server.add_insecure_port(address)
     except RuntimeError:
         port = 0
     if port == 0:
         raise OSError(f"could not bind gRPC to {address}")
+    if internal_socket is not None and server.add_insecure_port(f"unix:{internal_socket}") == 0:
+        raise OSError(f"could not bind gRPC to the Unix socket {internal_socket}")
     server.health_servicer = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown
     server.stream_limit = stream_limit  # type: ignore[attr-defined]  # for monitoring and tests
     return server, port
+
+
+def server_credentials(tls: ServerTls) -> grpc.ServerCredentials:
+    """TLS credentials that follow the files: grpc asks the fetcher at every new handshake, and it answers
+    with the files' new contents once they changed (None: keep the current ones). With a client CA, client
+    certificates are required and checked against it."""
+    first = tls.current()
+    served = first.version
+
+    def configuration(files: TlsSnapshot) -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration(
+            [(files.private_key, files.cert_chain)], root_certificates=files.client_ca
+        )
+
+    def fetch() -> grpc.ServerCertificateConfiguration | None:  # grpc's threads
+        nonlocal served
+        files = tls.current()
+        if files.version == served:
+            return None
+        served = files.version
+        return configuration(files)
+
+    return grpc.dynamic_ssl_server_credentials(configuration(first), fetch, require_client_authentication=tls.mutual)
 
 
 def _ensure_free(host: str, port: int) -> None:

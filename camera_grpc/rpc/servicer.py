@@ -6,6 +6,8 @@ which :func:`add_to_server` applies to every method of the service.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TypeVar
@@ -38,6 +40,10 @@ POLICIES: dict[int, Policy] = {
 #: ``image_format`` of captures -> ``camera.v1.ImageFormat`` (unspecified: the configured default).
 IMAGE_FORMAT_REQUESTS: dict[int, str | None] = {pb.IMAGE_FORMAT_UNSPECIFIED: None, **IMAGE_FORMAT_BY_PROTO}
 DRIVERS: dict[str, int] = {"pixelink": pb.CAMERA_DRIVER_PIXELINK, "simulated": pb.CAMERA_DRIVER_SIMULATED}
+#: LiveFramesResponse.frame: the FramesResponse, pre-serialized like Frames' messages.
+LIVE_FRAMES_FRAME_FIELD = pb.LiveFramesResponse.DESCRIPTOR.fields_by_name["frame"].number
+#: Most unused credits a LiveFrames client can hold (more would only mean "send everything").
+MAX_LIVE_FRAMES_CREDITS = 1024
 #: Upper bound of FramesRequest.queue_depth, frames.
 MAX_QUEUE_DEPTH = 1024
 
@@ -122,6 +128,32 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
                 yield message
                 del message
 
+    async def LiveFrames(
+        self, requests: AsyncIterator[pb.LiveFramesRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        first = await anext(aiter(requests), None)
+        if first is None:
+            return
+        options = self._stream_options(first.subscription)
+        credits = Credits(first.credits)
+        granting = asyncio.ensure_future(credits.add_from(requests))
+        try:
+            async with self._frames.subscribe(options, peer=context.peer()) as subscription:
+                deliveries = aiter(subscription)
+                while not (options.max_frames and subscription.delivered >= options.max_frames):
+                    await credits.take()  # first the credit, then the frame: the newest when the client can take it
+                    delivery = await anext(deliveries, None)
+                    if delivery is None:
+                        return
+                    message = _frames_message(delivery, options, wrap_field=LIVE_FRAMES_FRAME_FIELD)
+                    del delivery
+                    yield message
+                    del message
+        finally:
+            granting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await granting
+
     async def ListCaptures(
         self, request: pb.ListCapturesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCapturesResponse:
@@ -156,8 +188,40 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
         )
 
 
-def _frames_message(delivery: Delivery, options: StreamOptions) -> bytes:
-    """A serialized FramesResponse (its big data field appended without a copy into the message)."""
+class Credits:
+    """A LiveFrames client's unused credits (event loop only)."""
+
+    def __init__(self, initial: int) -> None:
+        self._available = initial
+        self._granted = asyncio.Event()
+        self._failure: Exception | None = None  #: why the client's messages could not be read
+        if initial:
+            self._granted.set()
+
+    async def take(self) -> None:
+        """Wait for a credit and use it; raises what ended the client's messages (e.g. a malformed one)."""
+        while self._available == 0 and self._failure is None:
+            self._granted.clear()
+            await self._granted.wait()
+        if self._failure is not None:
+            raise self._failure
+        self._available -= 1
+
+    async def add_from(self, requests: AsyncIterator[pb.LiveFramesRequest]) -> None:
+        """Add the credits of every further message of the client (until it half-closes)."""
+        try:
+            async for request in requests:
+                if request.credits:
+                    self._available = min(self._available + request.credits, MAX_LIVE_FRAMES_CREDITS)
+                    self._granted.set()
+        except Exception as exc:  # handed to the stream, whose errors are mapped like every RPC's
+            self._failure = exc
+            self._granted.set()
+
+
+def _frames_message(delivery: Delivery, options: StreamOptions, wrap_field: int | None = None) -> bytes:
+    """A serialized FramesResponse (its big data field appended without a copy into the message), or a
+    message whose field ``wrap_field`` holds it (LiveFramesResponse.frame)."""
     frame = delivery.frame
     fields = pb.FramesResponse(
         frame_number=frame.frame_number,
@@ -172,7 +236,7 @@ def _frames_message(delivery: Delivery, options: StreamOptions) -> bytes:
         exposure_ms=frame.exposure_ms,
         gain_db=frame.gain_db,
     )
-    return with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data)
+    return with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data, wrap_field=wrap_field)
 
 
 def _enum_value(table: dict[int, T], number: int, field: str) -> T:
@@ -212,8 +276,13 @@ def _timestamp(moment: datetime) -> Timestamp:
     return stamp
 
 
-#: Handler factory by "is server streaming".
-_HANDLER_FACTORIES = {False: grpc.unary_unary_rpc_method_handler, True: grpc.unary_stream_rpc_method_handler}
+#: Handler factory by (client streaming, server streaming).
+_HANDLER_FACTORIES = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
 
 
 def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
@@ -226,10 +295,13 @@ def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
     """
     handlers = {}
     for method in CAMERA_SERVICE.methods:
-        if method.client_streaming:
-            raise NotImplementedError(f"{method.name}: status.guard does not map client-streaming methods yet")
-        handlers[method.name] = _HANDLER_FACTORIES[method.server_streaming](
-            status.guard(getattr(servicer, method.name), server_streaming=method.server_streaming),
+        streaming = (method.client_streaming, method.server_streaming)
+        handlers[method.name] = _HANDLER_FACTORIES[streaming](
+            status.guard(
+                getattr(servicer, method.name),
+                server_streaming=method.server_streaming,
+                client_streaming=method.client_streaming,
+            ),
             request_deserializer=status.request_parser(getattr(pb, method.input_type.name)),
             response_serializer=serialize,
         )

@@ -147,13 +147,18 @@ def request_parser(message_class: type[Message]) -> Callable[[bytes], Message | 
 Handler = Callable[[Any, grpc.aio.ServicerContext], Any]
 
 
-def guard(handler: Handler, *, server_streaming: bool) -> Handler:
-    """``handler`` with every error it raises mapped here (unary or server-streaming)."""
+def guard(handler: Handler, *, server_streaming: bool, client_streaming: bool = False) -> Handler:
+    """``handler`` with every error it raises mapped here (unary or streaming, either way).
+
+    A client-streaming handler gets its requests through :func:`well_formed`, so a malformed
+    message in the stream ends the call with INVALID_ARGUMENT like a malformed unary request.
+    """
+    check: Callable[[Any], Any] = well_formed if client_streaming else _refuse_malformed
     if server_streaming:
 
         async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
-                _refuse_malformed(request)
+                request = check(request)
                 async for response in handler(request, context):
                     yield response
                     del response  # not kept while the next one is awaited (a frame can be megabytes)
@@ -166,8 +171,7 @@ def guard(handler: Handler, *, server_streaming: bool) -> Handler:
 
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
-            _refuse_malformed(request)
-            return await _awaited(handler(request, context))
+            return await _awaited(handler(check(request), context))
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
         except Exception as exc:
@@ -177,9 +181,16 @@ def guard(handler: Handler, *, server_streaming: bool) -> Handler:
     return unary
 
 
-def _refuse_malformed(request: object) -> None:
+def _refuse_malformed(request: object) -> object:
     if isinstance(request, MalformedRequest):
         raise MalformedRequestError(request.message_type)
+    return request
+
+
+async def well_formed(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """The messages of a request stream; MalformedRequestError at the first one that did not parse."""
+    async for request in requests:
+        yield _refuse_malformed(request)
 
 
 async def _awaited(result: Awaitable[Any]) -> Any:

@@ -24,15 +24,24 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def with_bytes_field(message: Message, field_number: int, payload: bytes | memoryview) -> bytes:
-    """``message`` serialized with the bytes field ``field_number`` set to ``payload``.
+def with_bytes_field(
+    message: Message, field_number: int, payload: bytes | memoryview, *, wrap_field: int | None = None
+) -> bytes:
+    """``message`` serialized with the bytes field ``field_number`` set to ``payload``; with ``wrap_field``,
+    a message whose field ``wrap_field`` holds that one (an embedded message is length-delimited too).
 
     Protobuf parsers merge concatenated encodings, so the big payload is appended to the
     small serialized fields with one copy, instead of being copied into the message and
     again by serialization (measured: 0.1 ms instead of 8.8 ms per 5 MB frame).
     """
-    tag = _varint((field_number << 3) | WIRE_TYPE_LENGTH_DELIMITED)
-    return b"".join((message.SerializeToString(), tag, _varint(len(payload)), payload))
+    head = b"".join((message.SerializeToString(), _tag(field_number), _varint(len(payload))))
+    if wrap_field is not None:
+        head = b"".join((_tag(wrap_field), _varint(len(head) + len(payload)), head))
+    return b"".join((head, payload))
+
+
+def _tag(field_number: int) -> bytes:
+    return _varint((field_number << 3) | WIRE_TYPE_LENGTH_DELIMITED)
 
 
 def serialize(response: Message | bytes) -> bytes:

@@ -29,12 +29,18 @@ class FailingServicer:
         if method.server_streaming:
 
             async def stream(request: object, context: object) -> AsyncIterator[bytes]:
+                if method.client_streaming:
+                    async for _ in request:  # type: ignore[attr-defined]  # a malformed message fails here
+                        pass
                 raise self.error
                 yield b""  # pragma: no cover  (makes this an async generator)
 
             return stream
 
         async def unary(request: object, context: object) -> object:
+            if method.client_streaming:
+                async for _ in request:  # type: ignore[attr-defined]  # a malformed message fails here
+                    pass
             raise self.error
 
         return unary
@@ -54,8 +60,14 @@ async def failing_server() -> AsyncIterator[tuple[grpc.aio.Channel, FailingServi
 
 def call(channel: grpc.aio.Channel, method: Any, payload: bytes = b"") -> Any:
     path = f"/{CAMERA_SERVICE_NAME}/{method.name}"
-    factory = channel.unary_stream if method.server_streaming else channel.unary_unary
-    return factory(path, request_serializer=lambda raw: raw, response_deserializer=lambda raw: raw)(payload, timeout=5)
+    factory = {
+        (False, False): channel.unary_unary,
+        (False, True): channel.unary_stream,
+        (True, False): channel.stream_unary,
+        (True, True): channel.stream_stream,
+    }[(method.client_streaming, method.server_streaming)]
+    request = iter([payload]) if method.client_streaming else payload
+    return factory(path, request_serializer=lambda raw: raw, response_deserializer=lambda raw: raw)(request, timeout=5)
 
 
 async def outcome(rpc: Any, server_streaming: bool) -> grpc.aio.AioRpcError:

@@ -241,6 +241,20 @@ class FramesResponse(_message.Message):
     bit_depth: int
     def __init__(self, frame_number: _Optional[int] = ..., sequence_number: _Optional[int] = ..., missed_frames: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ...) -> None: ...
 
+class LiveFramesRequest(_message.Message):
+    __slots__ = ("subscription", "credits")
+    SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    subscription: FramesRequest
+    credits: int
+    def __init__(self, subscription: _Optional[_Union[FramesRequest, _Mapping]] = ..., credits: _Optional[int] = ...) -> None: ...
+
+class LiveFramesResponse(_message.Message):
+    __slots__ = ("frame",)
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    frame: FramesResponse
+    def __init__(self, frame: _Optional[_Union[FramesResponse, _Mapping]] = ...) -> None: ...
+
 class ListCapturesRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]

@@ -60,6 +60,11 @@ class CameraServiceStub:
                 request_serializer=camera_dot_v1_dot_camera__pb2.FramesRequest.SerializeToString,
                 response_deserializer=camera_dot_v1_dot_camera__pb2.FramesResponse.FromString,
                 _registered_method=True)
+        self.LiveFrames = channel.stream_stream(
+                '/camera.v1.CameraService/LiveFrames',
+                request_serializer=camera_dot_v1_dot_camera__pb2.LiveFramesRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.LiveFramesResponse.FromString,
+                _registered_method=True)
         self.ListCaptures = channel.unary_unary(
                 '/camera.v1.CameraService/ListCaptures',
                 request_serializer=camera_dot_v1_dot_camera__pb2.ListCapturesRequest.SerializeToString,
@@ -118,6 +123,19 @@ class CameraServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LiveFrames(self, request_iterator, context):
+        """LiveFrames streams live frames like Frames, paced by the client: the
+        service sends a frame only while the client holds credits (granted in its
+        messages, one per frame), so no more frames than granted are ever in
+        flight, whatever the channel's flow-control window. With
+        DELIVERY_POLICY_LATEST, every frame sent is the newest when its credit
+        arrives. A client that grants one credit after each frame it has handled
+        always gets a fresh frame.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCaptures(self, request, context):
         """ListCaptures lists the saved captures in the captures folder, newest
         first, one page at a time, with the metadata of their JSON sidecars.
@@ -163,6 +181,11 @@ def add_CameraServiceServicer_to_server(servicer, server):
                     servicer.Frames,
                     request_deserializer=camera_dot_v1_dot_camera__pb2.FramesRequest.FromString,
                     response_serializer=camera_dot_v1_dot_camera__pb2.FramesResponse.SerializeToString,
+            ),
+            'LiveFrames': grpc.stream_stream_rpc_method_handler(
+                    servicer.LiveFrames,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.LiveFramesRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.LiveFramesResponse.SerializeToString,
             ),
             'ListCaptures': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCaptures,
@@ -311,6 +334,33 @@ class CameraService:
             '/camera.v1.CameraService/Frames',
             camera_dot_v1_dot_camera__pb2.FramesRequest.SerializeToString,
             camera_dot_v1_dot_camera__pb2.FramesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiveFrames(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/camera.v1.CameraService/LiveFrames',
+            camera_dot_v1_dot_camera__pb2.LiveFramesRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.LiveFramesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -334,6 +334,25 @@ export interface FramesResponse {
   bitDepth: number;
 }
 
+/**
+ * LiveFramesRequest subscribes (first message) and grants credits (any
+ * message).
+ */
+export interface LiveFramesRequest {
+  /** The subscription, as for Frames; read from the first message only. */
+  subscription:
+    | FramesRequest
+    | undefined;
+  /** Frames the client is ready to receive, added to its unused credits. */
+  credits: number;
+}
+
+/** LiveFramesResponse is one frame of a LiveFrames stream. */
+export interface LiveFramesResponse {
+  /** The frame, as Frames sends it. */
+  frame: FramesResponse | undefined;
+}
+
 /** ListCapturesRequest asks for one page of saved captures. */
 export interface ListCapturesRequest {
   /** Most captures to return; 0 means 50, and values above 1000 mean 1000. */
@@ -440,6 +459,18 @@ export interface CameraServiceClient {
   frames(request: FramesRequest, metadata: Metadata, ...rest: any): Observable<FramesResponse>;
 
   /**
+   * LiveFrames streams live frames like Frames, paced by the client: the
+   * service sends a frame only while the client holds credits (granted in its
+   * messages, one per frame), so no more frames than granted are ever in
+   * flight, whatever the channel's flow-control window. With
+   * DELIVERY_POLICY_LATEST, every frame sent is the newest when its credit
+   * arrives. A client that grants one credit after each frame it has handled
+   * always gets a fresh frame.
+   */
+
+  liveFrames(request: Observable<LiveFramesRequest>, metadata: Metadata, ...rest: any): Observable<LiveFramesResponse>;
+
+  /**
    * ListCaptures lists the saved captures in the captures folder, newest
    * first, one page at a time, with the metadata of their JSON sidecars.
    */
@@ -511,6 +542,18 @@ export interface CameraServiceController {
   frames(request: FramesRequest, metadata: Metadata, ...rest: any): Observable<FramesResponse>;
 
   /**
+   * LiveFrames streams live frames like Frames, paced by the client: the
+   * service sends a frame only while the client holds credits (granted in its
+   * messages, one per frame), so no more frames than granted are ever in
+   * flight, whatever the channel's flow-control window. With
+   * DELIVERY_POLICY_LATEST, every frame sent is the newest when its credit
+   * arrives. A client that grants one credit after each frame it has handled
+   * always gets a fresh frame.
+   */
+
+  liveFrames(request: Observable<LiveFramesRequest>, metadata: Metadata, ...rest: any): Observable<LiveFramesResponse>;
+
+  /**
    * ListCaptures lists the saved captures in the captures folder, newest
    * first, one page at a time, with the metadata of their JSON sidecars.
    */
@@ -551,7 +594,7 @@ export function CameraServiceControllerMethods() {
       GrpcMethod("CameraService", method)(constructor.prototype[method], method, descriptor);
       Object.defineProperty(constructor.prototype, method, descriptor);
     }
-    const grpcStreamMethods: string[] = [];
+    const grpcStreamMethods: string[] = ["liveFrames"];
     for (const method of grpcStreamMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcStreamMethod("CameraService", method)(constructor.prototype[method], method, descriptor);

@@ -1,0 +1,113 @@
+"""Who may call which REST endpoint: the one place where the gateway checks tokens (a FastAPI dependency).
+
+With ``TOKENS_FILE`` set, :func:`authorize` (a dependency of the whole app) runs before every route: the
+route needs the role :data:`ROUTE_ROLES` gives its method and path, with the same tokens, roles and
+per-client failure count as gRPC (:class:`camera_grpc.auth.Authenticator`; in one process, the very same
+count). A route the table does not name is refused (403) whatever the token, and
+``tests/gateway/test_auth_rest.py`` fails for a route without an entry. Open: ``/health``,
+``/health/ready``, the viewer page ``/`` and ``/docs`` (page shells that hold no camera data; the data they
+show comes from routes that need a token), the static files under ``/static`` and ``/openapi.json``.
+
+- No ``Authorization: Bearer <token>``, a malformed one, an unknown token, or a client address that used up
+  its failed checks: 401 with ``WWW-Authenticate: Bearer``, always with the same body.
+- A valid token whose role is too low: 403.
+
+The gateway is a gRPC client of the camera service: the caller's ``Authorization`` value goes with every
+gRPC call the request makes (:class:`ForwardToken`, a client interceptor on the gateway's channel), so one
+token works on both ports and the service checks it again. Without ``TOKENS_FILE`` the gateway checks
+nothing and forwards the value as it came (a service elsewhere may check it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from camera_grpc.auth import BEARER, Authenticator, Role, bearer_token
+from camera_grpc.gateway.dependencies import client_address
+
+#: A route anyone may call, without a token.
+OPEN = None
+#: Role needed per (method, path template) of every route of the app. Routes not here are refused.
+ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
+    ("GET", "/health"): OPEN,
+    ("GET", "/health/ready"): OPEN,
+    ("GET", "/"): OPEN,
+    ("GET", "/docs"): OPEN,
+    ("GET", "/settings"): Role.VIEWER,
+    ("GET", "/camera"): Role.VIEWER,
+    ("GET", "/captures"): Role.VIEWER,
+    ("GET", "/captures/{filename}"): Role.VIEWER,
+    ("GET", "/stream.mjpg"): Role.VIEWER,
+    ("GET", "/metrics"): Role.VIEWER,
+    ("PUT", "/settings"): Role.OPERATOR,
+    ("POST", "/capture"): Role.OPERATOR,
+}
+UNAUTHENTICATED_MESSAGE = "missing or invalid token"
+PERMISSION_DENIED_MESSAGE = "the token's role does not allow this request"
+#: What a 401 says about how to authenticate (RFC 6750).
+CHALLENGE = {"WWW-Authenticate": BEARER}
+
+#: The ``Authorization`` value of the request being served, for its gRPC calls (set by :func:`authorize`).
+_forwarded: ContextVar[str | None] = ContextVar("forwarded_authorization", default=None)
+
+
+def route_key(request: Request) -> tuple[str, str] | None:
+    """(method, path template) of the route serving ``request``."""
+    route = request.scope.get("route")
+    if not isinstance(route, Route):
+        return None
+    return request.method, route.path_format
+
+
+async def authorize(request: Request) -> None:
+    """The app's dependency: refuse a request whose token does not allow its route; note the value to forward.
+
+    An ``async`` dependency, so that what it sets in the request's context is seen by the route it guards.
+    """
+    key = route_key(request)
+    if key is not None and key in ROUTE_ROLES and ROUTE_ROLES[key] is OPEN:
+        return
+    values = request.headers.getlist("authorization")
+    authorization = values[0] if len(values) == 1 else None  # several: malformed
+    authenticator: Authenticator | None = request.app.state.authenticator
+    if authenticator is not None:
+        holder = authenticator.authenticate(authorization, client_address(request))
+        if holder is None:
+            raise HTTPException(401, UNAUTHENTICATED_MESSAGE, headers=CHALLENGE)
+        required = ROUTE_ROLES.get(key) if key is not None else None
+        if required is None or holder.role < required:
+            raise HTTPException(403, PERMISSION_DENIED_MESSAGE)
+    if bearer_token(authorization) is not None and authorization is not None and authorization.isascii():
+        _forwarded.set(authorization)  # only well-formed values: gRPC metadata is printable ASCII
+
+
+def _with_authorization(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    authorization = _forwarded.get()
+    if authorization is None:
+        return details
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    metadata["authorization"] = authorization
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
+
+
+class ForwardToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    """Sends the ``Authorization`` value of the REST request being served with each gRPC call it makes."""
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(_with_authorization(client_call_details), request)
+
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(_with_authorization(client_call_details), request)

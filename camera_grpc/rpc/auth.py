@@ -1,0 +1,155 @@
+"""Who may call what over gRPC: the one place where tokens and roles are checked (a server interceptor).
+
+With ``TOKENS_FILE`` set, :class:`TokenCheck` runs first on every call. Each method needs the role
+:data:`METHOD_ROLES` gives it: the table is built from the service descriptors (``camera.v1.CameraService``
+from :data:`camera_grpc.contract.CAMERA_SERVICE`, reflection, health), so a method the table does not
+name is refused (``PERMISSION_DENIED``) whatever the token, and ``tests/rpc/test_auth_rpc.py`` fails for
+an RPC of the contract that has no role. Health checking stays open.
+
+- No token, a malformed ``authorization`` value, a token not in the file, or a client address that used up
+  its failed checks (:class:`camera_grpc.auth.Authenticator`): ``UNAUTHENTICATED``, always with the same
+  message.
+- A valid token whose role is too low, or a method without a role: ``PERMISSION_DENIED``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import ServiceDescriptor
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+from camera_grpc.auth import Authenticator, Role
+from camera_grpc.contract import CAMERA_SERVICE
+
+#: Role each camera.v1.CameraService method needs, by method name (see the README's Security section).
+CAMERA_ROLES: dict[str, Role] = {
+    "GetSettings": Role.VIEWER,
+    "GetCameraInfo": Role.VIEWER,
+    "Frames": Role.VIEWER,
+    "LiveFrames": Role.VIEWER,
+    "ListCaptures": Role.VIEWER,
+    "GetCapture": Role.VIEWER,
+    "Capture": Role.OPERATOR,
+    "UpdateSettings": Role.OPERATOR,
+}
+HEALTH_SERVICE: ServiceDescriptor = health_pb2.DESCRIPTOR.services_by_name["Health"]
+REFLECTION_SERVICE: ServiceDescriptor = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"]
+#: A method anyone may call, without a token.
+OPEN = None
+
+UNAUTHENTICATED_MESSAGE = "missing or invalid token"
+PERMISSION_DENIED_MESSAGE = "the token's role does not allow this call"
+#: The metadata key of the token (``authorization: Bearer <token>``).
+AUTHORIZATION = "authorization"
+
+
+def method_names(service: ServiceDescriptor) -> list[str]:
+    """Full method names (``/package.Service/Method``) of a service, as interceptors see them."""
+    return [f"/{service.full_name}/{method.name}" for method in service.methods]
+
+
+def _camera_roles() -> dict[str, Role | None]:
+    return {
+        f"/{CAMERA_SERVICE.full_name}/{method.name}": CAMERA_ROLES[method.name]
+        for method in CAMERA_SERVICE.methods
+        if method.name in CAMERA_ROLES  # an RPC without a role has no entry: refused
+    }
+
+
+#: Role needed per full method name; :data:`OPEN` for health. Methods not here are refused.
+METHOD_ROLES: Mapping[str, Role | None] = {
+    **_camera_roles(),
+    **dict.fromkeys(method_names(REFLECTION_SERVICE), Role.VIEWER),  # lists what the service offers
+    **dict.fromkeys(method_names(HEALTH_SERVICE), OPEN),
+}
+
+
+def peer_address(peer: str) -> str | None:
+    """The IP address of a gRPC peer (``ipv4:10.0.0.5:40112``, ``ipv6:[::1]:40112``) for per-client limits;
+    None for a Unix socket (the service's own REST gateway)."""
+    if peer.startswith("unix"):  # unix:, unix-abstract:
+        return None
+    kind, _, address = peer.partition(":")
+    if kind == "ipv6" and address.startswith("["):
+        return address[1:].partition("]")[0]
+    if kind == "ipv4":
+        return address.rpartition(":")[0]
+    return peer
+
+
+class TokenCheck(grpc.aio.ServerInterceptor):
+    """Checks each call's token and its role against :data:`METHOD_ROLES` before the method runs."""
+
+    def __init__(self, authenticator: Authenticator, roles: Mapping[str, Role | None] | None = None) -> None:
+        self.authenticator = authenticator
+        self.roles = METHOD_ROLES if roles is None else roles
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or (method in self.roles and self.roles[method] is OPEN):
+            return handler
+        required = self.roles.get(method)  # None here: no entry, refused to every token
+
+        async def check(context: grpc.aio.ServicerContext) -> None:
+            holder = self.authenticator.authenticate(_authorization(context), peer_address(context.peer()))
+            if holder is None:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
+            elif required is None or holder.role < required:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, PERMISSION_DENIED_MESSAGE)
+
+        return _checked(handler, check)
+
+
+def _authorization(context: grpc.aio.ServicerContext) -> str | None:
+    values = [value for key, value in context.invocation_metadata() or () if key == AUTHORIZATION]
+    if len(values) != 1 or not isinstance(values[0], str):
+        return None  # none, or several: malformed
+    return values[0]
+
+
+Check = Callable[[grpc.aio.ServicerContext], Awaitable[None]]
+
+
+def _checked(handler: grpc.RpcMethodHandler, check: Check) -> grpc.RpcMethodHandler:
+    """``handler`` (of any of the four kinds) with ``check`` awaited before its behaviour runs."""
+    kinds = (
+        (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
+        (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
+        (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
+        (handler.stream_stream, grpc.stream_stream_rpc_method_handler),
+    )
+    behavior, make = next((behavior, make) for behavior, make in kinds if behavior is not None)
+    return make(
+        _after(check, behavior),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _after(check: Check, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            await check(context)
+            async for response in behavior(request, context):
+                yield response
+                del response  # not kept while the next one is awaited (a frame can be megabytes)
+
+        return stream
+
+    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await check(context)
+        result = behavior(request, context)
+        return await result if inspect.isawaitable(result) else result
+
+    return call
