@@ -49,6 +49,7 @@ import asyncio
 import functools
 import inspect
 import math
+import queue
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -226,6 +227,47 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
         self.cancel()
 
 
+class LiveFrameStream(FrameStream):
+    """The frames of one ``LiveFrames`` call: each ``next()`` grants one credit, then waits for that frame, so
+    every frame is the newest when it is asked for, however slowly the caller iterates (see ``live_frames``)."""
+
+    def __init__(self, call_with: Any, subscription: pb.FramesRequest, security: Security = PLAINTEXT) -> None:
+        self._credits: queue.SimpleQueue[pb.LiveFramesRequest | None] = queue.SimpleQueue()
+        self._credits.put(pb.LiveFramesRequest(subscription=subscription))
+        super().__init__(call_with(iter(self._credits.get, None)), security)
+
+    def __next__(self) -> pb.FramesResponse:
+        self._credits.put(GRANT_ONE)
+        return super().__next__().frame  # type: ignore[attr-defined, no-any-return]
+
+    def cancel(self) -> None:
+        self._credits.put(None)  # ends the request stream
+        super().cancel()
+
+
+class AsyncLiveFrameStream(AsyncFrameStream):
+    """``LiveFrameStream`` for asyncio: each step grants one credit, then waits for that frame."""
+
+    def __init__(self, call: grpc.aio.StreamStreamCall, subscription: pb.FramesRequest, security: Security) -> None:
+        super().__init__(call, security)  # type: ignore[arg-type]
+        self._subscription: pb.FramesRequest | None = subscription
+
+    async def __anext__(self) -> pb.FramesResponse:
+        call: Any = self._call
+        try:
+            if self._subscription is not None:
+                await call.write(pb.LiveFramesRequest(subscription=self._subscription))
+                self._subscription = None
+            await call.write(GRANT_ONE)
+        except (grpc.RpcError, asyncio.InvalidStateError):
+            pass  # the call has ended: reading says how
+        return (await super().__anext__()).frame  # type: ignore[attr-defined, no-any-return]
+
+
+#: The message that grants one frame of a LiveFrames call.
+GRANT_ONE = pb.LiveFramesRequest(credits=1)
+
+
 class _ClientBase(Generic[_Stream]):
     """What both clients share: the channel, every call, the deadlines. ``_Stream`` is the type of ``frames()``."""
 
@@ -385,6 +427,14 @@ class CameraClient(_ClientBase[FrameStream]):
     _channel_module: Any = grpc
     _stream_type = FrameStream
 
+    def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> LiveFrameStream:
+        """Live frames paced by this client (``LiveFrames``): a frame is sent only when the loop asks for the
+        next one, so a slow loop always gets the newest frame whatever the channel's flow-control window.
+        Keyword arguments as :class:`FramesFields`; no deadline unless given."""
+        return LiveFrameStream(
+            lambda requests: self._stub.LiveFrames(requests, timeout=timeout_s), frames_request(**fields), self.security
+        )
+
     def close(self) -> None:
         """Close the channel (ends any open stream)."""
         self._channel.close()
@@ -410,6 +460,10 @@ class AsyncCameraClient(_ClientBase[AsyncFrameStream]):
 
     _channel_module: Any = grpc.aio
     _stream_type = AsyncFrameStream
+
+    def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> AsyncLiveFrameStream:
+        """As :meth:`CameraClient.live_frames`, for asyncio."""
+        return AsyncLiveFrameStream(self._stub.LiveFrames(timeout=timeout_s), frames_request(**fields), self.security)
 
     async def close(self) -> None:
         """Close the channel (ends any open stream)."""
