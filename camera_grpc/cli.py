@@ -153,11 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"camera-grpc: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.debug)
+    try:
+        return int(args.handler(args, settings))
     except ConfigurationError as exc:  # found at start-up: e.g. listening beyond loopback without TLS and tokens
         print(f"camera-grpc: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    try:
-        return int(args.handler(args, settings))
     except SdkUnavailableError as exc:
         print(f"camera-grpc: {exc}", file=sys.stderr)
         return EXIT_CONFIG
