@@ -10,7 +10,7 @@ unknown host names and large bodies are stopped by the middleware of
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import grpc
@@ -20,12 +20,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from grpc_health.v1 import health_pb2_grpc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from camera_grpc import __version__
 from camera_grpc.auth import Authenticator
 from camera_grpc.client import channel_options
+from camera_grpc.client.request_ids import request_id_interceptors
 from camera_grpc.config import Settings
-from camera_grpc.gateway.auth import ForwardToken, authorize
+from camera_grpc.gateway.auth import authorize, forward_token
 from camera_grpc.gateway.dependencies import Upstream
 from camera_grpc.gateway.errors import (
     handle_http_error,
@@ -33,6 +35,7 @@ from camera_grpc.gateway.errors import (
     handle_unexpected_error,
     handle_validation_error,
 )
+from camera_grpc.gateway.request_ids import RequestIds, asgi_endpoint
 from camera_grpc.gateway.routers import camera, capture, captures, docs, health, stream, viewer
 from camera_grpc.gateway.routers import settings as settings_router
 from camera_grpc.gateway.security import BodyLimit, CrossSiteGuard, HostAllowList, SecurityHeaders, served_host_names
@@ -71,14 +74,16 @@ def create_app(
     host: str | None = None,
     authenticator: Authenticator | None = None,
     credentials: grpc.ChannelCredentials | None = None,
+    extra_routes: Mapping[str, ASGIApp] | None = None,
 ) -> FastAPI:
     """The gateway for the camera service at ``channel_or_target``.
 
     A target (``host:port``, ``unix:path``) gets its own channel (with ``credentials``: TLS to the service),
-    opened and closed by the app's lifespan; a channel is used as it is and left open (it must carry
-    :class:`~camera_grpc.gateway.auth.ForwardToken` for callers' tokens to reach the service). ``host`` is the
+    opened and closed by the app's lifespan; a channel is used as it is and left open (callers' tokens reach
+    the service only if it carries :func:`~camera_grpc.gateway.auth.forward_token`'s interceptors). ``host`` is the
     address it is served on (default ``settings.host``): a name there is served. ``authenticator`` checks
-    callers' tokens (default: from ``TOKENS_FILE``; none without it).
+    callers' tokens (default: from ``TOKENS_FILE``; none without it). ``extra_routes``: ASGI apps to serve
+    (GET) at these paths, like the other routes (middleware, token check): the service's ``/metrics``.
     """
 
     @asynccontextmanager
@@ -86,7 +91,7 @@ def create_app(
         owned = isinstance(channel_or_target, str)
         if isinstance(channel_or_target, str):
             options = channel_options(settings.grpc_max_message_bytes)
-            interceptors = [ForwardToken()]
+            interceptors = [*forward_token(), *request_id_interceptors()]
             channel = (
                 grpc.aio.secure_channel(channel_or_target, credentials, options=options, interceptors=interceptors)
                 if credentials is not None
@@ -117,7 +122,7 @@ def create_app(
     )
     app.state.authenticator = authenticator if authenticator is not None else Authenticator.from_settings(settings)
     app.state.stream_slots = stream.StreamSlots(settings.rest_max_streams, settings.rest_max_streams_per_client)
-    # Middleware, innermost first: a request meets SecurityHeaders first, CrossSiteGuard last.
+    # Middleware, innermost first: a request meets RequestIds first, CrossSiteGuard last.
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)
     app.add_middleware(BodyLimit, max_bytes=settings.rest_max_body_bytes)
     app.add_middleware(
@@ -131,12 +136,15 @@ def create_app(
         HostAllowList, names=served_host_names(settings.allowed_hosts, settings.host if host is None else host)
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIds)  # outermost: every response has its X-Request-ID
     app.add_exception_handler(grpc.aio.AioRpcError, handle_rpc_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
     for router in (health, settings_router, capture, captures, camera, stream, viewer, docs):
         app.include_router(router.router)
+    for path, route_app in (extra_routes or {}).items():
+        app.add_api_route(path, asgi_endpoint(route_app), methods=["GET"], include_in_schema=False)
     app.mount(docs.ASSETS_URL, StaticFiles(packages=[docs.ASSETS_PACKAGE]), name="docs-assets")
     app.mount("/static", StaticFiles(packages=[viewer.STATIC_PACKAGE]), name="static")
     return app

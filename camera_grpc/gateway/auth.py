@@ -13,7 +13,7 @@ show comes from routes that need a token), the static files under ``/static`` an
 - A valid token whose role is too low: 403.
 
 The gateway is a gRPC client of the camera service: the caller's ``Authorization`` value goes with every
-gRPC call the request makes (:class:`ForwardToken`, a client interceptor on the gateway's channel), so one
+gRPC call the request makes (:func:`forward_token`, client interceptors on the gateway's channel), so one
 token works on both ports and the service checks it again. Without ``TOKENS_FILE`` the gateway checks
 nothing and forwards the value as it came (a service elsewhere may check it).
 """
@@ -99,15 +99,21 @@ def _with_authorization(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientC
     )
 
 
-class ForwardToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
-    """Sends the ``Authorization`` value of the REST request being served with each gRPC call it makes."""
-
+class _ForwardUnary(grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(_with_authorization(client_call_details), request)
 
+
+class _ForwardStream(grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(_with_authorization(client_call_details), request)
+
+
+def forward_token() -> list[grpc.aio.ClientInterceptor]:
+    """Client interceptors that send the ``Authorization`` value of the REST request being served with each gRPC
+    call it makes (unary and server-streaming: grpc takes one kind of call per interceptor object)."""
+    return [_ForwardUnary(), _ForwardStream()]

@@ -135,6 +135,8 @@ def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONRespons
             issues = [ValidationIssue(type="value_error", loc=[location], msg=message)]
         return JSONResponse(ValidationErrorBody(detail=issues).model_dump(exclude_none=True), status_code=422)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status_code == 503 else None
+    if status_code == 401:  # the service refused the token the gateway forwarded
+        headers = {"WWW-Authenticate": "Bearer"}
     body = ErrorBody(detail=message, code=failure.code.name, reason=failure.reason if trusted else None)
     return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
 
