@@ -16,6 +16,7 @@ from camera_grpc import __version__
 from camera_grpc.client.cli import add_client_commands, add_connection_arguments
 from camera_grpc.config import ConfigurationError, Settings, load_settings
 from camera_grpc.errors import SdkUnavailableError
+from camera_grpc.logs import log_handler
 
 log = logging.getLogger("camera_grpc")
 
@@ -132,13 +133,10 @@ class _UvicornLabel(logging.Filter):
 _UVICORN_LABEL = _UvicornLabel()
 
 
-def configure_logging(debug: bool) -> None:
-    """Log lines with time, level and logger to stderr (uvicorn's as ``uvicorn``)."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(debug: bool, log_format: str = "text") -> None:
+    """Log lines to stderr: text (time, level, logger, message, request id) or one JSON object per line
+    (``LOG_FORMAT=json``); uvicorn's labelled ``uvicorn``."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[log_handler(log_format, sys.stderr)])
     logging.getLogger("uvicorn.error").addFilter(_UVICORN_LABEL)  # once: the same filter is not added twice
 
 
@@ -152,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"camera-grpc: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.debug)
+    configure_logging(settings.debug, settings.log_format)
     try:
         return int(args.handler(args, settings))
     except ConfigurationError as exc:  # found at start-up: e.g. listening beyond loopback without TLS and tokens

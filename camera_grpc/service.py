@@ -24,6 +24,7 @@ import grpc
 from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings, check_network_exposure
 from camera_grpc.core.controller import CameraController
+from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.storage import CaptureStore
 from camera_grpc.core.streaming import FrameHub
 from camera_grpc.device import create_driver
@@ -108,7 +109,11 @@ class CameraRuntime:
             reconnect_max_delay_s=settings.reconnect_max_delay_s,
         )
         self.executor = ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="encode")
-        self.store = CaptureStore(settings.image_save_path)
+        #: The service's Prometheus metrics (None with METRICS_ENABLED=false), served at /metrics on the REST port.
+        self.metrics = (
+            ServiceMetrics(settings.image_save_path.expanduser().resolve()) if settings.metrics_enabled else None
+        )
+        self.store = CaptureStore(settings.image_save_path, metrics=self.metrics)
         self.controller = CameraController(
             self.worker,
             self.store,
@@ -117,6 +122,7 @@ class CameraRuntime:
             default_gain_db=settings.default_gain,
             default_image_format=settings.image_format,
             default_quality=settings.image_quality,
+            metrics=self.metrics,
         )
         self.frames = FrameHub(
             self.worker,
@@ -126,11 +132,15 @@ class CameraRuntime:
             max_per_peer=settings.max_streams_per_peer or None,
             subscriber_budget_bytes=settings.frames_subscriber_budget_bytes,
             budget_bytes=settings.frames_budget_bytes,
+            metrics=self.metrics,
         )
         # The wiring, explicit: every frame of continuous acquisition goes to the live-frame hub,
         # and a lost camera ends its streams.
         self.worker.add_frame_listener(self.frames.publish)
         self.worker.add_state_listener(self.frames.on_camera_state)
+        if self.metrics is not None:
+            self.worker.add_state_listener(self.metrics.on_camera_state)
+            self.metrics.follow_camera(lambda: self.worker.state.usable, lambda: self.controller.ready)
 
     def start(self) -> None:
         """Remove what an interrupted run left in the captures folder, then start the camera thread
@@ -159,6 +169,7 @@ class CameraRuntime:
             self.controller,
             self.frames,
             max_connections=max_connections,
+            metrics=self.metrics,
             **security,
         )
 
@@ -203,7 +214,14 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
             from camera_grpc.gateway.server import GatewayServer
 
             target = f"unix:{internal_socket}" if internal_socket else loopback_target(settings.grpc_host, port)
-            gateway = GatewayServer(settings, target, authenticator=authenticator, tls=tls)  # binds its socket
+            # /metrics on the REST port: the service's registry, served by the gateway (which imports no core).
+            metrics = runtime.metrics
+            extra_routes = {"/metrics": metrics.asgi_app()} if metrics is not None else {}
+            gateway = GatewayServer(  # binds its socket
+                settings, target, authenticator=authenticator, tls=tls, extra_routes=extra_routes
+            )
+            if metrics is not None:
+                metrics.follow_connections("http", lambda: gateway.open_connections if gateway else None)
     except BaseException:
         if gateway is not None:
             await gateway.stop()

@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass, replace
 
+from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.storage import CaptureRecord, CaptureRecordPage, CaptureStore, NewCapture
 from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, PixelFormat, Range
 from camera_grpc.device.futures import then_in_executor
@@ -74,8 +76,10 @@ class CameraController:
         default_gain_db: float,
         default_image_format: str,
         default_quality: int,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._worker = worker
+        self._metrics = metrics
         self._store = store
         self._executor = executor
         self._default_image_format = default_image_format
@@ -215,6 +219,8 @@ class CameraController:
         cancelling the save before it starts skips it.
         """
         frame = self._worker.next_frame(lambda candidate: _taken_with(candidate, target))
+        if self._metrics is not None:
+            _time_grab(frame, self._metrics)
         saved = then_in_executor(
             frame, self._executor, lambda taken: self._store.save(taken, image_format, quality, self._info)
         )
@@ -358,6 +364,17 @@ def _conflict(info: CameraDescription, requested: Requested) -> SettingsConflict
         "it keeps its own values and captures are refused until UpdateSettings sets values it can take",
         fields=tuple(outside),
     )
+
+
+def _time_grab(frame: Future[Frame], metrics: ServiceMetrics) -> None:
+    """Observe the grab stage (from asking for the frame to having it) when ``frame`` is taken."""
+    started = time.perf_counter()
+
+    def taken(done: Future[Frame]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            metrics.capture_stage_took("grab", time.perf_counter() - started)
+
+    frame.add_done_callback(taken)
 
 
 def _close(a: float, b: float) -> bool:

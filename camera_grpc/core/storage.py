@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from camera_grpc.core import imaging
+from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
 from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError, echo
 from camera_grpc.formats import IMAGE_FORMATS
@@ -207,8 +208,9 @@ class FdReserve:
 class CaptureStore:
     """The captures folder."""
 
-    def __init__(self, directory: Path, *, fd_reserve: int = FD_RESERVE) -> None:
+    def __init__(self, directory: Path, *, fd_reserve: int = FD_RESERVE, metrics: ServiceMetrics | None = None) -> None:
         self.directory = directory.expanduser().resolve()
+        self._metrics = metrics
         self._lock_fd: int | None = None
         self._reserve = FdReserve(fd_reserve)
         self._reported_unreadable: set[str] = set()  # captures whose unreadable sidecar was logged
@@ -282,7 +284,9 @@ class CaptureStore:
     def save(self, frame: Frame, image_format: str, quality: int, camera: CameraDescription | None) -> NewCapture:
         """Encode and save a frame with its sidecar (blocking: call it off the event loop)."""
         self.ensure_writable()
+        started = time.perf_counter()
         data, width, height = imaging.encode_frame(frame, image_format, quality)
+        encoded = time.perf_counter()
         stem = "capture_{}_{}".format(frame.captured_at.strftime("%Y%m%d_%H%M%S_%f"), frame.frame_number)
         ext = IMAGE_FORMATS[image_format].extension
         for attempt in range(_MAX_NAME_ATTEMPTS):
@@ -310,6 +314,9 @@ class CaptureStore:
                 continue
             try:
                 if self._publish(data, image_path):
+                    if self._metrics is not None:
+                        self._metrics.capture_stage_took("encode", encoded - started)
+                        self._metrics.capture_stage_took("write", time.perf_counter() - encoded)
                     return capture
             except BaseException:
                 _unlink_quietly(sidecar_path)

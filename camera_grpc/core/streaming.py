@@ -41,6 +41,7 @@ import numpy as np
 
 from camera_grpc.core import imaging
 from camera_grpc.core.memory import release_free_memory
+from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.device.base import Frame
 from camera_grpc.device.worker import CameraState, CameraWorker
 from camera_grpc.errors import (
@@ -146,6 +147,7 @@ class Subscription:
         if max_fps:
             now = time.monotonic()
             if now - self._last_offered_at < 1.0 / max_fps:
+                self._hub._count_drop("max_fps")
                 return  # not offered: counted as missed when the next frame is delivered
             self._last_offered_at = now
         self._buffer.append(entry)
@@ -153,7 +155,9 @@ class Subscription:
         self._hub._hold(entry, self)
         budget = self._hub.subscriber_budget_bytes
         while len(self._buffer) > self._capacity or (self.held_bytes > budget and len(self._buffer) > 1):
+            reason = "policy" if len(self._buffer) > self._capacity else "budget"
             self.drop(self._buffer[0])  # the oldest; counted as missed when a later frame is delivered
+            self._hub._count_drop(reason)
         self._hub._keep_within_budget(entry)
         self._wakeup.set()
 
@@ -223,6 +227,7 @@ class FrameHub:
         max_per_peer: int | None = None,
         subscriber_budget_bytes: int = 64 * 1024 * 1024,
         budget_bytes: int = 256 * 1024 * 1024,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._worker = worker
         self._executor = executor
@@ -245,6 +250,12 @@ class FrameHub:
         self._linger_task: asyncio.Task[None] | None = None
         self._closed = False
         self.encode_count = 0  #: renditions encoded (event loop)
+        self._metrics = metrics
+        #: Number of the last frame of continuous acquisition seen (None: acquisition (re)starts), for the
+        #: frames the camera skipped.
+        self._last_frame_number: int | None = None
+        if metrics is not None:
+            metrics.follow_queued_bytes(lambda: self.held_bytes, budget_bytes)
 
     @property
     def subscriber_count(self) -> int:
@@ -278,14 +289,18 @@ class FrameHub:
         self._subscriptions.add(subscription)
         if peer is not None:
             self._per_peer[peer] += 1
+        uncount = self._metrics.subscriber_opened(options.encoding, options.policy.value) if self._metrics else None
         try:
             if self._linger_task is not None:
                 self._linger_task.cancel()
                 self._linger_task = None
             if not self._worker.is_acquiring:
+                self._last_frame_number = None  # numbers skipped while acquisition was off are not drops
                 await asyncio.wrap_future(self._worker.set_acquiring(True))
             yield subscription
         finally:
+            if uncount is not None:
+                uncount()
             self._subscriptions.discard(subscription)
             subscription.release_all()
             if peer is not None:
@@ -347,13 +362,31 @@ class FrameHub:
                 return  # the newest frame is always kept
             for subscription in list(oldest.holders):
                 subscription.drop(oldest)
+                self._count_drop("budget")
+
+    def _count_drop(self, reason: str) -> None:
+        if self._metrics is not None:
+            self._metrics.frame_dropped(reason)
 
     def _dispatch(self, frame: Frame) -> None:
+        if self._metrics is not None:
+            self._count_frame(frame.frame_number, self._metrics)
         if not self._subscriptions:
             return
         entry = _Entry(frame)
         for subscription in self._subscriptions:
             subscription.offer(entry)
+
+    def _count_frame(self, number: int, metrics: ServiceMetrics) -> None:
+        """A frame of continuous acquisition, and the numbers the camera skipped before it."""
+        metrics.frames_produced.inc()
+        last = self._last_frame_number
+        if last is not None and number > last + 1:
+            metrics.frame_dropped("camera", number - last - 1)
+        self._last_frame_number = number
+
+    def _forget_frame_number(self) -> None:
+        self._last_frame_number = None
 
     def _end_all(self, error: BaseException) -> None:
         for subscription in list(self._subscriptions):
@@ -361,6 +394,8 @@ class FrameHub:
 
     def on_camera_state(self, state: CameraState) -> None:
         """State listener for the camera thread: a lost or stopped camera ends every stream."""
+        # In order after the frames published before the change: a reconnected camera may number afresh.
+        self._loop.call_soon_threadsafe(self._forget_frame_number)
         if state in (CameraState.DISCONNECTED, CameraState.STOPPED):
             self._loop.call_soon_threadsafe(
                 self._end_all, CameraUnavailableError(f"camera {state.value}; the frame stream ended")

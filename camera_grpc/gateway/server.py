@@ -15,11 +15,12 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import grpc
 import uvicorn
+from starlette.types import ASGIApp
 
 from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings, check_network_exposure
@@ -98,16 +99,23 @@ class GatewayServer:
         authenticator: Authenticator | None = None,
         tls: ServerTls | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        extra_routes: Mapping[str, ASGIApp] | None = None,
     ) -> None:
         """``authenticator`` and ``tls`` (HTTPS with the TLS files): default from the settings (ConfigurationError
-        if their files are unusable); ``credentials``: of the channel to the camera service (TLS), if any."""
+        if their files are unusable); ``credentials``: of the channel to the camera service (TLS), if any;
+        ``extra_routes``: ASGI apps served at these paths (see :func:`~camera_grpc.gateway.app.create_app`)."""
         self.host = settings.host if host is None else host
         authenticator = authenticator if authenticator is not None else Authenticator.from_settings(settings)
         self.tls = tls if tls is not None else ServerTls.from_settings(settings)
         self._socket = bind_socket(self.host, settings.port if port is None else port)
         self.port: int = self._socket.getsockname()[1]
         self.app = create_app(
-            settings, channel_or_target, host=self.host, authenticator=authenticator, credentials=credentials
+            settings,
+            channel_or_target,
+            host=self.host,
+            authenticator=authenticator,
+            credentials=credentials,
+            extra_routes=extra_routes,
         )
         self.limits = ConnectionLimits(settings.rest_max_connections, settings.rest_read_timeout_s)
         config = uvicorn.Config(

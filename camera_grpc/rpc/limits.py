@@ -70,8 +70,8 @@ class StreamLimit(grpc.aio.ServerInterceptor):
                     await behavior(request, context)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
-            except SEND_FAILED:
-                pass  # the client left while a message waited to be sent: there is no one to report to
+            except SEND_FAILED:  # the client left while a message waited to be sent: there is no one to report to
+                context.set_code(grpc.StatusCode.CANCELLED)  # (for the call's metrics)
             finally:
                 self.open -= 1
 

@@ -21,10 +21,12 @@ from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.core.controller import CameraController
+from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.streaming import FrameHub
 from camera_grpc.device.worker import CameraState
 from camera_grpc.rpc.auth import TokenCheck
 from camera_grpc.rpc.limits import StreamLimit
+from camera_grpc.rpc.metrics import CallObserver, channelz_server_ids, connection_counter
 from camera_grpc.rpc.servicer import CameraServicer, add_to_server
 from camera_grpc.tls import ServerTls, TlsSnapshot
 
@@ -62,11 +64,12 @@ async def create_server(
     frames: FrameHub,
     *,
     max_connections: int | None = None,
+    metrics: ServiceMetrics | None = None,
     authenticator: Authenticator | None = None,
     tls: ServerTls | None = None,
     internal_socket: str | None = None,
 ) -> tuple[grpc.aio.Server, int]:
-    """A bound (not yet started) server over ``camera`` and ``frames``, and its port.
+    """A bound (not yet started) server over ``camera`` and ``frames``, and its port; counted in ``metrics``.
 
     With ``TOKENS_FILE``, every call but health is checked by :class:`~camera_grpc.rpc.auth.TokenCheck`
     (``authenticator``: one to share with the REST gateway; default: from the settings). With TLS files
@@ -77,8 +80,13 @@ async def create_server(
     tls = tls or ServerTls.from_settings(settings)
     security = [TokenCheck(authenticator)] if authenticator is not None else []
     stream_limit = StreamLimit(settings.grpc_max_streams)
-    interceptors: list[grpc.aio.ServerInterceptor] = [*security, stream_limit]
+    servers_before = channelz_server_ids() if metrics is not None else set()
+    # The call observer first: it sees (request id, metrics) every call, those the others refuse included.
+    interceptors: list[grpc.aio.ServerInterceptor] = [CallObserver(metrics), *security, stream_limit]
     server = grpc.aio.server(options=server_options(settings, max_connections), interceptors=interceptors)
+    if metrics is not None:
+        created = channelz_server_ids() - servers_before
+        metrics.follow_connections("grpc", connection_counter(max(created) if created else None))
     add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
