@@ -60,6 +60,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.frames
 	$(BIN)/python -m bench.rest
 	$(BIN)/python -m bench.abuse
+	$(BIN)/python -m bench.freshness
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
