@@ -1,12 +1,14 @@
 """The NestJS module (clients/nestjs) the way an adopter gets it.
 
-- its generated types are current, and its Node test suite (node --test) passes against a real service;
+- its generated types are current, and its Node test suite (node --test) passes against a real service,
+  and its TLS, mutual TLS and token tests against real services with them on (certificates made here);
 - ``npm pack`` of a clean checkout is a complete package (dist/ with the .proto files, no source maps
   that point nowhere), with the framework and gRPC libraries as peers only;
 - its HTTP error mapping answers exactly what the REST gateway answers, case by case;
 - the example app (clients/nestjs/example), installed from that tarball as an adopter would, serves
   the legacy HTTP API against a real service, answers 503 at once while the service is down, ends its
-  Server-Sent Events stream with an error event, and recovers when the service comes back.
+  Server-Sent Events stream with an error event, and recovers when the service comes back; configured
+  with a CA, a client certificate and a token, it serves the API from a service with mutual TLS and tokens.
 
 Node packages come from clients/nestjs/package-lock.json (``npm ci``, run by scripts/setup_test_env.sh).
 The example has its own package-lock.json; its ``npm ci`` runs here, into a temporary folder (from the
@@ -39,15 +41,17 @@ import grpc
 import httpx
 import pytest
 
+from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import FAST_CAMERA, RunningService, ServiceProcess, closed_port, environment
+from tests.support import FAST_CAMERA, RunningService, ServiceFactory, ServiceProcess, closed_port, environment
+from tests.support.certs import CertificateAuthority, TlsFiles, tls_files
 
 REPO = Path(__file__).resolve().parents[1]
 NESTJS = REPO / "clients" / "nestjs"
 EXAMPLE = NESTJS / "example"
 NPM_TIMEOUT_S = 300
 #: Tests of the Node suite (node --test): all of them must have run.
-NODE_TESTS = 32
+NODE_TESTS = 42
 #: Peer dependencies: the application's copies are used, never the package's own.
 PEERS = ("@nestjs/common", "@nestjs/core", "@nestjs/microservices", "rxjs", "@grpc/grpc-js", "@grpc/proto-loader")
 
@@ -74,13 +78,56 @@ def test_generated_typescript_types_match_the_proto() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-async def test_nestjs_module_passes_its_node_tests_against_the_service(service: RunningService) -> None:
-    """`npm test` builds (tsc, which type-checks), compiles the tests and runs them with node --test."""
+@dataclass(frozen=True)
+class Secured:
+    """Certificates (a CA, a server and a client certificate) and tokens, written for a test."""
+
+    files: TlsFiles
+    folder: Path  #: ca.pem, client.pem, client-key.pem, other-ca.pem
+    tokens_file: Path
+    operator: str
+    viewer: str
+
+    def settings(self, *, tls: bool = True, mutual: bool = False) -> dict[str, object]:
+        """Overrides of a service with tokens, and TLS (mutual TLS) unless ``tls`` is false."""
+        tls_settings = self.files.server_settings(mutual=mutual) if tls else {}
+        return {**tls_settings, "tokens_file": self.tokens_file, "auth_max_failures": 1000}
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Secured:
+    folder = tmp_path / "pki"
+    files = tls_files(folder)
+    CertificateAuthority("another CA").write(folder / "other-ca.pem")
+    operator, viewer = new_token(), new_token()
+    tokens_file = tmp_path / "tokens"
+    tokens_file.write_text(token_line("nest", Role.OPERATOR, operator) + token_line("watcher", Role.VIEWER, viewer))
+    return Secured(files, folder, tokens_file, operator, viewer)
+
+
+async def test_nestjs_module_passes_its_node_tests_against_the_service(
+    service: RunningService, start_service: ServiceFactory, secured: Secured
+) -> None:
+    """`npm test` builds (tsc, which type-checks), compiles the tests and runs them with node --test; the TLS and
+    token tests (test/camera.security.test.ts) run against three more services: TLS and tokens, mutual TLS and
+    tokens, tokens in plaintext on 127.0.0.1."""
+    tls = await start_service(**secured.settings())
+    mutual = await start_service(**secured.settings(mutual=True))
+    plaintext = await start_service(**secured.settings(tls=False))
     process = await asyncio.create_subprocess_exec(
         npm(),
         "test",
         cwd=NESTJS,
-        env={**os.environ, "CAMERA_GRPC_URL": service.address},
+        env={
+            **os.environ,
+            "CAMERA_GRPC_URL": service.address,
+            "CAMERA_TEST_TLS_URL": tls.address,
+            "CAMERA_TEST_MTLS_URL": mutual.address,
+            "CAMERA_TEST_TOKEN_URL": plaintext.address,
+            "CAMERA_TEST_PKI": str(secured.folder),
+            "CAMERA_TEST_OPERATOR_TOKEN": secured.operator,
+            "CAMERA_TEST_VIEWER_TOKEN": secured.viewer,
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -92,6 +139,7 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(service: 
     assert passed and failed, output
     assert int(failed[1]) == 0, output
     assert int(passed[1]) >= NODE_TESTS, output  # every test ran: none skipped or filtered out
+    assert "# CAMERA_TEST_* not set" not in output, output  # the TLS and token tests were not skipped
     # The service really served them: the Node tests' captures are in its folder.
     assert any(service.captures.glob("capture_*.png")), "no PNG capture from the Node tests"
 
@@ -168,6 +216,7 @@ def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
         [],
         [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]],
         [["format", "must be one of A, B"]],
+        [["exposure_ms", "must be between 0.01 and 10000 (milliseconds)"]],  # a service that names the unit
     ]
     cases = [
         {
@@ -289,18 +338,27 @@ def example(packed: Packed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return app
 
 
-@contextlib.asynccontextmanager
-async def example_app(app: Path, grpc_address: str, log: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """Start the built example on a free port against ``grpc_address``; an HTTP client for it."""
-    port = closed_port()
-    env = {
+def example_env(grpc_address: str, port: int, settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The example's environment: the service's address, where to listen, and ``settings`` (CAMERA_GRPC_CA, ...)."""
+    return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
         "CAMERA_GRPC_URL": grpc_address,
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "NO_COLOR": "1",
+        **(settings or {}),
     }
+
+
+@contextlib.asynccontextmanager
+async def example_app(
+    app: Path, grpc_address: str, log: Path, settings: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Start the built example on a free port against ``grpc_address`` (with ``settings`` in its environment);
+    an HTTP client for it."""
+    port = closed_port()
+    env = example_env(grpc_address, port, settings)
     with log.open("w") as output:
         process = await asyncio.create_subprocess_exec(
             "node", "dist/main.js", cwd=app, env=env, stdout=output, stderr=subprocess.STDOUT
@@ -486,3 +544,44 @@ async def test_example_app_answers_503_at_once_while_the_service_is_down_and_rec
             assert response.json()["connected"] is True
             frames = await first_events(http, "/frames?max_width=32&max_fps=20", 1)
             assert frames[0]["type"] == "message"
+
+
+async def test_example_app_with_mutual_tls_and_a_token_from_its_settings(
+    example: Path, start_service: ServiceFactory, secured: Secured, tmp_path: Path
+) -> None:
+    service = await start_service(**secured.settings(mutual=True))
+    settings = {
+        "CAMERA_GRPC_CA": str(secured.files.ca_file),
+        "CAMERA_GRPC_CERT": str(secured.files.client_cert),
+        "CAMERA_GRPC_KEY": str(secured.files.client_key),
+        "CAMERA_GRPC_TOKEN": secured.operator,
+    }
+    log = tmp_path / "example.log"
+    async with example_app(example, service.address, log, settings) as http:
+        health = await http.get("/health")
+        assert health.json() == {"status": "healthy", "camera_connected": True, "service": "SERVING"}, log.read_text()
+        assert (await http.put("/settings", json={"exposure": 4})).json()["exposure"] == 4.0
+        saved = await http.post("/capture", json={"format": "png"})
+        assert saved.status_code == 200, saved.text
+        download = await http.get(saved.json()["url"])
+        assert download.content == (service.captures / saved.json()["filename"]).read_bytes()
+        frames = await first_events(http, "/frames?max_width=32&max_fps=20", 2)
+        assert [event["type"] for event in frames] == ["message", "message"]
+
+    # Without the token the service refuses every call: the app answers as the REST gateway would.
+    async with example_app(
+        example, service.address, tmp_path / "no-token.log", {**settings, "CAMERA_GRPC_TOKEN": ""}
+    ) as http:
+        refused = await http.get("/settings")
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "not authenticated", "code": "UNAUTHENTICATED", "reason": None}
+
+    # A token in plaintext to another host: the app does not start, and says why.
+    port = closed_port()
+    env = example_env("192.0.2.1:50051", port, {"CAMERA_GRPC_TOKEN": secured.operator})
+    process = await asyncio.create_subprocess_exec(
+        "node", "dist/main.js", cwd=example, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode != 0
+    assert "is not a loopback address: use TLS" in output.decode(), output.decode()

@@ -1,11 +1,13 @@
 import { Metadata, type CallOptions as GrpcCallOptions } from "@grpc/grpc-js";
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from "@nestjs/common";
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from "@nestjs/common";
 import type { ClientGrpcProxy } from "@nestjs/microservices";
 import { catchError, defer, lastValueFrom, map, throwError, type Observable } from "rxjs";
 
+import { channelSecurity, type CameraChannelSecurity } from "./camera.credentials";
 import { CameraGrpcError } from "./camera.errors";
 import {
   BUNDLED_PROTO_ROOT,
+  CAMERA_CHANNEL_SECURITY,
   CAMERA_GRPC_CLIENT,
   CAMERA_MODULE_OPTIONS,
   CAMERA_PROTO_FILE,
@@ -42,7 +44,7 @@ export interface CameraCallOptions {
    * to that plus its exposure; `frames` has none unless given. `Infinity` means no deadline.
    */
   deadlineMs?: number;
-  /** Request metadata (headers) sent with the call. */
+  /** Request metadata (headers) sent with the call (an `authorization` here wins over the module's token). */
   metadata?: Metadata;
 }
 
@@ -58,11 +60,16 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   private service?: CameraServiceClient;
   /** The camera's longest exposure, ms (GetCameraInfo), once known: the capture deadline's allowance. */
   private maxExposureMs?: Promise<number>;
+  /** The channel's TLS and token (the module makes it once from its options). */
+  private readonly security: CameraChannelSecurity;
 
   constructor(
     @Inject(CAMERA_GRPC_CLIENT) private readonly grpc: ClientGrpcProxy,
     @Inject(CAMERA_MODULE_OPTIONS) private readonly options: CameraModuleOptions,
-  ) {}
+    @Optional() @Inject(CAMERA_CHANNEL_SECURITY) security?: CameraChannelSecurity,
+  ) {
+    this.security = security ?? channelSecurity(options);
+  }
 
   onModuleInit(): void {
     this.service = this.grpc.getService<CameraServiceClient>(CAMERA_SERVICE_NAME);
@@ -134,7 +141,7 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
       return this.connected().frames(request as FramesRequest, metadata, callOptions);
     }).pipe(
       map(toFrame),
-      catchError((error: unknown) => throwError(() => CameraGrpcError.from(error))),
+      catchError((error: unknown) => throwError(() => CameraGrpcError.from(error, this.security))),
     );
   }
 
@@ -173,7 +180,7 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
     const deadlineMs = options?.deadlineMs ?? this.defaultDeadlineMs();
     return lastValueFrom(defer(() => call(this.connected(), ...this.callArguments(deadlineMs, options)))).catch(
       (error: unknown) => {
-        throw CameraGrpcError.from(error);
+        throw CameraGrpcError.from(error, this.security);
       },
     );
   }
@@ -183,7 +190,12 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
     if (deadlineMs !== undefined && Number.isFinite(deadlineMs)) {
       callOptions.deadline = new Date(Date.now() + deadlineMs);
     }
-    return [options?.metadata ?? new Metadata(), callOptions];
+    const metadata = options?.metadata?.clone() ?? new Metadata();
+    const token = this.security.metadata?.get("authorization") ?? [];
+    if (token.length > 0 && metadata.get("authorization").length === 0) {
+      metadata.set("authorization", token[0]); // a token on a plaintext loopback channel: sent as metadata
+    }
+    return [metadata, callOptions];
   }
 
   private connected(): CameraServiceClient {

@@ -29,10 +29,61 @@ export interface CameraGrpcErrorOptions {
   fieldViolations?: readonly FieldViolation[];
   /** The original error (of @grpc/grpc-js, with its own message). */
   cause?: unknown;
+  /** The client's explanation of a failure of TLS or authentication ({@link securityHint}). */
+  hint?: string;
+}
+
+/** What a client's channel presents, to explain failures of TLS and tokens. */
+export interface PresentedSecurity {
+  tls: boolean;
+  clientCertificate: boolean;
+  token: boolean;
 }
 
 /**
- * A failed call to the camera service. `message` is `"<CODE>: <details>"`, e.g.
+ * What probably went wrong, for failures of transport security and identity ("" when nothing fits).
+ * @grpc/grpc-js reports a refused certificate as UNAVAILABLE with Node's TLS text (kept in `cause`), and
+ * the service's UNAUTHENTICATED says nothing that would help a guesser; the client knows what it presented.
+ */
+export function securityHint(code: Status, libraryText: string, security: PresentedSecurity): string {
+  if (code === Status.UNAUTHENTICATED) {
+    return security.token
+      ? "the service did not accept the token (unknown, revoked or mistyped)"
+      : "no token was sent, and the service requires one (the module's token option)";
+  }
+  if (code === Status.PERMISSION_DENIED && security.token) {
+    return "the token's role does not allow this call";
+  }
+  if (code !== Status.UNAVAILABLE) {
+    return "";
+  }
+  if (/certificate has expired|CERT_HAS_EXPIRED/i.test(libraryText)) {
+    return "the service's certificate has expired";
+  }
+  if (/self[- ]signed certificate|unable to (verify|get local issuer)|altnames|Hostname\/IP does not match/i.test(libraryText)) {
+    return "the service's certificate is not signed by the CA given (ca), or not valid for this host name";
+  }
+  if (/wrong version number|packet length too long|WRONG_VERSION_NUMBER/i.test(libraryText)) {
+    return "the service did not answer in TLS: does it serve TLS on this port?";
+  }
+  const closed = /Failed to connect|Connection dropped|ECONNRESET|Socket closed|socket hang up/i.test(libraryText);
+  if (security.tls && /certificate required/i.test(libraryText)) {
+    return "the service asks for a client certificate (mutual TLS): give cert and key";
+  }
+  if (security.tls && (closed || /handshake failure|bad certificate|unknown ca/i.test(libraryText))) {
+    return security.clientCertificate
+      ? "the service closed the connection: was the client certificate issued by the CA the service trusts?"
+      : "the service closed the connection: if it asks for client certificates (mutual TLS), give cert and key";
+  }
+  if (!security.tls && closed) {
+    return "the service closed the connection: if it serves TLS, give its CA certificate (ca)";
+  }
+  return "";
+}
+
+/**
+ * A failed call to the camera service. `message` is `"<CODE>: <details>"` (then `"; <hint>"` when the client
+ * can explain a failure of TLS or authentication: {@link securityHint}), e.g.
  * `"INVALID_ARGUMENT: exposure_ms=-1.0 must be between 0.01 and 10000"`.
  *
  * `details` is the service's own message when the service vouched for it (a `google.rpc.ErrorInfo`
@@ -53,6 +104,11 @@ export class CameraGrpcError extends Error {
   readonly errorMetadata: Readonly<Record<string, string>>;
   /** The invalid fields of an INVALID_ARGUMENT (`google.rpc.BadRequest`), e.g. `[{ field: "exposure_ms", ... }]`. */
   readonly fieldViolations: readonly FieldViolation[];
+  /**
+   * The client's explanation of a failure of TLS or authentication ("" if none): what it presented
+   * (no token, a certificate from another CA, no client certificate). In `message`, never in HTTP bodies.
+   */
+  readonly hint: string;
 
   constructor(
     /** The gRPC status code (`status.INVALID_ARGUMENT` of @grpc/grpc-js, ...). */
@@ -61,12 +117,16 @@ export class CameraGrpcError extends Error {
     readonly details: string,
     options: CameraGrpcErrorOptions = {},
   ) {
-    super(`${codeName(code)}: ${details}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${codeName(code)}: ${details}${options.hint ? `; ${options.hint}` : ""}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.metadata = options.metadata ?? new Metadata();
     this.reason = options.reason;
     this.domain = options.domain;
     this.errorMetadata = Object.freeze({ ...options.errorMetadata });
     this.fieldViolations = Object.freeze([...(options.fieldViolations ?? [])]);
+    this.hint = options.hint ?? "";
   }
 
   /** The code's name, e.g. `"DEADLINE_EXCEEDED"`. */
@@ -83,8 +143,11 @@ export class CameraGrpcError extends Error {
     return Boolean(this.reason) && (this.domain === CAMERA_ERROR_DOMAIN || this.domain === CLIENT_ERROR_DOMAIN);
   }
 
-  /** Wrap what @grpc/grpc-js reported (a ServiceError; anything else is UNKNOWN). */
-  static from(error: unknown): CameraGrpcError {
+  /**
+   * Wrap what @grpc/grpc-js reported (a ServiceError; anything else is UNKNOWN). With the `security`
+   * the channel presents, a failure of TLS or authentication gets a {@link hint}.
+   */
+  static from(error: unknown, security?: PresentedSecurity): CameraGrpcError {
     if (error instanceof CameraGrpcError) {
       return error;
     }
@@ -102,6 +165,7 @@ export class CameraGrpcError extends Error {
       errorMetadata: info?.metadata,
       fieldViolations: decoded?.fieldViolations,
       cause: error,
+      hint: security === undefined ? undefined : securityHint(code, rawDetails, security),
     });
   }
 

@@ -81,7 +81,9 @@ export function cameraHttpError(error: unknown, options: CameraHttpErrorOptions 
       const known = Object.hasOwn(fields, field) ? fields[field] : undefined;
       const name = known?.name ?? field;
       const between = description.includes("between");
-      const unit = known?.unit && between ? ` (${known.unit})` : "";
+      // Services since the units change name the unit themselves (`... 10000 (milliseconds)`); older ones do not.
+      const missingUnit = known?.unit && between && !description.includes(`(${known.unit})`);
+      const unit = missingUnit ? ` (${known.unit})` : "";
       return { type: between ? "out_of_range" : "value_error", loc: [location, name], msg: `${name} ${description}${unit}` };
     });
     if (issues.length === 0) {

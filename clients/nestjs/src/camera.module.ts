@@ -2,7 +2,9 @@ import { Module, type DynamicModule, type Provider } from "@nestjs/common";
 import { ClientProxyFactory } from "@nestjs/microservices";
 
 import { CameraClient } from "./camera.client";
+import { channelSecurity, type CameraChannelSecurity } from "./camera.credentials";
 import {
+  CAMERA_CHANNEL_SECURITY,
   CAMERA_GRPC_CLIENT,
   CAMERA_MODULE_OPTIONS,
   grpcClientOptions,
@@ -11,11 +13,19 @@ import {
 } from "./camera.options";
 import { warnAboutDuplicatePeers } from "./camera.peers";
 
+/** TLS credentials and the token, made once from the module's options (certificate files read at start-up). */
+const channelSecurityProvider: Provider = {
+  provide: CAMERA_CHANNEL_SECURITY,
+  useFactory: (options: CameraModuleOptions) => channelSecurity(options),
+  inject: [CAMERA_MODULE_OPTIONS],
+};
+
 /** The gRPC client of @nestjs/microservices (Transport.GRPC), built from the module's options. */
 const grpcClientProvider: Provider = {
   provide: CAMERA_GRPC_CLIENT,
-  useFactory: (options: CameraModuleOptions) => ClientProxyFactory.create(grpcClientOptions(options)),
-  inject: [CAMERA_MODULE_OPTIONS],
+  useFactory: (options: CameraModuleOptions, security: CameraChannelSecurity) =>
+    ClientProxyFactory.create(grpcClientOptions(options, security)),
+  inject: [CAMERA_MODULE_OPTIONS, CAMERA_CHANNEL_SECURITY],
 };
 
 /**
@@ -47,7 +57,7 @@ export class CameraModule {
     return {
       module: CameraModule,
       global: isGlobal,
-      providers: [optionsProvider, grpcClientProvider, CameraClient],
+      providers: [optionsProvider, channelSecurityProvider, grpcClientProvider, CameraClient],
       exports: [CameraClient, CAMERA_GRPC_CLIENT, CAMERA_MODULE_OPTIONS],
     };
   }

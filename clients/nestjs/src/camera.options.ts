@@ -4,12 +4,15 @@ import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from "@nestjs/common";
 import { Transport, type GrpcOptions } from "@nestjs/microservices";
 
+import { channelSecurity, type CameraChannelSecurity, type PemSource } from "./camera.credentials";
 import { CAMERA_V1_PACKAGE_NAME } from "./generated/camera/v1/camera";
 
 /** Injection token of the resolved {@link CameraModuleOptions}. */
 export const CAMERA_MODULE_OPTIONS = Symbol("CAMERA_MODULE_OPTIONS");
 /** Injection token of the underlying `ClientGrpc` (a `ClientGrpcProxy` from @nestjs/microservices). */
 export const CAMERA_GRPC_CLIENT = Symbol("CAMERA_GRPC_CLIENT");
+/** Injection token of the module's {@link CameraChannelSecurity} (credentials made once, from the options). */
+export const CAMERA_CHANNEL_SECURITY = Symbol("CAMERA_CHANNEL_SECURITY");
 
 /**
  * Deadline of unary calls that do not set one, milliseconds. A capture gets this plus its exposure
@@ -71,7 +74,24 @@ export interface CameraModuleOptions {
   defaultDeadlineMs?: number;
   /** Largest message sent or received, bytes (default 64 MiB, the service's default). */
   maxMessageBytes?: number;
-  /** TLS credentials (`credentials.createSsl(...)` of @grpc/grpc-js); default: plaintext. */
+  /**
+   * CA certificate(s) (PEM) that signed the service's certificate: a file path, or the PEM bytes as a
+   * Buffer. Makes the channel TLS; the certificate must be valid for the host of `url`.
+   */
+  ca?: PemSource;
+  /** This client's certificate (PEM; path or Buffer), for a service that asks for one (mutual TLS). With `key`. */
+  cert?: PemSource;
+  /** The private key (PEM; path or Buffer) of `cert`. */
+  key?: PemSource;
+  /** TLS with Node.js's root certificates, for a service whose certificate a public CA signed (no `ca`). */
+  tls?: boolean;
+  /**
+   * Bearer token sent with every call (`authorization: Bearer <token>`): with TLS as call credentials;
+   * without TLS only to a loopback `url` (127.0.0.0/8, ::1, localhost), as call metadata. Another host
+   * without TLS is refused when the module starts.
+   */
+  token?: string;
+  /** Ready-made channel credentials (`credentials.createSsl(...)` of @grpc/grpc-js) instead of `ca`/`cert`/`key`. */
   credentials?: ChannelCredentials;
   /**
    * Extra channel options for @grpc/grpc-js; they win over the module's, including the reconnect
@@ -89,8 +109,14 @@ export interface CameraModuleAsyncOptions extends Pick<ModuleMetadata, "imports"
   isGlobal?: boolean;
 }
 
-/** The @nestjs/microservices client options for these module options (exported for tests and custom wiring). */
-export function grpcClientOptions(options: CameraModuleOptions): GrpcOptions & { transport: Transport.GRPC } {
+/**
+ * The @nestjs/microservices client options for these module options (exported for tests and custom wiring).
+ * `security` is made from the options unless given (it reads the certificate files).
+ */
+export function grpcClientOptions(
+  options: CameraModuleOptions,
+  security: CameraChannelSecurity = channelSecurity(options),
+): GrpcOptions & { transport: Transport.GRPC } {
   const protoRoot = options.protoRoot ?? BUNDLED_PROTO_ROOT;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   return {
@@ -105,7 +131,7 @@ export function grpcClientOptions(options: CameraModuleOptions): GrpcOptions & {
       // Ping every 30 s while a call is open, so a dead service is noticed on a quiet Frames
       // stream; the service accepts pings every 10 s (camera_grpc.server.MIN_CLIENT_PING_INTERVAL_MS).
       keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, keepalivePermitWithoutCalls: 0 },
-      credentials: options.credentials,
+      credentials: security.credentials,
       channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
     },
   };

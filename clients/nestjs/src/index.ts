@@ -1,5 +1,20 @@
 export { CameraClient, type CameraCallOptions } from "./camera.client";
-export { CameraGrpcError, codeName, type CameraGrpcErrorOptions } from "./camera.errors";
+export {
+  CameraCredentialsError,
+  channelSecurity,
+  isLoopbackTarget,
+  readPem,
+  type CameraChannelSecurity,
+  type CameraSecurityOptions,
+  type PemSource,
+} from "./camera.credentials";
+export {
+  CameraGrpcError,
+  codeName,
+  securityHint,
+  type CameraGrpcErrorOptions,
+  type PresentedSecurity,
+} from "./camera.errors";
 export {
   CameraGrpcExceptionFilter,
   LEGACY_API_FIELDS,
@@ -25,6 +40,7 @@ export {
 export { CameraModule } from "./camera.module";
 export {
   BUNDLED_PROTO_ROOT,
+  CAMERA_CHANNEL_SECURITY,
   CAMERA_GRPC_CLIENT,
   CAMERA_MODULE_OPTIONS,
   CAMERA_PROTO_FILE,

@@ -15,6 +15,12 @@ import { CameraController } from "./camera.controller";
       useFactory: (config: ConfigService) => ({
         url: config.getOrThrow<string>("CAMERA_GRPC_URL"),
         defaultDeadlineMs: Number(config.get("CAMERA_DEADLINE_MS", 10_000)),
+        // TLS and a token, when the service asks for them (empty or unset: not used). Files are read
+        // at start-up; a file that cannot be read, or a token without TLS to another host, stops it.
+        ca: setting(config, "CAMERA_GRPC_CA"),
+        cert: setting(config, "CAMERA_GRPC_CERT"),
+        key: setting(config, "CAMERA_GRPC_KEY"),
+        token: setting(config, "CAMERA_GRPC_TOKEN"),
       }),
     }),
   ],
@@ -24,3 +30,8 @@ import { CameraController } from "./camera.controller";
   providers: [{ provide: APP_FILTER, useClass: CameraGrpcExceptionFilter }],
 })
 export class AppModule {}
+
+/** A setting's value, or undefined when it is unset or empty. */
+function setting(config: ConfigService, name: string): string | undefined {
+  return config.get<string>(name) || undefined;
+}
