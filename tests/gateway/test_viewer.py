@@ -1,20 +1,23 @@
 """The viewer page in a real browser: Debian's chromium, headless, driven by Python playwright.
 
-A screenshot is kept in test-artifacts/viewer.png.
+Screenshots are kept in test-artifacts/ (viewer.png, viewer-sign-in.png).
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
 
+from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.gateway.conftest import RunningGateway
-from tests.support import eventually
+from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.support import ServiceFactory, eventually
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -228,4 +231,121 @@ async def test_a_page_of_another_site_cannot_take_captures_through_the_browser(
         await page.goto("http://hostile.test/")
     assert sorted(path.name for path in gateway.service.captures.glob("*")) == []
     assert "cross-site request refused" in await page.content()  # the form's answer replaced the hostile page
+    await page.close()
+
+
+# -- with tokens on -------------------------------------------------------------------------------
+
+#: The page's sessionStorage key of the token (viewer.js TOKEN_KEY).
+TOKEN_KEY = "camera-grpc.token"
+#: Routes that need a token, as the page requests them.
+GUARDED = ("/camera", "/settings", "/stream.mjpg", "/capture", "/captures")
+
+
+@pytest.fixture
+async def guarded_gateway(start_service: ServiceFactory, start_gateway: GatewayFactory, tmp_path: Path) -> Guarded:
+    """A service and its gateway that need a token (TOKENS_FILE: an operator's), plaintext on 127.0.0.1."""
+    token = new_token()
+    tokens_file = tmp_path / "tokens"
+    tokens_file.write_text(token_line("viewer-test", Role.OPERATOR, token))
+    service = await start_service(tokens_file=tokens_file, auth_max_failures=1000)
+    return Guarded(await start_gateway(service), token)
+
+
+@dataclass
+class Guarded:
+    gateway: RunningGateway
+    token: str
+
+
+async def test_with_tokens_on_the_viewer_asks_for_a_token_kept_in_session_storage_only(
+    guarded_gateway: Guarded, browser: Browser
+) -> None:
+    gateway, token = guarded_gateway.gateway, guarded_gateway.token
+    assert (await gateway.http.get("/settings")).status_code == 401  # the gateway really asks for one
+    page = await new_page(browser)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sent: list[tuple[str, str | None]] = []
+    page.on("request", lambda request: sent.append((request.url, request.headers.get("authorization"))))
+    await page.goto(gateway.url + "/")
+
+    # The page (open) loads, the first guarded request is 401: it asks for a token, shows nothing else.
+    await page.wait_for_selector("#login:not([hidden])")
+    assert await page.locator("#viewer").is_hidden()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-sign-in.png"))
+
+    # A wrong token is refused, and not kept.
+    await page.fill("#token", "not-the-token")
+    await page.click("#sign-in")
+    await page.wait_for_selector("#login-message.error:has-text('not accepted')")
+    assert await page.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") is None
+
+    # The right one: live frames (read with fetch and the token, drawn on the canvas), moving.
+    await page.fill("#token", token)
+    await page.click("#sign-in")
+    await page.wait_for_selector("#login", state="hidden")
+    await page.wait_for_function(LIVE_FRAMES)
+    first = await page.evaluate(LIVE_PIXELS)
+    await page.wait_for_function(f"() => ({LIVE_PIXELS})() !== {first}")
+    await page.wait_for_selector("#status[data-state='healthy']")
+    assert gateway.service.runtime.frames.subscriber_count == 1
+
+    # The token is in this tab's sessionStorage, in no cookie and nowhere else.
+    assert await page.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") == token
+    assert await page.evaluate("() => document.cookie") == ""
+    assert await page.context.cookies() == []
+    assert await page.evaluate("() => localStorage.length") == 0
+    assert await page.input_value("#token") == ""
+
+    # An operator's token captures; the thumbnail and the download are fetched with it.
+    await page.click("#capture")
+    await page.wait_for_selector("#capture-thumb[data-loaded='true']")
+    filename = await page.text_content("#capture-name")
+    assert filename is not None and filename.endswith(".jpg")
+    async with page.expect_download() as download_info:
+        await page.click("#capture-name")
+    download = await download_info.value
+    assert download.suggested_filename == filename
+    saved = await download.path()
+    assert Path(saved).read_bytes() == (gateway.service.captures / filename).read_bytes()
+
+    # Every guarded request the page made carried the token.
+    guarded = [(url, authorization) for url, authorization in sent if urlsplit(url).path.startswith(GUARDED)]
+    assert {urlsplit(url).path for url, _ in guarded} >= {"/camera", "/settings", "/stream.mjpg", "/capture"}
+    after_sign_in = [authorization for url, authorization in guarded if authorization is not None]
+    assert set(after_sign_in) <= {f"Bearer {token}", "Bearer not-the-token"}
+    assert after_sign_in[-1] == f"Bearer {token}"
+
+    # A reload in the same tab keeps the session; signing out forgets the token.
+    await page.reload()
+    await page.wait_for_function(LIVE_FRAMES)
+    assert await page.locator("#login").is_hidden()
+    await page.click("#sign-out")
+    await page.wait_for_selector("#login:not([hidden])")
+    assert await page.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") is None
+    await eventually(lambda: gateway.service.runtime.frames.subscriber_count == 0)
+
+    assert errors == []
+    assert await csp_violations(page) == []
+    await page.close()
+
+
+async def test_with_tokens_on_a_token_revoked_while_the_page_is_open_brings_back_the_sign_in_form(
+    guarded_gateway: Guarded, browser: Browser, tmp_path: Path
+) -> None:
+    gateway, token = guarded_gateway.gateway, guarded_gateway.token
+    page = await new_page(browser)
+    await page.goto(gateway.url + "/")
+    await page.wait_for_selector("#login:not([hidden])")
+    await page.fill("#token", token)
+    await page.click("#sign-in")
+    await page.wait_for_function(LIVE_FRAMES)
+    (tmp_path / "tokens").write_text("")  # revoked: the service re-reads the file
+    await page.click("#apply")  # the next request is refused
+    await page.wait_for_selector("#login-message.error:has-text('not accepted')")
+    assert await page.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") is None
+    await eventually(lambda: gateway.service.runtime.frames.subscriber_count == 0)
+    assert await csp_violations(page) == []
     await page.close()
