@@ -1,11 +1,14 @@
-"""The README's grpcurl recipes, run as written with bash and the real grpcurl against a real service.
+"""The README's grpcurl recipes, run as written with bash and the real grpcurl against real services.
 
-The "Using it with grpcurl" code block is run as one bash script from the repository's folder, with
-the README's ``localhost:50051`` replaced by the test service's address and nothing else changed (the
-GetCapture recipe takes its file name from ListCaptures, as a reader's shell would). A ``grpcurl``
-shell function records each invocation (arguments, output, status) and runs the real command; each
-one's output is then checked. A recipe with no check here, or an RPC of CameraService without a
-recipe, fails the suite.
+The "Using it with grpcurl" section has two code blocks. The first (plaintext) is run as one bash
+script from the repository's folder, with the README's ``localhost:50051`` replaced by the test
+service's address and nothing else changed (the GetCapture recipe takes its file name from
+ListCaptures, as a reader's shell would). The second (TLS and tokens) is run the same way from a folder
+holding the ``ca.pem``, ``client.pem`` and ``client-key.pem`` it names (made for the test), with
+``$TOKEN`` an operator's token, ``localhost:50051`` a service with TLS and tokens and ``localhost:50052``
+one that also requires client certificates (mutual TLS). A ``grpcurl`` shell function records each
+invocation (arguments, output, status) and runs the real command; each one's output is then checked.
+A recipe with no check here, or an RPC of CameraService without a recipe, fails the suite.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import REPO_ROOT, RunningService
+from tests.support import REPO_ROOT, RunningService, ServiceFactory
+from tests.support.certs import CertificateAuthority, tls_files
 
 README = REPO_ROOT / "README.md"
 README_ADDRESS = "localhost:50051"
+#: The mutual-TLS service of the TLS block.
+README_MTLS_ADDRESS = "localhost:50052"
 SERVICE = pb.DESCRIPTOR.services_by_name["CameraService"]
 #: Defined before the README's block: records every grpcurl invocation in $RECIPE_LOG (numbered, so
 #: the order holds across subshells such as $(...)), then runs the real grpcurl (not in a dry run).
@@ -53,14 +60,26 @@ def grpcurl_binary() -> Path:
     return binary
 
 
-def readme_block() -> str:
-    """The bash block of the README's "Using it with grpcurl" section."""
+def readme_blocks() -> list[str]:
+    """The bash blocks of the README's "Using it with grpcurl" section."""
     text = README.read_text()
     assert "## Using it with grpcurl" in text, "README has no 'Using it with grpcurl' section"
     section = text.split("## Using it with grpcurl", 1)[1].split("\n## ", 1)[0]
-    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
-    assert block, "no ```bash block in the grpcurl section"
-    return block[1]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert blocks, "no ```bash block in the grpcurl section"
+    return blocks
+
+
+def readme_block() -> str:
+    """The plaintext bash block of the grpcurl section (the first)."""
+    return readme_blocks()[0]
+
+
+def tls_block() -> str:
+    """The TLS and token bash block of the grpcurl section (the one that gives grpcurl a CA certificate)."""
+    blocks = [block for block in readme_blocks() if "-cacert" in block]
+    assert len(blocks) == 1, "the grpcurl section needs one ```bash block of TLS and token recipes (-cacert)"
+    return blocks[0]
 
 
 @dataclass
@@ -96,18 +115,33 @@ class Run:
         return messages
 
 
-async def run_block(log: Path, address: str = README_ADDRESS, *, dry_run: bool = False) -> list[Run]:
-    """Run the README's block with bash from the repository's folder; the grpcurl invocations it made, in order."""
+async def run_block(
+    log: Path,
+    address: str = README_ADDRESS,
+    *,
+    dry_run: bool = False,
+    block: str | None = None,
+    addresses: dict[str, str] | None = None,
+    cwd: Path = REPO_ROOT,
+    env: dict[str, str] | None = None,
+) -> list[Run]:
+    """Run a README block (the plaintext one unless ``block`` is given) with bash in ``cwd`` (the repository's
+    folder), its addresses replaced (``addresses``, else ``localhost:50051`` by ``address``), with ``env``
+    added to the environment; the grpcurl invocations it made, in order."""
     log.mkdir()
-    script = RECORDING_GRPCURL + readme_block().replace(README_ADDRESS, address)
+    script = readme_block() if block is None else block
+    for written, actual in (addresses or {README_ADDRESS: address}).items():
+        script = script.replace(written, actual)
+    script = RECORDING_GRPCURL + script
     env = {
         **os.environ,
+        **(env or {}),
         "PATH": f"{os.environ.get('PATH', '')}:{grpcurl_binary().parent}",  # the block puts .venv/bin first
         "RECIPE_LOG": str(log),
         **({"RECIPE_DRY_RUN": "1"} if dry_run else {}),
     }
     process = await asyncio.create_subprocess_exec(
-        "bash", "-c", script, cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.DEVNULL
+        "bash", "-c", script, cwd=cwd, env=env, stdout=asyncio.subprocess.DEVNULL
     )
     await asyncio.wait_for(process.wait(), timeout=120)
     count = int((log / "count").read_text())
@@ -143,9 +177,10 @@ def check_describe(run: Run, session: Session) -> None:
     target = run.args[-1]
     if target == "camera.v1.CameraService":
         for method in SERVICE.methods:
-            stream = "stream " if method.server_streaming else ""
+            requests = "stream " if method.client_streaming else ""
+            responses = "stream " if method.server_streaming else ""
             request, response = method.input_type.full_name, method.output_type.full_name
-            expected = f"rpc {method.name} ( .{request} ) returns ( {stream}.{response} )"
+            expected = f"rpc {method.name} ( {requests}.{request} ) returns ( {responses}.{response} )"
             assert expected in run.stdout, f"{expected!r} not in:\n{run.stdout}"
     else:
         message = pb.DESCRIPTOR.message_types_by_name[target.removeprefix("camera.v1.")]
@@ -216,6 +251,19 @@ def check_frames(run: Run, session: Session) -> None:
         assert base64.b64decode(str(frame["data"])).startswith(b"\xff\xd8\xff")  # JPEG
 
 
+def check_live_frames(run: Run, session: Session) -> None:
+    messages = run.json_stream()
+    subscription = run.request["subscription"]
+    assert isinstance(subscription, dict)
+    assert len(messages) == subscription["max_frames"] <= int(str(run.request["credits"])), run.stdout[:2000]
+    frames: list[dict[str, object]] = [message["frame"] for message in messages]  # type: ignore[misc]
+    assert [int(str(frame["sequence_number"])) for frame in frames] == list(range(1, len(frames) + 1))
+    for frame in frames:
+        assert frame["encoding"] == subscription["encoding"]
+        assert frame["width"] == subscription["max_width"]
+        assert base64.b64decode(str(frame["data"])).startswith(b"\xff\xd8\xff")  # JPEG
+
+
 def check_health(run: Run, session: Session) -> None:
     assert run.json() == {"status": "SERVING"}
 
@@ -230,14 +278,17 @@ CHECKS: dict[str, Callable[[Run, Session], None]] = {
     "camera.v1.CameraService/ListCaptures": check_list_captures,
     "camera.v1.CameraService/GetCapture": check_get_capture,
     "camera.v1.CameraService/Frames": check_frames,
+    "camera.v1.CameraService/LiveFrames": check_live_frames,
     "grpc.health.v1.Health/Check": check_health,
 }
 
 
-def recipe_key(args: list[str], address: str = README_ADDRESS) -> str:
+def recipe_key(args: list[str], address: str | tuple[str, ...] = README_ADDRESS) -> str:
     """What a recipe does: the word or method after the address (``list``, ``describe``, ``pkg.Service/Method``)."""
-    assert address in args, f"recipe does not use {address}: {shlex.join(args)}"
-    return args[args.index(address) + 1]
+    addresses = (address,) if isinstance(address, str) else address
+    found = [argument for argument in args if argument in addresses]
+    assert found, f"recipe does not use {' or '.join(addresses)}: {shlex.join(args)}"
+    return args[args.index(found[0]) + 1]
 
 
 async def test_the_readme_has_a_recipe_for_every_rpc_and_a_check_for_every_recipe(tmp_path: Path) -> None:
@@ -259,3 +310,134 @@ async def test_every_readme_recipe_works_as_written_with_the_real_grpcurl(
         session.checked.append(shlex.join(run.args))
     expected = len(await run_block(tmp_path / "dry-run", dry_run=True))
     assert len(session.checked) == expected >= len(SERVICE.methods) + 3
+
+
+# -- the TLS and token block ------------------------------------------------------------------------
+
+
+@dataclass
+class TlsSession:
+    """The services and files of the TLS block's run."""
+
+    tls: RunningService  #: TLS and tokens (``localhost:50051`` in the README)
+    mutual: RunningService  #: also client certificates (``localhost:50052``)
+    token: str
+    saved_capture: str | None = None
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {README_ADDRESS: self.tls.address, README_MTLS_ADDRESS: self.mutual.address}
+
+
+def with_token(run: Run, session: TlsSession) -> bool:
+    """Whether the recipe sends the token, as ``-H "authorization: Bearer $TOKEN"`` (expanded by bash)."""
+    return f"authorization: Bearer {session.token}" in run.args
+
+
+def check_tls_get_settings(run: Run, session: TlsSession) -> None:
+    if not with_token(run, session):  # the refusal recipe: grpcurl's first call, reflection, is refused
+        assert run.returncode != 0, run.stdout
+        assert "code = Unauthenticated" in run.stderr and "missing or invalid token" in run.stderr, run.stderr
+        return
+    assert run.json()["connected"] is True
+    if session.mutual.address in run.args:
+        assert {"-cert", "-key"} <= set(run.args), run.args
+
+
+def check_tls_capture(run: Run, session: TlsSession) -> None:
+    assert with_token(run, session)
+    saved = run.json()
+    path = Path(str(saved["path"]))
+    assert path.is_file() and path.parent == session.tls.captures
+    assert saved["format"] == run.request["format"]
+    assert saved["exposure_ms"] == run.request["exposure_ms"]
+    session.saved_capture = str(saved["filename"])
+
+
+def check_tls_list(run: Run, session: TlsSession) -> None:
+    assert with_token(run, session)  # reflection needs a token too
+    check_list(run, Session(session.tls))
+
+
+def check_tls_frames(run: Run, session: TlsSession) -> None:
+    assert with_token(run, session)
+    check_frames(run, Session(session.tls))
+
+
+def check_tls_health(run: Run, session: TlsSession) -> None:
+    assert with_token(run, session)  # health is open, but grpcurl's reflection lookup needs the token
+    check_health(run, Session(session.tls))
+
+
+TLS_CHECKS: dict[str, Callable[[Run, TlsSession], None]] = {
+    "list": check_tls_list,
+    "camera.v1.CameraService/GetSettings": check_tls_get_settings,
+    "camera.v1.CameraService/Capture": check_tls_capture,
+    "camera.v1.CameraService/Frames": check_tls_frames,
+    "grpc.health.v1.Health/Check": check_tls_health,
+}
+TLS_ADDRESSES = (README_ADDRESS, README_MTLS_ADDRESS)
+
+
+async def test_the_tls_block_has_a_check_for_every_recipe_and_never_goes_plaintext(tmp_path: Path) -> None:
+    runs = await run_block(tmp_path / "log", block=tls_block(), dry_run=True, env={"TOKEN": "t"})
+    keys = [recipe_key(run.args, TLS_ADDRESSES) for run in runs]
+    unchecked = sorted(set(keys) - set(TLS_CHECKS))
+    assert not unchecked, f"README TLS recipes without a check in this test: {unchecked}"
+    for run in runs:
+        assert "-plaintext" not in run.args and run.args[run.args.index("-cacert") + 1] == "ca.pem", run.args
+    assert any(README_MTLS_ADDRESS in run.args for run in runs), "no mutual TLS recipe"
+
+
+async def test_the_tls_and_token_recipes_work_as_written_against_services_with_tls_and_tokens(
+    start_service: ServiceFactory, tmp_path: Path
+) -> None:
+    files = tls_files(tmp_path / "pki")
+    token = new_token()
+    tokens_file = tmp_path / "tokens"
+    tokens_file.write_text(token_line("grpcurl", Role.OPERATOR, token))
+    common = {"tokens_file": tokens_file, "auth_max_failures": 1000, "image_save_path": tmp_path / "captures"}
+    session = TlsSession(
+        await start_service(**files.server_settings(), **common),
+        await start_service(**files.server_settings(mutual=True), **common),
+        token,
+    )
+    # The reader's folder: the files the block names.
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    for source, name in (
+        (files.ca_file, "ca.pem"),
+        (files.client_cert, "client.pem"),
+        (files.client_key, "client-key.pem"),
+    ):
+        (folder / name).write_bytes(source.read_bytes())
+    runs = await run_block(
+        tmp_path / "log", block=tls_block(), addresses=session.addresses, cwd=folder, env={"TOKEN": token}
+    )
+    for run in runs:
+        TLS_CHECKS[recipe_key(run.args, (session.tls.address, session.mutual.address))](run, session)
+    assert session.saved_capture is not None
+    expected = len(await run_block(tmp_path / "dry-run", block=tls_block(), dry_run=True, env={"TOKEN": token}))
+    assert len(runs) == expected >= 7
+
+    # The handshakes were real: without TLS, trusting another CA, or without a client certificate for the
+    # mutual-TLS service, grpcurl cannot connect (it retries until -connect-timeout).
+    grpcurl = [str(grpcurl_binary()), "-connect-timeout", "2"]
+    auth = ["-H", f"authorization: Bearer {token}"]
+    method = "camera.v1.CameraService/GetSettings"
+    plaintext = await run_grpcurl(*grpcurl, "-plaintext", *auth, session.tls.address, method)
+    assert plaintext.returncode != 0 and "Failed to dial" in plaintext.stderr, plaintext.stderr
+    CertificateAuthority("another CA").write(folder / "other-ca.pem")
+    wrong_ca = await run_grpcurl(*grpcurl, "-cacert", str(folder / "other-ca.pem"), *auth, session.tls.address, method)
+    assert wrong_ca.returncode != 0 and "certificate signed by unknown authority" in wrong_ca.stderr, wrong_ca.stderr
+    no_client_cert = await run_grpcurl(*grpcurl, "-cacert", str(files.ca_file), *auth, session.mutual.address, method)
+    assert no_client_cert.returncode != 0 and "Failed to dial" in no_client_cert.stderr, no_client_cert.stderr
+
+
+async def run_grpcurl(*args: str) -> Run:
+    process = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Run(list(args), process.returncode, stdout.decode(), stderr.decode())
