@@ -68,9 +68,9 @@ def test_tls_credentials_need_readable_pem_files_and_both_halves_of_a_key_pair(t
         channel_credentials("camera.lab:1", ca=files.ca_file, key=files.client_key)
     with pytest.raises(CredentialsError, match=r"cannot read the CA certificate file '.*missing\.pem': No such file"):
         channel_credentials("camera.lab:1", ca=tmp_path / "missing.pem")
-    with pytest.raises(CredentialsError, match="the CA certificate file .* is not a PEM certificate"):
+    with pytest.raises(CredentialsError, match=r"the CA certificate file .* is not a PEM certificate"):
         channel_credentials("camera.lab:1", ca=files.client_key)  # a key where a certificate belongs
-    with pytest.raises(CredentialsError, match="the client key file .* is not a PEM private key"):
+    with pytest.raises(CredentialsError, match=r"the client key file .* is not a PEM private key"):
         channel_credentials("camera.lab:1", cert=files.client_cert, key=files.client_cert)
     with pytest.raises(CredentialsError, match="either credentials or ca"):
         channel_credentials("camera.lab:1", ca=files.ca_file, credentials=grpc.ssl_channel_credentials())
