@@ -5,6 +5,8 @@ Screenshots are kept in test-artifacts/ (viewer.png, viewer-sign-in.png).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,12 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.async_api import Browser, Page, Route, async_playwright
 
 from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.support import ServiceFactory, eventually
+from tests.support.certs import tls_files
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -349,3 +353,40 @@ async def test_with_tokens_on_a_token_revoked_while_the_page_is_open_brings_back
     await eventually(lambda: gateway.service.runtime.frames.subscriber_count == 0)
     assert await csp_violations(page) == []
     await page.close()
+
+
+async def test_with_https_and_tokens_the_viewer_signs_in_and_shows_live_frames(
+    start_service: ServiceFactory, start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """The page over HTTPS (a real handshake: Chromium trusts the test server's key, pinned by its SPKI hash,
+    and nothing else) with tokens on."""
+    files = tls_files(tmp_path / "pki")
+    token = new_token()
+    tokens_file = tmp_path / "tokens"
+    tokens_file.write_text(token_line("viewer-test", Role.VIEWER, token))
+    service = await start_service(tokens_file=tokens_file, auth_max_failures=1000)
+    gateway = await start_gateway(service, **files.server_settings())
+    assert gateway.url.startswith("https://")
+    spki = files.server.certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"]
+        )
+        try:
+            page = await new_page(browser)
+            await page.goto(gateway.url + "/")
+            await page.wait_for_selector("#login:not([hidden])")
+            await page.fill("#token", token)
+            await page.click("#sign-in")
+            await page.wait_for_function(LIVE_FRAMES)
+            assert await page.evaluate("() => location.protocol") == "https:"
+            assert await page.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") == token
+            assert await page.evaluate("() => document.cookie") == ""
+            # a viewer's token: the capture is refused with the gateway's message, the page stays signed in
+            await page.click("#capture")
+            await page.wait_for_selector("#capture-message.error:has-text('not allow')")
+            assert await page.locator("#login").is_hidden()
+            assert await csp_violations(page) == []
+        finally:
+            await browser.close()
