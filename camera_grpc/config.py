@@ -179,13 +179,6 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", "tokens_file")
-    @classmethod
-    def _existing_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
-        return value
-
     @property
     def tls_enabled(self) -> bool:
         """Whether both ports serve TLS (TLS_CERT_FILE and TLS_KEY_FILE set)."""

@@ -10,6 +10,7 @@ unknown host names and large bodies are stopped by the middleware of
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp
 
 from camera_grpc import __version__
 from camera_grpc.auth import Authenticator
-from camera_grpc.client import channel_options
+from camera_grpc.client import channel_options, is_loopback_target
 from camera_grpc.client.request_ids import request_id_interceptors
 from camera_grpc.config import Settings
 from camera_grpc.gateway.auth import authorize, forward_token
@@ -40,6 +41,8 @@ from camera_grpc.gateway.routers import camera, capture, captures, docs, health,
 from camera_grpc.gateway.routers import settings as settings_router
 from camera_grpc.gateway.security import BodyLimit, CrossSiteGuard, HostAllowList, SecurityHeaders, served_host_names
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The legacy REST API of the camera service (same paths, JSON names and units as before:
@@ -91,7 +94,11 @@ def create_app(
         owned = isinstance(channel_or_target, str)
         if isinstance(channel_or_target, str):
             options = channel_options(settings.grpc_max_message_bytes)
-            interceptors = [*forward_token(), *request_id_interceptors()]
+            # Callers' tokens go only where nobody on the network can read them: over TLS, or on this host.
+            forwarding = credentials is not None or is_loopback_target(channel_or_target)
+            if not forwarding:
+                log.warning("callers' tokens are not forwarded to %s: it is reached without TLS", channel_or_target)
+            interceptors = [*(forward_token() if forwarding else []), *request_id_interceptors()]
             channel = (
                 grpc.aio.secure_channel(channel_or_target, credentials, options=options, interceptors=interceptors)
                 if credentials is not None

@@ -14,8 +14,9 @@ show comes from routes that need a token), the static files under ``/static`` an
 
 The gateway is a gRPC client of the camera service: the caller's ``Authorization`` value goes with every
 gRPC call the request makes (:func:`forward_token`, client interceptors on the gateway's channel), so one
-token works on both ports and the service checks it again. Without ``TOKENS_FILE`` the gateway checks
-nothing and forwards the value as it came (a service elsewhere may check it).
+token works on both ports and the service checks it again; only over TLS or to a service on this host, never
+in plaintext over a network. Without ``TOKENS_FILE`` the gateway checks nothing and forwards the value as
+it came (a service elsewhere may check it).
 """
 
 from __future__ import annotations

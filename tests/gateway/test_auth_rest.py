@@ -295,3 +295,14 @@ async def test_https_with_tokens(
     http = clients(gateway.url, trusting(tls.ca.cert_pem, client=tls))
     assert (await http.post("/capture", headers=tokens.header(Role.OPERATOR))).status_code == 200
     assert (await http.post("/capture")).status_code == 401
+
+
+async def test_a_connection_that_never_completes_its_handshake_is_closed(
+    start_gateway: GatewayFactory, tls: TlsFiles
+) -> None:
+    gateway = await start_gateway(rest_read_timeout_s=0.5, **tls.server_settings())
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    started = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(reader.read(), timeout=10) == b""  # closed by the gateway, nothing sent
+    assert asyncio.get_running_loop().time() - started < 5
+    writer.close()
