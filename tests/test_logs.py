@@ -51,6 +51,16 @@ async def test_a_unary_call_gets_its_request_id_back_sent_or_made(small: Running
     assert len(made) == 3  # one per call
 
 
+async def test_concurrent_calls_keep_their_own_request_ids(small: RunningService) -> None:
+    async def call_with(request_id: str) -> str | None:
+        call = small.stub.Capture(pb.CaptureRequest(), metadata=((REQUEST_ID_KEY, request_id),))  # takes a while
+        await call
+        return request_id_in(await call.trailing_metadata())
+
+    sent = [f"concurrent-{index}" for index in range(8)]
+    assert await asyncio.gather(*(call_with(request_id) for request_id in sent)) == sent
+
+
 async def test_a_failed_call_gets_its_request_id_and_keeps_its_error_details(small: RunningService) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await small.stub.UpdateSettings(

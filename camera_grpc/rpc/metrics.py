@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Labels of a method that is not registered (the server answers UNIMPLEMENTED).
 UNKNOWN = "unknown"
+#: Methods whose wrapped handler is kept for reuse (the registered methods are far fewer).
+MAX_CACHED_HANDLERS = 256
 #: Status code names by the numbers ``context.code()`` may give.
 _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 
@@ -40,6 +42,9 @@ class CallObserver(grpc.aio.ServerInterceptor):
 
     def __init__(self, metrics: ServiceMetrics | None) -> None:
         self._metrics = metrics
+        #: The wrapped handler of each method, with the handler it wraps: reused while the server hands out the same
+        #: one (unary methods; streams get a new one per call from the stream limit).
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -51,11 +56,16 @@ class CallObserver(grpc.aio.ServerInterceptor):
             if self._metrics is not None:
                 self._metrics.rpc_requests.labels(UNKNOWN, UNKNOWN, grpc.StatusCode.UNIMPLEMENTED.name).inc()
             return handler
-        service, method = _split(handler_call_details.method)
-        sent = next(
-            (value for key, value in handler_call_details.invocation_metadata or () if key == REQUEST_ID_KEY), None
-        )
-        call = _Call(self._metrics, service, method, sent)
+        cached = self._wrapped.get(handler_call_details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, *_split(handler_call_details.method))
+        if len(self._wrapped) < MAX_CACHED_HANDLERS:
+            self._wrapped[handler_call_details.method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, service: str, method: str) -> grpc.RpcMethodHandler:
+        call = _Call(self._metrics, service, method)
         if handler.request_streaming and handler.response_streaming:
             factory, behavior = grpc.stream_stream_rpc_method_handler, handler.stream_stream
         elif handler.request_streaming:
@@ -78,15 +88,18 @@ def _split(full_method: str) -> tuple[str, str]:
 
 
 class _Call:
-    """One method's observation (a new one per call: it holds the id the client sent)."""
+    """The observation of one method's calls (its metrics' series looked up once)."""
 
-    __slots__ = ("method", "metrics", "sent", "service")
+    __slots__ = ("_active", "_by_code", "_duration", "method", "metrics", "service")
 
-    def __init__(self, metrics: ServiceMetrics | None, service: str, method: str, sent: str | bytes | None) -> None:
+    def __init__(self, metrics: ServiceMetrics | None, service: str, method: str) -> None:
         self.metrics = metrics
         self.service = service
         self.method = method
-        self.sent = sent
+        if metrics is not None:
+            self._active = metrics.rpc_active.labels(service, method)
+            self._duration = metrics.rpc_duration.labels(service, method)
+            self._by_code: dict[str, Any] = {}
 
     def wrap(self, behavior: Callable[..., Any], *, streaming: bool) -> Callable[..., Any]:
         """``behavior`` (a coroutine function, or an async generator function for a stream) observed."""
@@ -124,10 +137,11 @@ class _Call:
         return call
 
     async def _begin(self, context: grpc.aio.ServicerContext, streaming: bool) -> tuple[_ObservedContext, Any, float]:
-        request_id = request_id_from(self.sent)
+        sent = next((value for key, value in context.invocation_metadata() or () if key == REQUEST_ID_KEY), None)
+        request_id = request_id_from(sent)
         token = current_request_id.set(request_id)
         if self.metrics is not None:
-            self.metrics.rpc_active.labels(self.service, self.method).inc()
+            self._active.inc()
         started = time.perf_counter()
         if streaming:  # the client has it at once, before the first message
             await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
@@ -138,9 +152,12 @@ class _Call:
     def _end(self, token: Any, started: float, code: str) -> None:
         seconds = time.perf_counter() - started
         if self.metrics is not None:
-            self.metrics.rpc_active.labels(self.service, self.method).dec()
-            self.metrics.rpc_requests.labels(self.service, self.method, code).inc()
-            self.metrics.rpc_duration.labels(self.service, self.method).observe(seconds)
+            self._active.dec()
+            requests = self._by_code.get(code)
+            if requests is None:
+                requests = self._by_code[code] = self.metrics.rpc_requests.labels(self.service, self.method, code)
+            requests.inc()
+            self._duration.observe(seconds)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s/%s %s %.3f ms", self.service, self.method, code, seconds * 1000)
         current_request_id.reset(token)
