@@ -88,7 +88,7 @@ def trusting(ca: bytes, client: TlsFiles | None = None) -> ssl.SSLContext:
     return context
 
 
-async def request(http: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]) -> int:
+async def send(http: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]) -> int:
     """The status of one request (a live stream: of its first response, then closed)."""
     if path == "/stream.mjpg":
         async with http.stream("GET", path, params={"max_fps": 5}, headers=headers) as response:
@@ -132,14 +132,26 @@ def test_every_route_has_a_role_or_is_open() -> None:
 # -- tokens and roles ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["gateway and service", "gateway only"])
+async def checking(
+    request: pytest.FixtureRequest, start_service: ServiceFactory, start_gateway: GatewayFactory, tokens: RoleTokens
+) -> RunningGateway:
+    """A gateway and its service with the same tokens file, or a gateway with one in front of a service without
+    (so that every refusal is the gateway's own)."""
+    if request.param == "gateway and service":
+        return await start_gateway(await start_service(tokens_file=tokens.path, **SMALL_CAMERA))
+    return await start_gateway(await start_service(**SMALL_CAMERA), tokens_file=tokens.path)
+
+
 @pytest.mark.parametrize("role", list(Role), ids=lambda role: role.name.lower())
-async def test_each_role_may_call_exactly_its_routes(guarded: RunningGateway, tokens: RoleTokens, role: Role) -> None:
-    taken = await guarded.http.post("/capture", headers=tokens.header(Role.ADMIN))
+async def test_each_role_may_call_exactly_its_routes(checking: RunningGateway, tokens: RoleTokens, role: Role) -> None:
+    gateway = checking
+    taken = await gateway.http.post("/capture", headers=tokens.header(Role.ADMIN))
     filename = taken.json()["filename"]
     outcomes = {}
     for (method, template), _ in LOWEST_ROLE.items():
         path = template.replace("{filename}", filename)
-        outcomes[(method, template)] = await request(guarded.http, method, path, tokens.header(role))
+        outcomes[(method, template)] = await send(gateway.http, method, path, tokens.header(role))
     expected = {key: 200 if role >= lowest else 403 for key, lowest in LOWEST_ROLE.items()}
     assert outcomes == expected
 
