@@ -28,7 +28,7 @@ from camera_grpc.auth import Authenticator
 from camera_grpc.client import channel_options, is_loopback_target
 from camera_grpc.client.request_ids import request_id_interceptors
 from camera_grpc.config import Settings
-from camera_grpc.gateway.auth import authorize, forward_token
+from camera_grpc.gateway.auth import authorize, document_tokens, forward_token
 from camera_grpc.gateway.dependencies import Upstream
 from camera_grpc.gateway.errors import (
     handle_http_error,
@@ -128,6 +128,8 @@ def create_app(
         dependencies=[Depends(authorize)],  # tokens and roles, per route (gateway/auth.py)
     )
     app.state.authenticator = authenticator if authenticator is not None else Authenticator.from_settings(settings)
+    if app.state.authenticator is not None:
+        document_tokens(app)  # the OpenAPI document (and /docs) says which operations need which token
     app.state.stream_slots = stream.StreamSlots(settings.rest_max_streams, settings.rest_max_streams_per_client)
     # Middleware, innermost first: a request meets RequestIds first, CrossSiteGuard last.
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origins)

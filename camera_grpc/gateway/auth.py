@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import grpc
-from fastapi import Request
+from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
@@ -118,3 +118,54 @@ def forward_token() -> list[grpc.aio.ClientInterceptor]:
     """Client interceptors that send the ``Authorization`` value of the REST request being served with each gRPC
     call it makes (unary and server-streaming: grpc takes one kind of call per interceptor object)."""
     return [_ForwardUnary(), _ForwardStream()]
+
+
+#: The OpenAPI security scheme of the token (Swagger UI's "Authorize" on /docs).
+SECURITY_SCHEME = "bearer"
+
+
+def document_tokens(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document say which operations need a token and which role (tokens on only).
+
+    Adds an HTTP bearer security scheme, and to each operation that needs a token its ``security``, its role in
+    the description, and its 401 and 403 responses, so Swagger UI on ``/docs`` sends the token it is given.
+    """
+    make_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = make_schema()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token of TOKENS_FILE (camera-grpc token add); each operation names the role it needs",
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                role = ROUTE_ROLES.get((method.upper(), path), OPEN)
+                if role is OPEN:
+                    continue
+                operation["security"] = [{SECURITY_SCHEME: []}]
+                operation["description"] = (
+                    operation.get("description", "") + f"\n\nNeeds a token of role **{role.name.lower()}** or higher."
+                ).strip()
+                responses = operation.setdefault("responses", {})
+                error = {"$ref": "#/components/schemas/ErrorBody"}
+                responses.setdefault(
+                    "401",
+                    {
+                        "description": "No token, or not a valid one (WWW-Authenticate: Bearer)",
+                        "content": {"application/json": {"schema": error}},
+                    },
+                )
+                forbidden = responses.setdefault(
+                    "403", {"description": "", "content": {"application/json": {"schema": error}}}
+                )
+                forbidden["description"] = " ".join(
+                    part for part in (forbidden["description"], "Or: the token's role is too low") if part
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import schemathesis
 from cryptography import x509
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount, Route
@@ -318,3 +319,25 @@ async def test_a_connection_that_never_completes_its_handshake_is_closed(
     assert await asyncio.wait_for(reader.read(), timeout=10) == b""  # closed by the gateway, nothing sent
     assert asyncio.get_running_loop().time() - started < 5
     writer.close()
+
+
+async def test_the_openapi_document_says_which_operations_need_which_token(guarded: RunningGateway) -> None:
+    document = (await guarded.http.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearer"]["description"],
+    }
+    assert "ErrorBody" in document["components"]["schemas"]
+    for (method, path), lowest in LOWEST_ROLE.items():
+        operation = document["paths"][path][method.lower()]
+        assert operation["security"] == [{"bearer": []}], (method, path)
+        assert f"role **{lowest.name.lower()}**" in operation["description"]
+        assert {"401", "403"} <= set(operation["responses"])
+    assert "security" not in document["paths"]["/health"]["get"]
+    schemathesis.openapi.from_dict(document)  # still a valid document
+
+
+async def test_without_tokens_the_openapi_document_declares_none(gateway: RunningGateway) -> None:
+    document = (await gateway.http.get("/openapi.json")).json()
+    assert "securitySchemes" not in document.get("components", {})
