@@ -15,6 +15,7 @@ an RPC of the contract that has no role. Health checking stays open.
 from __future__ import annotations
 
 import inspect
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -70,15 +71,16 @@ METHOD_ROLES: Mapping[str, Role | None] = {
 
 
 def peer_address(peer: str) -> str | None:
-    """The IP address of a gRPC peer (``ipv4:10.0.0.5:40112``, ``ipv6:[::1]:40112``) for per-client limits;
-    None for a Unix socket (the service's own REST gateway)."""
+    """The IP address of a gRPC peer (``ipv4:10.0.0.5:40112``, ``ipv6:%5B::1%5D:40112``: grpc percent-encodes the
+    brackets) for per-client limits; None for a Unix socket (the service's own REST gateway)."""
     if peer.startswith("unix"):  # unix:, unix-abstract:
         return None
     kind, _, address = peer.partition(":")
+    address = urllib.parse.unquote(address)
     if kind == "ipv6" and address.startswith("["):
         return address[1:].partition("]")[0]
-    if kind == "ipv4":
-        return address.rpartition(":")[0]
+    if kind in ("ipv4", "ipv6"):
+        return address.rpartition(":")[0] or address
     return peer
 
 

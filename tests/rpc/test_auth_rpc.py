@@ -24,7 +24,13 @@ from camera_grpc.client import channel_options
 from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
-from camera_grpc.rpc.auth import METHOD_ROLES, OPEN, PERMISSION_DENIED_MESSAGE, UNAUTHENTICATED_MESSAGE
+from camera_grpc.rpc.auth import (
+    METHOD_ROLES,
+    OPEN,
+    PERMISSION_DENIED_MESSAGE,
+    UNAUTHENTICATED_MESSAGE,
+    peer_address,
+)
 from tests.support import ServiceFactory
 from tests.support.certs import CertificateAuthority, TlsFiles, tls_files
 from tests.support.tokens import RoleTokens, role_tokens
@@ -169,6 +175,21 @@ async def test_every_method_the_server_offers_has_an_entry(
     assert {method for method, role in METHOD_ROLES.items() if role is OPEN} == {
         method for method in offered if method.startswith("/grpc.health.v1.Health/")
     }
+
+
+@pytest.mark.parametrize(
+    ("peer", "address"),
+    [
+        ("ipv4:10.0.0.5:40112", "10.0.0.5"),
+        ("ipv6:%5B::1%5D:40112", "::1"),  # as grpc writes it
+        ("ipv6:[2001:db8::7]:40112", "2001:db8::7"),
+        ("unix:/run/camera-grpc/grpc.sock", None),
+        ("unix:", None),
+        ("unix-abstract:camera", None),
+    ],
+)
+def test_failures_are_counted_per_client_address_not_per_connection(peer: str, address: str | None) -> None:
+    assert peer_address(peer) == address
 
 
 # -- each role against each RPC ---------------------------------------------------------------------------
