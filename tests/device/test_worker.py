@@ -152,6 +152,8 @@ async def test_cancelling_an_awaited_call_before_it_starts_skips_it(worker: Came
     task = asyncio.ensure_future(worker.call(lambda driver: ran.append("ran")))
     await asyncio.sleep(0)  # the call is queued behind the blocker
     task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task  # the cancellation has reached the queued call (not only the task) before the worker is freed
     release.set()
     await asyncio.wrap_future(blocker)
     await worker.call(lambda driver: None)  # everything queued before it has been served
