@@ -86,9 +86,17 @@ def _check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     """Refuse --target/--timeout given before a subcommand that has no use for them, and --token to the gateway
     (it forwards each caller's token)."""
     command = args.command or "serve"
-    applicable = {"serve": (), "gateway": ("--target",), "token": ()}.get(command, ("--target", "--timeout"))
-    for option, value in (("--target", args.target), ("--timeout", args.timeout_s)):
-        if value is not None and option not in applicable:
+    credentials = ("--ca", "--cert", "--key")
+    applicable = {"serve": (), "gateway": ("--target", *credentials), "token": ()}.get(
+        command, ("--target", "--timeout", *credentials, "--token")
+    )
+    given = {
+        "--target": args.target,
+        "--timeout": args.timeout_s,
+        **{option: getattr(args, option.removeprefix("--"), None) for option in (*credentials, "--token")},
+    }
+    for option, value in given.items():
+        if value is not None and option not in applicable and not (option == "--token" and command == "gateway"):
             parser.error(f"{option} does not apply to {command}")
     if command == "gateway" and getattr(args, "token", None) is not None:
         parser.error("--token does not apply to gateway: it forwards the token of each request it serves")

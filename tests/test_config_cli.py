@@ -137,6 +137,9 @@ def test_options_work_before_or_after_the_subcommand() -> None:
     assert misplaced.returncode == 2
     assert "--target does not apply to serve" in misplaced.stderr
     assert "--timeout does not apply to gateway" in run_cli("--timeout", "3", "gateway").stderr
+    # Credentials are for the client commands (and the gateway's TLS to its service), not ignored elsewhere.
+    assert "--token does not apply to token" in run_cli("--token", "t", "token", "add", "x", "viewer").stderr
+    assert "--ca does not apply to serve" in run_cli("--ca", "ca.pem", "serve").stderr
     assert "is not HOST:PORT" in run_cli("--target", "nowhere", "info").stderr
 
 
