@@ -190,14 +190,14 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
         log.warning("%s", exposure)
     authenticator = Authenticator.from_settings(settings)  # one for both ports: one failure count per client
     tls = ServerTls.from_settings(settings)
-    log.info("%s", security_summary(settings))
+    runtime = CameraRuntime(settings)  # loads the camera SDK: a missing one stops start-up with one line
     # The in-process gateway reaches gRPC through a Unix socket of its own (a folder only this user can
     # open) when the port has TLS or tokens: no client certificate, no trust in the port's certificate to
     # rotate, and gRPC's per-address failure count is not the loopback address every local client shares.
     internal = tempfile.mkdtemp(prefix="camera-grpc-") if settings.rest_enabled and (authenticator or tls) else None
     internal_socket = os.path.join(internal, "grpc.sock") if internal else None
+    log.info("%s", security_summary(settings))
     open_files = raise_open_files_limit()
-    runtime = CameraRuntime(settings)
     server: grpc.aio.Server | None = None
     gateway = None
     try:
