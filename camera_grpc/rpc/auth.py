@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from camera_grpc.auth import Authenticator, Role
 from camera_grpc.contract import CAMERA_SERVICE
+from camera_grpc.rpc.handlers import rewrap
 
 #: Role each camera.v1.CameraService method needs, by method name (see the README's Security section).
 CAMERA_ROLES: dict[str, Role] = {
@@ -109,7 +110,7 @@ class TokenCheck(grpc.aio.ServerInterceptor):
             elif required is None or holder.role < required:
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, PERMISSION_DENIED_MESSAGE)
 
-        return _checked(handler, check)
+        return rewrap(handler, lambda behavior: _after(check, behavior))
 
 
 def _authorization(context: grpc.aio.ServicerContext) -> str | None:
@@ -120,22 +121,6 @@ def _authorization(context: grpc.aio.ServicerContext) -> str | None:
 
 
 Check = Callable[[grpc.aio.ServicerContext], Awaitable[None]]
-
-
-def _checked(handler: grpc.RpcMethodHandler, check: Check) -> grpc.RpcMethodHandler:
-    """``handler`` (of any of the four kinds) with ``check`` awaited before its behaviour runs."""
-    kinds = (
-        (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
-        (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
-        (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
-        (handler.stream_stream, grpc.stream_stream_rpc_method_handler),
-    )
-    behavior, make = next((behavior, make) for behavior, make in kinds if behavior is not None)
-    return make(
-        _after(check, behavior),
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
 
 
 def _after(check: Check, behavior: Callable[..., Any]) -> Callable[..., Any]:

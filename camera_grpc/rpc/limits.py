@@ -20,6 +20,7 @@ import grpc
 
 from camera_grpc.errors import TooManyStreamsError
 from camera_grpc.rpc import status
+from camera_grpc.rpc.handlers import rewrap
 
 try:  # what a write raises when the call is gone (grpcio's own handler takes it as "the client left")
     from grpc._cython.cygrpc import ExecuteBatchError as SEND_FAILED
@@ -42,17 +43,7 @@ class StreamLimit(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or not handler.response_streaming:
             return handler
-        if handler.request_streaming:
-            return grpc.stream_stream_rpc_method_handler(
-                self._limited(handler.stream_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return grpc.unary_stream_rpc_method_handler(
-            self._limited(handler.unary_stream),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return rewrap(handler, self._limited)
 
     def _limited(self, behavior: Callable[[Any, grpc.aio.ServicerContext], Any]) -> Callable[..., Any]:
         """``behavior`` counted while it runs, its messages written here (it may be an async generator, or a

@@ -26,6 +26,7 @@ import grpc
 
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.logs import REQUEST_ID_KEY, current_request_id, request_id_from
+from camera_grpc.rpc.handlers import rewrap
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +67,7 @@ class CallObserver(grpc.aio.ServerInterceptor):
 
     def _wrap(self, handler: grpc.RpcMethodHandler, service: str, method: str) -> grpc.RpcMethodHandler:
         call = _Call(self._metrics, service, method)
-        if handler.request_streaming and handler.response_streaming:
-            factory, behavior = grpc.stream_stream_rpc_method_handler, handler.stream_stream
-        elif handler.request_streaming:
-            factory, behavior = grpc.stream_unary_rpc_method_handler, handler.stream_unary
-        elif handler.response_streaming:
-            factory, behavior = grpc.unary_stream_rpc_method_handler, handler.unary_stream
-        else:
-            factory, behavior = grpc.unary_unary_rpc_method_handler, handler.unary_unary
-        return factory(
-            call.wrap(behavior, streaming=handler.response_streaming),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return rewrap(handler, lambda behavior: call.wrap(behavior, streaming=handler.response_streaming))
 
 
 def _split(full_method: str) -> tuple[str, str]:

@@ -30,6 +30,7 @@ from camera_grpc.formats import (
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from camera_grpc.rpc import status
+from camera_grpc.rpc.handlers import HANDLER_FACTORIES
 from camera_grpc.rpc.wire import FRAMES_DATA_FIELD, serialize, with_bytes_field
 
 POLICIES: dict[int, Policy] = {
@@ -276,15 +277,6 @@ def _timestamp(moment: datetime) -> Timestamp:
     return stamp
 
 
-#: Handler factory by (client streaming, server streaming).
-_HANDLER_FACTORIES = {
-    (False, False): grpc.unary_unary_rpc_method_handler,
-    (False, True): grpc.unary_stream_rpc_method_handler,
-    (True, False): grpc.stream_unary_rpc_method_handler,
-    (True, True): grpc.stream_stream_rpc_method_handler,
-}
-
-
 def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
     """Register ``servicer`` for every RPC of camera.v1.CameraService.
 
@@ -296,7 +288,7 @@ def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
     handlers = {}
     for method in CAMERA_SERVICE.methods:
         streaming = (method.client_streaming, method.server_streaming)
-        handlers[method.name] = _HANDLER_FACTORIES[streaming](
+        handlers[method.name] = HANDLER_FACTORIES[streaming](
             status.guard(
                 getattr(servicer, method.name),
                 server_streaming=method.server_streaming,
