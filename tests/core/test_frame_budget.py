@@ -6,33 +6,20 @@ import gc
 import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import grpc
-import numpy as np
 import pytest
 
 from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions, Subscription, _Entry
-from camera_grpc.device.base import Frame, PixelFormat
+from camera_grpc.device.base import Frame
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.device.worker import CameraWorker
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import ServiceFactory, eventually
+from tests.support.frames import synthetic_frame
 
 FRAME_BYTES = 16 * 16
 DEEP = StreamOptions(policy=Policy.QUEUE, queue_depth=1024)
-
-
-def frame(number: int) -> Frame:
-    return Frame(
-        pixels=np.full((16, 16), number % 256, dtype=np.uint8),
-        pixel_format=PixelFormat.MONO8,
-        bit_depth=8,
-        frame_number=number,
-        captured_at=datetime.now(UTC),
-        exposure_ms=1.0,
-        gain_db=0.0,
-    )
 
 
 @pytest.fixture
@@ -50,7 +37,7 @@ async def hub() -> AsyncIterator[FrameHub]:
 async def test_a_deep_queue_holds_at_most_its_budget_and_counts_the_rest_as_missed(hub: FrameHub) -> None:
     subscription = Subscription(hub, DEEP)
     for number in range(1, 101):
-        subscription.offer(_Entry(frame(number)))
+        subscription.offer(_Entry(synthetic_frame(number, size=16)))
         assert subscription.held_bytes <= hub.subscriber_budget_bytes
     assert subscription.buffered == 3 and subscription.held_bytes == 3 * FRAME_BYTES
     reader = aiter(subscription)
@@ -65,7 +52,7 @@ async def test_all_subscribers_together_hold_at_most_the_service_budget(hub: Fra
     # max_fps would), so sharing cannot keep them within the total.
     subscriptions = [Subscription(hub, DEEP) for _ in range(4)]
     for number in range(1, 201):
-        subscriptions[number % 4].offer(_Entry(frame(number)))
+        subscriptions[number % 4].offer(_Entry(synthetic_frame(number, size=16)))
         assert hub.held_bytes <= hub.budget_bytes
         assert hub.held_bytes == sum(s.held_bytes for s in subscriptions)  # disjoint: the sum is what is held
     assert hub.held_bytes == hub.budget_bytes
@@ -76,7 +63,7 @@ async def test_all_subscribers_together_hold_at_most_the_service_budget(hub: Fra
 async def test_a_frame_shared_by_many_subscribers_is_counted_once(hub: FrameHub) -> None:
     subscriptions = [Subscription(hub, DEEP) for _ in range(10)]
     for number in range(1, 51):
-        entry = _Entry(frame(number))
+        entry = _Entry(synthetic_frame(number, size=16))
         for subscription in subscriptions:
             subscription.offer(entry)
     assert hub.held_bytes == 3 * FRAME_BYTES  # 3 frames each, the same 3: within 5, nothing more dropped
@@ -90,7 +77,7 @@ async def test_the_newest_frame_is_kept_even_when_larger_than_the_budgets() -> N
         hub = FrameHub(CameraWorker(SimulatedCamera(16, 16)), executor, subscriber_budget_bytes=10, budget_bytes=10)
         subscription = Subscription(hub, DEEP)
         for number in range(1, 5):
-            subscription.offer(_Entry(frame(number)))
+            subscription.offer(_Entry(synthetic_frame(number, size=16)))
         assert subscription.buffered == 1 and hub.held_bytes == FRAME_BYTES
 
 

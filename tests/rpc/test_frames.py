@@ -6,7 +6,6 @@ import asyncio
 import io
 import itertools
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import grpc
 import numpy as np
@@ -14,13 +13,13 @@ import pytest
 from PIL import Image
 
 from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions, Subscription, _Entry
-from camera_grpc.device.base import Frame, PixelFormat
 from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
 from camera_grpc.device.worker import CameraWorker
 from camera_grpc.errors import ServiceStoppingError
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from tests.support import RunningService, ServiceFactory, eventually
+from tests.support.frames import synthetic_frame
 
 SMALL_CAMERA = {"simulated_width": 320, "simulated_height": 240, "simulated_frame_rate": 50.0, "default_exposure": 1.0}
 QUEUE = pb.DELIVERY_POLICY_QUEUE
@@ -274,18 +273,6 @@ async def test_raw_16_bit_frames_larger_than_4_mib_reach_a_client_with_matching_
 
 
 # -- the policies themselves, without a transport in between ---------------------------------------
-
-
-def synthetic_frame(number: int) -> Frame:
-    return Frame(
-        pixels=np.full((4, 4), number % 256, np.uint8),
-        pixel_format=PixelFormat.MONO8,
-        bit_depth=8,
-        frame_number=number,
-        captured_at=datetime.now(UTC),
-        exposure_ms=1.0,
-        gain_db=0.0,
-    )
 
 
 @pytest.mark.parametrize(
