@@ -169,6 +169,10 @@ class CaptureResult(BaseModel):
 # -- captures ---------------------------------------------------------------------------------
 
 
+#: CaptureSummary fields the JSON body has under the same name, as they are.
+_SUMMARY_FIELDS = ("filename", "size_bytes", "width", "height", "frame_number", "exposure_ms", "gain_db")
+
+
 class CaptureSummary(BaseModel):
     """A saved capture, from its metadata sidecar."""
 
@@ -188,17 +192,11 @@ class CaptureSummary(BaseModel):
     def from_proto(cls, message: pb.CaptureSummary) -> CaptureSummary:
         image_format = IMAGE_FORMAT_BY_PROTO.get(message.format, "unspecified")
         return cls(
-            filename=message.filename,
+            **{name: getattr(message, name) for name in _SUMMARY_FIELDS},
             url=download_url(message.filename),
             format=image_format,
             content_type=IMAGE_FORMATS[image_format].content_type if image_format in IMAGE_FORMATS else OCTET_STREAM,
-            size_bytes=message.size_bytes,
-            width=message.width,
-            height=message.height,
-            frame_number=message.frame_number,
             captured_at=_utc(message.captured_at),
-            exposure_ms=message.exposure_ms,
-            gain_db=message.gain_db,
         )
 
 

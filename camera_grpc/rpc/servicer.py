@@ -257,17 +257,15 @@ def _settings_fields(settings: SettingsReport) -> dict[str, object]:
     }
 
 
+#: CaptureSummary fields that are the capture record's fields of the same name, as they are.
+_SUMMARY_FIELDS = ("filename", "size_bytes", "width", "height", "frame_number", "exposure_ms", "gain_db")
+
+
 def _capture_summary(capture: CaptureRecord) -> pb.CaptureSummary:
     return pb.CaptureSummary(
-        filename=capture.filename,
+        **{name: getattr(capture, name) for name in _SUMMARY_FIELDS},
         format=IMAGE_FORMATS[capture.image_format].proto,
-        size_bytes=capture.size_bytes,
-        width=capture.width,
-        height=capture.height,
-        frame_number=capture.frame_number,
         captured_at=_timestamp(capture.captured_at),
-        exposure_ms=capture.exposure_ms,
-        gain_db=capture.gain_db,
     )
 
 
