@@ -25,6 +25,12 @@ from camera_grpc.formats import (
 MIB = 1024 * 1024
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+#: A time limit of a connection or call, seconds (up to an hour).
+TimeoutS = Annotated[float, Field(gt=0, le=3600)]
+#: A number of connections (at least one).
+Count = Annotated[int, Field(ge=1, le=65535)]
+#: A number of live-frame streams (at least one).
+StreamCount = Annotated[int, Field(ge=1, le=4096)]
 
 
 class Settings(BaseSettings):
@@ -46,31 +52,29 @@ class Settings(BaseSettings):
         description="Comma-separated origins allowed by CORS on the REST gateway",
     )
     rest_enabled: bool = Field(True, description="Serve the REST gateway next to gRPC")
-    rest_timeout_s: float = Field(
-        30.0, gt=0, le=3600, description="Deadline the REST gateway gives each gRPC call (a capture included), seconds"
+    rest_timeout_s: TimeoutS = Field(
+        30.0, description="Deadline the REST gateway gives each gRPC call (a capture included), seconds"
     )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["localhost"],
         description="Comma-separated host names the REST gateway answers to besides IP addresses and HOST ('*': any)",
     )
-    rest_max_connections: int = Field(
-        256, ge=1, le=65535, description="Most HTTP connections the REST gateway holds open; more are closed at once"
+    rest_max_connections: Count = Field(
+        256, description="Most HTTP connections the REST gateway holds open; more are closed at once"
     )
-    rest_read_timeout_s: float = Field(
+    rest_read_timeout_s: TimeoutS = Field(
         10.0,
-        gt=0,
-        le=3600,
         description="Seconds a client has to send a whole request (headers and body) to the REST gateway",
     )
-    rest_keepalive_timeout_s: float = Field(
-        5.0, gt=0, le=3600, description="Seconds the REST gateway keeps an idle connection open between requests"
+    rest_keepalive_timeout_s: TimeoutS = Field(
+        5.0, description="Seconds the REST gateway keeps an idle connection open between requests"
     )
     rest_max_body_bytes: int = Field(
         64 * 1024, ge=1024, le=64 * MIB, description="Largest request body the REST gateway accepts, bytes (else 413)"
     )
-    rest_max_streams: int = Field(16, ge=1, le=4096, description="Most /stream.mjpg live views open at once (else 503)")
-    rest_max_streams_per_client: int = Field(
-        4, ge=1, le=4096, description="Most /stream.mjpg live views one client address may open at once (else 429)"
+    rest_max_streams: StreamCount = Field(16, description="Most /stream.mjpg live views open at once (else 503)")
+    rest_max_streams_per_client: StreamCount = Field(
+        4, description="Most /stream.mjpg live views one client address may open at once (else 429)"
     )
 
     # gRPC
@@ -83,20 +87,18 @@ class Settings(BaseSettings):
         description="Largest gRPC message sent or received, bytes (a raw 12 MP 16-bit frame is 24 MiB)",
     )
     shutdown_grace_s: float = Field(5.0, ge=0, le=300, description="Seconds in-flight calls get to finish at shutdown")
-    grpc_max_connections: int = Field(
+    grpc_max_connections: Count = Field(
         128,
-        ge=1,
-        le=65535,
         description="Most gRPC connections open at once (also kept within the open-files limit); more are closed",
     )
-    grpc_handshake_timeout_s: float = Field(
-        10.0, gt=0, le=3600, description="Seconds a new gRPC connection has to complete its HTTP/2 handshake"
+    grpc_handshake_timeout_s: TimeoutS = Field(
+        10.0, description="Seconds a new gRPC connection has to complete its HTTP/2 handshake"
     )
     grpc_idle_timeout_s: float = Field(
         60.0, gt=0, le=86400, description="Seconds a gRPC connection without calls stays open (clients reconnect)"
     )
-    grpc_max_streams: int = Field(
-        256, ge=1, le=65535, description="Most long-lived gRPC streams (Frames, health Watch, reflection) at once"
+    grpc_max_streams: Count = Field(
+        256, description="Most long-lived gRPC streams (Frames, health Watch, reflection) at once"
     )
 
     # Security (TLS and tokens; see the README's "Security" section)
@@ -148,7 +150,7 @@ class Settings(BaseSettings):
     frames_linger_s: float = Field(
         2.0, ge=0, le=60, description="Seconds acquisition keeps running after the last subscriber leaves"
     )
-    max_subscribers: int = Field(64, ge=1, le=4096, description="Most Frames streams open at once")
+    max_subscribers: StreamCount = Field(64, description="Most Frames streams open at once")
     max_streams_per_peer: int = Field(
         0, ge=0, le=4096, description="Most Frames streams one connection may hold; 0: half of MAX_SUBSCRIBERS"
     )
