@@ -61,6 +61,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.rest
 	$(BIN)/python -m bench.abuse
 	$(BIN)/python -m bench.freshness
+	$(BIN)/python -m bench.security
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
