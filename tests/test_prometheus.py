@@ -72,6 +72,8 @@ class PrometheusApi:
             response = await self.http.get("/api/v1/query", params={"query": expression})
         except httpx.TransportError:
             return {}
+        if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:  # plain text while its storage starts up
+            return {}
         body = response.json()
         assert body["status"] == "success", body
         return {
