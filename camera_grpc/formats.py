@@ -54,10 +54,12 @@ def image_format_named(spelling: str) -> ImageFileFormat:
 
 
 class PixelFormat(enum.Enum):
-    """Layout of a frame's pixels as drivers deliver them.
+    """Layout of a frame's pixels: as a camera is set to it, and as drivers deliver it.
 
-    Drivers convert SDK-specific layouts (big-endian, MSB-aligned MONO16,
-    packed formats) to these native layouts.
+    Drivers convert SDK-specific layouts (big-endian, MSB-aligned 16-bit samples,
+    packed formats) to native layouts: every format is delivered as itself except
+    MONO12_PACKED, a camera format that is delivered unpacked as MONO16 (see
+    :attr:`delivered`).
     """
 
     MONO8 = "mono8"  # (H, W) uint8
@@ -67,11 +69,41 @@ class PixelFormat(enum.Enum):
     BAYER8_GRBG = "bayer8_grbg"
     BAYER8_GBRG = "bayer8_gbrg"
     BAYER8_BGGR = "bayer8_bggr"
+    MONO12_PACKED = "mono12_packed"  # camera format only: delivered as MONO16, bit_depth 12
+    BAYER16_RGGB = "bayer16_rggb"  # (H, W) uint16 raw mosaic, right-aligned; see bit_depth
+    BAYER16_GRBG = "bayer16_grbg"
+    BAYER16_GBRG = "bayer16_gbrg"
+    BAYER16_BGGR = "bayer16_bggr"
+
+    @property
+    def delivered(self) -> PixelFormat:
+        """The format frames arrive in when the camera is set to this one."""
+        return PixelFormat.MONO16 if self is PixelFormat.MONO12_PACKED else self
 
     @property
     def sample_type(self) -> str:
-        """numpy name of the type of one sample (``uint8``, ``uint16``)."""
-        return "uint16" if self is PixelFormat.MONO16 else "uint8"
+        """numpy name of the type of one delivered sample (``uint8``, ``uint16``)."""
+        return "uint16" if self.delivered is PixelFormat.MONO16 or self.is_bayer16 else "uint8"
+
+    @property
+    def is_16_bit(self) -> bool:
+        """Whether delivered samples are 16-bit (significant bits: the frame's bit_depth)."""
+        return self.sample_type == "uint16"
+
+    @property
+    def is_bayer(self) -> bool:
+        """Whether frames are a raw colour mosaic (see :attr:`bayer_phase`)."""
+        return self.name.startswith("BAYER")
+
+    @property
+    def is_bayer16(self) -> bool:
+        """Whether frames are a 16-bit raw colour mosaic."""
+        return self.name.startswith("BAYER16")
+
+    @property
+    def bayer_phase(self) -> str:
+        """The mosaic's top-left 2x2 colours, ``rggb``, ``grbg``, ``gbrg`` or ``bggr`` (empty if not Bayer)."""
+        return self.name.rsplit("_", 1)[-1].lower() if self.is_bayer else ""
 
     @property
     def channels(self) -> int:
@@ -82,6 +114,10 @@ class PixelFormat(enum.Enum):
     def proto(self) -> int:
         """``camera.v1.PixelFormat`` value."""
         return pb.PixelFormat.Value(f"PIXEL_FORMAT_{self.name}")
+
+
+#: ``camera.v1.PixelFormat`` value -> pixel format.
+PIXEL_FORMAT_BY_PROTO: dict[int, PixelFormat] = {fmt.proto: fmt for fmt in PixelFormat}
 
 
 def pixel_format_name(number: int) -> str:

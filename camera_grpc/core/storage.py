@@ -496,6 +496,7 @@ def sidecar_document(capture: NewCapture, camera: CameraDescription | None, qual
         document["quality"] = quality
     if camera is not None:
         camera_fields = asdict(camera)
+        camera_fields.pop("features", None)  # capabilities describe the camera, not this frame
         camera_fields["exposure_ms"] = asdict(camera.exposure_ms)
         camera_fields["gain_db"] = asdict(camera.gain_db)
         camera_fields["pixel_formats"] = [fmt.value for fmt in camera.pixel_formats]

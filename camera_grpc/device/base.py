@@ -21,24 +21,37 @@ Error contract: drivers raise the domain errors of :mod:`camera_grpc.errors`:
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
+from camera_grpc.device.settings import (
+    SETTING_FIELDS,
+    CameraSettings,
+    Features,
+    ImageGeometry,
+    Range,
+    SettingsReading,
+)
+from camera_grpc.errors import CameraServiceError, CameraUnavailableError, InvalidArgumentError
 from camera_grpc.formats import PixelFormat
 
+__all__ = [
+    "CameraDescription",
+    "CameraDriver",
+    "Frame",
+    "ImageGeometry",
+    "PixelFormat",
+    "Range",
+    "SettingsReading",
+]
 
-@dataclass(frozen=True)
-class Range:
-    """A closed interval ``[minimum, maximum]`` in the unit of the field that holds it."""
-
-    minimum: float
-    maximum: float
-
-    def __contains__(self, value: object) -> bool:
-        return isinstance(value, (int, float)) and self.minimum <= value <= self.maximum
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,12 @@ class CameraDescription:
     sensor_height: int  #: pixels
     exposure_ms: Range  #: valid exposure, milliseconds
     gain_db: Range  #: valid gain, decibels
-    pixel_formats: tuple[PixelFormat, ...]
+    pixel_formats: tuple[PixelFormat, ...]  #: camera formats it accepts (the choices of ``pixel_format``)
     camera_name: str = ""
+    #: Every setting as the camera reports it (supported or not, limits, steps, choices).
+    features: Features = field(default_factory=lambda: Features(()))
+    #: Non-volatile user channels for :meth:`CameraDriver.save_settings_to_channel` (0: none).
+    settings_channels: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,7 @@ class Frame:
     """One image and the metadata it was taken with."""
 
     pixels: np.ndarray  #: shape (H, W) or (H, W, 3), see :class:`PixelFormat`
-    pixel_format: PixelFormat
+    pixel_format: PixelFormat  #: as delivered (never MONO12_PACKED: that arrives as MONO16)
     bit_depth: int  #: significant bits per sample (8 for 8-bit formats)
     frame_number: int  #: the camera's frame counter
     captured_at: datetime  #: host wall clock (UTC, timezone-aware) when the frame arrived
@@ -78,16 +95,6 @@ class Frame:
     def height(self) -> int:
         """Image height in pixels."""
         return int(self.pixels.shape[0])
-
-
-@dataclass(frozen=True)
-class ImageGeometry:
-    """Size and layout of the frames the camera currently delivers."""
-
-    width: int  #: pixels
-    height: int  #: pixels
-    pixel_format: PixelFormat
-    bit_depth: int  #: significant bits per sample
 
 
 class CameraDriver(ABC):
@@ -136,6 +143,67 @@ class CameraDriver(ABC):
     @abstractmethod
     def geometry(self) -> ImageGeometry:
         """Size and pixel format of the frames the camera delivers now."""
+
+    def read_settings(self) -> SettingsReading:  # TODO(issue 12): abstract once both drivers implement it
+        """Every setting as the camera has it now, with the geometry and frame rate that result.
+
+        While an auto mode is CONTINUOUS the values are the ones the camera chose; an ONCE
+        adjustment reads ONCE while it runs and OFF (with the values found) when it has ended.
+        """
+        raise NotImplementedError
+
+    def write_setting(self, name: str, value: Any) -> None:  # TODO(issue 12): abstract, as read_settings
+        """Set one top-level setting (a name of :data:`SETTING_FIELDS`) to ``value``.
+
+        ``value`` has already been checked against :attr:`CameraDescription.features`
+        (:func:`camera_grpc.device.settings.validate`). Raises InvalidSettingError when the camera
+        refuses it, FeatureUnsupportedError for a feature it lacks. Called by :meth:`apply_settings`,
+        which handles the streaming rule and the all-or-nothing contract.
+        """
+        raise NotImplementedError
+
+    def apply_settings(self, target: CameraSettings, names: Collection[str]) -> SettingsReading:
+        """Set the named top-level settings of ``target``, all or nothing; returns the new reading.
+
+        The settings are written in :data:`SETTING_FIELDS` order. If any of them cannot change
+        while streaming, acquisition is stopped once around all of them and restarted afterwards
+        (frames before carry the old geometry, frames after the new). When the camera refuses one,
+        those already written are restored to their previous values and the error is raised.
+        """
+        ordered = [name for name in SETTING_FIELDS if name in names]
+        if not ordered:
+            return self.read_settings()
+        before = self.read_settings().settings
+        features = self.info().features
+        restart = self.is_streaming and any(not features.settable_while_streaming(name) for name in ordered)
+        if restart:
+            self.stop_streaming()
+        written: list[str] = []
+        try:
+            for name in ordered:
+                self.write_setting(name, getattr(target, name))
+                written.append(name)
+        except CameraUnavailableError:
+            raise  # gone: nothing to restore (it comes back at its power-up values)
+        except CameraServiceError as exc:
+            for name in reversed(written):
+                try:
+                    self.write_setting(name, getattr(before, name))
+                except CameraServiceError as undo_failed:
+                    log.error("could not restore %s after %s was refused: %s", name, exc, undo_failed)
+            raise
+        finally:
+            if restart and self.is_open and not self.is_streaming:
+                self.start_streaming()
+        return self.read_settings()
+
+    def save_settings_to_channel(self, channel: int) -> None:
+        """Store the camera's current settings in its non-volatile user ``channel`` (1-based)."""
+        raise InvalidArgumentError("channel", channel, reason="this camera has no settings channels")
+
+    def load_settings_from_channel(self, channel: int) -> SettingsReading:
+        """Load the settings stored in ``channel`` (0: factory defaults); returns the new reading."""
+        raise InvalidArgumentError("channel", channel, reason="this camera has no settings channels")
 
     @abstractmethod
     def start_streaming(self) -> None:

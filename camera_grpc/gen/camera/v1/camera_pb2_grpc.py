@@ -50,6 +50,46 @@ class CameraServiceStub:
                 request_serializer=camera_dot_v1_dot_camera__pb2.UpdateSettingsRequest.SerializeToString,
                 response_deserializer=camera_dot_v1_dot_camera__pb2.UpdateSettingsResponse.FromString,
                 _registered_method=True)
+        self.WatchSettings = channel.unary_stream(
+                '/camera.v1.CameraService/WatchSettings',
+                request_serializer=camera_dot_v1_dot_camera__pb2.WatchSettingsRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.WatchSettingsResponse.FromString,
+                _registered_method=True)
+        self.CreatePreset = channel.unary_unary(
+                '/camera.v1.CameraService/CreatePreset',
+                request_serializer=camera_dot_v1_dot_camera__pb2.CreatePresetRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.CreatePresetResponse.FromString,
+                _registered_method=True)
+        self.ListPresets = channel.unary_unary(
+                '/camera.v1.CameraService/ListPresets',
+                request_serializer=camera_dot_v1_dot_camera__pb2.ListPresetsRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.ListPresetsResponse.FromString,
+                _registered_method=True)
+        self.GetPreset = channel.unary_unary(
+                '/camera.v1.CameraService/GetPreset',
+                request_serializer=camera_dot_v1_dot_camera__pb2.GetPresetRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.GetPresetResponse.FromString,
+                _registered_method=True)
+        self.DeletePreset = channel.unary_unary(
+                '/camera.v1.CameraService/DeletePreset',
+                request_serializer=camera_dot_v1_dot_camera__pb2.DeletePresetRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.DeletePresetResponse.FromString,
+                _registered_method=True)
+        self.ApplyPreset = channel.unary_unary(
+                '/camera.v1.CameraService/ApplyPreset',
+                request_serializer=camera_dot_v1_dot_camera__pb2.ApplyPresetRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.ApplyPresetResponse.FromString,
+                _registered_method=True)
+        self.SaveSettingsToCamera = channel.unary_unary(
+                '/camera.v1.CameraService/SaveSettingsToCamera',
+                request_serializer=camera_dot_v1_dot_camera__pb2.SaveSettingsToCameraRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.SaveSettingsToCameraResponse.FromString,
+                _registered_method=True)
+        self.LoadSettingsFromCamera = channel.unary_unary(
+                '/camera.v1.CameraService/LoadSettingsFromCamera',
+                request_serializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraResponse.FromString,
+                _registered_method=True)
         self.GetCameraInfo = channel.unary_unary(
                 '/camera.v1.CameraService/GetCameraInfo',
                 request_serializer=camera_dot_v1_dot_camera__pb2.GetCameraInfoRequest.SerializeToString,
@@ -100,9 +140,77 @@ class CameraServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateSettings(self, request, context):
-        """UpdateSettings changes the settings present in the request and returns
-        the values the camera applied (a camera may round a value to its step).
-        Either every field is applied or, on error, none is.
+        """UpdateSettings changes the settings named by update_mask (or, for older
+        clients, the exposure_ms / gain_db fields present in the request) and
+        returns the values the camera applied (a camera may round a value to its
+        step). Either every field is applied or, on error, none is. Settings that
+        change the image geometry (roi, pixel_addressing, pixel_format, flip)
+        restart acquisition transparently: Frames streams continue with the new
+        geometry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchSettings(self, request, context):
+        """WatchSettings sends the current settings at once, then the full settings
+        again after every change, whoever made it (a client, auto exposure or
+        white balance converging, a reconnect re-applying them, a preset), each
+        with a higher revision. A watcher that reads slowly gets the newest
+        settings (intermediate revisions may be skipped, never reordered).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePreset(self, request, context):
+        """CreatePreset saves the current settings under a name, kept by the
+        service across restarts. An existing preset of that name is replaced.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPresets(self, request, context):
+        """ListPresets lists the saved presets by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreset(self, request, context):
+        """GetPreset returns one preset (NOT_FOUND if there is none of that name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePreset(self, request, context):
+        """DeletePreset deletes one preset (NOT_FOUND if there is none of that name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyPreset(self, request, context):
+        """ApplyPreset applies a preset's settings, all or nothing, like
+        UpdateSettings with every setting in the mask.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveSettingsToCamera(self, request, context):
+        """SaveSettingsToCamera stores the camera's current settings in one of its
+        own non-volatile user channels (the SDK's save settings).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoadSettingsFromCamera(self, request, context):
+        """LoadSettingsFromCamera loads the settings stored in one of the camera's
+        channels (0: factory defaults) and makes them the requested settings.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -171,6 +279,46 @@ def add_CameraServiceServicer_to_server(servicer, server):
                     servicer.UpdateSettings,
                     request_deserializer=camera_dot_v1_dot_camera__pb2.UpdateSettingsRequest.FromString,
                     response_serializer=camera_dot_v1_dot_camera__pb2.UpdateSettingsResponse.SerializeToString,
+            ),
+            'WatchSettings': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSettings,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.WatchSettingsRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.WatchSettingsResponse.SerializeToString,
+            ),
+            'CreatePreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePreset,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.CreatePresetRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.CreatePresetResponse.SerializeToString,
+            ),
+            'ListPresets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPresets,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.ListPresetsRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.ListPresetsResponse.SerializeToString,
+            ),
+            'GetPreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreset,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.GetPresetRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.GetPresetResponse.SerializeToString,
+            ),
+            'DeletePreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePreset,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.DeletePresetRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.DeletePresetResponse.SerializeToString,
+            ),
+            'ApplyPreset': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyPreset,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.ApplyPresetRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.ApplyPresetResponse.SerializeToString,
+            ),
+            'SaveSettingsToCamera': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveSettingsToCamera,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.SaveSettingsToCameraRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.SaveSettingsToCameraResponse.SerializeToString,
+            ),
+            'LoadSettingsFromCamera': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadSettingsFromCamera,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraResponse.SerializeToString,
             ),
             'GetCameraInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCameraInfo,
@@ -280,6 +428,222 @@ class CameraService:
             '/camera.v1.CameraService/UpdateSettings',
             camera_dot_v1_dot_camera__pb2.UpdateSettingsRequest.SerializeToString,
             camera_dot_v1_dot_camera__pb2.UpdateSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/camera.v1.CameraService/WatchSettings',
+            camera_dot_v1_dot_camera__pb2.WatchSettingsRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.WatchSettingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/CreatePreset',
+            camera_dot_v1_dot_camera__pb2.CreatePresetRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.CreatePresetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPresets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/ListPresets',
+            camera_dot_v1_dot_camera__pb2.ListPresetsRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.ListPresetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/GetPreset',
+            camera_dot_v1_dot_camera__pb2.GetPresetRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.GetPresetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/DeletePreset',
+            camera_dot_v1_dot_camera__pb2.DeletePresetRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.DeletePresetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyPreset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/ApplyPreset',
+            camera_dot_v1_dot_camera__pb2.ApplyPresetRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.ApplyPresetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveSettingsToCamera(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/SaveSettingsToCamera',
+            camera_dot_v1_dot_camera__pb2.SaveSettingsToCameraRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.SaveSettingsToCameraResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadSettingsFromCamera(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/LoadSettingsFromCamera',
+            camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -29,9 +29,13 @@ export const protobufFileName = "camera/v1/camera.proto";
  *                       reconnecting). Safe to retry later.
  *   DEADLINE_EXCEEDED   the camera did not deliver a frame in time, or the
  *                       client's deadline expired.
- *   FAILED_PRECONDITION the captures folder is missing or not writable.
+ *   FAILED_PRECONDITION the captures folder is missing or not writable, or a
+ *                       request sets a feature the camera does not have
+ *                       (the message names it; see GetCameraInfo features).
+ *   ABORTED             UpdateSettings named an expected_revision and the
+ *                       settings changed since (read them again and retry).
  *   RESOURCE_EXHAUSTED  the disk is full, or too many streams are open.
- *   NOT_FOUND           no saved capture has the requested file name.
+ *   NOT_FOUND           no saved capture (or preset) has the requested name.
  *   INTERNAL            anything else; details are in the service's log.
  * Every error the service itself reports (all but INTERNAL) also carries a
  * google.rpc.ErrorInfo detail with domain "camera-grpc" and a reason such as
@@ -74,6 +78,62 @@ export enum PixelFormat {
   PIXEL_FORMAT_BAYER8_GBRG = "PIXEL_FORMAT_BAYER8_GBRG",
   /** PIXEL_FORMAT_BAYER8_BGGR - One byte per pixel, Bayer mosaic starting with blue, green / green, red. */
   PIXEL_FORMAT_BAYER8_BGGR = "PIXEL_FORMAT_BAYER8_BGGR",
+  /**
+   * PIXEL_FORMAT_MONO12_PACKED - 12 bits per pixel packed two pixels in three bytes, as the camera sends
+   * it (a camera format only: such frames are delivered unpacked, as
+   * PIXEL_FORMAT_MONO16 with bit_depth 12).
+   */
+  PIXEL_FORMAT_MONO12_PACKED = "PIXEL_FORMAT_MONO12_PACKED",
+  /**
+   * PIXEL_FORMAT_BAYER16_RGGB - Two bytes per pixel (little-endian, right-aligned, see bit_depth), Bayer
+   * mosaic starting with red, green / green, blue.
+   */
+  PIXEL_FORMAT_BAYER16_RGGB = "PIXEL_FORMAT_BAYER16_RGGB",
+  /** PIXEL_FORMAT_BAYER16_GRBG - As BAYER16_RGGB, mosaic starting with green, red / blue, green. */
+  PIXEL_FORMAT_BAYER16_GRBG = "PIXEL_FORMAT_BAYER16_GRBG",
+  /** PIXEL_FORMAT_BAYER16_GBRG - As BAYER16_RGGB, mosaic starting with green, blue / red, green. */
+  PIXEL_FORMAT_BAYER16_GBRG = "PIXEL_FORMAT_BAYER16_GBRG",
+  /** PIXEL_FORMAT_BAYER16_BGGR - As BAYER16_RGGB, mosaic starting with blue, green / green, red. */
+  PIXEL_FORMAT_BAYER16_BGGR = "PIXEL_FORMAT_BAYER16_BGGR",
+}
+
+/** AutoMode says how the camera adjusts a setting by itself. */
+export enum AutoMode {
+  /** AUTO_MODE_UNSPECIFIED - Not set: in an update, leaves the mode as it is; never reported. */
+  AUTO_MODE_UNSPECIFIED = "AUTO_MODE_UNSPECIFIED",
+  /** AUTO_MODE_OFF - The client's value is used (manual). */
+  AUTO_MODE_OFF = "AUTO_MODE_OFF",
+  /** AUTO_MODE_CONTINUOUS - The camera adjusts the setting continuously. */
+  AUTO_MODE_CONTINUOUS = "AUTO_MODE_CONTINUOUS",
+  /**
+   * AUTO_MODE_ONCE - The camera adjusts the setting once; the mode reads AUTO_MODE_OFF again
+   * when the adjustment has ended (watch it with WatchSettings).
+   */
+  AUTO_MODE_ONCE = "AUTO_MODE_ONCE",
+}
+
+/** AddressingMode is how pixel addressing combines sensor pixels. */
+export enum AddressingMode {
+  /** ADDRESSING_MODE_UNSPECIFIED - Not set: in an update, DECIMATE. */
+  ADDRESSING_MODE_UNSPECIFIED = "ADDRESSING_MODE_UNSPECIFIED",
+  /** ADDRESSING_MODE_DECIMATE - Keep one pixel (of each colour) per block. */
+  ADDRESSING_MODE_DECIMATE = "ADDRESSING_MODE_DECIMATE",
+  /** ADDRESSING_MODE_AVERAGE - Average the block's pixels (of each colour). */
+  ADDRESSING_MODE_AVERAGE = "ADDRESSING_MODE_AVERAGE",
+  /** ADDRESSING_MODE_BIN - Sum the block's pixels (of each colour): brighter. */
+  ADDRESSING_MODE_BIN = "ADDRESSING_MODE_BIN",
+  /** ADDRESSING_MODE_RESAMPLE - Convert the block to one colour pixel. */
+  ADDRESSING_MODE_RESAMPLE = "ADDRESSING_MODE_RESAMPLE",
+}
+
+/** FrameRateMode says whether the camera runs at a set frame rate. */
+export enum FrameRateMode {
+  /** FRAME_RATE_MODE_UNSPECIFIED - Not set: in an update, FREE. */
+  FRAME_RATE_MODE_UNSPECIFIED = "FRAME_RATE_MODE_UNSPECIFIED",
+  /** FRAME_RATE_MODE_FREE - As fast as exposure, region and the link allow. */
+  FRAME_RATE_MODE_FREE = "FRAME_RATE_MODE_FREE",
+  /** FRAME_RATE_MODE_FIXED - At FrameRate.fps (or slower, when the exposure does not allow it). */
+  FRAME_RATE_MODE_FIXED = "FRAME_RATE_MODE_FIXED",
 }
 
 /** CameraDriver names the code that drives the camera. */
@@ -201,16 +261,44 @@ export interface GetSettingsResponse {
    * fields hold the last known (or requested) values.
    */
   connected: boolean;
+  /** All settings, as the camera applied them (with their revision). */
+  settings: CameraSettings | undefined;
 }
 
-/** UpdateSettingsRequest changes the settings that are present. */
+/** UpdateSettingsRequest changes some settings (AIP-134 partial update). */
 export interface UpdateSettingsRequest {
-  /** New exposure in milliseconds; unset leaves it unchanged. */
+  /**
+   * New exposure in milliseconds; unset leaves it unchanged. (Older clients;
+   * the same as settings.exposure_ms with "exposure_ms" in update_mask.)
+   */
   exposureMs?:
     | number
     | undefined;
-  /** New gain in decibels; unset leaves it unchanged. */
-  gainDb?: number | undefined;
+  /**
+   * New gain in decibels; unset leaves it unchanged. (Older clients; the
+   * same as settings.gain_db with "gain_db" in update_mask.)
+   */
+  gainDb?:
+    | number
+    | undefined;
+  /** The new values of the settings named in update_mask. */
+  settings:
+    | CameraSettings
+    | undefined;
+  /**
+   * The settings to change, as field paths of CameraSettings: "exposure_ms",
+   * "roi" (the whole region) or "roi.width" (one part), "white_balance.mode",
+   * and so on; "*" means every setting. Output-only fields may not be named.
+   * Empty with settings present: the settings fields that are set (non-zero).
+   */
+  updateMask:
+    | string[]
+    | undefined;
+  /**
+   * Apply only if the settings still have this revision (from GetSettings,
+   * WatchSettings or an earlier update); otherwise ABORTED, nothing changed.
+   */
+  expectedRevision?: number | undefined;
 }
 
 /** UpdateSettingsResponse is the settings the camera applied. */
@@ -227,6 +315,8 @@ export interface UpdateSettingsResponse {
   pixelFormat: PixelFormat;
   /** Whether the camera is connected and usable. */
   connected: boolean;
+  /** All settings, as the camera applied them (with their new revision). */
+  settings: CameraSettings | undefined;
 }
 
 /** GetCameraInfoRequest has no fields. */
@@ -261,6 +351,325 @@ export interface GetCameraInfoResponse {
   connected: boolean;
   /** Name of the camera as configured on the device (may be empty). */
   cameraName: string;
+  /**
+   * Every setting the camera has or lacks, as it reports it, by field path
+   * of CameraSettings (in a stable order).
+   */
+  features: FeatureDescription[];
+  /**
+   * Non-volatile user channels for SaveSettingsToCamera (1 to this number);
+   * 0 when the camera has none.
+   */
+  settingsChannels: number;
+}
+
+/** FeatureDescription describes one setting as the camera reports it. */
+export interface FeatureDescription {
+  /**
+   * Field path in CameraSettings (also the update_mask path), e.g.
+   * "roi.width", "exposure_ms", "pixel_format".
+   */
+  name: string;
+  /**
+   * Whether the camera has the feature. Setting an unsupported one is
+   * FAILED_PRECONDITION (turning it off or leaving it neutral is allowed).
+   */
+  supported: boolean;
+  /** Smallest valid value, in the unit the name declares. */
+  minimum?:
+    | number
+    | undefined;
+  /** Largest valid value, in the unit the name declares. */
+  maximum?:
+    | number
+    | undefined;
+  /** Valid values are minimum + k * step (unset: any value in range). */
+  step?:
+    | number
+    | undefined;
+  /**
+   * Allowed values of an enum setting, as lower-case names of its values
+   * without the prefix: "mono8", "bayer16_rggb", "bin", "continuous".
+   */
+  choices: string[];
+  /** Allowed discrete numbers (e.g. pixel addressing factors 1, 2, 4). */
+  values: number[];
+  /**
+   * Whether it can change while frames stream; if not, changing it restarts
+   * acquisition (streams continue).
+   */
+  settableWhileStreaming: boolean;
+  /**
+   * The unit of minimum, maximum and step ("milliseconds", "dB",
+   * "frames per second", "percent"; empty for counts and pixels).
+   */
+  unit: string;
+}
+
+/**
+ * Region is a rectangle of the sensor in sensor pixels (before pixel
+ * addressing, unflipped).
+ */
+export interface Region {
+  /** Left edge, pixels from the sensor's left. */
+  offsetX: number;
+  /** Top edge, pixels from the sensor's top. */
+  offsetY: number;
+  /** Width in sensor pixels. */
+  width: number;
+  /** Height in sensor pixels. */
+  height: number;
+}
+
+/**
+ * PixelAddressing combines horizontal x vertical sensor pixels into one
+ * image pixel (binning, decimation).
+ */
+export interface PixelAddressing {
+  /** How pixels are combined. */
+  mode: AddressingMode;
+  /** Sensor pixels per image pixel across (1: none). */
+  horizontal: number;
+  /** Sensor pixels per image pixel down (1: none). */
+  vertical: number;
+}
+
+/** FrameRate is the frame-rate target. */
+export interface FrameRate {
+  /** Free-running or fixed. */
+  mode: FrameRateMode;
+  /** Target in frames per second when mode is FIXED. */
+  fps: number;
+}
+
+/** ValueRange is a closed interval in the unit of the field holding it. */
+export interface ValueRange {
+  /** Smallest value. */
+  minimum: number;
+  /** Largest value. */
+  maximum: number;
+}
+
+/** WhiteBalance is the colour balance of a colour camera. */
+export interface WhiteBalance {
+  /**
+   * OFF: the gains below are used. ONCE: balance once on the scene (reads
+   * OFF again with the gains found).
+   */
+  mode: AutoMode;
+  /** Red channel gain (1.0 is unity). */
+  red: number;
+  /** Green channel gain (1.0 is unity). */
+  green: number;
+  /** Blue channel gain (1.0 is unity). */
+  blue: number;
+}
+
+/** Flip mirrors the image. */
+export interface Flip {
+  /** Mirror left-right. */
+  horizontal: boolean;
+  /** Mirror top-bottom. */
+  vertical: boolean;
+}
+
+/**
+ * CameraSettings is everything a client can set, and what results.
+ * Features the camera lacks are unset (optional fields, messages) or at
+ * their neutral value.
+ */
+export interface CameraSettings {
+  /**
+   * Exposure in milliseconds (while exposure_auto is not OFF, the value the
+   * camera chose).
+   */
+  exposureMs: number;
+  /**
+   * Gain in decibels (while gain_auto is not OFF, the value the camera
+   * chose).
+   */
+  gainDb: number;
+  /** Region of interest in sensor pixels. */
+  roi:
+    | Region
+    | undefined;
+  /** Binning or decimation. */
+  pixelAddressing:
+    | PixelAddressing
+    | undefined;
+  /**
+   * The camera's pixel format. Frames arrive in the delivered format (see
+   * FramesResponse.pixel_format): MONO12_PACKED is delivered as MONO16.
+   */
+  pixelFormat: PixelFormat;
+  /** Frame-rate target. */
+  frameRate:
+    | FrameRate
+    | undefined;
+  /** Auto exposure. */
+  exposureAuto: AutoMode;
+  /**
+   * The range auto exposure stays within, milliseconds (unset: the camera
+   * has no auto limits).
+   */
+  exposureAutoLimitsMs:
+    | ValueRange
+    | undefined;
+  /** Auto gain. */
+  gainAuto: AutoMode;
+  /** White balance (unset on mono cameras). */
+  whiteBalance:
+    | WhiteBalance
+    | undefined;
+  /** Black level in percent (unset: the camera has none). */
+  blackLevelPct?:
+    | number
+    | undefined;
+  /** Gamma (1.0 is linear; unset: the camera has none). */
+  gamma?:
+    | number
+    | undefined;
+  /** Mirroring. */
+  flip:
+    | Flip
+    | undefined;
+  /** Colour saturation in percent (unset: the camera has none). */
+  saturationPct?:
+    | number
+    | undefined;
+  /** Output only: width of delivered frames in pixels (region / addressing). */
+  width: number;
+  /** Output only: height of delivered frames in pixels. */
+  height: number;
+  /** Output only: significant bits per sample of delivered frames. */
+  bitDepth: number;
+  /**
+   * Output only: the frame rate the camera achieves now, frames per second
+   * (0 when it cannot say).
+   */
+  actualFrameRateFps: number;
+  /**
+   * Output only: increases with every change of the settings; pass it as
+   * UpdateSettingsRequest.expected_revision for a conditional update.
+   */
+  revision: number;
+  /** Output only: the pixel format of delivered frames. */
+  deliveredPixelFormat: PixelFormat;
+}
+
+/** WatchSettingsRequest has no fields. */
+export interface WatchSettingsRequest {
+}
+
+/** WatchSettingsResponse is the settings after a change. */
+export interface WatchSettingsResponse {
+  /** The full settings, with their revision. */
+  settings:
+    | CameraSettings
+    | undefined;
+  /**
+   * Whether the camera is connected and has these settings. False: the
+   * settings clients asked for, to be applied when the camera is back.
+   */
+  connected: boolean;
+  /**
+   * What caused the change: "update", "auto", "reconnect", "preset",
+   * "camera_channel", or "initial" for the first message.
+   */
+  cause: string;
+}
+
+/** Preset is a named set of settings kept by the service. */
+export interface Preset {
+  /** Resource name: "presets/{preset_id}". */
+  name: string;
+  /** The settings it holds. */
+  settings:
+    | CameraSettings
+    | undefined;
+  /** When it was saved. */
+  createTime: Timestamp | undefined;
+}
+
+/** CreatePresetRequest saves the current settings as a preset. */
+export interface CreatePresetRequest {
+  /**
+   * The preset's id: 1 to 63 characters, lower-case letters, digits and
+   * "-", starting with a letter (AIP-122). Becomes "presets/{preset_id}".
+   */
+  presetId: string;
+}
+
+/** CreatePresetResponse is the saved preset. */
+export interface CreatePresetResponse {
+  /** The preset. */
+  preset: Preset | undefined;
+}
+
+/** ListPresetsRequest asks for all presets. */
+export interface ListPresetsRequest {
+}
+
+/** ListPresetsResponse lists the presets by name. */
+export interface ListPresetsResponse {
+  /** The presets, sorted by name. */
+  presets: Preset[];
+}
+
+/** GetPresetRequest names a preset. */
+export interface GetPresetRequest {
+  /** "presets/{preset_id}". */
+  name: string;
+}
+
+/** GetPresetResponse is one preset. */
+export interface GetPresetResponse {
+  /** The preset. */
+  preset: Preset | undefined;
+}
+
+/** DeletePresetRequest names a preset. */
+export interface DeletePresetRequest {
+  /** "presets/{preset_id}". */
+  name: string;
+}
+
+/** DeletePresetResponse has no fields. */
+export interface DeletePresetResponse {
+}
+
+/** ApplyPresetRequest names a preset to apply. */
+export interface ApplyPresetRequest {
+  /** "presets/{preset_id}". */
+  name: string;
+  /** Apply only if the settings still have this revision, else ABORTED. */
+  expectedRevision?: number | undefined;
+}
+
+/** ApplyPresetResponse is the settings the camera applied. */
+export interface ApplyPresetResponse {
+  /** All settings, as the camera applied them (with their new revision). */
+  settings:
+    | CameraSettings
+    | undefined;
+  /** Whether the camera is connected and usable. */
+  connected: boolean;
+}
+
+/** SaveSettingsToCameraRequest names a camera channel. */
+export interface SaveSettingsToCameraRequest {
+  /** User channel, 1 to GetCameraInfoResponse.settings_channels. */
+  channel: number;
+}
+
+/** SaveSettingsToCameraResponse has no fields. */
+export interface SaveSettingsToCameraResponse {
+}
+
+/** LoadSettingsFromCameraRequest names a camera channel. */
+export interface LoadSettingsFromCameraRequest {
+  /** 0 for the factory defaults, or a user channel (1 to settings_channels). */
+  channel: number;
 }
 
 /** FramesRequest subscribes to the live frame stream. */
@@ -418,6 +827,16 @@ export interface GetCaptureResponse {
   data: Uint8Array;
 }
 
+/** LoadSettingsFromCameraResponse is the settings the camera loaded. */
+export interface LoadSettingsFromCameraResponse {
+  /** All settings, as the camera applied them (with their new revision). */
+  settings:
+    | CameraSettings
+    | undefined;
+  /** Whether the camera is connected and usable. */
+  connected: boolean;
+}
+
 export const CAMERA_V1_PACKAGE_NAME = "camera.v1";
 
 /** CameraService controls one camera owned by this service. */
@@ -440,12 +859,74 @@ export interface CameraServiceClient {
   getSettings(request: GetSettingsRequest, metadata: Metadata, ...rest: any): Observable<GetSettingsResponse>;
 
   /**
-   * UpdateSettings changes the settings present in the request and returns
-   * the values the camera applied (a camera may round a value to its step).
-   * Either every field is applied or, on error, none is.
+   * UpdateSettings changes the settings named by update_mask (or, for older
+   * clients, the exposure_ms / gain_db fields present in the request) and
+   * returns the values the camera applied (a camera may round a value to its
+   * step). Either every field is applied or, on error, none is. Settings that
+   * change the image geometry (roi, pixel_addressing, pixel_format, flip)
+   * restart acquisition transparently: Frames streams continue with the new
+   * geometry.
    */
 
   updateSettings(request: UpdateSettingsRequest, metadata: Metadata, ...rest: any): Observable<UpdateSettingsResponse>;
+
+  /**
+   * WatchSettings sends the current settings at once, then the full settings
+   * again after every change, whoever made it (a client, auto exposure or
+   * white balance converging, a reconnect re-applying them, a preset), each
+   * with a higher revision. A watcher that reads slowly gets the newest
+   * settings (intermediate revisions may be skipped, never reordered).
+   */
+
+  watchSettings(request: WatchSettingsRequest, metadata: Metadata, ...rest: any): Observable<WatchSettingsResponse>;
+
+  /**
+   * CreatePreset saves the current settings under a name, kept by the
+   * service across restarts. An existing preset of that name is replaced.
+   */
+
+  createPreset(request: CreatePresetRequest, metadata: Metadata, ...rest: any): Observable<CreatePresetResponse>;
+
+  /** ListPresets lists the saved presets by name. */
+
+  listPresets(request: ListPresetsRequest, metadata: Metadata, ...rest: any): Observable<ListPresetsResponse>;
+
+  /** GetPreset returns one preset (NOT_FOUND if there is none of that name). */
+
+  getPreset(request: GetPresetRequest, metadata: Metadata, ...rest: any): Observable<GetPresetResponse>;
+
+  /** DeletePreset deletes one preset (NOT_FOUND if there is none of that name). */
+
+  deletePreset(request: DeletePresetRequest, metadata: Metadata, ...rest: any): Observable<DeletePresetResponse>;
+
+  /**
+   * ApplyPreset applies a preset's settings, all or nothing, like
+   * UpdateSettings with every setting in the mask.
+   */
+
+  applyPreset(request: ApplyPresetRequest, metadata: Metadata, ...rest: any): Observable<ApplyPresetResponse>;
+
+  /**
+   * SaveSettingsToCamera stores the camera's current settings in one of its
+   * own non-volatile user channels (the SDK's save settings).
+   */
+
+  saveSettingsToCamera(
+    request: SaveSettingsToCameraRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<SaveSettingsToCameraResponse>;
+
+  /**
+   * LoadSettingsFromCamera loads the settings stored in one of the camera's
+   * channels (0: factory defaults) and makes them the requested settings.
+   */
+
+  loadSettingsFromCamera(
+    request: LoadSettingsFromCameraRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<LoadSettingsFromCameraResponse>;
 
   /** GetCameraInfo describes the camera: identity, sensor and valid ranges. */
 
@@ -515,9 +996,13 @@ export interface CameraServiceController {
   ): Promise<GetSettingsResponse> | Observable<GetSettingsResponse> | GetSettingsResponse;
 
   /**
-   * UpdateSettings changes the settings present in the request and returns
-   * the values the camera applied (a camera may round a value to its step).
-   * Either every field is applied or, on error, none is.
+   * UpdateSettings changes the settings named by update_mask (or, for older
+   * clients, the exposure_ms / gain_db fields present in the request) and
+   * returns the values the camera applied (a camera may round a value to its
+   * step). Either every field is applied or, on error, none is. Settings that
+   * change the image geometry (roi, pixel_addressing, pixel_format, flip)
+   * restart acquisition transparently: Frames streams continue with the new
+   * geometry.
    */
 
   updateSettings(
@@ -525,6 +1010,87 @@ export interface CameraServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<UpdateSettingsResponse> | Observable<UpdateSettingsResponse> | UpdateSettingsResponse;
+
+  /**
+   * WatchSettings sends the current settings at once, then the full settings
+   * again after every change, whoever made it (a client, auto exposure or
+   * white balance converging, a reconnect re-applying them, a preset), each
+   * with a higher revision. A watcher that reads slowly gets the newest
+   * settings (intermediate revisions may be skipped, never reordered).
+   */
+
+  watchSettings(request: WatchSettingsRequest, metadata: Metadata, ...rest: any): Observable<WatchSettingsResponse>;
+
+  /**
+   * CreatePreset saves the current settings under a name, kept by the
+   * service across restarts. An existing preset of that name is replaced.
+   */
+
+  createPreset(
+    request: CreatePresetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<CreatePresetResponse> | Observable<CreatePresetResponse> | CreatePresetResponse;
+
+  /** ListPresets lists the saved presets by name. */
+
+  listPresets(
+    request: ListPresetsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListPresetsResponse> | Observable<ListPresetsResponse> | ListPresetsResponse;
+
+  /** GetPreset returns one preset (NOT_FOUND if there is none of that name). */
+
+  getPreset(
+    request: GetPresetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<GetPresetResponse> | Observable<GetPresetResponse> | GetPresetResponse;
+
+  /** DeletePreset deletes one preset (NOT_FOUND if there is none of that name). */
+
+  deletePreset(
+    request: DeletePresetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeletePresetResponse> | Observable<DeletePresetResponse> | DeletePresetResponse;
+
+  /**
+   * ApplyPreset applies a preset's settings, all or nothing, like
+   * UpdateSettings with every setting in the mask.
+   */
+
+  applyPreset(
+    request: ApplyPresetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ApplyPresetResponse> | Observable<ApplyPresetResponse> | ApplyPresetResponse;
+
+  /**
+   * SaveSettingsToCamera stores the camera's current settings in one of its
+   * own non-volatile user channels (the SDK's save settings).
+   */
+
+  saveSettingsToCamera(
+    request: SaveSettingsToCameraRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<SaveSettingsToCameraResponse> | Observable<SaveSettingsToCameraResponse> | SaveSettingsToCameraResponse;
+
+  /**
+   * LoadSettingsFromCamera loads the settings stored in one of the camera's
+   * channels (0: factory defaults) and makes them the requested settings.
+   */
+
+  loadSettingsFromCamera(
+    request: LoadSettingsFromCameraRequest,
+    metadata: Metadata,
+    ...rest: any
+  ):
+    | Promise<LoadSettingsFromCameraResponse>
+    | Observable<LoadSettingsFromCameraResponse>
+    | LoadSettingsFromCameraResponse;
 
   /** GetCameraInfo describes the camera: identity, sensor and valid ranges. */
 
@@ -584,6 +1150,14 @@ export function CameraServiceControllerMethods() {
       "capture",
       "getSettings",
       "updateSettings",
+      "watchSettings",
+      "createPreset",
+      "listPresets",
+      "getPreset",
+      "deletePreset",
+      "applyPreset",
+      "saveSettingsToCamera",
+      "loadSettingsFromCamera",
       "getCameraInfo",
       "frames",
       "listCaptures",
