@@ -139,10 +139,22 @@ class Settings(BaseSettings):
         DEFAULT_JPEG_QUALITY, ge=JPEG_QUALITY_MIN, le=JPEG_QUALITY_MAX, description="JPEG quality, 1-100"
     )
 
+    # Settings the service keeps
+    state_path: Path = Field(
+        Path("./state"),
+        description="Folder where the service keeps the settings clients asked for and the presets (re-applied "
+        "at start-up and after every reconnect)",
+    )
+
     # Simulated camera
     simulated_width: int = Field(2448, ge=16, le=16384, description="Simulated sensor width, pixels")
     simulated_height: int = Field(2048, ge=16, le=16384, description="Simulated sensor height, pixels")
-    simulated_pixel_format: Literal["mono8", "mono16"] = Field("mono8", description="Simulated pixel format")
+    simulated_pixel_format: Literal["mono8", "mono16"] = Field(
+        "mono8", description="Simulated pixel format at power-up (mono sensor)"
+    )
+    simulated_color: bool = Field(
+        False, description="Simulate a colour camera: a Bayer mosaic (bayer8 at power-up), white balance, saturation"
+    )
     simulated_frame_rate: float = Field(30.0, gt=0, le=1000, description="Simulated camera's top frame rate, fps")
 
     # Live frames
