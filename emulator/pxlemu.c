@@ -82,6 +82,28 @@ static double my_exp(double y) /* e^y for moderate |y|: range reduction + Taylor
     return sum;
 }
 double db_to_linear(double db) { return my_exp(db * 0.11512925464970229); /* ln(10)/20 */ }
+double exp_(double y) { return my_exp(y); }
+double ln_(double x) /* x = m * 2^k with m in [0.75, 1.5); ln m = 2 atanh((m-1)/(m+1)) */
+{
+    if (!(x > 0))
+        return -1e300;
+    int k = 0;
+    while (x >= 1.5) {
+        x *= 0.5;
+        k++;
+    }
+    while (x < 0.75) {
+        x *= 2.0;
+        k--;
+    }
+    double t = (x - 1.0) / (x + 1.0), t2 = t * t, term = t, sum = 0.0;
+    for (int i = 1; i < 40; i += 2) {
+        sum += term / i;
+        term *= t2;
+    }
+    return 2.0 * sum + k * 0.6931471805599453;
+}
+double pow_(double x, double y) { return x > 0 ? my_exp(y * ln_(x)) : 0.0; }
 
 void copy_str(char *dst, size_t cap, const char *src)
 {

@@ -145,6 +145,7 @@ _Static_assert(offsetof(FRAME_DESC, Shutter) == 40 && offsetof(FRAME_DESC, Gain)
 /* ---------------------------------------------------------------- feature ids, flags, formats */
 
 #define FEATURE_BRIGHTNESS          0
+#define FEATURE_SATURATION          5
 #define FEATURE_GAMMA               6
 #define FEATURE_SHUTTER             7
 #define FEATURE_GAIN                8
@@ -152,8 +153,10 @@ _Static_assert(offsetof(FRAME_DESC, Shutter) == 40 && offsetof(FRAME_DESC, Gain)
 #define FEATURE_TRIGGER             12
 #define FEATURE_FRAME_RATE          18
 #define FEATURE_ROI                 19
+#define FEATURE_FLIP                20
 #define FEATURE_PIXEL_ADDRESSING    21
 #define FEATURE_PIXEL_FORMAT        22
+#define FEATURE_WHITE_SHADING       27
 #define FEATURE_MAX_PIXEL_SIZE      31
 #define FEATURE_ACTUAL_FRAME_RATE   35
 #define FEATURES_TOTAL              46
@@ -179,6 +182,11 @@ _Static_assert(offsetof(FRAME_DESC, Shutter) == 40 && offsetof(FRAME_DESC, Gain)
 #define PIXEL_FORMAT_BAYER16_RGGB  10
 #define PIXEL_FORMAT_BAYER16_GBRG  11
 #define PIXEL_FORMAT_BAYER16_BGGR  12
+#define PIXEL_FORMAT_MONO12_PACKED 13
+#define PIXEL_FORMAT_BAYER12_GRBG_PACKED 14
+#define PIXEL_FORMAT_BAYER12_RGGB_PACKED 15
+#define PIXEL_FORMAT_BAYER12_GBRG_PACKED 16
+#define PIXEL_FORMAT_BAYER12_BGGR_PACKED 17
 
 #define IMAGE_FORMAT_BMP               0x0000
 #define IMAGE_FORMAT_TIFF              0x0001
@@ -228,6 +236,12 @@ PXLEMU_API int PxLEmu_SetFeatureValue(U32 serial, U32 featureId, U32 paramIndex,
 PXLEMU_API int PxLEmu_GetStreamState(U32 serial);
 PXLEMU_API long long PxLEmu_LastFrameNumber(U32 serial);
 PXLEMU_API int PxLEmu_SetFreeRun(int enabled);
+/* a camera of a named profile ("mono", "colour"; NULL/"" = mono); model NULL/"" and 0 sizes = the profile's */
+PXLEMU_API int PxLEmu_AddCameraEx(U32 serial, const char *model, U32 width, U32 height, const char *profile);
+/* the simulated scene: brightness factor (1 = nominal) and colour cast (R, G, B response; a value < 0 keeps it) */
+PXLEMU_API int PxLEmu_SetScene(U32 serial, float brightness, float red, float green, float blue);
+/* the camera's profile name into buf (size bytes); 0, or -1 unknown serial */
+PXLEMU_API int PxLEmu_GetProfile(U32 serial, char *buf, int size);
 /* Text command interface (the control-socket protocol, usable in-process).  Writes one reply
  * line (without newline, NUL-terminated) into reply; returns 0, or -1 if the reply is "err ...". */
 PXLEMU_API int PxLEmu_Command(const char *line, char *reply, int replySize);

@@ -178,9 +178,49 @@ PXLAPI int PxLEmu_AddCamera(U32 serial, const char *model, U32 width, U32 height
 {
     ensure_init();
     pthread_mutex_lock(&g_mu);
-    int rc = add_camera_locked(serial, model, width ? width : DEFAULT_WIDTH, height ? height : DEFAULT_HEIGHT);
+    int rc = add_camera_locked(serial, model, width, height, NULL);
     pthread_mutex_unlock(&g_mu);
     return rc;
+}
+
+PXLAPI int PxLEmu_AddCameraEx(U32 serial, const char *model, U32 width, U32 height, const char *profile)
+{
+    const profile_t *prof = find_profile(profile);
+    if (!prof)
+        return -2;
+    ensure_init();
+    pthread_mutex_lock(&g_mu);
+    int rc = add_camera_locked(serial, model, width, height, prof);
+    pthread_mutex_unlock(&g_mu);
+    return rc;
+}
+
+PXLAPI int PxLEmu_SetScene(U32 serial, float brightness, float red, float green, float blue)
+{
+    if (!(brightness >= 0.0f && brightness <= 1000.0f) || !is_finite(red) || !is_finite(green) || !is_finite(blue) ||
+        red > 1000.0f || green > 1000.0f || blue > 1000.0f)
+        return -2;
+    camera_t *c = lock_cam(serial);
+    if (c) {
+        c->scene = brightness;
+        const float rgb[3] = {red, green, blue};
+        for (int k = 0; k < 3; k++)
+            if (rgb[k] >= 0.0f)
+                c->cast[k] = rgb[k];
+    }
+    unlock_cam(c);
+    return c ? 0 : -1;
+}
+
+PXLAPI int PxLEmu_GetProfile(U32 serial, char *buf, int size)
+{
+    if (!buf || size <= 0)
+        return -2;
+    camera_t *c = lock_cam(serial);
+    if (c)
+        copy_str(buf, (size_t)size, c->prof->name);
+    unlock_cam(c);
+    return c ? 0 : -1;
 }
 
 PXLAPI int PxLEmu_RemoveCamera(U32 serial)

@@ -21,6 +21,39 @@ atomic_int g_freerun;
 atomic_int g_stamp = 1;
 unsigned long long g_no_sws_mask;
 
+/* ================================================================ profiles (emulator/README.md "Profiles") */
+
+static const U32 mono_formats[] = {PIXEL_FORMAT_MONO8, PIXEL_FORMAT_MONO16, PIXEL_FORMAT_MONO12_PACKED};
+static const U32 colour_formats[] = {PIXEL_FORMAT_BAYER8_RGGB, PIXEL_FORMAT_BAYER16_RGGB,
+                                     PIXEL_FORMAT_BAYER12_RGGB_PACKED};
+
+const profile_t g_profiles[] = {
+    {.name = "mono", .model = DEFAULT_MODEL, .colour = 0, .width = DEFAULT_WIDTH, .height = DEFAULT_HEIGHT,
+     .min_w = 64, .min_h = 64, .step_w = 8, .step_h = 8, .step_l = 8, .step_t = 8,
+     .pa_modes = 0x7 /* decimate, average, bin */, .pa_values = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 8),
+     .formats = mono_formats, .nformats = 3, .pf_min = PIXEL_FORMAT_MONO8, .pf_max = PIXEL_FORMAT_MONO12_PACKED,
+     .max_pixel_size = 12, .ro_frame = 0.5e-3, .ro_row = 1e-6, .ro_pixel = 1e-9},
+    /* PL-X9512-like granularity (FEATURES.md 2: steps 32/8/32/8), native phase RGGB */
+    {.name = "colour", .model = "PL-EMU-2MPC", .colour = 1, .width = 1920, .height = 1200,
+     .min_w = 64, .min_h = 64, .step_w = 32, .step_h = 8, .step_l = 32, .step_t = 8,
+     .pa_modes = 0x5 /* decimate, bin */, .pa_values = (1u << 1) | (1u << 2) | (1u << 4),
+     .formats = colour_formats, .nformats = 3, .pf_min = PIXEL_FORMAT_BAYER8_GRBG,
+     .pf_max = PIXEL_FORMAT_BAYER12_BGGR_PACKED, .max_pixel_size = 12, .ro_frame = 0.5e-3, .ro_row = 2e-6,
+     .ro_pixel = 2e-9},
+};
+
+const profile_t *find_profile(const char *name)
+{
+    if (!name || !*name)
+        return &g_profiles[0];
+    if (!strcmp(name, "color"))
+        name = "colour";
+    for (size_t i = 0; i < sizeof g_profiles / sizeof g_profiles[0]; i++)
+        if (!strcmp(g_profiles[i].name, name))
+            return &g_profiles[i];
+    return NULL;
+}
+
 void reset_stream_timing(camera_t *c)
 {
     c->last_due = -1.0;
@@ -30,6 +63,7 @@ void reset_stream_timing(camera_t *c)
 void power_up(camera_t *c)
 {
     load_factory(c, c->cur);
+    memset(c->op_frames, 0, sizeof c->op_frames);
     if (c->has_user)
         for (int i = 0; i < FEATURES_TOTAL; i++)
             if (c->def[i].caps & F_PERS)
@@ -57,7 +91,7 @@ static void stop_stream(camera_t *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-static camera_t *cam_new(U32 serial, const char *model, U32 w, U32 h)
+static camera_t *cam_new(U32 serial, const char *model, U32 w, U32 h, const profile_t *prof)
 {
     camera_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -69,12 +103,17 @@ static camera_t *cam_new(U32 serial, const char *model, U32 w, U32 h)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&c->mu, NULL);
     c->serial = serial;
-    copy_str(c->model, sizeof c->model, model && *model ? model : DEFAULT_MODEL);
+    c->prof = prof;
+    copy_str(c->model, sizeof c->model, model && *model ? model : prof->model);
     snprintf(c->name, sizeof c->name, "PxLEmu %u", serial);
     c->width = w;
     c->height = h;
     c->plugged = 1;
     c->gen = 1;
+    c->scene = 1.0; /* nominal: AUTO settles at 10 ms, 0 dB */
+    c->cast[0] = 1.0; /* colour response R, G, B (the pattern's historic 1, 1/2, 1/4) */
+    c->cast[1] = 0.5;
+    c->cast[2] = 0.25;
     setup_features(c);
     power_up(c);
     return c;
@@ -145,16 +184,23 @@ void unlock_cam(camera_t *c)
     pthread_mutex_unlock(&g_mu);
 }
 
-static int valid_geometry(U32 w, U32 h)
+static int valid_geometry(U32 w, U32 h, const profile_t *p)
 {
-    return w >= ROI_MIN && h >= ROI_MIN && w % ROI_STEP == 0 && h % ROI_STEP == 0 && w <= 65536 && h <= 65536;
+    return w >= p->min_w && h >= p->min_h && w % p->step_w == 0 && h % p->step_h == 0 && w % p->step_l == 0 &&
+           h % p->step_t == 0 && w <= 65536 && h <= 65536;
 }
 
-int add_camera_locked(U32 serial, const char *model, U32 w, U32 h)
+int add_camera_locked(U32 serial, const char *model, U32 w, U32 h, const profile_t *prof)
 {
-    if (serial == 0 || !valid_geometry(w, h) || find_cam(serial))
+    if (!prof)
+        prof = &g_profiles[0];
+    if (!w)
+        w = prof->width;
+    if (!h)
+        h = prof->height;
+    if (serial == 0 || !valid_geometry(w, h, prof) || find_cam(serial))
         return -2;
-    camera_t *c = cam_new(serial, model, w, h);
+    camera_t *c = cam_new(serial, model, w, h, prof);
     if (!c)
         return -2;
     camera_t **pp = &g_cams;
@@ -180,13 +226,14 @@ static void parse_feature_mask(const char *val, unsigned long long *mask)
     }
 }
 
-/* PXLEMU_CONFIG: "cameras=700000001,700000002:1280x1024;width=2448;height=2048;model=X;stamp=1;freerun=0;nosws=7,8" */
+/* PXLEMU_CONFIG: "cameras=700000001,700000002@colour:1280x1024;width=2448;height=2048;model=X;profile=mono;
+ * stamp=1;freerun=0;nosws=7,8" */
 void load_profile_locked(void)
 {
-    U32 width = DEFAULT_WIDTH, height = DEFAULT_HEIGHT;
-    char model[33];
+    U32 width = 0, height = 0; /* 0: the profile's sensor size */
+    char model[33] = "";
     char cams[512] = "700000001,700000002";
-    copy_str(model, sizeof model, DEFAULT_MODEL);
+    const profile_t *def_prof = &g_profiles[0];
     g_stamp = 1;
     g_freerun = 0;
     g_no_sws_mask = 0;
@@ -214,6 +261,13 @@ void load_profile_locked(void)
                 height = (U32)strtoul(val, NULL, 10);
             else if (!strcmp(key, "model"))
                 copy_str(model, sizeof model, val);
+            else if (!strcmp(key, "profile")) {
+                const profile_t *p = find_profile(val);
+                if (p)
+                    def_prof = p;
+                else
+                    fprintf(stderr, "pxlemu: PXLEMU_CONFIG: unknown profile '%s' (mono, colour)\n", val);
+            }
             else if (!strcmp(key, "stamp"))
                 g_stamp = atoi(val) != 0;
             else if (!strcmp(key, "freerun"))
@@ -223,16 +277,17 @@ void load_profile_locked(void)
             else
                 fprintf(stderr, "pxlemu: PXLEMU_CONFIG: unknown key '%s'\n", key);
         }
-        if (!valid_geometry(width, height)) {
-            fprintf(stderr, "pxlemu: PXLEMU_CONFIG: bad sensor size %ux%u (multiples of 8, >= 64); using %ux%u\n",
-                    width, height, DEFAULT_WIDTH, DEFAULT_HEIGHT);
-            width = DEFAULT_WIDTH;
-            height = DEFAULT_HEIGHT;
+        if ((width || height) && !valid_geometry(width ? width : def_prof->width,
+                                                 height ? height : def_prof->height, def_prof)) {
+            fprintf(stderr, "pxlemu: PXLEMU_CONFIG: bad sensor size %ux%u for profile %s; using %ux%u\n", width,
+                    height, def_prof->name, def_prof->width, def_prof->height);
+            width = height = 0;
         }
     }
     char *save = NULL;
     for (char *tok = strtok_r(cams, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         U32 w = width, h = height;
+        const profile_t *prof = def_prof;
         char *colon = strchr(tok, ':');
         if (colon) {
             *colon = 0;
@@ -241,8 +296,19 @@ void load_profile_locked(void)
                 h = height;
             }
         }
+        char *at = strchr(tok, '@');
+        if (at) {
+            *at = 0;
+            prof = find_profile(at + 1);
+            if (!prof) {
+                fprintf(stderr, "pxlemu: PXLEMU_CONFIG: unknown profile '%s' (mono, colour)\n", at + 1);
+                prof = def_prof;
+            }
+        }
+        if (prof != def_prof && !colon)
+            w = h = 0; /* the global size belongs to the default profile */
         U32 serial = (U32)strtoul(tok, NULL, 10);
-        if (add_camera_locked(serial, model, w, h) != 0)
+        if (add_camera_locked(serial, model, w, h, prof) != 0)
             fprintf(stderr, "pxlemu: PXLEMU_CONFIG: cannot add camera '%s' (%ux%u)\n", tok, w, h);
     }
 }
@@ -335,8 +401,12 @@ PXL_RETURN_CODE impl_Uninitialize(HANDLE h)
     camera_t *c = r->cam;
     int stale = c->retired || r->gen != c->gen;
     *pp = r->next;
-    if (!stale && !(r->flags & INIT_MONITOR_ACCESS_ONLY))
+    if (!stale && !(r->flags & INIT_MONITOR_ACCESS_ONLY)) {
         stop_stream(c);
+        pthread_mutex_lock(&c->mu);
+        release_control(c);
+        pthread_mutex_unlock(&c->mu);
+    }
     pthread_mutex_unlock(&g_mu);
     free(r);
     return stale ? ApiInvalidHandleError : ApiSuccess;
@@ -412,8 +482,8 @@ PXL_RETURN_CODE impl_GetCameraInfo(HANDLE h, CAMERA_INFO *p, U32 size, const cha
     memset(&info, 0, sizeof info);
     copy_str(info.VendorName, sizeof info.VendorName, "PixeLINK");
     copy_str(info.ModelName, sizeof info.ModelName, c->model);
-    snprintf(info.Description, sizeof info.Description, "PixeLINK SDK emulator (pxlemu), %ux%u mono sensor",
-             c->width, c->height);
+    snprintf(info.Description, sizeof info.Description, "PixeLINK SDK emulator (pxlemu), %ux%u %s sensor",
+             c->width, c->height, c->prof->colour ? "colour" : "mono");
     snprintf(info.SerialNumber, sizeof info.SerialNumber, "%u", c->serial);
     copy_str(info.FirmwareVersion, sizeof info.FirmwareVersion, "1.0.0");
     copy_str(info.FPGAVersion, sizeof info.FPGAVersion, "1.0.0");

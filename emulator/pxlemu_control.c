@@ -147,7 +147,7 @@ static void serve_client(int *fd, char buf[CLIENT_BUF], size_t *len)
     char *nl;
     while ((nl = memchr(start, '\n', (size_t)(buf + *len - start))) != NULL) {
         *nl = 0;
-        char reply[512];
+        char reply[1024];
         PxLEmu_Command(start, reply, (int)sizeof reply - 1);
         size_t rl = strlen(reply);
         reply[rl++] = '\n';
@@ -254,7 +254,7 @@ static void fmt_float(char *out, size_t cap, float v)
 typedef struct {
     char *tok[MAX_TOKENS];
     int nt;
-    char reply[512];
+    char reply[1024];
     int ok; /* 0: the reply is an "err ..." line */
 } cmd_t;
 
@@ -374,18 +374,50 @@ static int run_cameras(cmd_t *x, const command_t *cmd)
     return 1;
 }
 
-static int run_add(cmd_t *x, const command_t *cmd)
+static int run_add(cmd_t *x, const command_t *cmd) /* MODEL "-" = the profile's model, W H 0 0 = its size */
 {
     (void)cmd;
     U32 serial, w = 0, h = 0;
     if (!parse_u32(x->tok[1], &serial))
         return 0;
+    const char *model = x->tok[2] && strcmp(x->tok[2], "-") ? x->tok[2] : NULL;
     if (x->nt >= 5 && !(parse_u32(x->tok[3], &w) && parse_u32(x->tok[4], &h)))
-        ERR(x, "usage: add SERIAL [MODEL [W H]]");
-    else if (PxLEmu_AddCamera(serial, x->tok[2], w, h) != 0)
-        ERR(x, "cannot add camera %u (exists, serial 0, or bad size)", serial);
+        ERR(x, "usage: add SERIAL [MODEL [W H [PROFILE]]]");
+    else if (x->tok[5] && !find_profile(x->tok[5]))
+        ERR(x, "unknown profile %s (mono, colour)", x->tok[5]);
+    else if (PxLEmu_AddCameraEx(serial, model, w, h, x->tok[5]) != 0)
+        ERR(x, "cannot add camera %u (exists, serial 0, or bad size for the profile)", serial);
     else
         say(x, "ok");
+    return 1;
+}
+
+static int run_scene(cmd_t *x, const command_t *cmd) /* scene SERIAL BRIGHTNESS [R G B] */
+{
+    U32 serial;
+    float v[4] = {0, -1, -1, -1};
+    if (!parse_u32(x->tok[1], &serial) || !x->tok[2] || (x->nt != 3 && x->nt != 6))
+        return 0;
+    for (int i = 0; i < x->nt - 2; i++) {
+        char *end;
+        v[i] = strtof(x->tok[2 + i], &end);
+        if (*end || end == x->tok[2 + i])
+            return 0;
+    }
+    result(x, PxLEmu_SetScene(serial, v[0], v[1], v[2], v[3]), cmd->what);
+    return 1;
+}
+
+static int run_profile(cmd_t *x, const command_t *cmd) /* profile SERIAL -> mono | colour */
+{
+    U32 serial;
+    char name[32];
+    if (!parse_u32(x->tok[1], &serial))
+        return 0;
+    if (PxLEmu_GetProfile(serial, name, sizeof name) != 0)
+        ERR(x, "unknown %s", cmd->what);
+    else
+        say(x, "%s", name);
     return 1;
 }
 
@@ -439,7 +471,9 @@ static const command_t commands[] = {
     SPECIAL("help", NULL, run_help, ""),
     CALL("reset", "reset", SIG_V, v, PxLEmu_Reset, 0, ""),
     SPECIAL("cameras", "cameras", run_cameras, ""),
-    SPECIAL("add", "add SERIAL [MODEL [W H]]", run_add, ""),
+    SPECIAL("add", "add SERIAL [MODEL [W H [PROFILE]]]", run_add, ""),
+    SPECIAL("profile", "profile SERIAL", run_profile, "serial"),
+    SPECIAL("scene", "scene SERIAL BRIGHTNESS [R G B]", run_scene, "serial"),
     CALL("remove", "remove SERIAL", SIG_S, s, PxLEmu_RemoveCamera, 0, "serial"),
     CALL("unplug", "unplug SERIAL", SIG_S, s, PxLEmu_Unplug, 0, "serial"),
     CALL("replug", "replug SERIAL", SIG_S, s, PxLEmu_Replug, 0, "serial"),

@@ -27,9 +27,6 @@ static const char *const feature_names[FEATURES_TOTAL] = {
     "GAIN_HDR", "POLAR_WEIGHTINGS", "POLAR_HSV_INTERPRETATION", "PTP", "LIGHTING", "COMPRESSION",
     "SENSOR_CHIP_TEMPERATURE", "SENSOR_CHIP_TARGET_TEMPERATURE"};
 
-static const U32 supported_pixel_formats[] = {PIXEL_FORMAT_MONO8, PIXEL_FORMAT_MONO16, PIXEL_FORMAT_BAYER8_RGGB,
-                                              PIXEL_FORMAT_BAYER16_RGGB};
-
 static const char SET_FN[] = "PxLSetFeature";
 
 /* c->mu held: record a refusal of PxLSetFeature and return its code */
@@ -46,10 +43,10 @@ static float to_us(float v, const FEATURE_PARAM *lim) /* the sensor's exposure r
 }
 static float to_tenth(float v, const FEATURE_PARAM *lim) { (void)lim; return (float)(rnd((double)v * 10.0) / 10.0); }
 static float to_int(float v, const FEATURE_PARAM *lim) { (void)lim; return (float)rnd(v); }
-static float to_roi_step(float v, const FEATURE_PARAM *lim)
+static float to_64th(float v, const FEATURE_PARAM *lim) /* white-shading gain resolution 1/64 (FEATURES.md 8) */
 {
     (void)lim;
-    return (float)(rnd((double)v / ROI_STEP) * ROI_STEP);
+    return (float)(rnd((double)v * 64.0) / 64.0);
 }
 
 /* v[i] = q(v[i]) for i < n; 1 if that changed a value */
@@ -67,8 +64,9 @@ static int quantize(F32 *v, U32 n, quantizer_t q, const featdef_t *d)
 
 static PXL_RETURN_CODE changed_rc(int changed) { return changed ? ApiSuccessParametersChanged : ApiSuccess; }
 
-/* Each adjuster gets the new values v (n given, the rest current, all within the limits), adjusts them in
- * place and returns ApiSuccess, ApiSuccessParametersChanged (a value was adjusted) or a refusal (REFUSE). */
+/* Each adjuster gets the new values v (the first n given, the rest current, all within the limits; with AUTO /
+ * ONEPUSH the ignored VALUE is the current one), adjusts them in place and returns ApiSuccess,
+ * ApiSuccessParametersChanged (a value was adjusted) or a refusal (REFUSE). */
 typedef PXL_RETURN_CODE (*adjuster_t)(camera_t *c, const featdef_t *d, F32 *v, U32 n);
 
 static PXL_RETURN_CODE adjust_shutter(camera_t *c, const featdef_t *d, F32 *v, U32 n)
@@ -87,6 +85,12 @@ static PXL_RETURN_CODE adjust_gain(camera_t *c, const featdef_t *d, F32 *v, U32 
     return changed_rc(n >= 1 && changed);
 }
 
+static PXL_RETURN_CODE adjust_white_shading(camera_t *c, const featdef_t *d, F32 *v, U32 n)
+{
+    (void)c;
+    return changed_rc(quantize(v, n, to_64th, d));
+}
+
 static PXL_RETURN_CODE adjust_trigger(camera_t *c, const featdef_t *d, F32 *v, U32 n)
 {
     int changed = quantize(v, n < 3 ? n : 3, to_int, d); /* MODE, TYPE, POLARITY are integers */
@@ -96,62 +100,123 @@ static PXL_RETURN_CODE adjust_trigger(camera_t *c, const featdef_t *d, F32 *v, U
     return changed_rc(changed);
 }
 
+static PXL_RETURN_CODE adjust_flip(camera_t *c, const featdef_t *d, F32 *v, U32 n)
+{
+    (void)c;
+    return changed_rc(quantize(v, n, to_int, d)); /* 0 off, 1 on */
+}
+
+static float snap_down(float v, U32 step) { return (float)(flr((double)v / step) * step); }
+
+/* FEATURES.md 2 [DESIGN]: snap down to the profile's steps, clamp into the sensor, 1 when changed; a width or
+ * height below the minimum was already refused by the range check (ApiOutOfRangeError) */
 static PXL_RETURN_CODE adjust_roi(camera_t *c, const featdef_t *d, F32 *v, U32 n)
 {
-    int changed = quantize(v, n, to_roi_step, d);
-    if (v[2] < ROI_MIN)
-        v[2] = ROI_MIN;
-    if (v[3] < ROI_MIN)
-        v[3] = ROI_MIN;
-    if (v[0] < 0 || v[1] < 0 || v[0] + v[2] > (float)c->width || v[1] + v[3] > (float)c->height)
-        return REFUSE(ApiOutOfRangeError, "ROI %gx%g at (%g,%g) does not fit the %ux%u sensor", (double)v[2],
-                      (double)v[3], (double)v[0], (double)v[1], c->width, c->height);
+    (void)d;
+    (void)n;
+    const profile_t *p = c->prof;
+    F32 in[4];
+    memcpy(in, v, sizeof in);
+    const U32 step[4] = {p->step_l, p->step_t, p->step_w, p->step_h};
+    for (int i = 0; i < 4; i++)
+        v[i] = snap_down(v[i], step[i]);
+    if (v[0] + v[2] > (float)c->width) /* keep the offset, shrink the size to what fits */
+        v[2] = snap_down((float)c->width - v[0], p->step_w);
+    if (v[1] + v[3] > (float)c->height)
+        v[3] = snap_down((float)c->height - v[1], p->step_h);
+    if (v[2] < (float)p->min_w || v[3] < (float)p->min_h) /* cannot happen: LEFT <= width - min_w */
+        return REFUSE(ApiOutOfRangeError, "ROI %gx%g at (%g,%g) does not fit the %ux%u sensor", (double)in[2],
+                      (double)in[3], (double)in[0], (double)in[1], c->width, c->height);
+    return changed_rc(memcmp(in, v, sizeof in) != 0);
+}
+
+/* VALUE, MODE, X_VALUE, Y_VALUE.  n <= 2 (or only VALUE changed): symmetric, X = Y = VALUE; otherwise X and Y
+ * win and VALUE reports X.  Modes and factors the profile lacks: ApiInvalidParameterError (those beyond the
+ * limits were refused with ApiOutOfRangeError by the range check). */
+static PXL_RETURN_CODE adjust_pixel_addressing(camera_t *c, const featdef_t *d, F32 *v, U32 n)
+{
+    const F32 *cur = c->cur[FEATURE_PIXEL_ADDRESSING].v;
+    F32 in[4];
+    memcpy(in, v, sizeof in);
+    quantize(v, 4, to_int, d);
+    int mode = (int)v[1];
+    if (!(c->prof->pa_modes & (1u << mode)))
+        return REFUSE(ApiInvalidParameterError, "PIXEL_ADDRESSING mode %d is not supported by this camera", mode);
+    int symmetric = n <= 2 || (v[2] == cur[2] && (n < 4 || v[3] == cur[3]) && v[0] != cur[0]);
+    if (symmetric)
+        v[2] = v[3] = v[0];
+    else
+        v[0] = v[2];
+    for (int i = 2; i < 4; i++) {
+        U32 f = (U32)v[i];
+        if (f > 8 || !(c->prof->pa_values & (1u << f)))
+            return REFUSE(ApiInvalidParameterError, "PIXEL_ADDRESSING %s factor %u is not supported by this camera",
+                          i == 2 ? "X" : "Y", f);
+    }
+    int changed = 0;
+    for (U32 i = 0; i < 4; i++)
+        if (i < n && v[i] != in[i])
+            changed = 1;
     return changed_rc(changed);
 }
 
-static PXL_RETURN_CODE adjust_pixel_addressing(camera_t *c, const featdef_t *d, F32 *v, U32 n)
+/* the generic BAYER8 / BAYER16 / BAYER12_PACKED values (= the GRBG ones) map to the colour sensor's native phase */
+static U32 native_format(const profile_t *p, U32 pf)
 {
-    int changed = quantize(v, 2, to_int, d); /* VALUE, MODE */
-    float val = v[0];
-    if (!(val == 1 || val == 2 || val == 4))
-        return REFUSE(ApiInvalidParameterError, "unsupported PIXEL_ADDRESSING value %g (1, 2 or 4)", (double)val);
-    /* only symmetric addressing is emulated: X_VALUE = Y_VALUE = VALUE */
-    if ((n >= 3 && v[2] != val) || (n >= 4 && v[3] != val))
-        changed = 1;
-    v[2] = val;
-    v[3] = val;
-    return changed_rc(changed);
+    if (!p->colour || !pf_is_bayer(pf))
+        return pf;
+    for (U32 i = 0; i < p->nformats; i++) {
+        U32 f = p->formats[i];
+        if (pf_is_packed12(f) == pf_is_packed12(pf) && pf_bpp(f) == pf_bpp(pf))
+            return f;
+    }
+    return pf;
 }
 
 static PXL_RETURN_CODE adjust_pixel_format(camera_t *c, const featdef_t *d, F32 *v, U32 n)
 {
     (void)n;
     int changed = quantize(v, 1, to_int, d);
-    for (size_t i = 0; i < sizeof supported_pixel_formats / sizeof supported_pixel_formats[0]; i++)
-        if (supported_pixel_formats[i] == (U32)v[0])
+    U32 pf = (U32)v[0];
+    const profile_t *p = c->prof;
+    if (pf == PIXEL_FORMAT_BAYER8_GRBG || pf == PIXEL_FORMAT_BAYER16_GRBG || pf == PIXEL_FORMAT_BAYER12_GRBG_PACKED) {
+        U32 nat = native_format(p, pf);
+        if (nat != pf) {
+            v[0] = (F32)nat;
+            pf = nat;
+            changed = 1;
+        }
+    }
+    for (U32 i = 0; i < p->nformats; i++)
+        if (p->formats[i] == pf)
             return changed_rc(changed);
-    return REFUSE(ApiInvalidParameterError,
-                  "pixel format %g is not supported (0 MONO8, 1 MONO16, 7 BAYER8_RGGB, 10 BAYER16_RGGB)", (double)v[0]);
+    return REFUSE(ApiInvalidParameterError, "pixel format %u is not supported by this %s camera", pf,
+                  p->colour ? "colour" : "mono");
 }
 
 /* ================================================================ the descriptor table */
+
+enum { ON_ALL = 0, ON_COLOUR = 1 };
 
 typedef struct {
     U32 caps;         /* capability flags; 0 = not supported (all other fields unused) */
     U32 factory_mode; /* F_MAN / F_OFF */
     struct {
         float min, max, factory;
-    } p[MAXP];                                          /* parameters beyond the feature's count stay 0 */
-    void (*sensor_limits)(featdef_t *d, U32 w, U32 h); /* limits that depend on the sensor size, or NULL */
-    adjuster_t adjust;                                  /* set-time adjustment, or NULL (stored as given) */
+    } p[MAXP];                                             /* parameters beyond the feature's count stay 0 */
+    void (*profile_limits)(featdef_t *d, const camera_t *c); /* limits from the sensor / profile, or NULL */
+    adjuster_t adjust;                                     /* set-time adjustment, or NULL (stored as given) */
+    int only;                                              /* ON_COLOUR: absent on mono cameras */
 } feature_desc_t;
 
-static void roi_limits(featdef_t *d, U32 w, U32 h) /* LEFT, TOP, WIDTH, HEIGHT */
+static void roi_limits(featdef_t *d, const camera_t *c) /* LEFT, TOP, WIDTH, HEIGHT */
 {
-    const float lim[4][3] = {{0.0f, (float)(w - ROI_MIN), 0.0f},
-                             {0.0f, (float)(h - ROI_MIN), 0.0f},
-                             {(float)ROI_MIN, (float)w, (float)w},
-                             {(float)ROI_MIN, (float)h, (float)h}};
+    const profile_t *p = c->prof;
+    U32 w = c->width, h = c->height;
+    const float lim[4][3] = {{0.0f, snap_down((float)(w - p->min_w), p->step_l), 0.0f},
+                             {0.0f, snap_down((float)(h - p->min_h), p->step_t), 0.0f},
+                             {(float)p->min_w, (float)w, (float)w},
+                             {(float)p->min_h, (float)h, (float)h}};
     for (int i = 0; i < 4; i++) {
         d->lim[i].fMinValue = lim[i][0];
         d->lim[i].fMaxValue = lim[i][1];
@@ -159,21 +224,52 @@ static void roi_limits(featdef_t *d, U32 w, U32 h) /* LEFT, TOP, WIDTH, HEIGHT *
     }
 }
 
+static U32 lowest_bit(U32 m) { U32 i = 0; while (i < 31 && !(m & (1u << i))) i++; return i; }
+static U32 highest_bit(U32 m) { U32 i = 31; while (i > 0 && !(m & (1u << i))) i--; return i; }
+
+static void pa_limits(featdef_t *d, const camera_t *c) /* VALUE, MODE, X_VALUE, Y_VALUE */
+{
+    const profile_t *p = c->prof;
+    float fmax = (float)highest_bit(p->pa_values);
+    d->lim[1].fMinValue = (float)lowest_bit(p->pa_modes);
+    d->lim[1].fMaxValue = (float)highest_bit(p->pa_modes);
+    for (int i = 0; i < 4; i += (i == 0 ? 2 : 1)) {
+        d->lim[i].fMinValue = 1.0f;
+        d->lim[i].fMaxValue = fmax;
+    }
+}
+
+static void pf_limits(featdef_t *d, const camera_t *c)
+{
+    d->lim[0].fMinValue = (float)c->prof->pf_min;
+    d->lim[0].fMaxValue = (float)c->prof->pf_max;
+    d->factory[0] = (float)c->prof->formats[0];
+}
+
+static void mps_limits(featdef_t *d, const camera_t *c)
+{
+    d->lim[0].fMinValue = d->lim[0].fMaxValue = d->factory[0] = (float)c->prof->max_pixel_size;
+}
+
 static const feature_desc_t feature_table[FEATURES_TOTAL] = {
-    /* stored only; does not change the pattern */
-    [FEATURE_BRIGHTNESS] = {F_PRES | F_MAN | F_SWS | F_PERS, F_MAN, {{0.0f, 100.0f, 0.0f}}, NULL, NULL},
-    /* stored only */
-    [FEATURE_GAMMA] = {F_PRES | F_MAN | F_OFF | F_SWS | F_PERS, F_MAN, {{0.1f, 4.0f, 1.0f}}, NULL, NULL},
+    /* black level, percent of full scale added to every pixel (FEATURES.md 8) */
+    [FEATURE_BRIGHTNESS] = {F_PRES | F_MAN | F_SWS | F_PERS, F_MAN, {{0.0f, 100.0f, 0.0f}}, NULL, NULL, ON_ALL},
+    /* percent; stored and reported in frame descriptors (raw Bayer frames carry no saturation) */
+    [FEATURE_SATURATION] = {F_PRES | F_MAN | F_SWS | F_PERS, F_MAN, {{0.0f, 200.0f, 100.0f}}, NULL, NULL, ON_COLOUR},
+    /* out = full * (in / full)^(1/gamma); OFF = linear */
+    [FEATURE_GAMMA] = {F_PRES | F_MAN | F_OFF | F_SWS | F_PERS, F_MAN, {{0.1f, 4.0f, 1.0f}}, NULL, NULL, ON_ALL},
     /* seconds: VALUE, AUTO_MIN, AUTO_MAX */
     [FEATURE_SHUTTER] = {F_PRES | F_MAN | F_AUTO | F_ONE | F_SWS | F_PERS,
                          F_MAN,
                          {{1e-5f, 10.0f, 0.01f}, {1e-5f, 10.0f, 1e-4f}, {1e-5f, 10.0f, 1.0f}},
                          NULL,
-                         adjust_shutter},
+                         adjust_shutter,
+                         ON_ALL},
     /* dB */
-    [FEATURE_GAIN] = {F_PRES | F_MAN | F_SWS | F_PERS, F_MAN, {{0.0f, 24.0f, 0.0f}}, NULL, adjust_gain},
+    [FEATURE_GAIN] = {F_PRES | F_MAN | F_AUTO | F_ONE | F_SWS | F_PERS, F_MAN, {{0.0f, 24.0f, 0.0f}}, NULL,
+                      adjust_gain, ON_ALL},
     /* degrees C, read-only (back door: PxLEmu_SetFeatureValue) */
-    [FEATURE_SENSOR_TEMPERATURE] = {F_PRES | F_RO, F_MAN, {{-40.0f, 100.0f, 40.0f}}, NULL, NULL},
+    [FEATURE_SENSOR_TEMPERATURE] = {F_PRES | F_RO, F_MAN, {{-40.0f, 100.0f, 40.0f}}, NULL, NULL, ON_ALL},
     /* MODE, TYPE, POLARITY, DELAY (s), PARAMETER */
     [FEATURE_TRIGGER] = {F_PRES | F_MAN | F_OFF | F_PERS,
                          F_OFF,
@@ -183,25 +279,32 @@ static const feature_desc_t feature_table[FEATURES_TOTAL] = {
                           {0.0f, 10.0f, 0.0f},
                           {0.0f, 1000.0f, 0.0f}},
                          NULL,
-                         adjust_trigger},
-    /* frames/s; OFF = as fast as exposure + readout allow */
-    [FEATURE_FRAME_RATE] = {F_PRES | F_MAN | F_OFF | F_PERS, F_MAN, {{1.0f, 300.0f, 30.0f}}, NULL, NULL},
-    /* LEFT, TOP, WIDTH, HEIGHT in sensor pixels, step 8 */
-    [FEATURE_ROI] = {F_PRES | F_MAN | F_PERS, F_MAN, {{0}}, roi_limits, adjust_roi},
-    /* VALUE {1,2,4}, MODE {0,1,2}, X_VALUE, Y_VALUE */
+                         adjust_trigger,
+                         ON_ALL},
+    /* frames/s, a target; max = 1 / readout (dynamic, live_limits); OFF = as fast as exposure + readout allow */
+    [FEATURE_FRAME_RATE] = {F_PRES | F_MAN | F_OFF | F_PERS, F_MAN, {{1.0f, 1000.0f, 30.0f}}, NULL, NULL, ON_ALL},
+    /* LEFT, TOP, WIDTH, HEIGHT in sensor pixels, the profile's steps */
+    [FEATURE_ROI] = {F_PRES | F_MAN | F_PERS, F_MAN, {{0}}, roi_limits, adjust_roi, ON_ALL},
+    /* HORIZONTAL, VERTICAL (0/1); done in software: not persistable, reset when the controlling handle goes */
+    [FEATURE_FLIP] = {F_PRES | F_MAN, F_MAN, {{0.0f, 1.0f, 0.0f}, {0.0f, 1.0f, 0.0f}}, NULL, adjust_flip, ON_ALL},
+    /* VALUE, MODE, X_VALUE, Y_VALUE; modes and factors from the profile */
     [FEATURE_PIXEL_ADDRESSING] = {F_PRES | F_MAN | F_PERS,
                                   F_MAN,
-                                  {{1.0f, 4.0f, 1.0f}, {0.0f, 2.0f, 0.0f}, {1.0f, 4.0f, 1.0f}, {1.0f, 4.0f, 1.0f}},
-                                  NULL,
-                                  adjust_pixel_addressing},
-    [FEATURE_PIXEL_FORMAT] = {F_PRES | F_MAN | F_PERS,
-                              F_MAN,
-                              {{0.0f, (float)PIXEL_FORMAT_BAYER16_RGGB, (float)PIXEL_FORMAT_MONO8}},
-                              NULL,
-                              adjust_pixel_format},
-    [FEATURE_MAX_PIXEL_SIZE] = {F_PRES | F_RO, F_MAN, {{12.0f, 12.0f, 12.0f}}, NULL, NULL},
-    /* computed on read */
-    [FEATURE_ACTUAL_FRAME_RATE] = {F_PRES | F_RO, F_MAN, {{0.0f, 100000.0f, 0.0f}}, NULL, NULL},
+                                  {{1.0f, 8.0f, 1.0f}, {0.0f, 2.0f, 0.0f}, {1.0f, 8.0f, 1.0f}, {1.0f, 8.0f, 1.0f}},
+                                  pa_limits,
+                                  adjust_pixel_addressing,
+                                  ON_ALL},
+    [FEATURE_PIXEL_FORMAT] = {F_PRES | F_MAN | F_PERS, F_MAN, {{0}}, pf_limits, adjust_pixel_format, ON_ALL},
+    /* RED, GREEN, BLUE gains (unity 1.0, step 1/64); ONEPUSH balances the scene's colour cast */
+    [FEATURE_WHITE_SHADING] = {F_PRES | F_MAN | F_ONE | F_SWS | F_PERS,
+                               F_MAN,
+                               {{0.0f, 4.0f, 1.0f}, {0.0f, 4.0f, 1.0f}, {0.0f, 4.0f, 1.0f}},
+                               NULL,
+                               adjust_white_shading,
+                               ON_COLOUR},
+    [FEATURE_MAX_PIXEL_SIZE] = {F_PRES | F_RO, F_MAN, {{12.0f, 12.0f, 12.0f}}, mps_limits, NULL, ON_ALL},
+    /* computed on read: min(FRAME_RATE target, 1 / (exposure + readout)); max dynamic like FRAME_RATE */
+    [FEATURE_ACTUAL_FRAME_RATE] = {F_PRES | F_RO, F_MAN, {{0.0f, 1000.0f, 0.0f}}, NULL, NULL, ON_ALL},
 };
 
 void setup_features(camera_t *c)
@@ -211,7 +314,7 @@ void setup_features(camera_t *c)
         const feature_desc_t *t = &feature_table[i];
         featdef_t *d = &c->def[i];
         d->nparams = canonical_nparams[i];
-        if (!t->caps)
+        if (!t->caps || (t->only == ON_COLOUR && !c->prof->colour))
             continue;
         d->caps = t->caps;
         d->factory_mode = t->factory_mode;
@@ -220,8 +323,8 @@ void setup_features(camera_t *c)
             d->lim[p].fMaxValue = t->p[p].max;
             d->factory[p] = t->p[p].factory;
         }
-        if (t->sensor_limits)
-            t->sensor_limits(d, c->width, c->height);
+        if (t->profile_limits)
+            t->profile_limits(d, c);
         if (g_no_sws_mask & (1ULL << i))
             d->caps &= ~(U32)F_SWS;
     }
@@ -237,11 +340,25 @@ void load_factory(const camera_t *c, featval_t *dst)
     }
 }
 
+void release_control(camera_t *c)
+{
+    /* FLIP is done by the API on the host: lost with the controlling handle (FEATURES.md 9) */
+    c->cur[FEATURE_FLIP].v[0] = c->def[FEATURE_FLIP].factory[0];
+    c->cur[FEATURE_FLIP].v[1] = c->def[FEATURE_FLIP].factory[1];
+}
+
+void live_limits(const camera_t *c, U32 id, FEATURE_PARAM *lim)
+{
+    memcpy(lim, c->def[id].lim, sizeof c->def[id].lim);
+    if (id == FEATURE_FRAME_RATE || id == FEATURE_ACTUAL_FRAME_RATE) {
+        double mx = max_frame_rate(c);
+        lim[0].fMaxValue = (F32)(flr(mx * 1000.0) / 1000.0);
+    }
+}
+
 void feature_values(const camera_t *c, U32 id, F32 *out)
 {
     memcpy(out, c->cur[id].v, sizeof c->cur[id].v);
-    if (id == FEATURE_SHUTTER && c->cur[id].mode == F_AUTO)
-        out[0] = (F32)auto_exposure(c);
     if (id == FEATURE_ACTUAL_FRAME_RATE) {
         geom_t g = geometry(c);
         out[0] = (F32)(1.0 / frame_period(c, &g));
@@ -281,8 +398,11 @@ PXL_RETURN_CODE impl_GetCameraFeatures(HANDLE h, U32 id, CAMERA_FEATURES *p, U32
         f->uFlags = d->caps;
         f->uNumberOfParameters = d->nparams;
         f->pParams = prm;
-        if (d->caps)
-            memcpy(prm, d->lim, d->nparams * sizeof(FEATURE_PARAM));
+        if (d->caps) {
+            FEATURE_PARAM lim[MAXP];
+            live_limits(c, i, lim);
+            memcpy(prm, lim, d->nparams * sizeof(FEATURE_PARAM));
+        }
         prm += d->nparams;
     }
     p->uSize = (U32)need;
@@ -331,6 +451,19 @@ out:
     return cam_leave(c, rc);
 }
 
+/* FEATURES.md 1 [DESIGN]: OFF wins (MANUAL|OFF = disable), else ONEPUSH > AUTO > MANUAL; no mode bit = MANUAL */
+static U32 decode_mode(U32 flags)
+{
+    U32 m = flags & FEATURE_FLAG_MOD_BITS;
+    if (m & F_OFF)
+        return F_OFF;
+    if (m & F_ONE)
+        return F_ONE;
+    if (m & F_AUTO)
+        return F_AUTO;
+    return F_MAN;
+}
+
 PXL_RETURN_CODE impl_SetFeature(HANDLE h, U32 id, U32 flags, U32 n, const F32 *p)
 {
     U32 hflags;
@@ -346,39 +479,52 @@ PXL_RETURN_CODE impl_SetFeature(HANDLE h, U32 id, U32 flags, U32 n, const F32 *p
         FAIL(ApiRequiresControlAccess, "handle has monitor access only");
     if (c->stream_state == STREAM_START && !(d->caps & F_SWS))
         FAIL(ApiNotPermittedWhileStreaming, "%s cannot be changed while streaming; stop the stream first", fname);
-    U32 mode = flags & FEATURE_FLAG_MOD_BITS;
-    if (mode == 0)
-        mode = F_MAN;
-    if (mode & (mode - 1))
-        FAIL(ApiInvalidParameterError, "more than one mode flag (0x%x) given for %s", mode, fname);
+    U32 mode = decode_mode(flags);
     if (!(d->caps & mode))
         FAIL(ApiInvalidParameterError, "%s does not support mode flag 0x%x", fname, mode);
     if (n > d->nparams)
         FAIL(ApiInvalidParameterError, "%s has %u parameters, %u given", fname, d->nparams, n);
     if (n > 0 && !p)
         FAIL(ApiNullPointerError, "pParams is NULL");
+    if (mode == F_OFF) { /* disabling keeps the values: a value sent with OFF changes nothing (FEATURES.md 1) */
+        c->cur[id].mode = F_OFF;
+        c->op_frames[id] = 0;
+        goto out;
+    }
     if (n == 0 && mode == F_MAN)
         FAIL(ApiInvalidParameterError, "no parameter given for %s", fname);
+    /* AUTO / ONEPUSH: the value(s) that start the adjustment are ignored (the vendor's idiom passes 0,
+     * FEATURES.md 6/8); SHUTTER's AUTO_MIN / AUTO_MAX still apply */
+    U32 ignored = mode == F_MAN ? 0 : id == FEATURE_WHITE_SHADING ? d->nparams : 1;
+    FEATURE_PARAM lim[MAXP];
+    live_limits(c, id, lim);
     F32 v[MAXP];
     memcpy(v, c->cur[id].v, sizeof v);
-    for (U32 i = 0; i < n; i++) {
+    for (U32 i = ignored; i < n; i++) {
         if (!is_finite(p[i]))
             FAIL(ApiInvalidParameterError, "%s parameter %u is not a finite number", fname, i);
-        if (p[i] < d->lim[i].fMinValue || p[i] > d->lim[i].fMaxValue)
+        if (p[i] < lim[i].fMinValue || p[i] > lim[i].fMaxValue)
             FAIL(ApiOutOfRangeError, "%s parameter %u = %g is out of range [%g, %g]", fname, i, (double)p[i],
-                 (double)d->lim[i].fMinValue, (double)d->lim[i].fMaxValue);
+                 (double)lim[i].fMinValue, (double)lim[i].fMaxValue);
         v[i] = p[i];
     }
     adjuster_t adjust = feature_table[id].adjust;
     rc = adjust ? adjust(c, d, v, n) : ApiSuccess;
     if (rc < 0)
         goto out;
+    if (mode != F_MAN && rc == ApiSuccessParametersChanged && n <= ignored)
+        rc = ApiSuccess;
     memcpy(c->cur[id].v, v, sizeof v);
-    if (mode == F_ONE) { /* one-time auto exposure: completes at once */
-        c->cur[id].v[0] = (F32)auto_exposure(c);
-        c->cur[id].mode = F_MAN;
-    } else {
-        c->cur[id].mode = mode;
+    c->cur[id].mode = mode;
+    c->op_frames[id] = 0;
+    if (mode == F_ONE) {
+        for (int k = 0; k < 3; k++)
+            c->op_start[id][k] = c->cur[id].v[k];
+        /* white shading measures without a stream too (the vendor's autoWhiteBalance sample does not stream) */
+        if (id == FEATURE_WHITE_SHADING && c->stream_state != STREAM_START) {
+            auto_target_white(c, c->cur[id].v);
+            c->cur[id].mode = F_MAN;
+        }
     }
 out:
     return cam_leave(c, rc);

@@ -12,30 +12,61 @@
 
 int pf_is_bayer(U32 pf)
 {
-    return pf == 3 || pf == 4 || (pf >= 7 && pf <= 12);
+    return pf == 3 || pf == 4 || (pf >= 7 && pf <= 12) || (pf >= 14 && pf <= 17);
 }
+
+int pf_is_packed12(U32 pf) { return pf >= PIXEL_FORMAT_MONO12_PACKED && pf <= PIXEL_FORMAT_BAYER12_BGGR_PACKED; }
 
 int pf_bpp(U32 pf)
 {
     switch (pf) {
     case PIXEL_FORMAT_MONO8: case 3: case 7: case 8: case 9: return 1;
     case PIXEL_FORMAT_MONO16: case 4: case 10: case 11: case 12: return 2;
-    default: return 0;
+    default: return pf_is_packed12(pf) ? 2 : 0;
+    }
+}
+
+size_t pf_frame_bytes(U32 pf, U32 w, U32 h)
+{
+    size_t n = (size_t)w * h;
+    if (pf_is_packed12(pf))
+        return (n * 3 + 1) / 2; /* 2 pixels in 3 bytes; an odd last pixel takes 2 */
+    return n * (size_t)pf_bpp(pf);
+}
+
+/* phase index 0 GRBG, 1 RGGB, 2 GBRG, 3 BGGR of a Bayer format */
+static int phase_of(U32 pf)
+{
+    switch (pf) {
+    case 3: case 4: case 14: return 0;
+    case 7: case 10: case 15: return 1;
+    case 8: case 11: case 16: return 2;
+    default: return 3;
     }
 }
 
 int cfa_colour(U32 pf, U32 x, U32 y)
 {
-    static const U8 rggb[2][2] = {{0, 1}, {1, 2}}, grbg[2][2] = {{1, 0}, {2, 1}},
-                    gbrg[2][2] = {{1, 2}, {0, 1}}, bggr[2][2] = {{2, 1}, {1, 0}};
-    x &= 1;
-    y &= 1;
-    switch (pf) {
-    case 7: case 10: return rggb[y][x];
-    case 3: case 4: return grbg[y][x];
-    case 8: case 11: return gbrg[y][x];
-    default: return bggr[y][x];
-    }
+    static const U8 cfa[4][2][2] = {{{1, 0}, {2, 1}},  /* GRBG */
+                                    {{0, 1}, {1, 2}},  /* RGGB */
+                                    {{1, 2}, {0, 1}},  /* GBRG */
+                                    {{2, 1}, {1, 0}}}; /* BGGR */
+    return cfa[phase_of(pf)][y & 1][x & 1];
+}
+
+U32 pf_shift_phase(U32 pf, U32 dx, U32 dy)
+{
+    if (!pf_is_bayer(pf) || !((dx | dy) & 1))
+        return pf;
+    static const U32 family[3][4] = {{3, 7, 8, 9}, {4, 10, 11, 12}, {14, 15, 16, 17}};
+    int fam = pf_is_packed12(pf) ? 2 : pf_bpp(pf) == 2 ? 1 : 0;
+    int ph = phase_of(pf);
+    /* the colour at (x, y) after shifting is the old colour at (x + dx, y + dy) */
+    int colour00 = cfa_colour(pf, dx, dy), colour10 = cfa_colour(pf, dx + 1, dy);
+    for (int i = 0; i < 4; i++)
+        if (cfa_colour(family[fam][i], 0, 0) == colour00 && cfa_colour(family[fam][i], 1, 0) == colour10)
+            return family[fam][i];
+    return family[fam][ph];
 }
 
 /* ================================================================ reading the source image */
@@ -47,6 +78,12 @@ typedef struct {
 
 static U32 sample16(const img_t *im, U32 x, U32 y)
 {
+    if (pf_is_packed12(im->pf)) { /* GigE Vision 1.0: b0 = P0[11:4], b1 = P0[3:0] | P1[3:0] << 4, b2 = P1[11:4] */
+        size_t i = (size_t)y * im->w + x;
+        const U8 *q = im->src + (i / 2) * 3;
+        U32 v = (i & 1) ? ((U32)q[2] << 4) | (q[1] >> 4) : ((U32)q[0] << 4) | (q[1] & 0xF);
+        return v << 4;
+    }
     const U8 *p = im->src + ((size_t)y * im->w + x) * im->bpp;
     return im->bpp == 1 ? (U32)p[0] << 8 : ((U32)p[0] << 8) | p[1];
 }

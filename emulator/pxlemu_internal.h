@@ -50,6 +50,9 @@ double rnd(double x);                 /* libm-free round half away from zero */
 double flr(double x);                 /* libm-free floor */
 int is_finite(float f);
 double db_to_linear(double db);       /* 10^(db/20) */
+double ln_(double x);                 /* libm-free natural logarithm (x > 0) */
+double exp_(double y);                /* libm-free e^y */
+double pow_(double x, double y);      /* x^y for x > 0 (0 for x <= 0) */
 void copy_str(char *dst, size_t cap, const char *src); /* truncating, always NUL-terminated if cap > 0 */
 
 /* ================================================================ function table, counters, faults (pxlemu.c) */
@@ -93,11 +96,13 @@ fstate_t *lock_fstate(const char *name);
 /* ================================================================ camera model (pxlemu_camera.c) */
 
 #define MAXP 6
-#define ROI_STEP 8
+#define ROI_STEP 8  /* sensor sizes given to add_camera must be multiples of the profile's steps (>= 8) */
 #define ROI_MIN 64
 #define DEFAULT_WIDTH 2448
 #define DEFAULT_HEIGHT 2048
 #define DEFAULT_MODEL "PL-EMU-5MP"
+#define ONEPUSH_FRAMES 4 /* frames a one-push exposure / gain adjustment takes */
+#define WS_ONEPUSH_FRAMES 3 /* frames a one-push white shading takes while streaming */
 #define NUM_FRAME_BUFFERS 4
 #define REFERENCE_EXPOSURE 0.01 /* s: exposure at which the pattern has its nominal brightness */
 
@@ -109,6 +114,24 @@ fstate_t *lock_fstate(const char *name);
 #define F_RO FEATURE_FLAG_READ_ONLY
 #define F_SWS FEATURE_FLAG_SETTABLE_WHILE_STREAMING
 #define F_PERS FEATURE_FLAG_PERSISTABLE
+
+/* A camera model: sensor, ROI granularity, pixel addressing, formats and readout timing (pxlemu_camera.c). */
+typedef struct {
+    const char *name;  /* "mono", "colour" */
+    const char *model; /* default model name */
+    int colour;        /* Bayer sensor: colour features, Bayer formats */
+    U32 width, height; /* default sensor size */
+    U32 min_w, min_h, step_w, step_h, step_l, step_t; /* ROI granularity (sensor pixels) */
+    U32 pa_modes;      /* bit m: PIXEL_ADDRESSING mode m offered (0 decimate, 1 average, 2 bin, 3 resample) */
+    U32 pa_values;     /* bit v: factor v offered per axis (1..8) */
+    const U32 *formats; U32 nformats; /* the pixel formats a set keeps as they are */
+    U32 pf_min, pf_max;               /* PIXEL_FORMAT limits */
+    U32 max_pixel_size;               /* bits */
+    double ro_frame, ro_row, ro_pixel; /* readout = ro_frame + rows * (ro_row + columns * ro_pixel), seconds */
+} profile_t;
+
+const profile_t *find_profile(const char *name); /* NULL if unknown */
+extern const profile_t g_profiles[];              /* [0] mono (default), [1] colour */
 
 typedef struct {
     U32 caps; /* capability flags (getCameraFeatures); 0 = not supported */
@@ -129,6 +152,7 @@ typedef struct camera {
     char model[33];
     char name[256];
     U32 width, height;
+    const profile_t *prof;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* g_mu */
@@ -157,6 +181,11 @@ typedef struct camera {
     double hw_time;
     int hw_waiters;
     ERROR_REPORT err;
+    /* the simulated scene (control: PxLEmu_SetScene): brightness factor and colour cast (R, G, B response) */
+    double scene, cast[3];
+    /* one-push in progress: frames done and the values when it started (SHUTTER, GAIN, WHITE_SHADING) */
+    int op_frames[FEATURES_TOTAL];
+    F32 op_start[FEATURES_TOTAL][3];
 } camera_t;
 
 typedef U32 (*event_fn_t)(U32 hCamera, U32 eventId, double eventTimestamp, U32 numDataBytes, U8 *pData,
@@ -183,7 +212,8 @@ extern atomic_int g_stamp;
 extern unsigned long long g_no_sws_mask;
 
 hrec_t *find_handle(U32 id);                                        /* g_mu held */
-int add_camera_locked(U32 serial, const char *model, U32 w, U32 h); /* g_mu held; 0 or -2 */
+/* g_mu held; 0 or -2. prof NULL = default (mono); w/h 0 = the profile's sensor size; model NULL/"" = its model */
+int add_camera_locked(U32 serial, const char *model, U32 w, U32 h, const profile_t *prof);
 void retire_camera_locked(camera_t *c); /* g_mu held, c already off g_cams: handles die, grabs wake */
 void free_retired_locked(void);         /* g_mu held: frees retired cameras nobody refers to any more */
 void load_profile_locked(void);         /* g_mu held: adds the cameras of PXLEMU_CONFIG */
@@ -252,27 +282,43 @@ PXL_RETURN_CODE api_leave(const inj_t *inj, PXL_RETURN_CODE rc);
 /* ================================================================ pixel formats (pxlemu_format.c) */
 
 int pf_is_bayer(U32 pf);
-int pf_bpp(U32 pf);                  /* bytes per pixel, 0 = unknown format */
+int pf_bpp(U32 pf);                  /* bytes per pixel (2 for the 12-bit packed formats' unpacked size), 0 = unknown */
+int pf_is_packed12(U32 pf);          /* MONO12_PACKED, BAYER12_*_PACKED (GigE Vision 1.0 packing) */
+size_t pf_frame_bytes(U32 pf, U32 w, U32 h); /* bytes of a w x h frame, 0 = unknown format */
 int cfa_colour(U32 pf, U32 x, U32 y); /* colour of the CFA cell position (x&1, y&1): 0 R, 1 G, 2 B */
+/* the Bayer format of the same family (8-bit, 16-bit, 12-bit packed) as pf whose phase is pf's shifted by (dx, dy)
+ * pixels; pf itself if not Bayer */
+U32 pf_shift_phase(U32 pf, U32 dx, U32 dy);
 
 /* ================================================================ geometry and timing (pxlemu_stream.c) */
 
 typedef struct {
     U32 left, top, width, height; /* sensor pixels */
-    U32 pa, pa_mode, pf;
-    U32 out_w, out_h, bpp;
+    U32 pa, pa_x, pa_y, pa_mode, pf;
+    U32 out_w, out_h;
+    size_t bytes; /* frame size */
+    int flip_h, flip_v;
 } geom_t;
 
 /* all c->mu held */
 geom_t geometry(const camera_t *c);
-double auto_exposure(const camera_t *c);
+double readout_time(const camera_t *c, const geom_t *g);
 double frame_period(const camera_t *c, const geom_t *g);
+double max_frame_rate(const camera_t *c); /* 1 / readout of the current ROI and pixel addressing */
+/* after a delivered frame: AUTO / ONEPUSH of SHUTTER, GAIN and WHITE_SHADING take a step */
+void auto_step(camera_t *c);
+/* targets of the automatic adjustments for the current scene */
+double auto_target_exposure(const camera_t *c);
+double auto_target_gain(const camera_t *c, double exposure);
+void auto_target_white(const camera_t *c, F32 out[3]);
 
 /* ================================================================ features (pxlemu_features.c) */
 
 void setup_features(camera_t *c);                 /* c->def from the descriptor table, the sensor and nosws */
 void load_factory(const camera_t *c, featval_t *dst);
 void feature_values(const camera_t *c, U32 id, F32 *out); /* c->mu held; computed features filled in */
+void live_limits(const camera_t *c, U32 id, FEATURE_PARAM *lim); /* c->mu held: limits now (dynamic ones computed) */
+void release_control(camera_t *c); /* c->mu held: the controlling handle went away (software features reset) */
 
 /* ================================================================ the calls behind the vendor API */
 

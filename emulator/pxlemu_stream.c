@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "pxlemu_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ================================================================ geometry and timing */
@@ -12,50 +13,147 @@
 geom_t geometry(const camera_t *c)
 {
     geom_t g;
+    const F32 *pa = c->cur[FEATURE_PIXEL_ADDRESSING].v;
     g.left = (U32)c->cur[FEATURE_ROI].v[0];
     g.top = (U32)c->cur[FEATURE_ROI].v[1];
     g.width = (U32)c->cur[FEATURE_ROI].v[2];
     g.height = (U32)c->cur[FEATURE_ROI].v[3];
-    g.pa = (U32)c->cur[FEATURE_PIXEL_ADDRESSING].v[0];
-    if (g.pa < 1)
-        g.pa = 1;
-    g.pa_mode = (U32)c->cur[FEATURE_PIXEL_ADDRESSING].v[1];
+    g.pa = pa[0] >= 1 ? (U32)pa[0] : 1;
+    g.pa_x = pa[2] >= 1 ? (U32)pa[2] : 1;
+    g.pa_y = pa[3] >= 1 ? (U32)pa[3] : 1;
+    g.pa_mode = (U32)pa[1];
     g.pf = (U32)c->cur[FEATURE_PIXEL_FORMAT].v[0];
-    g.out_w = g.width / g.pa;
-    g.out_h = g.height / g.pa;
-    g.bpp = (U32)pf_bpp(g.pf);
+    g.out_w = g.width / g.pa_x; /* floor, as the wrapper's imageSize */
+    g.out_h = g.height / g.pa_y;
+    g.bytes = pf_frame_bytes(g.pf, g.out_w, g.out_h);
+    g.flip_h = c->def[FEATURE_FLIP].caps && c->cur[FEATURE_FLIP].v[0] >= 0.5f;
+    g.flip_v = c->def[FEATURE_FLIP].caps && c->cur[FEATURE_FLIP].v[1] >= 0.5f;
     return g;
 }
 
-double auto_exposure(const camera_t *c)
+/* rows and columns the sensor reads: decimation and binning happen on the sensor (fewer rows / shorter rows);
+ * averaging is digital and reads every pixel (FEATURES.md 3 "interactions") */
+double readout_time(const camera_t *c, const geom_t *g)
 {
-    double e = REFERENCE_EXPOSURE / db_to_linear(c->cur[FEATURE_GAIN].v[0]);
-    double lo = c->cur[FEATURE_SHUTTER].v[1], hi = c->cur[FEATURE_SHUTTER].v[2];
-    if (e < lo)
-        e = lo;
-    if (e > hi)
-        e = hi;
-    return (double)(float)(rnd(e * 1e6) / 1e6);
+    const profile_t *p = c->prof;
+    int on_sensor = g->pa_mode == 0 || g->pa_mode == 2;
+    double rows = on_sensor ? (double)(g->height / g->pa_y) : g->height;
+    double cols = on_sensor ? (double)(g->width / g->pa_x) : g->width;
+    return p->ro_frame + rows * (p->ro_row + cols * p->ro_pixel);
 }
 
-static double effective_exposure(const camera_t *c)
+double max_frame_rate(const camera_t *c)
 {
-    if (c->cur[FEATURE_SHUTTER].mode == F_AUTO)
-        return auto_exposure(c);
-    return c->cur[FEATURE_SHUTTER].v[0];
+    geom_t g = geometry(c);
+    return 1.0 / readout_time(c, &g);
 }
-
-static double readout_time(const geom_t *g) { return 0.001 + (double)g->out_h * 1e-6; }
 
 double frame_period(const camera_t *c, const geom_t *g)
 {
-    double p = effective_exposure(c) + readout_time(g);
+    double p = c->cur[FEATURE_SHUTTER].v[0] + readout_time(c, g);
     if (c->cur[FEATURE_FRAME_RATE].mode != F_OFF) {
         double fps = c->cur[FEATURE_FRAME_RATE].v[0];
         if (fps > 0 && 1.0 / fps > p)
             p = 1.0 / fps;
     }
     return p;
+}
+
+/* ---------------------------------------------------------------- AUTO / ONEPUSH (FEATURES.md 6, 7, 8) */
+
+/* The scene's brightness at exposure e and gain g (dB), relative to the target (1 = the pattern's nominal
+ * brightness, mean about half of full scale): e / 10 ms * 10^(g/20) * scene. */
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+double auto_target_exposure(const camera_t *c)
+{
+    double scene = c->scene > 1e-6 ? c->scene : 1e-6;
+    double e = REFERENCE_EXPOSURE / (db_to_linear(c->cur[FEATURE_GAIN].v[0]) * scene);
+    if (c->cur[FEATURE_GAIN].mode != F_MAN) /* gain adjusts too: the exposure does the work first, at 0 dB */
+        e = REFERENCE_EXPOSURE / scene;
+    e = clampd(e, c->cur[FEATURE_SHUTTER].v[1], c->cur[FEATURE_SHUTTER].v[2]);
+    return (double)(float)(rnd(e * 1e6) / 1e6);
+}
+
+double auto_target_gain(const camera_t *c, double exposure)
+{
+    double scene = c->scene > 1e-6 ? c->scene : 1e-6;
+    double lin = REFERENCE_EXPOSURE / (exposure * scene);
+    double db = 20.0 * ln_(lin) / 2.302585092994046;
+    db = clampd(db, c->def[FEATURE_GAIN].lim[0].fMinValue, c->def[FEATURE_GAIN].lim[0].fMaxValue);
+    return (double)(float)(rnd(db * 10.0) / 10.0);
+}
+
+void auto_target_white(const camera_t *c, F32 out[3])
+{
+    /* balance the cast so that a white (grey) object comes out grey: green stays at unity */
+    for (int k = 0; k < 3; k++) {
+        double gk = c->cast[k] > 1e-6 ? c->cast[1] / c->cast[k] : 4.0;
+        if (c->cast[1] <= 1e-6)
+            gk = 1.0;
+        gk = clampd(gk, c->def[FEATURE_WHITE_SHADING].lim[k].fMinValue, c->def[FEATURE_WHITE_SHADING].lim[k].fMaxValue);
+        out[k] = (F32)(rnd(gk * 64.0) / 64.0);
+    }
+}
+
+/* geometric step of the fraction f from a towards b (both > 0) */
+static double geo_step(double a, double b, double f) { return a > 0 && b > 0 ? a * pow_(b / a, f) : b; }
+
+void auto_step(camera_t *c)
+{
+    featval_t *sh = &c->cur[FEATURE_SHUTTER], *gn = &c->cur[FEATURE_GAIN];
+    double exp_target = auto_target_exposure(c);
+    if (sh->mode == F_AUTO) { /* continuous: half the remaining (logarithmic) distance per frame */
+        double e = geo_step(sh->v[0], exp_target, 0.5);
+        if (e / exp_target < 1.001 && exp_target / e < 1.001)
+            e = exp_target;
+        sh->v[0] = (F32)(rnd(clampd(e, sh->v[1], sh->v[2]) * 1e6) / 1e6);
+    } else if (sh->mode == F_ONE) {
+        int k = ++c->op_frames[FEATURE_SHUTTER];
+        if (k >= ONEPUSH_FRAMES) {
+            sh->v[0] = (F32)exp_target;
+            sh->mode = F_MAN;
+            c->op_frames[FEATURE_SHUTTER] = 0;
+        } else {
+            double e = geo_step(c->op_start[FEATURE_SHUTTER][0], exp_target, (double)k / ONEPUSH_FRAMES);
+            sh->v[0] = (F32)(rnd(e * 1e6) / 1e6);
+        }
+    }
+    if (gn->mode == F_AUTO || gn->mode == F_ONE) {
+        double e = sh->mode == F_MAN ? sh->v[0] : exp_target;
+        double g_target = auto_target_gain(c, e);
+        if (gn->mode == F_AUTO) {
+            double g = gn->v[0] + (g_target - gn->v[0]) * 0.5;
+            if (g - g_target < 0.1 && g_target - g < 0.1)
+                g = g_target;
+            gn->v[0] = (F32)(rnd(g * 10.0) / 10.0);
+        } else {
+            int k = ++c->op_frames[FEATURE_GAIN];
+            if (k >= ONEPUSH_FRAMES) {
+                gn->v[0] = (F32)g_target;
+                gn->mode = F_MAN;
+                c->op_frames[FEATURE_GAIN] = 0;
+            } else {
+                double s0 = c->op_start[FEATURE_GAIN][0];
+                gn->v[0] = (F32)(rnd((s0 + (g_target - s0) * k / ONEPUSH_FRAMES) * 10.0) / 10.0);
+            }
+        }
+    }
+    featval_t *ws = &c->cur[FEATURE_WHITE_SHADING];
+    if (c->def[FEATURE_WHITE_SHADING].caps && ws->mode == F_ONE) {
+        F32 t[3];
+        auto_target_white(c, t);
+        int k = ++c->op_frames[FEATURE_WHITE_SHADING];
+        for (int i = 0; i < 3; i++) {
+            double s0 = c->op_start[FEATURE_WHITE_SHADING][i];
+            ws->v[i] = k >= WS_ONEPUSH_FRAMES ? t[i]
+                                              : (F32)(rnd((s0 + (t[i] - s0) * k / WS_ONEPUSH_FRAMES) * 64.0) / 64.0);
+        }
+        if (k >= WS_ONEPUSH_FRAMES) {
+            ws->mode = F_MAN;
+            c->op_frames[FEATURE_WHITE_SHADING] = 0;
+        }
+    }
 }
 
 /* 0 free running, 1 software trigger, 2 hardware (any other trigger type) */
@@ -108,60 +206,144 @@ typedef struct {
     int fps_off;
     U64 number;
     F32 trigger[5];
+    double scene, cast[3], ws[3];
+    int colour;
+    U32 native_pf; /* the CFA phase of the unflipped image */
+    double black;  /* BRIGHTNESS, % of full scale */
+    double gamma;  /* 0: OFF */
+    double saturation;
+    U32 mps;     /* MAX_PIXEL_SIZE, bits */
+    U32 desc_pf; /* the format the descriptor reports: FLIP shifts the Bayer phase (FEATURES.md 5, 9) */
 } frame_info_t;
 
-static void render_frame(U8 *dst, const frame_info_t *fi)
+/* sequential writer of pixel values (mps-bit) in a frame format */
+typedef struct {
+    U8 *p;
+    U32 pf, mps;
+    int kind; /* 1 byte, 2 big-endian 16-bit, 3 GigE Vision 1.0 12-bit packed */
+    int half; /* packed: a first pixel of a pair is pending */
+    U32 pending;
+} writer_t;
+
+static void put_value(writer_t *w, U32 v)
 {
-    const geom_t *g = &fi->g;
-    double scale = fi->exposure / REFERENCE_EXPOSURE * db_to_linear(fi->gain_db);
-    static const double cf[3] = {1.0, 0.5, 0.25}; /* R, G, B response of the emulated CFA */
-    uint16_t lut[3][256];
-    U8 lut8[3][256];
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < 256; i++) {
-            double v = i * 16.0 * scale * cf[k] + 0.5;
-            U32 q = v >= 4095.0 ? 4095u : (U32)v; /* 12-bit sensor value */
-            lut[k][i] = (uint16_t)(q << 4);        /* MSB-aligned 16-bit */
-            lut8[k][i] = (U8)(q >> 4);
-        }
-    U32 shift = (U32)(fi->number & 255u);
-    int bayer = pf_is_bayer(g->pf);
-    for (U32 y = 0; y < g->out_h; y++) {
-        U32 sy = g->top + y * g->pa;
-        U32 base = g->left + sy + shift;
-        U8 *row = dst + (size_t)y * g->out_w * g->bpp;
-        if (!bayer) {
-            if (g->bpp == 1) {
-                for (U32 x = 0; x < g->out_w; x++)
-                    row[x] = lut8[0][(base + x * g->pa) & 255u];
-            } else {
-                for (U32 x = 0; x < g->out_w; x++) {
-                    uint16_t v = lut[0][(base + x * g->pa) & 255u];
-                    row[2 * x] = (U8)(v >> 8); /* big-endian */
-                    row[2 * x + 1] = (U8)v;
-                }
-            }
-        } else {
-            int c0 = cfa_colour(g->pf, 0, y), c1 = cfa_colour(g->pf, 1, y);
-            if (g->bpp == 1) {
-                for (U32 x = 0; x < g->out_w; x++)
-                    row[x] = lut8[(x & 1) ? c1 : c0][(base + x * g->pa) & 255u];
-            } else {
-                for (U32 x = 0; x < g->out_w; x++) {
-                    uint16_t v = lut[(x & 1) ? c1 : c0][(base + x * g->pa) & 255u];
-                    row[2 * x] = (U8)(v >> 8);
-                    row[2 * x + 1] = (U8)v;
-                }
-            }
+    switch (w->kind) {
+    case 1:
+        *w->p++ = (U8)(v >> (w->mps - 8));
+        break;
+    case 2: {
+        U32 x = v << (16 - w->mps); /* MSB-aligned, big-endian (FEATURES.md 5.1) */
+        *w->p++ = (U8)(x >> 8);
+        *w->p++ = (U8)x;
+        break;
+    }
+    default: {
+        U32 x = v << (12 - w->mps); /* 12 significant bits */
+        if (!w->half) {
+            w->pending = x;
+            w->half = 1;
+        } else { /* b0 = P0[11:4], b1 = P0[3:0] | P1[3:0] << 4, b2 = P1[11:4] */
+            w->p[0] = (U8)(w->pending >> 4);
+            w->p[1] = (U8)((w->pending & 0xF) | ((x & 0xF) << 4));
+            w->p[2] = (U8)(x >> 4);
+            w->p += 3;
+            w->half = 0;
         }
     }
-    if (g_stamp && (size_t)g->out_w * g->out_h * g->bpp >= 4) { /* frame number, uint32 little-endian */
+    }
+}
+
+static void flush_values(writer_t *w)
+{
+    if (w->kind == 3 && w->half) { /* odd pixel count: the last pair is half empty */
+        w->p[0] = (U8)(w->pending >> 4);
+        w->p[1] = (U8)(w->pending & 0xF);
+        w->half = 0;
+    }
+}
+
+/* Renders the frame (emulator/README.md "Test pattern").  Returns 0, or -1 if out of memory. */
+static int render_frame(U8 *dst, const frame_info_t *fi)
+{
+    const geom_t *g = &fi->g;
+    const U32 full = (1u << fi->mps) - 1u;
+    double scale = fi->exposure / REFERENCE_EXPOSURE * db_to_linear(fi->gain_db) * fi->scene;
+    uint16_t lut[3][256]; /* sensor value of pattern value g, per colour */
+    for (int k = 0; k < 3; k++) {
+        double f = fi->colour ? fi->cast[k] * fi->ws[k] : 1.0;
+        for (int i = 0; i < 256; i++) {
+            double v = i * 16.0 * scale * f * (full / 4095.0) + 0.5;
+            lut[k][i] = (uint16_t)(v >= (double)full ? full : (U32)v);
+        }
+    }
+    uint16_t *post = NULL; /* black level and gamma, when they change anything */
+    if (fi->black > 0 || (fi->gamma > 0 && fi->gamma != 1.0)) {
+        post = malloc((full + 1) * sizeof *post);
+        if (!post)
+            return -1;
+        double off = fi->black / 100.0 * full;
+        for (U32 v = 0; v <= full; v++) {
+            double x = v + off;
+            if (x > full)
+                x = full;
+            if (fi->gamma > 0 && fi->gamma != 1.0)
+                x = full * pow_(x / full, 1.0 / fi->gamma);
+            x = rnd(x);
+            post[v] = (uint16_t)(x > full ? full : x < 0 ? 0 : x);
+        }
+    }
+    U32 *col = malloc((size_t)(g->out_w ? g->out_w : 1) * sizeof *col);
+    if (!col) {
+        free(post);
+        return -1;
+    }
+    int bayer = fi->colour && pf_is_bayer(g->pf);
+    U32 step = bayer ? 2 : 1; /* same-colour neighbours are 2 apart on a Bayer sensor */
+    for (U32 x = 0; x < g->out_w; x++) { /* sensor column (relative to ROI.left) of each output column's block */
+        U32 xs = g->flip_h ? g->out_w - 1 - x : x;
+        col[x] = bayer ? (xs >> 1) * 2 * g->pa_x + (xs & 1) : xs * g->pa_x;
+    }
+    U32 nx = 1, ny = 1; /* samples per block */
+    if (g->pa_mode == 1 || g->pa_mode == 2) {
+        nx = g->pa_x;
+        ny = g->pa_y;
+    }
+    writer_t w = {dst, g->pf, fi->mps, pf_is_packed12(g->pf) ? 3 : pf_bpp(g->pf) == 2 ? 2 : 1, 0, 0};
+    U32 shift = (U32)(fi->number & 255u);
+    for (U32 y = 0; y < g->out_h; y++) {
+        U32 ys = g->flip_v ? g->out_h - 1 - y : y;
+        U32 ry = bayer ? (ys >> 1) * 2 * g->pa_y + (ys & 1) : ys * g->pa_y;
+        U32 base = g->left + g->top + ry + shift;
+        for (U32 x = 0; x < g->out_w; x++) {
+            U32 cx = col[x];
+            int k = bayer ? cfa_colour(fi->native_pf, cx, ry) : 0;
+            U32 v;
+            if (nx == 1 && ny == 1) {
+                v = lut[k][(base + cx) & 255u];
+            } else {
+                U32 sum = 0;
+                for (U32 j = 0; j < ny; j++)
+                    for (U32 i = 0; i < nx; i++)
+                        sum += lut[k][(base + j * step + cx + i * step) & 255u];
+                if (g->pa_mode == 2) /* bin: digital sum, saturates */
+                    v = sum > full ? full : sum;
+                else /* average */
+                    v = (sum + nx * ny / 2) / (nx * ny);
+            }
+            put_value(&w, post ? post[v] : v);
+        }
+    }
+    flush_values(&w);
+    free(col);
+    free(post);
+    if (g_stamp && g->bytes >= 4) { /* frame number, uint32 little-endian */
         U32 n = (U32)fi->number;
         dst[0] = (U8)n;
         dst[1] = (U8)(n >> 8);
         dst[2] = (U8)(n >> 16);
         dst[3] = (U8)(n >> 24);
     }
+    return 0;
 }
 
 static void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
@@ -171,10 +353,12 @@ static void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
     d.uSize = usize;
     d.fFrameTime = (F32)fi->frame_time;
     d.uFrameNumber = (U32)fi->number;
+    d.Brightness.fValue = (F32)fi->black;
+    d.Saturation.fValue = (F32)fi->saturation;
     d.Shutter.fValue = (F32)fi->exposure;
     d.Gain.fValue = (F32)fi->gain_db;
     d.Temperature.fValue = (F32)fi->temperature;
-    d.Gamma.fValue = 1.0f;
+    d.Gamma.fValue = (F32)fi->gamma;
     d.Trigger.fMode = fi->trigger[0];
     d.Trigger.fType = fi->trigger[1];
     d.Trigger.fPolarity = fi->trigger[2];
@@ -185,12 +369,19 @@ static void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
     d.Roi.fTop = (F32)fi->g.top;
     d.Roi.fWidth = (F32)fi->g.width;
     d.Roi.fHeight = (F32)fi->g.height;
+    d.Flip.fHorizontal = (F32)fi->g.flip_h;
+    d.Flip.fVertical = (F32)fi->g.flip_v;
     d.Decimation.fValue = (F32)fi->g.pa;
-    d.PixelFormat.fValue = (F32)fi->g.pf;
+    d.PixelFormat.fValue = (F32)fi->desc_pf;
     d.DecimationMode.fValue = (F32)fi->g.pa_mode;
-    d.MaxPixelSize.fValue = 12.0f;
-    d.PixelAddressingValue.fHorizontal = (F32)fi->g.pa;
-    d.PixelAddressingValue.fVertical = (F32)fi->g.pa;
+    if (fi->colour) {
+        d.WhiteShading.fRedGain = (F32)fi->ws[0];
+        d.WhiteShading.fGreenGain = (F32)fi->ws[1];
+        d.WhiteShading.fBlueGain = (F32)fi->ws[2];
+    }
+    d.MaxPixelSize.fValue = (F32)fi->mps;
+    d.PixelAddressingValue.fHorizontal = (F32)fi->g.pa_x;
+    d.PixelAddressingValue.fVertical = (F32)fi->g.pa_y;
     d.dFrameTime = fi->frame_time;
     d.u64FrameNumber = fi->number;
     d.ActualFrameRate.fValue = (F32)fi->actual_fps;
@@ -269,13 +460,13 @@ PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DES
     if (usize == 0)
         FAIL(ApiInvalidParameterError, "FRAME_DESC.uSize is 0");
     geom_t g = geometry(c);
-    size_t need = (size_t)g.out_w * g.out_h * g.bpp;
+    size_t need = g.bytes;
     if (bufsize < need)
         FAIL(ApiBufferTooSmall, "frame buffer of %u bytes is smaller than the %zu-byte frame (%ux%u, format %u)",
              bufsize, need, g.out_w, g.out_h, g.pf);
     unsigned epoch = c->epoch;
     double now = mono_now();
-    double exposure = effective_exposure(c), ro = readout_time(&g), period = frame_period(c, &g);
+    double exposure = c->cur[FEATURE_SHUTTER].v[0], ro = readout_time(c, &g), period = frame_period(c, &g);
     int kind = trigger_kind(c);
     double delay = c->cur[FEATURE_TRIGGER].v[3];
     double due;
@@ -313,19 +504,34 @@ PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DES
     fi.g = g;
     fi.number = k + c->drop_total;
     c->last_frame_number = fi.number;
-    fi.exposure = (double)(F32)exposure;
+    fi.exposure = (double)(F32)exposure; /* what the frame was taken with (AUTO may change it below) */
     fi.gain_db = c->cur[FEATURE_GAIN].v[0];
+    fi.scene = c->scene;
+    memcpy(fi.cast, c->cast, sizeof fi.cast);
+    fi.colour = c->prof->colour;
+    fi.native_pf = c->prof->formats[0];
+    for (int k = 0; k < 3; k++)
+        fi.ws[k] = c->def[FEATURE_WHITE_SHADING].caps ? c->cur[FEATURE_WHITE_SHADING].v[k] : 1.0;
+    fi.black = c->cur[FEATURE_BRIGHTNESS].v[0];
+    fi.gamma = c->cur[FEATURE_GAMMA].mode == F_OFF ? 0.0 : c->cur[FEATURE_GAMMA].v[0];
+    fi.saturation = c->def[FEATURE_SATURATION].caps ? c->cur[FEATURE_SATURATION].v[0] : 0.0;
+    fi.mps = (U32)c->cur[FEATURE_MAX_PIXEL_SIZE].v[0];
+    if (fi.mps < 8 || fi.mps > 16)
+        fi.mps = 12;
+    fi.desc_pf = pf_shift_phase(g.pf, g.flip_h ? (g.out_w - 1) & 1u : 0, g.flip_v ? (g.out_h - 1) & 1u : 0);
     fi.temperature = c->cur[FEATURE_SENSOR_TEMPERATURE].v[0];
     fi.fps_setting = c->cur[FEATURE_FRAME_RATE].v[0];
     fi.fps_off = c->cur[FEATURE_FRAME_RATE].mode == F_OFF;
     fi.actual_fps = 1.0 / period;
     fi.frame_time = due - c->t0;
     memcpy(fi.trigger, c->cur[FEATURE_TRIGGER].v, sizeof fi.trigger);
+    auto_step(c); /* AUTO / ONEPUSH react to this frame */
     deliver = 1;
 out:
     rc = cam_leave(c, rc);
     if (deliver) { /* from a copy of the settings (fi), without any lock */
-        render_frame((U8 *)pFrame, &fi);
+        if (render_frame((U8 *)pFrame, &fi) != 0)
+            return ApiOutOfMemoryError;
         fill_desc(pDesc, usize, &fi);
     }
     return rc;

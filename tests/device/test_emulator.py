@@ -25,6 +25,9 @@ import pytest
 
 from tests.support.pxlemu import (
     BUILD_SCRIPT,
+    COLOUR_HEIGHT,
+    COLOUR_PROFILE,
+    COLOUR_WIDTH,
     DEFAULT_HEIGHT,
     DEFAULT_SERIALS,
     DEFAULT_WIDTH,
@@ -38,6 +41,7 @@ from tests.support.pxlemu import (
 )
 
 SERIAL1, SERIAL2 = DEFAULT_SERIALS
+COLOUR_SERIAL = 700000009
 
 # Return codes (SDK-ABI.md 5.1), as the wrapper sees them (signed 32-bit).
 SUCCESS = 0
@@ -73,6 +77,12 @@ def open_camera(api: Any, serial: int = SERIAL1) -> int:
     ret = api.initialize(serial)
     assert ret[0] == SUCCESS, ret
     return ret[1]
+
+
+def open_colour_camera(api: Any, emulator: EmulatorControl, serial: int = COLOUR_SERIAL) -> int:
+    """Plug in a camera of the colour profile (Bayer RGGB) and open it."""
+    emulator.add_camera(serial, profile=COLOUR_PROFILE)
+    return open_camera(api, serial)
 
 
 def set_feature(api: Any, h: int, feature: int, params: list[float], flags: int = MANUAL) -> int:
@@ -327,15 +337,11 @@ def test_set_exposure_in_seconds_reads_back(pxl_api: Any, emulator: EmulatorCont
     assert set_feature(pxl_api, h, GAIN, [6.0]) == SUCCESS
     assert set_feature(pxl_api, h, GAIN, [2.25]) == PARAMETERS_CHANGED  # 0.1 dB steps
     assert emulator.feature_value(SERIAL1, GAIN) == pytest.approx(2.3)
-    # one-time auto exposure completes at once: back to MANUAL with a value in [AUTO_MIN, AUTO_MAX]
-    assert set_feature(pxl_api, h, EXPOSURE, [0.5], ONEPUSH) == SUCCESS
-    _, flags, params = pxl_api.getFeature(h, EXPOSURE)
-    assert flags == PRESENCE | MANUAL and 1e-4 <= params[0] <= 1.0
-    # pixel addressing: symmetric values 1, 2, 4 only
+    # pixel addressing with one parameter: symmetric
     assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2]) == SUCCESS
     assert get_params(pxl_api, h, PIXEL_ADDRESSING) == [2, 0, 2, 2]
-    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [3]) == INVALID_PARAMETER
-    assert set_feature(pxl_api, h, PIXEL_FORMAT, [pxl_api.PixelFormat.BAYER8_GRBG]) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [5]) == INVALID_PARAMETER  # not a factor the camera offers
+    assert set_feature(pxl_api, h, PIXEL_FORMAT, [pxl_api.PixelFormat.BAYER8_GRBG]) == INVALID_PARAMETER  # mono
     assert set_feature(pxl_api, h, FRAME_RATE, [], OFF) == SUCCESS
     assert pxl_api.getFeature(h, FRAME_RATE)[1] == PRESENCE | OFF
 
@@ -375,11 +381,16 @@ def test_roi_only_while_stopped(pxl_api: Any) -> None:
     assert pxl_api.setStreamState(h, STOP) == (SUCCESS,)
     assert set_feature(pxl_api, h, ROI, [8, 16, 640, 480]) == SUCCESS
     assert get_params(pxl_api, h, ROI) == [8, 16, 640, 480]
-    assert set_feature(pxl_api, h, ROI, [3, 0, 641, 479]) == PARAMETERS_CHANGED  # snapped to the 8-pixel step
-    assert get_params(pxl_api, h, ROI) == [0, 0, 640, 480]
-    assert set_feature(pxl_api, h, ROI, [2000, 0, 640, 480]) == OUT_OF_RANGE  # does not fit the sensor
-    assert set_feature(pxl_api, h, ROI, [0, 0, 4096, 480]) == OUT_OF_RANGE
-    assert get_params(pxl_api, h, ROI) == [0, 0, 640, 480]
+    # FEATURES.md 2 [DESIGN]: snapped DOWN to the 8-pixel steps, and the caller is told
+    assert set_feature(pxl_api, h, ROI, [3, 15, 641, 479]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, h, ROI) == [0, 8, 640, 472]
+    # larger than the sensor at that offset: the size is clamped to what fits
+    assert set_feature(pxl_api, h, ROI, [2000, 0, 640, 480]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, h, ROI) == [2000, 0, DEFAULT_WIDTH - 2000, 480]
+    assert set_feature(pxl_api, h, ROI, [0, 0, 4096, 480]) == OUT_OF_RANGE  # beyond the limits: refused
+    assert set_feature(pxl_api, h, ROI, [0, 0, 56, 480]) == OUT_OF_RANGE  # below the 64-pixel minimum
+    assert set_feature(pxl_api, h, ROI, [DEFAULT_WIDTH - 56, 0, 64, 64]) == OUT_OF_RANGE  # LEFT max = W - 64
+    assert get_params(pxl_api, h, ROI) == [2000, 0, DEFAULT_WIDTH - 2000, 480]  # refusals change nothing
 
 
 # ------------------------------------------------------------------------------------------- frames
@@ -437,13 +448,13 @@ def test_mono16_is_big_endian_msb_aligned(pxl_api: Any) -> None:
     assert not np.array_equal(buf.view("<u2").ravel()[2:], value12 << 4)  # byte order matters
 
 
-def test_bayer_frames_follow_the_rggb_layout(pxl_api: Any) -> None:
-    h = open_camera(pxl_api)
-    configure(pxl_api, h, (8, 16, 128, 64), BAYER8_RGGB)
+def test_bayer_frames_follow_the_rggb_layout(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_colour_camera(pxl_api, emulator)
+    configure(pxl_api, h, (32, 16, 128, 64), BAYER8_RGGB)
     assert pxl_api.setStreamState(h, START)[0] == SUCCESS
     raw, desc = grab(pxl_api, h, 128, 64)
     assert desc.PixelFormat.fValue == BAYER8_RGGB
-    g = pattern(8, 16, 128, 64, desc.uFrameNumber)
+    g = pattern(32, 16, 128, 64, desc.uFrameNumber)
     expected = np.empty_like(g)
     expected[0::2, 0::2] = g[0::2, 0::2]  # R: full response
     expected[0::2, 1::2] = g[0::2, 1::2] >> 1  # G: half
@@ -469,7 +480,7 @@ def test_bayer_frames_follow_the_rggb_layout(pxl_api: Any) -> None:
     assert set_feature(pxl_api, h, PIXEL_FORMAT, [BAYER16_RGGB]) == SUCCESS
     assert pxl_api.setStreamState(h, START)[0] == SUCCESS
     raw16, desc = grab(pxl_api, h, 256, 64)
-    g = pattern(8, 16, 128, 64, desc.uFrameNumber)
+    g = pattern(32, 16, 128, 64, desc.uFrameNumber)
     words = raw16.view(">u2")
     assert np.array_equal(words[1::2, 1::2], sensor12(g[1::2, 1::2], colour=0.25) << 4)
     assert np.array_equal(words[1::2, 0::2], sensor12(g[1::2, 0::2], colour=0.5) << 4)

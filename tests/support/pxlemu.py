@@ -34,6 +34,11 @@ LIB_VERSION = "4.2.2.11"
 DEFAULT_SERIALS = (700000001, 700000002)
 DEFAULT_WIDTH = 2448
 DEFAULT_HEIGHT = 2048
+#: Profiles (emulator/README.md "Profiles"): the default mono camera and the colour (Bayer RGGB) camera.
+MONO_PROFILE = "mono"
+COLOUR_PROFILE = "colour"
+COLOUR_WIDTH = 1920
+COLOUR_HEIGHT = 1200
 #: Bytes at the start of every frame that hold the frame number (uint32 little-endian) instead of pixels.
 STAMP_BYTES = 4
 
@@ -132,6 +137,15 @@ class EmulatorControl:
         "PxLEmu_LastFrameNumber": ([ctypes.c_uint], ctypes.c_longlong),
         "PxLEmu_SetFreeRun": ([ctypes.c_int], ctypes.c_int),
         "PxLEmu_Command": ([ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
+        "PxLEmu_AddCameraEx": (
+            [ctypes.c_uint, ctypes.c_char_p, ctypes.c_uint, ctypes.c_uint, ctypes.c_char_p],
+            ctypes.c_int,
+        ),
+        "PxLEmu_SetScene": (
+            [ctypes.c_uint, ctypes.c_float, ctypes.c_float, ctypes.c_float, ctypes.c_float],
+            ctypes.c_int,
+        ),
+        "PxLEmu_GetProfile": ([ctypes.c_uint, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
     }
 
     def __init__(self, lib: ctypes.CDLL) -> None:
@@ -155,9 +169,30 @@ class EmulatorControl:
         """Forget all handles and cameras, recreate the profile (PXLEMU_CONFIG), clear faults and counters."""
         self._call("PxLEmu_Reset")
 
-    def add_camera(self, serial: int, model: str | None = None, width: int = 0, height: int = 0) -> None:
-        """Plug in a new camera (0 = default sensor size; sizes must be multiples of 8, >= 64)."""
-        self._call("PxLEmu_AddCamera", serial, model.encode() if model else None, width, height)
+    def add_camera(
+        self, serial: int, model: str | None = None, width: int = 0, height: int = 0, profile: str | None = None
+    ) -> None:
+        """Plug in a new camera (0 = the profile's sensor size; sizes must be multiples of its ROI steps, >= 64).
+
+        ``profile``: "mono" (default) or "colour" (emulator/README.md "Profiles").
+        """
+        if profile is None:
+            self._call("PxLEmu_AddCamera", serial, model.encode() if model else None, width, height)
+        else:
+            model_arg = model.encode() if model else None
+            self._call("PxLEmu_AddCameraEx", serial, model_arg, width, height, profile.encode())
+
+    def profile(self, serial: int) -> str:
+        """The camera's profile name ("mono" or "colour")."""
+        buf = ctypes.create_string_buffer(32)
+        self._call("PxLEmu_GetProfile", serial, buf, len(buf))
+        return buf.value.decode()
+
+    def set_scene(self, serial: int, brightness: float, rgb: tuple[float, float, float] | None = None) -> None:
+        """The simulated scene: brightness factor (1 = nominal: AUTO settles at 10 ms and 0 dB) and, optionally,
+        its colour cast (R, G, B response; default 1, 0.5, 0.25) that one-push white shading balances."""
+        r, g, b = rgb if rgb is not None else (-1.0, -1.0, -1.0)
+        self._call("PxLEmu_SetScene", serial, brightness, r, g, b)
 
     def remove_camera(self, serial: int) -> None:
         self._call("PxLEmu_RemoveCamera", serial)
@@ -236,7 +271,7 @@ class EmulatorControl:
 
     def command(self, line: str) -> str:
         """One line of the control-socket protocol, executed in-process; returns the reply line."""
-        reply = ctypes.create_string_buffer(512)
+        reply = ctypes.create_string_buffer(1024)
         self._lib.PxLEmu_Command(line.encode(), reply, len(reply))
         return reply.value.decode()
 
@@ -294,11 +329,24 @@ class SocketControl:
     def reset(self) -> None:
         self._ok("reset")
 
-    def add_camera(self, serial: int, model: str | None = None, width: int = 0, height: int = 0) -> None:
-        if width or height:
-            self._ok(f"add {serial} {model or 'PL-EMU-5MP'} {width} {height}")
+    def add_camera(
+        self, serial: int, model: str | None = None, width: int = 0, height: int = 0, profile: str | None = None
+    ) -> None:
+        if profile is not None:
+            self._ok(f"add {serial} {model or '-'} {width} {height} {profile}")
+        elif width or height:
+            self._ok(f"add {serial} {model or '-'} {width} {height}")
         else:
             self._ok(f"add {serial} {model}" if model else f"add {serial}")
+
+    def profile(self, serial: int) -> str:
+        return self._ok(f"profile {serial}")
+
+    def set_scene(self, serial: int, brightness: float, rgb: tuple[float, float, float] | None = None) -> None:
+        if rgb is None:
+            self._ok(f"scene {serial} {brightness!r}")
+        else:
+            self._ok(f"scene {serial} {brightness!r} {rgb[0]!r} {rgb[1]!r} {rgb[2]!r}")
 
     def remove_camera(self, serial: int) -> None:
         self._ok(f"remove {serial}")
