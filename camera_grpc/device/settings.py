@@ -307,8 +307,8 @@ def validate(
 
     Checks every leaf under ``fields_to_set`` (top-level names): numbers finite and within
     ``[minimum, maximum]``, on the step grid, in the allowed values; enums among the choices;
-    the region inside the ``sensor`` (width, height) at its offset and divisible by the
-    addressing factors. Raises :class:`FeatureUnsupportedError` for a feature the camera lacks,
+    the region inside the ``sensor`` (width, height) at its offset. Raises
+    :class:`FeatureUnsupportedError` for a feature the camera lacks, and
     :class:`~camera_grpc.errors.InvalidSettingError` naming the field, the rule and the unit otherwise.
     """
     for top in fields_to_set:
@@ -317,8 +317,8 @@ def validate(
             continue
         for path, leaf in _leaves(top, value):
             _check_leaf(path, leaf, features[path] if path in FEATURE_NAMES else features[top])
-    if "roi" in fields_to_set or "pixel_addressing" in fields_to_set:
-        _check_region(target.roi, target.pixel_addressing, sensor)
+    if "roi" in fields_to_set:
+        _check_region(target.roi, sensor)
 
 
 def _leaves(path: str, value: Any) -> Iterable[tuple[str, Any]]:
@@ -384,11 +384,13 @@ def _is_neutral(path: str, value: Any) -> bool:
     )
 
 
-def _check_region(roi: Region, addressing: PixelAddressing, sensor: tuple[int, int]) -> None:
+def _check_region(roi: Region, sensor: tuple[int, int]) -> None:
+    """The region must lie on the sensor. (Sizes need not divide by the addressing factors: as the
+    SDK does, frames are ``roi.width // horizontal`` by ``roi.height // vertical`` pixels.)"""
     sensor_width, sensor_height = sensor
-    for axis, offset, size, limit, factor in (
-        ("x", roi.offset_x, roi.width, sensor_width, addressing.horizontal),
-        ("y", roi.offset_y, roi.height, sensor_height, addressing.vertical),
+    for axis, offset, size, limit in (
+        ("x", roi.offset_x, roi.width, sensor_width),
+        ("y", roi.offset_y, roi.height, sensor_height),
     ):
         size_name = "width" if axis == "x" else "height"
         if offset + size > limit:
@@ -399,13 +401,6 @@ def _check_region(roi: Region, addressing: PixelAddressing, sensor: tuple[int, i
                 maximum=max(limit - offset, 0),
                 reason=f"roi.offset_{axis} + roi.{size_name} = {offset + size} exceeds the sensor's "
                 f"{size_name} of {limit} pixels (at offset {offset} the largest {size_name} is {limit - offset})",
-            )
-        if factor > 1 and size % factor:
-            raise InvalidSettingError(
-                f"roi.{size_name}",
-                size,
-                reason=f"must be a multiple of the pixel addressing factor {factor} "
-                f"(pixel_addressing.{'horizontal' if axis == 'x' else 'vertical'})",
             )
 
 
