@@ -390,6 +390,269 @@ static void write_png(const img_t *im, U8 *out, size_t size)
     put32be(q + 8, crc32_buf(q + 4, 4));
 }
 
+/* ================================================================ PSD: uncompressed Photoshop file, 8-bit grey or RGB */
+
+static size_t size_psd(const img_t *im) { return 26 + 4 + 4 + 4 + 2 + (size_t)im->w * im->h * channels(im); }
+
+static void put16be(U8 *p, U32 v) { p[0] = (U8)(v >> 8); p[1] = (U8)v; }
+
+static void write_psd(const img_t *im, U8 *out, size_t size) /* header, empty sections, raw planar channels */
+{
+    U32 ch = (U32)channels(im);
+    memset(out, 0, size);
+    memcpy(out, "8BPS", 4);
+    put16be(out + 4, 1);  /* version */
+    put16be(out + 12, ch); /* channels (after 6 reserved bytes) */
+    put32be(out + 14, im->h);
+    put32be(out + 18, im->w);
+    put16be(out + 22, 8);             /* bits per channel */
+    put16be(out + 24, ch == 3 ? 3 : 1); /* colour mode: RGB / grayscale */
+    /* 26: colour mode data, image resources, layer and mask info: three empty sections (length 0) */
+    put16be(out + 38, 0); /* image data: raw */
+    U8 *d = out + 40;
+    for (U32 k = 0; k < ch; k++)
+        for (U32 y = 0; y < im->h; y++)
+            for (U32 x = 0; x < im->w; x++) {
+                if (ch == 1) {
+                    *d++ = grey8(im, x, y);
+                } else {
+                    U32 rgb[3];
+                    pixel_rgb16(im, x, y, rgb);
+                    *d++ = (U8)(rgb[k] >> 8);
+                }
+            }
+}
+
+/* ================================================================ JPEG: baseline (SOF0), libm-free encoder
+ *
+ * JFIF, 8-bit grey (1 component) or YCbCr 4:4:4 (3 components, interleaved), one flat quantisation table
+ * (2: near-lossless), and Huffman tables of fixed code lengths (DC: 12 categories x 4 bits, AC: 162 symbols
+ * x 8 bits) - valid for any decoder, simpler than the Annex K tables.  Edge blocks repeat the last pixel. */
+
+#define JPEG_Q 2
+
+static double cos_(double x) /* libm-free cosine */
+{
+    const double two_pi = 6.283185307179586;
+    while (x > 3.141592653589793)
+        x -= two_pi;
+    while (x < -3.141592653589793)
+        x += two_pi;
+    double term = 1.0, sum = 1.0, x2 = x * x;
+    for (int i = 1; i < 30; i++) {
+        term *= -x2 / ((2 * i - 1) * (2 * i));
+        sum += term;
+    }
+    return sum;
+}
+
+static double dct_t[8][8]; /* C(u)/2 * cos((2x+1) u pi / 16) */
+static U8 zigzag[64];     /* zigzag index -> natural index */
+static U8 ac_code_of[256];
+static pthread_once_t jpeg_once = PTHREAD_ONCE_INIT;
+static void jpeg_init(void)
+{
+    for (int u = 0; u < 8; u++)
+        for (int x = 0; x < 8; x++)
+            dct_t[u][x] = (u ? 0.5 : 0.3535533905932738) * cos_((2 * x + 1) * u * 3.141592653589793 / 16.0);
+    int i = 0;
+    for (int sum = 0; sum < 15; sum++) /* walk the anti-diagonals, alternating direction */
+        for (int k = 0; k <= sum; k++) {
+            int a = (sum & 1) ? k : sum - k; /* row */
+            int b = sum - a;
+            if (a < 8 && b < 8)
+                zigzag[i++] = (U8)(a * 8 + b);
+        }
+    /* AC symbols: 0x00 EOB, 0xF0 ZRL, then (run << 4) | size for run 0..15, size 1..10; code = index */
+    int n = 0;
+    ac_code_of[0x00] = (U8)n++;
+    ac_code_of[0xF0] = (U8)n++;
+    for (int run = 0; run < 16; run++)
+        for (int size = 1; size <= 10; size++)
+            ac_code_of[(run << 4) | size] = (U8)n++;
+}
+
+typedef struct {
+    U8 *out; /* NULL: count only */
+    size_t n;
+    U32 acc;
+    int bits;
+} jsink_t;
+
+static void j_byte(jsink_t *s, U8 b)
+{
+    if (s->out)
+        s->out[s->n] = b;
+    s->n++;
+}
+static void j_bytes(jsink_t *s, const U8 *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        j_byte(s, p[i]);
+}
+static void j_bits(jsink_t *s, U32 code, int len) /* entropy-coded data: 0xFF is followed by a stuffed 0 */
+{
+    for (int i = len - 1; i >= 0; i--) {
+        s->acc = (s->acc << 1) | ((code >> i) & 1u);
+        if (++s->bits == 8) {
+            j_byte(s, (U8)s->acc);
+            if ((s->acc & 0xFF) == 0xFF)
+                j_byte(s, 0);
+            s->acc = 0;
+            s->bits = 0;
+        }
+    }
+}
+static void j_flush(jsink_t *s)
+{
+    while (s->bits)
+        j_bits(s, 1, 1); /* pad with 1-bits */
+}
+
+static int j_category(int v)
+{
+    int a = v < 0 ? -v : v, c = 0;
+    while (a) {
+        c++;
+        a >>= 1;
+    }
+    return c;
+}
+static void j_value(jsink_t *s, int v, int cat)
+{
+    if (cat)
+        j_bits(s, (U32)(v >= 0 ? v : v + (1 << cat) - 1), cat);
+}
+
+/* one 8x8 block of level-shifted samples: DCT, quantise, code; *pred is the component's DC predictor */
+static void j_block(jsink_t *s, const double blk[64], int *pred)
+{
+    double tmp[64];
+    int q[64];
+    for (int u = 0; u < 8; u++) /* rows: tmp[y][u] */
+        for (int y = 0; y < 8; y++) {
+            double a = 0;
+            for (int x = 0; x < 8; x++)
+                a += dct_t[u][x] * blk[y * 8 + x];
+            tmp[y * 8 + u] = a;
+        }
+    for (int v = 0; v < 8; v++)
+        for (int u = 0; u < 8; u++) {
+            double a = 0;
+            for (int y = 0; y < 8; y++)
+                a += dct_t[v][y] * tmp[y * 8 + u];
+            q[v * 8 + u] = (int)rnd(a / JPEG_Q);
+        }
+    int dc = q[0], diff = dc - *pred, cat = j_category(diff);
+    *pred = dc;
+    j_bits(s, (U32)cat, 4);
+    j_value(s, diff, cat);
+    int run = 0;
+    for (int i = 1; i < 64; i++) {
+        int v = q[zigzag[i]];
+        if (v == 0) {
+            run++;
+            continue;
+        }
+        while (run > 15) {
+            j_bits(s, ac_code_of[0xF0], 8);
+            run -= 16;
+        }
+        int c = j_category(v);
+        if (c > 10) { /* cannot happen with JPEG_Q 2 and 8-bit samples; clamp to stay baseline */
+            v = v < 0 ? -1023 : 1023;
+            c = 10;
+        }
+        j_bits(s, ac_code_of[(run << 4) | c], 8);
+        j_value(s, v, c);
+        run = 0;
+    }
+    if (run)
+        j_bits(s, ac_code_of[0x00], 8);
+}
+
+static size_t jpeg_encode(const img_t *im, U8 *out)
+{
+    pthread_once(&jpeg_once, jpeg_init);
+    jsink_t s = {out, 0, 0, 0};
+    int nc = (int)channels(im);
+    static const U8 soi_app0[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0};
+    j_bytes(&s, soi_app0, sizeof soi_app0);
+    U8 dqt[5 + 64] = {0xFF, 0xDB, 0, 67, 0};
+    memset(dqt + 5, JPEG_Q, 64);
+    j_bytes(&s, dqt, sizeof dqt);
+    U8 sof[19] = {0xFF, 0xC0, 0, (U8)(8 + 3 * nc), 8, (U8)(im->h >> 8), (U8)im->h, (U8)(im->w >> 8), (U8)im->w, (U8)nc};
+    for (int k = 0; k < nc; k++) {
+        sof[10 + 3 * k] = (U8)(k + 1);
+        sof[11 + 3 * k] = 0x11;
+        sof[12 + 3 * k] = 0;
+    }
+    j_bytes(&s, sof, 10 + 3 * (size_t)nc);
+    /* DHT: DC table 0 (12 codes of 4 bits), AC table 0 (162 codes of 8 bits) */
+    U8 dht[4 + 1 + 16 + 12 + 1 + 16 + 162];
+    size_t len = 2 + 1 + 16 + 12 + 1 + 16 + 162;
+    memset(dht, 0, sizeof dht);
+    dht[0] = 0xFF;
+    dht[1] = 0xC4;
+    dht[2] = (U8)(len >> 8);
+    dht[3] = (U8)len;
+    U8 *d = dht + 4;
+    *d++ = 0x00;
+    d[3] = 12; /* BITS[4] */
+    d += 16;
+    for (int i = 0; i < 12; i++)
+        *d++ = (U8)i;
+    *d++ = 0x10;
+    d[7] = 162; /* BITS[8] */
+    d += 16;
+    for (int sym = 0; sym < 256; sym++) /* values in code order */
+        if (sym == 0x00 || sym == 0xF0 || ((sym & 15) >= 1 && (sym & 15) <= 10))
+            d[ac_code_of[sym]] = (U8)sym;
+    j_bytes(&s, dht, sizeof dht);
+    U8 sos[14] = {0xFF, 0xDA, 0, (U8)(6 + 2 * nc), (U8)nc};
+    for (int k = 0; k < nc; k++) {
+        sos[5 + 2 * k] = (U8)(k + 1);
+        sos[6 + 2 * k] = 0x00;
+    }
+    size_t p = 5 + 2 * (size_t)nc;
+    sos[p] = 0;
+    sos[p + 1] = 63;
+    sos[p + 2] = 0;
+    j_bytes(&s, sos, p + 3);
+    int pred[3] = {0, 0, 0};
+    double blk[3][64];
+    for (U32 by = 0; by < im->h; by += 8)
+        for (U32 bx = 0; bx < im->w; bx += 8) {
+            for (U32 y = 0; y < 8; y++)
+                for (U32 x = 0; x < 8; x++) {
+                    U32 px = bx + x < im->w ? bx + x : im->w - 1, py = by + y < im->h ? by + y : im->h - 1;
+                    if (nc == 1) {
+                        blk[0][y * 8 + x] = (double)grey8(im, px, py) - 128.0;
+                    } else {
+                        U8 c[3];
+                        put_rgb8(im, px, py, c, 0);
+                        double r = c[0], g = c[1], b = c[2];
+                        blk[0][y * 8 + x] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+                        blk[1][y * 8 + x] = -0.168736 * r - 0.331264 * g + 0.5 * b;
+                        blk[2][y * 8 + x] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+                    }
+                }
+            for (int k = 0; k < nc; k++)
+                j_block(&s, blk[k], &pred[k]);
+        }
+    j_flush(&s);
+    j_byte(&s, 0xFF);
+    j_byte(&s, 0xD9);
+    return s.n;
+}
+
+static size_t size_jpeg(const img_t *im) { return jpeg_encode(im, NULL); }
+static void write_jpeg(const img_t *im, U8 *out, size_t size)
+{
+    (void)size;
+    jpeg_encode(im, out);
+}
+
 /* ================================================================ the format table, PxLFormatImage */
 
 typedef struct {
@@ -398,7 +661,7 @@ typedef struct {
     void (*write)(const img_t *im, U8 *out, size_t size); /* out: size bytes (= size(im)) */
 } format_desc_t;
 
-/* PSD, JPEG and unknown formats are missing: ApiNotSupportedError */
+/* unknown formats are missing: ApiNotSupportedError */
 static const format_desc_t format_table[] = {
     {IMAGE_FORMAT_RAW_MONO8, size_mono8, write_mono8},
     {IMAGE_FORMAT_RAW_RGB24, size_rgb24, write_rgb24_dib},
@@ -408,6 +671,8 @@ static const format_desc_t format_table[] = {
     {IMAGE_FORMAT_BMP, size_bmp, write_bmp},
     {IMAGE_FORMAT_TIFF, size_tiff, write_tiff},
     {IMAGE_FORMAT_PNG, size_png, write_png},
+    {IMAGE_FORMAT_PSD, size_psd, write_psd},
+    {IMAGE_FORMAT_JPEG, size_jpeg, write_jpeg},
 };
 
 static const format_desc_t *find_format(U32 fmt)
@@ -440,7 +705,9 @@ PXL_RETURN_CODE impl_FormatImage(const void *src, const FRAME_DESC *d, U32 fmt, 
         return ApiInvalidParameterError;
     const format_desc_t *f = find_format(fmt);
     if (!f)
-        return ApiNotSupportedError; /* PSD, JPEG and unknown formats */
+        return ApiNotSupportedError; /* unknown formats */
+    if (!src && fmt == IMAGE_FORMAT_JPEG) /* its size is known only by encoding */
+        return ApiNullPointerError;
     size_t need = f->size(&im);
     if (need > 0xFFFFFFFFu)
         return ApiInvalidParameterError;
