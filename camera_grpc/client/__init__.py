@@ -10,22 +10,27 @@ from camera_grpc.client.camera import (
     DEFAULT_TIMEOUT_S,
     AsyncCameraClient,
     AsyncFrameStream,
+    AsyncSettingsStream,
     CameraClient,
     CaptureFields,
     FramesFields,
     FrameStream,
+    SettingsFields,
+    SettingsStream,
     capture_request,
     frames_request,
 )
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options, loopback_target
 from camera_grpc.client.credentials import CredentialsError, PemSource, channel_credentials, is_loopback_target
 from camera_grpc.client.errors import CameraRpcError, FieldViolation, Security
+from camera_grpc.client.settings import SettingsValueError, features_by_name, preset_name, update_request
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_TIMEOUT_S",
     "AsyncCameraClient",
     "AsyncFrameStream",
+    "AsyncSettingsStream",
     "CameraClient",
     "CameraRpcError",
     "CaptureFields",
@@ -35,10 +40,16 @@ __all__ = [
     "FramesFields",
     "PemSource",
     "Security",
+    "SettingsFields",
+    "SettingsStream",
+    "SettingsValueError",
     "capture_request",
     "channel_credentials",
     "channel_options",
+    "features_by_name",
     "frames_request",
     "is_loopback_target",
     "loopback_target",
+    "preset_name",
+    "update_request",
 ]

@@ -51,7 +51,7 @@ import inspect
 import math
 import queue
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
@@ -63,6 +63,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options
 from camera_grpc.client.credentials import PemSource, channel_credentials
 from camera_grpc.client.errors import PLAINTEXT, CameraRpcError, Security
+from camera_grpc.client.settings import preset_id as preset_id_of
+from camera_grpc.client.settings import preset_name, update_request
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -80,12 +82,15 @@ class _DefaultTimeout:
 
 _DEFAULT_TIMEOUT: Any = _DefaultTimeout()
 
-#: Responses that say which exposure is in effect.
+#: Responses that say which exposure is in effect (in ``exposure_ms``, or in their ``settings``).
 _SETTINGS_RESPONSES = (pb.GetSettingsResponse, pb.UpdateSettingsResponse, pb.CaptureResponse)
+_FULL_SETTINGS_RESPONSES = (pb.ApplyPresetResponse, pb.LoadSettingsFromCameraResponse)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R", bound=Message)
+_M = TypeVar("_M", bound=Message)
 _Stream = TypeVar("_Stream", "FrameStream", "AsyncFrameStream")
+_Watch = TypeVar("_Watch", "SettingsStream", "AsyncSettingsStream")
 
 
 class CaptureFields(TypedDict, total=False):
@@ -108,6 +113,25 @@ class FramesFields(TypedDict, total=False):
     max_frames: int | None
     policy: pb.DeliveryPolicy.ValueType
     queue_depth: int | None
+
+
+class SettingsFields(TypedDict, total=False):
+    """Settings of ``camera.v1.CameraSettings`` as keyword arguments of ``update_settings`` (besides
+    ``exposure_ms`` and ``gain_db``): a message replaces the field, a mapping sets only its parts, enums
+    by short name (``"once"``, ``"mono16"``, ``"bin"``) or number; ``None`` (or absent) leaves one unchanged."""
+
+    roi: pb.Region | Mapping[str, int] | None
+    pixel_addressing: pb.PixelAddressing | Mapping[str, Any] | None
+    pixel_format: str | int | None
+    frame_rate: pb.FrameRate | Mapping[str, Any] | None
+    exposure_auto: str | int | None
+    exposure_auto_limits_ms: pb.ValueRange | Mapping[str, float] | None
+    gain_auto: str | int | None
+    white_balance: pb.WhiteBalance | Mapping[str, Any] | None
+    black_level_pct: float | None
+    gamma: float | None
+    flip: pb.Flip | Mapping[str, bool] | None
+    saturation_pct: float | None
 
 
 def capture_request(**fields: Unpack[CaptureFields]) -> pb.CaptureRequest:
@@ -161,8 +185,8 @@ class _Unary(Generic[_P, _R]):
         return self._send if client is None else types.MethodType(self._send, client)
 
 
-class FrameStream(Iterator[pb.FramesResponse]):
-    """The live frames of one ``Frames`` call. Iterate it; ``cancel()`` (or leaving ``with``) ends it."""
+class ResponseStream(Iterator[_M]):
+    """The responses of one server-streaming call. Iterate it; ``cancel()`` (or leaving ``with``) ends it."""
 
     def __init__(self, call: Any, security: Security = PLAINTEXT) -> None:
         self._call = call
@@ -171,7 +195,7 @@ class FrameStream(Iterator[pb.FramesResponse]):
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> pb.FramesResponse:
+    def __next__(self) -> _M:
         try:
             return next(self._call)  # type: ignore[no-any-return]
         except grpc.RpcError as error:
@@ -190,8 +214,8 @@ class FrameStream(Iterator[pb.FramesResponse]):
         self.cancel()
 
 
-class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
-    """The live frames of one ``Frames`` call (asyncio). ``cancel()`` (or leaving ``async with``) ends it."""
+class AsyncResponseStream(AsyncIterator[_M]):
+    """The responses of one server-streaming call (asyncio). ``cancel()`` (or leaving ``async with``) ends it."""
 
     def __init__(self, call: grpc.aio.UnaryStreamCall, security: Security = PLAINTEXT) -> None:
         self._call = call
@@ -201,7 +225,7 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> pb.FramesResponse:
+    async def __anext__(self) -> _M:
         try:
             return await self._responses.__anext__()  # type: ignore[no-any-return]
         except asyncio.CancelledError:
@@ -225,6 +249,22 @@ class AsyncFrameStream(AsyncIterator[pb.FramesResponse]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.cancel()
+
+
+class FrameStream(ResponseStream[pb.FramesResponse]):
+    """The live frames of one ``Frames`` call. Iterate it; ``cancel()`` (or leaving ``with``) ends it."""
+
+
+class AsyncFrameStream(AsyncResponseStream[pb.FramesResponse]):
+    """The live frames of one ``Frames`` call (asyncio). ``cancel()`` (or leaving ``async with``) ends it."""
+
+
+class SettingsStream(ResponseStream[pb.WatchSettingsResponse]):
+    """The settings of one ``WatchSettings`` call: the current ones first, then after every change."""
+
+
+class AsyncSettingsStream(AsyncResponseStream[pb.WatchSettingsResponse]):
+    """The settings of one ``WatchSettings`` call (asyncio): the current ones first, then after every change."""
 
 
 class LiveFrameStream(FrameStream):
@@ -268,13 +308,16 @@ class AsyncLiveFrameStream(AsyncFrameStream):
 GRANT_ONE = pb.LiveFramesRequest(credits=1)
 
 
-class _ClientBase(Generic[_Stream]):
-    """What both clients share: the channel, every call, the deadlines. ``_Stream`` is the type of ``frames()``."""
+class _ClientBase(Generic[_Stream, _Watch]):
+    """What both clients share: the channel, every call, the deadlines. ``_Stream`` is the type of ``frames()``,
+    ``_Watch`` that of ``watch_settings()``."""
 
     #: ``grpc`` or ``grpc.aio``: where the channel comes from.
     _channel_module: Any
     #: FrameStream or AsyncFrameStream.
     _stream_type: type[_Stream]
+    #: SettingsStream or AsyncSettingsStream.
+    _watch_type: type[_Watch]
 
     def __init__(
         self,
@@ -339,15 +382,85 @@ class _ClientBase(Generic[_Stream]):
         *,
         exposure_ms: float | None = None,
         gain_db: float | None = None,
+        expected_revision: int | None = None,
         timeout_s: float | None = _DEFAULT_TIMEOUT,
+        **settings: Unpack[SettingsFields],
     ) -> UnaryCall[pb.UpdateSettingsResponse]:
-        """Change the settings given (all or nothing); returns what the camera applied."""
-        request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)
+        """Change the settings given (all or nothing); returns what the camera applied (``settings`` with its revision).
+
+        Keyword arguments are settings of ``camera.v1.CameraSettings`` (:class:`SettingsFields`): a message
+        replaces the whole field (``roi=pb.Region(...)``), a mapping only its parts (``roi={"width": 640}``);
+        enums by short name (``exposure_auto="once"``, ``pixel_format="mono16"``) or number. The request's
+        FieldMask names exactly what was given. ``expected_revision``: apply only if the settings still have
+        that revision (else ABORTED, nothing changed). With only ``exposure_ms`` and ``gain_db``, the request
+        is the one older services know.
+        """
+        if not settings and expected_revision is None:
+            request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)
+        else:
+            given = {"exposure_ms": exposure_ms, "gain_db": gain_db, **settings}
+            request = update_request(given, expected_revision=expected_revision)
         return UnaryCall(self._stub.UpdateSettings, request, self._timeout(timeout_s))
+
+    def watch_settings(self, *, timeout_s: float | None = None) -> _Watch:
+        """The settings now, then again after every change (whoever made it), each with a higher ``revision``
+        and its ``cause``; iterate it, ``cancel()`` ends it. No deadline unless given."""
+        return self._watch_type(self._stub.WatchSettings(pb.WatchSettingsRequest(), timeout=timeout_s), self.security)
+
+    @_Unary
+    def create_preset(
+        self, preset_id: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.CreatePresetResponse]:
+        """Save the current settings as preset ``preset_id`` (kept by the service; replaces one of that name)."""
+        request = pb.CreatePresetRequest(preset_id=preset_id_of(preset_id))
+        return UnaryCall(self._stub.CreatePreset, request, self._timeout(timeout_s))
+
+    @_Unary
+    def list_presets(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.ListPresetsResponse]:
+        """The saved presets, sorted by name."""
+        return UnaryCall(self._stub.ListPresets, pb.ListPresetsRequest(), self._timeout(timeout_s))
+
+    @_Unary
+    def get_preset(self, preset: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.GetPresetResponse]:
+        """One preset, by id or name (``day`` or ``presets/day``); NOT_FOUND if there is none."""
+        return self._named_call(self._stub.GetPreset, pb.GetPresetRequest, preset_name(preset), timeout_s)
+
+    @_Unary
+    def delete_preset(
+        self, preset: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.DeletePresetResponse]:
+        """Delete one preset, by id or name; NOT_FOUND if there is none."""
+        return self._named_call(self._stub.DeletePreset, pb.DeletePresetRequest, preset_name(preset), timeout_s)
+
+    @_Unary
+    def apply_preset(
+        self, preset: str, *, expected_revision: int | None = None, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.ApplyPresetResponse]:
+        """Apply a preset's settings (by id or name), all or nothing; returns what the camera applied."""
+        request = pb.ApplyPresetRequest(name=preset_name(preset), expected_revision=expected_revision)
+        return UnaryCall(self._stub.ApplyPreset, request, self._timeout(timeout_s))
+
+    @_Unary
+    def save_settings_to_camera(
+        self, channel: int, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.SaveSettingsToCameraResponse]:
+        """Store the camera's settings in its own non-volatile user ``channel`` (1 to ``settings_channels``)."""
+        return self._channel_call(self._stub.SaveSettingsToCamera, pb.SaveSettingsToCameraRequest, channel, timeout_s)
+
+    @_Unary
+    def load_settings_from_camera(
+        self, channel: int, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.LoadSettingsFromCameraResponse]:
+        """Load the settings of one of the camera's channels (0: factory defaults); returns them as applied."""
+        return self._channel_call(
+            self._stub.LoadSettingsFromCamera, pb.LoadSettingsFromCameraRequest, channel, timeout_s
+        )
 
     @_Unary
     def get_camera_info(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.GetCameraInfoResponse]:
-        """Model, serial, sensor size and valid ranges of the camera."""
+        """Model, serial, sensor size and valid ranges of the camera; ``features`` describes every setting as the
+        camera reports it (see :func:`~camera_grpc.client.settings.features_by_name`), ``settings_channels``
+        its user channels."""
         return UnaryCall(self._stub.GetCameraInfo, pb.GetCameraInfoRequest(), self._timeout(timeout_s))
 
     @_Unary
@@ -392,6 +505,14 @@ class _ClientBase(Generic[_Stream]):
         allowance_ms = exposure_ms if exposure_ms is not None and math.isfinite(exposure_ms) and exposure_ms > 0 else 0
         return self.timeout_s + allowance_ms / 1000
 
+    def _named_call(self, method: Any, request_type: Any, name: str, timeout_s: float | None) -> Any:
+        """A call naming one resource (a preset)."""
+        return UnaryCall(method, request_type(name=name), self._timeout(timeout_s))
+
+    def _channel_call(self, method: Any, request_type: Any, channel: int, timeout_s: float | None) -> Any:
+        """A call naming one of the camera's settings channels."""
+        return UnaryCall(method, request_type(channel=channel), self._timeout(timeout_s))
+
     def _timeout(self, timeout_s: float | None) -> float | None:
         return self.timeout_s if timeout_s is _DEFAULT_TIMEOUT else timeout_s
 
@@ -402,6 +523,8 @@ class _ClientBase(Generic[_Stream]):
         """Note the exposure a response reports (the allowance of later capture deadlines)."""
         if isinstance(response, _SETTINGS_RESPONSES):
             self.last_exposure_ms = response.exposure_ms
+        elif isinstance(response, _FULL_SETTINGS_RESPONSES):
+            self.last_exposure_ms = response.settings.exposure_ms
         elif isinstance(response, pb.GetCameraInfoResponse):
             self.max_exposure_ms = response.max_exposure_ms
         return response
@@ -410,7 +533,7 @@ class _ClientBase(Generic[_Stream]):
         return f"{type(self).__name__}({self.target!r})"
 
 
-class CameraClient(_ClientBase[FrameStream]):
+class CameraClient(_ClientBase[FrameStream, SettingsStream]):
     """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
 
     ``target`` is ``host:port`` (any gRPC target string). ``timeout_s`` is the default deadline of
@@ -426,6 +549,7 @@ class CameraClient(_ClientBase[FrameStream]):
 
     _channel_module: Any = grpc
     _stream_type = FrameStream
+    _watch_type = SettingsStream
 
     def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> LiveFrameStream:
         """Live frames paced by this client (``LiveFrames``): a frame is sent only when the loop asks for the
@@ -454,12 +578,13 @@ class CameraClient(_ClientBase[FrameStream]):
             raise CameraRpcError.from_rpc_error(error, self.security) from error
 
 
-class AsyncCameraClient(_ClientBase[AsyncFrameStream]):
+class AsyncCameraClient(_ClientBase[AsyncFrameStream, AsyncSettingsStream]):
     """asyncio client of camera.v1.CameraService (grpc.aio). Create it inside a running loop;
     use ``async with`` or ``await close()``. Arguments as :class:`CameraClient`; each call returns an awaitable."""
 
     _channel_module: Any = grpc.aio
     _stream_type = AsyncFrameStream
+    _watch_type = AsyncSettingsStream
 
     def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> AsyncLiveFrameStream:
         """As :meth:`CameraClient.live_frames`, for asyncio."""
