@@ -7,6 +7,7 @@ test pattern, control protocol) from emulator/README.md.
 from __future__ import annotations
 
 import ctypes
+import io
 import itertools
 import os
 import queue
@@ -62,11 +63,14 @@ REQUIRES_CONTROL = -1879048176
 NOT_PERMITTED_WHILE_STREAMING = -1879048165
 
 # Feature ids and flags (SDK-ABI.md 5.2 / 5.3)
-EXPOSURE, GAIN, TEMPERATURE, TRIGGER, FRAME_RATE, ROI = 7, 8, 11, 12, 18, 19
-PIXEL_ADDRESSING, PIXEL_FORMAT, MAX_PIXEL_SIZE = 21, 22, 31
+BRIGHTNESS, SATURATION, GAMMA = 0, 5, 6
+EXPOSURE, GAIN, TEMPERATURE, TRIGGER, FRAME_RATE, ROI, FLIP = 7, 8, 11, 12, 18, 19, 20
+PIXEL_ADDRESSING, PIXEL_FORMAT, WHITE_SHADING, MAX_PIXEL_SIZE, ACTUAL_FRAME_RATE = 21, 22, 27, 31, 35
 PRESENCE, MANUAL, AUTO, ONEPUSH, OFF = 0x1, 0x2, 0x4, 0x8, 0x10
 READ_ONLY, SETTABLE_WHILE_STREAMING, PERSISTABLE = 0x40, 0x80, 0x100
 MONO8, MONO16, BAYER8_RGGB, BAYER16_RGGB = 0, 1, 7, 10
+BAYER8_GRBG, BAYER16_GRBG, BAYER8_GBRG, BAYER8_BGGR, MONO12_PACKED, BAYER12_RGGB_PACKED = 3, 4, 8, 9, 13, 15
+DECIMATE, AVERAGE, BIN, RESAMPLE = 0, 1, 2, 3
 START, STOP = 0, 2
 
 
@@ -117,6 +121,41 @@ def pattern(left: int, top: int, w: int, h: int, n: int, pa: int = 1) -> np.ndar
 def sensor12(g: np.ndarray, scale: float = 1.0, colour: float = 1.0) -> np.ndarray:
     """12-bit sensor value: g * 16 * scale * colour, rounded, clipped at 4095."""
     return np.minimum(4095, np.floor(g * 16.0 * scale * colour + 0.5)).astype(np.int64)
+
+
+def readout_s(w: int, h: int, colour: bool = False) -> float:
+    """Readout model of the profiles (emulator/README.md): frame + rows * (row + columns * pixel)."""
+    return 0.5e-3 + h * ((2e-6 + w * 2e-9) if colour else (1e-6 + w * 1e-9))
+
+
+def blocks(v12: np.ndarray, x: int, y: int, mode: int) -> np.ndarray:
+    """Mono pixel addressing of 12-bit sensor values: decimate keeps the top-left sample of each y-by-x block,
+    average rounds the mean, bin sums and saturates at 4095."""
+    oh, ow = v12.shape[0] // y, v12.shape[1] // x
+    b = v12[: oh * y, : ow * x].reshape(oh, y, ow, x)
+    if mode == DECIMATE:
+        return b[:, 0, :, 0]
+    total = b.sum(axis=(1, 3))
+    return np.minimum(total, 4095) if mode == BIN else (total + x * y // 2) // (x * y)
+
+
+def unpack12(data: bytes, count: int) -> np.ndarray:
+    """GigE Vision 1.0 MONO12_PACKED: b0 = P0[11:4], b1 = P0[3:0] | P1[3:0] << 4, b2 = P1[11:4]."""
+    b = np.frombuffer(data, np.uint8).astype(np.int64)
+    b = np.concatenate([b, np.zeros((-len(b)) % 3, np.int64)]).reshape(-1, 3)
+    p0 = (b[:, 0] << 4) | (b[:, 1] & 0xF)
+    p1 = (b[:, 2] << 4) | (b[:, 1] >> 4)
+    return np.stack([p0, p1], axis=1).ravel()[:count]
+
+
+def grab_until(api: Any, h: int, shape: tuple[int, int], done: Any, limit: int = 50) -> list[Any]:
+    """Grab frames until done() is true (checked after each frame); the descriptors, or fail after limit."""
+    descs = []
+    for _ in range(limit):
+        descs.append(grab(api, h, shape[1], shape[0])[1])
+        if done():
+            return descs
+    raise AssertionError(f"not reached after {limit} frames")
 
 
 def stamp(buf: np.ndarray) -> int:
@@ -530,7 +569,484 @@ def test_format_image_bmp_png_tiff_raw(pxl_api: Any) -> None:
     rc, rgb48 = pxl_api.formatNumPyImage(frame, desc, fmt.RAW_RGB48)
     assert rc == SUCCESS
     assert np.array_equal(np.frombuffer(bytes(rgb48), "<u2").reshape(64, 96, 3)[..., 1], frame.astype(np.uint16) << 8)
-    assert pxl_api.formatNumPyImage(frame, desc, fmt.JPEG) == (NOT_SUPPORTED,)
+    assert pxl_api.formatNumPyImage(frame, desc, 0x7777) == (NOT_SUPPORTED,)  # no such image format
+
+
+# ------------------------------------------------------------------------------------------- profiles and features
+
+
+def _caps(api: Any, h: int) -> list[Any]:
+    rc, feats = api.getCameraFeatures(h, api.FeatureId.ALL)
+    assert rc == SUCCESS
+    return [feats.Features[i] for i in range(feats.uNumberOfFeatures)]
+
+
+def test_mono_and_colour_profiles_offer_their_features(pxl_api: Any, emulator: EmulatorControl) -> None:
+    mono = open_camera(pxl_api)
+    colour = open_colour_camera(pxl_api, emulator)
+    assert emulator.profile(SERIAL1) == "mono" and emulator.profile(COLOUR_SERIAL) == "colour"
+    assert emulator.command(f"profile {COLOUR_SERIAL}") == "colour"
+    m, c = _caps(pxl_api, mono), _caps(pxl_api, colour)
+    # colour-only features: absent on the mono camera (no PRESENCE), refused by get/set with ApiNotSupportedError
+    for fid in (WHITE_SHADING, SATURATION):
+        assert not m[fid].uFlags & PRESENCE and c[fid].uFlags & PRESENCE, fid
+        assert pxl_api.getFeature(mono, fid) == (NOT_SUPPORTED,)
+        assert set_feature(pxl_api, mono, fid, [1.0]) == NOT_SUPPORTED
+    assert c[WHITE_SHADING].uNumberOfParameters == 3 and c[WHITE_SHADING].uFlags & (MANUAL | ONEPUSH | OFF) == (
+        MANUAL | ONEPUSH
+    )
+    # SETTABLE_WHILE_STREAMING as real cameras report it (FEATURES.md 22.7)
+    for caps in (m, c):
+        for fid in (EXPOSURE, GAIN, GAMMA, BRIGHTNESS):
+            assert caps[fid].uFlags & SETTABLE_WHILE_STREAMING, fid
+        for fid in (ROI, PIXEL_ADDRESSING, PIXEL_FORMAT, FRAME_RATE, FLIP, TRIGGER):
+            assert caps[fid].uFlags & PRESENCE and not caps[fid].uFlags & SETTABLE_WHILE_STREAMING, fid
+        assert caps[EXPOSURE].uFlags & (AUTO | ONEPUSH) == AUTO | ONEPUSH
+        assert caps[GAIN].uFlags & (AUTO | ONEPUSH) == AUTO | ONEPUSH
+        assert caps[GAMMA].uFlags & OFF and caps[FRAME_RATE].uFlags & OFF
+        assert caps[FLIP].uNumberOfParameters == 2 and not caps[FLIP].uFlags & PERSISTABLE  # software flip
+        assert caps[PIXEL_ADDRESSING].uNumberOfParameters == 4 and caps[EXPOSURE].uNumberOfParameters == 3
+    for fid in (WHITE_SHADING, SATURATION):
+        assert c[fid].uFlags & SETTABLE_WHILE_STREAMING, fid
+    # limits per profile: mono PIXEL_FORMAT starts at MONO8, colour at the generic BAYER8 (how GUIs tell them apart)
+    assert _params(m[PIXEL_FORMAT]) == [(MONO8, MONO12_PACKED)]
+    assert _params(c[PIXEL_FORMAT])[0][0] == BAYER8_GRBG
+    assert _params(m[PIXEL_ADDRESSING]) == [(1, 8), (DECIMATE, BIN), (1, 8), (1, 8)]
+    assert _params(c[PIXEL_ADDRESSING]) == [(1, 4), (DECIMATE, BIN), (1, 4), (1, 4)]
+    assert _params(c[ROI]) == [
+        (0, COLOUR_WIDTH - 64),
+        (0, COLOUR_HEIGHT - 64),
+        (64, COLOUR_WIDTH),
+        (64, COLOUR_HEIGHT),
+    ]
+    assert get_params(pxl_api, colour, PIXEL_FORMAT) == [BAYER8_RGGB]
+    assert get_params(pxl_api, colour, WHITE_SHADING) == [1.0, 1.0, 1.0]
+    assert get_params(pxl_api, colour, SATURATION) == [100.0]
+    assert set_feature(pxl_api, colour, SATURATION, [150.0]) == SUCCESS
+    assert get_params(pxl_api, colour, SATURATION) == [150.0]
+    assert b"colour" in pxl_api.getCameraInfo(colour)[1].Description
+
+
+def test_profile_from_config_and_control_commands(pxl_api: Any, emulator: EmulatorControl) -> None:
+    old = os.environ.get("PXLEMU_CONFIG")
+    os.environ["PXLEMU_CONFIG"] = "cameras=700000001,700000005@colour:640x480;profile=mono"
+    try:
+        emulator.reset()
+        assert emulator.profile(700000001) == "mono" and emulator.profile(700000005) == "colour"
+        h = open_camera(pxl_api, 700000005)
+        assert get_params(pxl_api, h, ROI) == [0, 0, 640, 480]
+    finally:
+        if old is None:
+            del os.environ["PXLEMU_CONFIG"]
+        else:
+            os.environ["PXLEMU_CONFIG"] = old
+        emulator.reset()
+    assert emulator.command("add 700000006 - 0 0 colour") == "ok"
+    assert emulator.profile(700000006) == "colour"
+    assert emulator.command("add 700000007 PL-X 640 480 colour") == "ok"  # 640 is a multiple of the 32 step
+    assert emulator.command("add 700000008 - 648 480 colour").startswith("err")  # 648 is not
+    assert emulator.command("add 700000008 - 0 0 infrared").startswith("err")
+    assert emulator.command(f"scene {SERIAL1} 2") == "ok"
+    assert emulator.command(f"scene {SERIAL1} 2 1 1 1") == "ok"
+    assert emulator.command("scene 123 2").startswith("err")
+    with pytest.raises(EmulatorError):
+        emulator.set_scene(SERIAL1, -1.0)
+
+
+def test_roi_steps_of_the_colour_profile(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_colour_camera(pxl_api, emulator)
+    # PL-X9512-like granularity: LEFT / WIDTH step 32, TOP / HEIGHT step 8; snapped down
+    assert set_feature(pxl_api, h, ROI, [40, 20, 700, 500]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, h, ROI) == [32, 16, 672, 496]
+    assert set_feature(pxl_api, h, ROI, [64, 8, 640, 480]) == SUCCESS
+    assert set_feature(pxl_api, h, ROI, [0, 0, 63, 480]) == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, ROI, [1792, 0, 640, 480]) == PARAMETERS_CHANGED  # clamped to the sensor
+    assert get_params(pxl_api, h, ROI) == [1792, 0, COLOUR_WIDTH - 1792, 480]
+
+
+# ------------------------------------------------------------------------------------------- pixel addressing
+
+
+def test_pixel_addressing_modes_factors_and_frames(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (16, 8, 192, 96))
+    assert set_feature(pxl_api, h, EXPOSURE, [0.005]) == SUCCESS  # half brightness: binning does not saturate all
+    # asymmetric: X 2, Y 4 (VALUE reports X)
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2, DECIMATE, 2, 4]) == SUCCESS
+    assert get_params(pxl_api, h, PIXEL_ADDRESSING) == [2, DECIMATE, 2, 4]
+    # only VALUE changed (a read-modify-write of VALUE): symmetric
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [3, DECIMATE, 2, 4]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, h, PIXEL_ADDRESSING) == [3, DECIMATE, 3, 3]
+    # refusals: beyond the limits -> ApiOutOfRangeError; inside but not offered -> ApiInvalidParameterError
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2, RESAMPLE, 2, 2]) == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [16, DECIMATE, 16, 16]) == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [1, DECIMATE, 5, 1]) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [1, DECIMATE, 1, 7]) == INVALID_PARAMETER
+    assert get_params(pxl_api, h, PIXEL_ADDRESSING) == [3, DECIMATE, 3, 3]
+    for x, y, mode in ((2, 4, DECIMATE), (3, 2, AVERAGE), (2, 2, BIN), (6, 8, BIN), (4, 1, AVERAGE)):
+        assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+        assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [x, mode, x, y]) == SUCCESS
+        assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+        ow, oh = 192 // x, 96 // y  # floor, as the wrapper's imageSize
+        buf, desc = grab(pxl_api, h, ow, oh)
+        assert pxl_api.imageSize(desc) == ow * oh
+        assert (desc.PixelAddressingValue.fHorizontal, desc.PixelAddressingValue.fVertical) == (x, y)
+        assert desc.DecimationMode.fValue == mode and desc.Decimation.fValue == x
+        v12 = sensor12(pattern(16, 8, 192, 96, desc.uFrameNumber), 0.5)
+        expected = blocks(v12, x, y, mode) >> 4
+        assert np.array_equal(buf.ravel()[4:], expected.ravel()[4:]), (x, y, mode)
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [1, DECIMATE, 1, 1]) == NOT_PERMITTED_WHILE_STREAMING
+
+
+def test_colour_pixel_addressing_bins_same_colour_pixels(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_colour_camera(pxl_api, emulator)
+    configure(pxl_api, h, (32, 16, 128, 64), BAYER16_RGGB)
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2, AVERAGE, 2, 2]) == INVALID_PARAMETER  # not offered
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [3, DECIMATE, 3, 3]) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2, BIN, 2, 2]) == SUCCESS
+    assert set_feature(pxl_api, h, EXPOSURE, [0.002]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    raw, desc = grab(pxl_api, h, 64 * 2, 32)
+    assert desc.PixelFormat.fValue == BAYER16_RGGB
+    got = raw.view(">u2") >> 4
+    g = pattern(32, 16, 128, 64, desc.uFrameNumber)
+    colour = np.array([[1.0, 0.5], [0.5, 0.25]])  # R G / G B response of the default scene
+    for cy in (0, 1):
+        for cx in (0, 1):  # each CFA plane is binned 2x2 on its own: the Bayer layout is kept
+            plane = sensor12(g[cy::2, cx::2], 0.2, colour[cy, cx])
+            assert np.array_equal(got[cy::2, cx::2].ravel()[1:], blocks(plane, 2, 2, BIN).ravel()[1:]), (cy, cx)
+
+
+# ------------------------------------------------------------------------------------------- frame rate
+
+
+def test_frame_rate_limits_follow_roi_and_actual_rate_follows_exposure(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+
+    def fr_max() -> float:
+        return float(_params(pxl_api.getCameraFeatures(h, FRAME_RATE)[1].Features[0])[0][1])
+
+    full = fr_max()
+    assert full == pytest.approx(1 / readout_s(DEFAULT_WIDTH, DEFAULT_HEIGHT), rel=1e-4)
+    configure(pxl_api, h, (0, 0, 640, 480))
+    small = fr_max()
+    assert small == pytest.approx(1 / readout_s(640, 480), rel=1e-4) and small > full
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2, DECIMATE, 2, 2]) == SUCCESS
+    assert fr_max() == pytest.approx(1 / readout_s(320, 240), rel=1e-4)  # decimation reads fewer rows
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [2, AVERAGE, 2, 2]) == SUCCESS
+    assert fr_max() == pytest.approx(small, rel=1e-4)  # averaging is digital: every row is read
+    assert set_feature(pxl_api, h, FRAME_RATE, [small * 1.01]) == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [1, DECIMATE, 1, 1]) == SUCCESS
+    # MANUAL is a target: actual = min(target, 1 / (exposure + readout))
+    assert set_feature(pxl_api, h, FRAME_RATE, [200.0]) == SUCCESS
+    assert set_feature(pxl_api, h, EXPOSURE, [0.001]) == SUCCESS
+    assert get_params(pxl_api, h, ACTUAL_FRAME_RATE)[0] == pytest.approx(200.0)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.02]) == SUCCESS
+    limited = 1 / (0.02 + readout_s(640, 480))
+    assert get_params(pxl_api, h, ACTUAL_FRAME_RATE)[0] == pytest.approx(limited, rel=1e-5)
+    assert get_params(pxl_api, h, FRAME_RATE) == [200.0]  # the target is kept
+    # OFF: free running; a value sent with the flags read back (OFF) changes nothing (FEATURES.md 1)
+    assert set_feature(pxl_api, h, FRAME_RATE, [200.0], OFF) == SUCCESS
+    _, flags, _ = pxl_api.getFeature(h, FRAME_RATE)
+    assert set_feature(pxl_api, h, FRAME_RATE, [25.0], flags) == SUCCESS
+    assert pxl_api.getFeature(h, FRAME_RATE)[1:] == (PRESENCE | OFF, [200.0])
+    assert set_feature(pxl_api, h, FRAME_RATE, [25.0], MANUAL | OFF) == SUCCESS  # OFF wins: a GUI's "disable"
+    assert pxl_api.getFeature(h, FRAME_RATE)[1:] == (PRESENCE | OFF, [200.0])
+    assert get_params(pxl_api, h, ACTUAL_FRAME_RATE)[0] == pytest.approx(limited, rel=1e-5)
+    # the frame clock follows it
+    assert set_feature(pxl_api, h, FRAME_RATE, [25.0]) == SUCCESS
+    assert set_feature(pxl_api, h, EXPOSURE, [0.005]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert set_feature(pxl_api, h, FRAME_RATE, [20.0]) == NOT_PERMITTED_WHILE_STREAMING
+    descs = [grab(pxl_api, h, 640, 480)[1] for _ in range(3)]
+    assert all(d.ActualFrameRate.fValue == pytest.approx(25.0) for d in descs)
+    assert all(b.dFrameTime - a.dFrameTime >= 0.04 - 1e-6 for a, b in itertools.pairwise(descs))
+    assert set_feature(pxl_api, h, EXPOSURE, [0.06]) == SUCCESS  # settable while streaming: slows the clock
+    grab(pxl_api, h, 640, 480)
+    descs = [grab(pxl_api, h, 640, 480)[1] for _ in range(2)]
+    period = 0.06 + readout_s(640, 480)
+    assert descs[1].dFrameTime - descs[0].dFrameTime >= period - 1e-6
+    assert descs[1].ActualFrameRate.fValue == pytest.approx(1 / period, rel=1e-5)
+
+
+# ------------------------------------------------------------------------------------------- pixel formats
+
+
+def test_pixel_formats_per_profile(pxl_api: Any, emulator: EmulatorControl) -> None:
+    mono = open_camera(pxl_api)
+    for pf in (BAYER8_GRBG, BAYER8_RGGB, BAYER16_RGGB, BAYER12_RGGB_PACKED):
+        assert set_feature(pxl_api, mono, PIXEL_FORMAT, [pf]) in (INVALID_PARAMETER, OUT_OF_RANGE), pf
+    assert get_params(pxl_api, mono, PIXEL_FORMAT) == [MONO8]
+    colour = open_colour_camera(pxl_api, emulator)
+    for pf in (MONO8, MONO16, MONO12_PACKED, BAYER8_GBRG, BAYER8_BGGR):
+        assert set_feature(pxl_api, colour, PIXEL_FORMAT, [pf]) in (INVALID_PARAMETER, OUT_OF_RANGE), pf
+    # the generic BAYER8 / BAYER16 are accepted and become the sensor's native phase
+    assert set_feature(pxl_api, colour, PIXEL_FORMAT, [pxl_api.PixelFormat.BAYER8]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, colour, PIXEL_FORMAT) == [BAYER8_RGGB]
+    assert set_feature(pxl_api, colour, PIXEL_FORMAT, [BAYER16_GRBG]) == PARAMETERS_CHANGED
+    assert get_params(pxl_api, colour, PIXEL_FORMAT) == [BAYER16_RGGB]
+    assert set_feature(pxl_api, colour, PIXEL_FORMAT, [BAYER12_RGGB_PACKED]) == SUCCESS
+
+
+def test_mono12_packed_frames(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 8, 256, 64), MONO12_PACKED)
+    assert set_feature(pxl_api, h, PIXEL_ADDRESSING, [3, DECIMATE, 3, 3]) == SUCCESS  # 85 x 21: odd pixel count
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    npix = 85 * 21
+    nbytes = (npix * 3 + 1) // 2
+    assert pxl_api.getNextNumPyFrame(h, np.zeros(nbytes - 1, np.uint8))[0] == BUFFER_TOO_SMALL
+    buf = np.zeros(nbytes, np.uint8)
+    rc, desc = pxl_api.getNextNumPyFrame(h, buf)
+    assert rc == SUCCESS and desc.PixelFormat.fValue == MONO12_PACKED
+    # the wrapper's imageSize does not floor W/PA and H/PA before multiplying: never smaller than the frame
+    assert pxl_api.imageSize(desc) >= nbytes
+    g = pattern(0, 8, 256, 64, desc.uFrameNumber, pa=3)[:21, :85]
+    got = unpack12(buf.tobytes(), npix)
+    assert np.array_equal(got[3:], sensor12(g).ravel()[3:])  # the stamp covers the first 2 2/3 pixels
+    # formatImage reads the packing back (upper 8 bits)
+    rc, mono8 = pxl_api.formatNumPyImage(buf, desc, pxl_api.ImageFormat.RAW_MONO8)
+    assert rc == SUCCESS and np.array_equal(np.frombuffer(bytes(mono8), np.uint8)[3:], (got >> 4)[3:])
+
+
+# ------------------------------------------------------------------------------------------- AUTO and ONEPUSH
+
+
+def test_auto_exposure_follows_the_scene_both_ways(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, FRAME_RATE, [], OFF) == SUCCESS
+    # the vendor's idiom: the value passed with AUTO is ignored (0 is out of range, and accepted)
+    assert set_feature(pxl_api, h, EXPOSURE, [0], AUTO) == SUCCESS
+    assert pxl_api.getFeature(h, EXPOSURE)[1] == PRESENCE | AUTO
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    for scene, target in ((4.0, 0.0025), (0.25, 0.04), (1.0, 0.01)):
+        emulator.set_scene(SERIAL1, scene)
+        descs = grab_until(
+            pxl_api, h, (64, 64), lambda t=target: get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(t, rel=1e-6)
+        )
+        shutters = [d.Shutter.fValue for d in descs]
+        assert shutters == sorted(shutters) or shutters == sorted(shutters, reverse=True)  # one direction
+        assert len(descs) > 2  # gradual, frame by frame
+    assert pxl_api.getFeature(h, EXPOSURE)[1] == PRESENCE | AUTO  # continuous: stays AUTO
+    # each frame is taken with the exposure its descriptor reports
+    emulator.set_scene(SERIAL1, 2.0)
+    buf, desc = grab(pxl_api, h, 64, 64)
+    assert desc.Shutter.fValue != pytest.approx(0.005)  # still on its way
+    scale = desc.Shutter.fValue / 0.01 * 2.0
+    expected = sensor12(pattern(0, 0, 64, 64, desc.uFrameNumber), scale) >> 4
+    assert np.abs(buf.astype(int).ravel()[4:] - expected.ravel()[4:]).max() <= 1
+    # AUTO within [AUTO_MIN, AUTO_MAX] given with it
+    assert set_feature(pxl_api, h, EXPOSURE, [0, 0.001, 0.02], AUTO) == SUCCESS
+    emulator.set_scene(SERIAL1, 0.1)  # would want 100 ms
+    grab_until(pxl_api, h, (64, 64), lambda: get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.02))
+    emulator.set_scene(SERIAL1, 100.0)  # would want 0.1 ms
+    grab_until(pxl_api, h, (64, 64), lambda: get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.001))
+    assert set_feature(pxl_api, h, EXPOSURE, [0, 0.03, 0.02], AUTO) == INVALID_PARAMETER  # min > max
+    assert set_feature(pxl_api, h, EXPOSURE, [0, 20.0, 20.0], AUTO) == OUT_OF_RANGE  # the limits are checked
+    # stop continuous: MANUAL with the value read
+    value = get_params(pxl_api, h, EXPOSURE)[0]
+    assert set_feature(pxl_api, h, EXPOSURE, [value]) == SUCCESS
+    emulator.set_scene(SERIAL1, 1.0)
+    grab(pxl_api, h, 64, 64)
+    assert pxl_api.getFeature(h, EXPOSURE)[1:] == (PRESENCE | MANUAL, pytest.approx([value, 0.001, 0.02]))
+
+
+def test_onepush_exposure_and_gain_converge_then_become_manual(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, FRAME_RATE, [], OFF) == SUCCESS
+    emulator.set_scene(SERIAL1, 2.0)
+    assert set_feature(pxl_api, h, EXPOSURE, [0], ONEPUSH) == SUCCESS  # value ignored
+    assert pxl_api.getFeature(h, EXPOSURE)[1] == PRESENCE | ONEPUSH  # needs frames: pending while stopped
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    descs = grab_until(pxl_api, h, (64, 64), lambda: pxl_api.getFeature(h, EXPOSURE)[1] == PRESENCE | MANUAL)
+    assert 2 <= len(descs) <= 6  # a few frames
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.005)
+    assert grab(pxl_api, h, 64, 64)[1].Shutter.fValue == pytest.approx(0.005)
+    emulator.set_scene(SERIAL1, 1.0)
+    grab(pxl_api, h, 64, 64)
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.005)  # MANUAL: no longer follows
+    # gain: the exposure stays, the gain makes up the difference (0.5 -> +6 dB)
+    emulator.set_scene(SERIAL1, 1.0)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.005]) == SUCCESS
+    assert set_feature(pxl_api, h, GAIN, [0], ONEPUSH) == SUCCESS
+    descs = grab_until(pxl_api, h, (64, 64), lambda: pxl_api.getFeature(h, GAIN)[1] == PRESENCE | MANUAL)
+    assert get_params(pxl_api, h, GAIN) == [pytest.approx(6.0)]
+    gains = [d.Gain.fValue for d in descs]
+    assert gains[0] < gains[-1] <= 6.0 and gains == sorted(gains)
+    # continuous gain goes down again when the scene brightens
+    assert set_feature(pxl_api, h, GAIN, [0], AUTO) == SUCCESS
+    emulator.set_scene(SERIAL1, 4.0)
+    grab_until(pxl_api, h, (64, 64), lambda: get_params(pxl_api, h, GAIN)[0] == pytest.approx(0.0))
+    # abort a one-push: MANUAL with the current value
+    assert set_feature(pxl_api, h, EXPOSURE, [0], ONEPUSH) == SUCCESS
+    assert set_feature(pxl_api, h, EXPOSURE, [0.005]) == SUCCESS
+    grab(pxl_api, h, 64, 64)
+    assert pxl_api.getFeature(h, EXPOSURE)[1:] == (PRESENCE | MANUAL, pytest.approx([0.005, 1e-4, 1.0]))
+
+
+# ------------------------------------------------------------------------------------------- flip, tone, colour
+
+
+def test_flip_flips_frames_and_the_bayer_phase(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (8, 16, 128, 64))
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert set_feature(pxl_api, h, FLIP, [1, 0]) == NOT_PERMITTED_WHILE_STREAMING
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    assert set_feature(pxl_api, h, FLIP, [1, 1]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    buf, desc = grab(pxl_api, h, 128, 64)
+    assert (desc.Flip.fHorizontal, desc.Flip.fVertical) == (1, 1)
+    expected = pattern(8, 16, 128, 64, desc.uFrameNumber)[::-1, ::-1]
+    assert np.array_equal(buf.ravel()[4:], expected.ravel()[4:])
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    assert set_feature(pxl_api, h, FLIP, [0, 1]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    buf, desc = grab(pxl_api, h, 128, 64)
+    assert np.array_equal(buf.ravel()[4:], pattern(8, 16, 128, 64, desc.uFrameNumber)[::-1].ravel()[4:])
+    # done in software: gone with the controlling handle (FEATURES.md 9)
+    assert pxl_api.uninitialize(h) == (SUCCESS,)
+    h = open_camera(pxl_api)
+    assert get_params(pxl_api, h, FLIP) == [0, 0]
+    # colour: flipping an even-sized image moves the CFA phase the frames report
+    c = open_colour_camera(pxl_api, emulator)
+    configure(pxl_api, c, (32, 16, 128, 64), BAYER8_RGGB)
+    for flip, phase in (((1, 0), BAYER8_GRBG), ((0, 1), BAYER8_GBRG), ((1, 1), BAYER8_BGGR), ((0, 0), BAYER8_RGGB)):
+        assert set_feature(pxl_api, c, FLIP, list(flip)) == SUCCESS
+        assert pxl_api.setStreamState(c, START)[0] == SUCCESS
+        raw, desc = grab(pxl_api, c, 128, 64)
+        assert desc.PixelFormat.fValue == phase, flip
+        assert get_params(pxl_api, c, PIXEL_FORMAT) == [BAYER8_RGGB]  # the setting itself is unchanged
+        # the reported phase is right: formatImage sees red where the red pixels went
+        rgb = np.frombuffer(
+            bytes(pxl_api.formatNumPyImage(raw, desc, pxl_api.ImageFormat.RAW_RGB24_NON_DIB)[1]), np.uint8
+        )
+        unflipped = pattern(32, 16, 128, 64, desc.uFrameNumber)
+        red = rgb.reshape(64, 128, 3)[..., 0]
+        red = red[:, ::-1] if flip[0] else red
+        red = red[::-1] if flip[1] else red
+        assert np.array_equal(red[2::2, 2::2], unflipped[2::2, 2::2])  # R cells: full response
+        assert pxl_api.setStreamState(c, STOP)[0] == SUCCESS
+
+
+def test_brightness_and_gamma_shape_the_pixels(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 128, 64), MONO16)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    # settable while streaming
+    assert set_feature(pxl_api, h, BRIGHTNESS, [10.0]) == SUCCESS
+    raw, desc = grab(pxl_api, h, 256, 64)
+    v12 = sensor12(pattern(0, 0, 128, 64, desc.uFrameNumber))
+    expected = np.minimum(4095, v12 + round(0.1 * 4095))  # black level: percent of full scale added
+    assert np.array_equal((raw.view(">u2") >> 4).ravel()[2:], expected.ravel()[2:])
+    assert desc.Brightness.fValue == pytest.approx(10.0)
+    assert set_feature(pxl_api, h, BRIGHTNESS, [0.0]) == SUCCESS
+    assert set_feature(pxl_api, h, GAMMA, [2.0]) == SUCCESS
+    raw, desc = grab(pxl_api, h, 256, 64)
+    v12 = sensor12(pattern(0, 0, 128, 64, desc.uFrameNumber))
+    expected = np.floor(4095 * (v12 / 4095) ** 0.5 + 0.5)
+    got = (raw.view(">u2") >> 4).ravel()[2:]
+    assert np.abs(got - expected.ravel()[2:]).max() <= 1 and desc.Gamma.fValue == pytest.approx(2.0)
+    assert set_feature(pxl_api, h, GAMMA, [2.0], OFF) == SUCCESS  # OFF: linear again, value kept
+    raw, desc = grab(pxl_api, h, 256, 64)
+    v12 = sensor12(pattern(0, 0, 128, 64, desc.uFrameNumber))
+    assert np.array_equal((raw.view(">u2") >> 4).ravel()[2:], v12.ravel()[2:])
+    assert pxl_api.getFeature(h, GAMMA)[1:] == (PRESENCE | OFF, [2.0])
+    assert set_feature(pxl_api, h, GAMMA, [1.5]) == SUCCESS  # re-enabled by a MANUAL value
+    assert pxl_api.getFeature(h, GAMMA)[1:] == (PRESENCE | MANUAL, [1.5])
+
+
+def test_white_shading_manual_and_onepush(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_colour_camera(pxl_api, emulator)
+    configure(pxl_api, h, (32, 16, 128, 64), BAYER16_RGGB)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.002]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    # settable while streaming; gains multiply the colour planes; 1/64 resolution
+    assert set_feature(pxl_api, h, WHITE_SHADING, [2.0, 1.0, 3.0]) == SUCCESS
+    assert set_feature(pxl_api, h, WHITE_SHADING, [2.0, 1.0, 3.001]) == PARAMETERS_CHANGED
+    raw, desc = grab(pxl_api, h, 256, 64)
+    assert (desc.WhiteShading.fRedGain, desc.WhiteShading.fGreenGain, desc.WhiteShading.fBlueGain) == (2, 1, 3)
+    got, g = raw.view(">u2") >> 4, pattern(32, 16, 128, 64, desc.uFrameNumber)
+    assert np.array_equal(got[0::2, 0::2].ravel()[1:], sensor12(g[0::2, 0::2], 0.2, 2.0).ravel()[1:])
+    assert np.array_equal(got[1::2, 1::2], sensor12(g[1::2, 1::2], 0.2, 0.25 * 3.0))
+    # one-push balances the scene's cast (default R 1, G 1/2, B 1/4 -> gains 1/2, 1, 2) over a few frames
+    assert set_feature(pxl_api, h, WHITE_SHADING, [0, 0, 0], ONEPUSH) == SUCCESS  # values ignored
+    descs = grab_until(pxl_api, h, (64, 256), lambda: pxl_api.getFeature(h, WHITE_SHADING)[1] == PRESENCE | MANUAL)
+    assert len(descs) >= 2 and get_params(pxl_api, h, WHITE_SHADING) == [0.5, 1.0, 2.0]
+    raw, desc = grab(pxl_api, h, 256, 64)
+    got, g = raw.view(">u2") >> 4, pattern(32, 16, 128, 64, desc.uFrameNumber)
+    assert np.array_equal(got[1::2, 1::2], sensor12(g[1::2, 1::2], 0.2, 0.5))  # blue now like green
+    assert np.array_equal(got[1::2, 0::2], sensor12(g[1::2, 0::2], 0.2, 0.5))
+    # another cast, measured without a stream (completes at once, as the vendor's sample expects)
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    emulator.set_scene(COLOUR_SERIAL, 1.0, (0.5, 1.0, 0.8))
+    assert set_feature(pxl_api, h, WHITE_SHADING, [1, 1, 1], ONEPUSH) == SUCCESS
+    assert pxl_api.getFeature(h, WHITE_SHADING)[1:] == (PRESENCE | MANUAL, [2.0, 1.0, 1.25])
+    assert set_feature(pxl_api, h, WHITE_SHADING, [1, 1, 1], AUTO) == INVALID_PARAMETER  # no AUTO
+
+
+def test_format_image_jpeg_and_psd(pxl_api: Any, emulator: EmulatorControl) -> None:
+    from PIL import Image
+
+    fmt = pxl_api.ImageFormat
+    for h, pf, reference, mode in (
+        (open_camera(pxl_api), MONO8, fmt.RAW_MONO8, "L"),
+        (open_colour_camera(pxl_api, emulator), BAYER8_RGGB, fmt.RAW_RGB24_NON_DIB, "RGB"),
+    ):
+        configure(pxl_api, h, (64, 32, 96, 64), pf)
+        assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+        frame, desc = grab(pxl_api, h, 96, 64)
+        ref = np.frombuffer(bytes(pxl_api.formatNumPyImage(frame, desc, reference)[1]), np.uint8)
+        for kind, name, tolerance in ((fmt.JPEG, "JPEG", 6), (fmt.PSD, "PSD", 0)):
+            rc, data = pxl_api.formatNumPyImage(frame, desc, kind)
+            assert rc == SUCCESS, name
+            image = Image.open(io.BytesIO(bytes(data)))
+            image.load()
+            assert (image.format, image.mode, image.size) == (name, mode, (96, 64))
+            diff = np.abs(np.asarray(image).astype(int).ravel() - ref.astype(int))
+            assert diff.max() <= tolerance, (name, mode, diff.max())
+
+
+# ------------------------------------------------------------------------------------------- settings channels
+
+
+def test_settings_channels(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    assert set_feature(pxl_api, h, EXPOSURE, [0.05]) == SUCCESS
+    assert set_feature(pxl_api, h, ROI, [64, 64, 640, 480]) == SUCCESS
+    assert set_feature(pxl_api, h, FLIP, [1, 0]) == SUCCESS
+    assert pxl_api.saveSettings(h, pxl_api.Settings.SETTINGS_USER) == (SUCCESS,)
+    assert pxl_api.saveSettings(h, pxl_api.Settings.SETTINGS_FACTORY) == (INVALID_PARAMETER,)  # read-only
+    assert pxl_api.saveSettings(h, 2) == (INVALID_PARAMETER,)
+    assert pxl_api.loadSettings(h, 2) == (INVALID_PARAMETER,)
+    assert pxl_api.loadSettings(h, pxl_api.Settings.SETTINGS_FACTORY) == (SUCCESS,)
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.01)
+    assert get_params(pxl_api, h, ROI) == [0, 0, DEFAULT_WIDTH, DEFAULT_HEIGHT]
+    assert get_params(pxl_api, h, FLIP) == [1, 0]  # not persistable: loading does not touch it
+    assert pxl_api.loadSettings(h, pxl_api.Settings.SETTINGS_USER) == (SUCCESS,)
+    assert get_params(pxl_api, h, ROI) == [64, 64, 640, 480]
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert pxl_api.loadSettings(h, pxl_api.Settings.SETTINGS_USER) == (NOT_PERMITTED_WHILE_STREAMING,)
+    assert pxl_api.saveSettings(h, pxl_api.Settings.SETTINGS_USER) == (SUCCESS,)  # save works while streaming
+    # the user channel persists across uninitialize / initialize and is the power-up set
+    assert pxl_api.uninitialize(h) == (SUCCESS,)
+    h = open_camera(pxl_api)
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.05)  # untouched by re-initializing
+    assert set_feature(pxl_api, h, EXPOSURE, [0.02]) == SUCCESS
+    assert pxl_api.uninitialize(h) == (SUCCESS,)
+    emulator.unplug(SERIAL1)
+    emulator.replug(SERIAL1)
+    h = open_camera(pxl_api)
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.05)
+    assert get_params(pxl_api, h, ROI) == [64, 64, 640, 480]
+    assert get_params(pxl_api, h, FLIP) == [0, 0]
+    monitor = pxl_api.initialize(SERIAL1, pxl_api.InitializeExFlags.MONITOR_ACCESS_ONLY)[1]
+    assert pxl_api.saveSettings(monitor, pxl_api.Settings.SETTINGS_USER) == (REQUIRES_CONTROL,)
+    emulator.reset()  # a reset forgets the user channel
+    h = open_camera(pxl_api)
+    assert get_params(pxl_api, h, EXPOSURE)[0] == pytest.approx(0.01)
 
 
 def test_frame_numbers_times_and_dropped_frames(pxl_api: Any, emulator: EmulatorControl) -> None:
