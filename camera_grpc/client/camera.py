@@ -386,14 +386,15 @@ class _ClientBase(Generic[_Stream, _Watch]):
         timeout_s: float | None = _DEFAULT_TIMEOUT,
         **settings: Unpack[SettingsFields],
     ) -> UnaryCall[pb.UpdateSettingsResponse]:
-        """Change the settings given (all or nothing); returns what the camera applied (``settings`` with its revision).
+        """Change the settings given (all or nothing); returns what the camera applied.
 
         Keyword arguments are settings of ``camera.v1.CameraSettings`` (:class:`SettingsFields`): a message
         replaces the whole field (``roi=pb.Region(...)``), a mapping only its parts (``roi={"width": 640}``);
-        enums by short name (``exposure_auto="once"``, ``pixel_format="mono16"``) or number. The request's
-        FieldMask names exactly what was given. ``expected_revision``: apply only if the settings still have
-        that revision (else ABORTED, nothing changed). With only ``exposure_ms`` and ``gain_db``, the request
-        is the one older services know.
+        enums by short name (``exposure_auto="once"``, ``pixel_format="mono16"``) or number; a part by its
+        path, as ``**{"roi.width": 640}``. The request's FieldMask names exactly what was given; the
+        response's ``settings`` carry the new ``revision``. ``expected_revision``: apply only if the
+        settings still have that revision (else ABORTED, nothing changed). With only ``exposure_ms`` and
+        ``gain_db``, the request is the one older services know.
         """
         if not settings and expected_revision is None:
             request = pb.UpdateSettingsRequest(exposure_ms=exposure_ms, gain_db=gain_db)

@@ -33,6 +33,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from camera_grpc.client import (
     DEFAULT_TIMEOUT_S,
@@ -44,6 +45,7 @@ from camera_grpc.client import (
     loopback_target,
 )
 from camera_grpc.client.credentials import CA_ENV, CERT_ENV, KEY_ENV, TOKEN_ENV, first_given, from_environment
+from camera_grpc.client.settings import SettingsValueError, parse_value, preset_name
 from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -77,12 +79,94 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
     capture.set_defaults(handler=_client_command(_capture))
 
     settings = subcommands.add_parser(
-        "settings", parents=parents, help="print the camera's settings, or change them when values are given"
+        "settings",
+        parents=parents,
+        help="print the camera's settings, or change them when values are given (see also: settings set)",
+        description="Without an action: print the settings (GetSettings), or change exposure and gain when "
+        "--exposure-ms or --gain-db is given. Actions: show, set PATH=VALUE..., watch, features.",
     )
     settings.add_argument("--exposure-ms", type=float, help="new exposure, milliseconds")
     settings.add_argument("--gain-db", type=float, help="new gain, decibels")
     add_connection_arguments(settings, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
     settings.set_defaults(handler=_client_command(_settings))
+    actions = settings.add_subparsers(dest="settings_action", metavar="[ACTION]")
+    show = actions.add_parser("show", parents=parents, help="print the settings (with their revision)")
+    add_connection_arguments(show, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
+    show.set_defaults(handler=_client_command(_settings_show))
+    set_ = actions.add_parser(
+        "set",
+        parents=parents,
+        help="change settings by field path: roi.width=640 exposure_auto=once (all or nothing)",
+        description="Change the settings named, all or nothing, and print what the camera applied. Each "
+        "PATH=VALUE names a field of camera.v1.CameraSettings as in an update_mask (roi.width, "
+        "pixel_addressing.mode, white_balance.red, exposure_ms); values in the field's type: numbers, "
+        "true/false, enums by name (once, continuous, off; mono8, mono16; bin, decimate). "
+        "'camera-grpc settings features' lists what the camera has.",
+    )
+    set_.add_argument(
+        "assignments", nargs="+", type=assignment, metavar="PATH=VALUE", help="a setting and its new value"
+    )
+    set_.add_argument(
+        "--expected-revision",
+        type=int,
+        metavar="N",
+        help="apply only if the settings still have revision N (else ABORTED, nothing changed)",
+    )
+    add_connection_arguments(set_, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
+    set_.set_defaults(handler=_client_command(_settings_set))
+    watch_settings = actions.add_parser(
+        "watch",
+        parents=parents,
+        help="print the settings, then again after every change (one JSON line each) until Ctrl-C",
+    )
+    watch_settings.add_argument(
+        "--count", type=int, default=0, metavar="N", help="stop after N messages (default: Ctrl-C)"
+    )
+    add_connection_arguments(watch_settings, timeout_help="deadline of the stream (default: none)")
+    watch_settings.set_defaults(handler=_client_command(_settings_watch))
+    features = actions.add_parser("features", parents=parents, help="a table of the settings the camera offers")
+    add_connection_arguments(features, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
+    features.set_defaults(handler=_client_command(_settings_features))
+
+    preset = subcommands.add_parser(
+        "preset", parents=parents, help="named settings kept by the service: save, load, list, show, delete"
+    )
+    preset_actions = preset.add_subparsers(dest="preset_action", metavar="ACTION", required=True)
+    for action, help_text, run in (
+        ("save", "save the current settings as NAME (replacing one of that name)", _preset_save),
+        ("load", "apply preset NAME's settings (all or nothing)", _preset_load),
+        ("show", "print preset NAME", _preset_show),
+        ("delete", "delete preset NAME", _preset_delete),
+    ):
+        one = preset_actions.add_parser(action, parents=parents, help=help_text)
+        one.add_argument("name", metavar="NAME", help="the preset's id (lower-case letters, digits, '-') or presets/ID")
+        if action == "load":
+            one.add_argument(
+                "--expected-revision",
+                type=int,
+                metavar="N",
+                help="apply only if the settings still have revision N (else ABORTED, nothing changed)",
+            )
+        add_connection_arguments(one, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
+        one.set_defaults(handler=_client_command(run))
+    listing = preset_actions.add_parser("list", parents=parents, help="list the presets")
+    add_connection_arguments(listing, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
+    listing.set_defaults(handler=_client_command(_preset_list))
+
+    channel = subcommands.add_parser(
+        "camera-channel",
+        parents=parents,
+        help="the camera's own non-volatile settings channels: save to or load from channel N",
+    )
+    channel_actions = channel.add_subparsers(dest="channel_action", metavar="ACTION", required=True)
+    for action, help_text, run in (
+        ("save", "store the camera's current settings in its user channel N (1 to settings_channels)", _channel_save),
+        ("load", "load the settings of channel N (0: factory defaults), making them the requested ones", _channel_load),
+    ):
+        one = channel_actions.add_parser(action, parents=parents, help=help_text)
+        one.add_argument("channel", type=_channel_number, metavar="N", help="the channel")
+        add_connection_arguments(one, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
+        one.set_defaults(handler=_client_command(run))
 
     info = subcommands.add_parser("info", parents=parents, help="describe the camera (model, sensor, valid ranges)")
     add_connection_arguments(info, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
@@ -176,13 +260,13 @@ def default_target(settings: Settings) -> str:
     return loopback_target(settings.grpc_host, settings.grpc_port)
 
 
-def message_json(message: Message) -> str:
-    """A response as indented proto3 JSON: every field in the proto's order, zero values included,
-    bytes fields only when not empty (image data not asked for is left out)."""
+def message_json(message: Message, indent: int | None = 2) -> str:
+    """A response as proto3 JSON (indented; ``indent=None``: one line): every field in the proto's order,
+    zero values included, bytes fields only when not empty (image data not asked for is left out)."""
     as_dict = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
-    return json.dumps(_in_proto_order(message.DESCRIPTOR, as_dict), indent=2)
+    return json.dumps(_in_proto_order(message.DESCRIPTOR, as_dict), indent=indent)
 
 
 def _in_proto_order(descriptor: Descriptor, as_dict: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +339,126 @@ def _settings(client: CameraClient, args: argparse.Namespace) -> int:
     else:
         print(message_json(client.update_settings(exposure_ms=args.exposure_ms, gain_db=args.gain_db)))
     return 0
+
+
+def assignment(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` as the path and the value in the field's type, else an argparse error naming the problem."""
+    path, equals, value = text.partition("=")
+    path = path.strip()
+    if not equals or not path:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PATH=VALUE (e.g. roi.width=640)")
+    try:
+        return path, parse_value(path, value)
+    except SettingsValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _settings_show(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.get_settings()))
+    return 0
+
+
+def _settings_set(client: CameraClient, args: argparse.Namespace) -> int:
+    values = dict(args.assignments)  # a path given twice: the last value
+    print(message_json(client.update_settings(expected_revision=args.expected_revision, **values)))
+    return 0
+
+
+def _settings_watch(client: CameraClient, args: argparse.Namespace) -> int:
+    received = 0
+    with CtrlC() as ctrl_c:  # Ctrl-C cancels the stream (see CtrlC); the loop then ends
+        if ctrl_c.pressed.is_set():
+            return 0
+        with ctrl_c.cancels(client.watch_settings(timeout_s=args.timeout_s)) as changes:
+            for change in changes:
+                print(message_json(change, indent=None), flush=True)
+                received += 1
+                if received == args.count:
+                    break
+    return 0
+
+
+#: Columns of ``settings features`` when stdout is not a terminal (a file or a pipe: no wrapping).
+FEATURES_TABLE_COLUMNS = 200
+
+
+def _settings_features(client: CameraClient, args: argparse.Namespace) -> int:
+    info = client.get_camera_info()
+    table = Table(title=f"{info.model or 'camera'} {info.serial_number}".strip(), title_justify="left")
+    for heading in ("setting", "supported", "minimum", "maximum", "step", "unit", "choices", "while streaming"):
+        table.add_column(heading, no_wrap=heading == "setting")
+    for feature in info.features:
+        table.add_row(*feature_row(feature))
+    console = Console(width=None if sys.stdout.isatty() else FEATURES_TABLE_COLUMNS)
+    console.print(table)
+    console.print(f"settings channels: {info.settings_channels or 'none'}")
+    return 0
+
+
+def feature_row(feature: pb.FeatureDescription) -> tuple[str, ...]:
+    """One row of the ``settings features`` table: what the camera says of one setting."""
+
+    def number(name: str) -> str:
+        return f"{getattr(feature, name):g}" if feature.HasField(name) else ""
+
+    choices = ", ".join(feature.choices) or ", ".join(f"{value:g}" for value in feature.values)
+    return (
+        feature.name,
+        "yes" if feature.supported else "no",
+        number("minimum"),
+        number("maximum"),
+        number("step"),
+        feature.unit,
+        choices,
+        ("yes" if feature.settable_while_streaming else "restarts") if feature.supported else "",
+    )
+
+
+def _preset_save(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.create_preset(args.name)))
+    return 0
+
+
+def _preset_load(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.apply_preset(args.name, expected_revision=args.expected_revision)))
+    return 0
+
+
+def _preset_show(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.get_preset(args.name)))
+    return 0
+
+
+def _preset_list(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.list_presets()))
+    return 0
+
+
+def _preset_delete(client: CameraClient, args: argparse.Namespace) -> int:
+    client.delete_preset(args.name)
+    print(f"camera-grpc: deleted {preset_name(args.name)}", file=sys.stderr)
+    return 0
+
+
+def _channel_save(client: CameraClient, args: argparse.Namespace) -> int:
+    client.save_settings_to_camera(args.channel)
+    print(f"camera-grpc: saved the camera's settings to its channel {args.channel}", file=sys.stderr)
+    return 0
+
+
+def _channel_load(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.load_settings_from_camera(args.channel)))
+    return 0
+
+
+def _channel_number(text: str) -> int:
+    try:
+        channel = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a channel number: {text!r}") from None
+    if channel < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (factory defaults) or a user channel from 1, got {channel}")
+    return channel
 
 
 def _info(client: CameraClient, args: argparse.Namespace) -> int:
