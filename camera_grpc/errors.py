@@ -115,6 +115,19 @@ class CameraDisconnectedError(CameraUnavailableError):
     """
 
 
+class RevisionMismatchError(CameraServiceError):
+    """A conditional change named the settings revision it expected, and the settings have another (another
+    change came first). Nothing was changed; read the settings again and retry."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(
+            f"expected_revision={expected} but the settings are at revision {current} (another change came first); "
+            "nothing was changed: read the settings again and retry"
+        )
+        self.expected = expected
+        self.current = current
+
+
 class SettingsConflictError(CameraServiceError):
     """The camera cannot take the settings clients asked for (e.g. another model, with other ranges, was
     plugged in). The service keeps what was asked for, is not ready, and refuses captures until
@@ -158,6 +171,10 @@ class TooManyStreamsError(CameraServiceError):
 
 class NotFoundError(CameraServiceError):
     """No saved capture has the requested name (or the name is not a plain capture file name)."""
+
+
+class PresetNotFoundError(NotFoundError):
+    """No preset has the requested name."""
 
 
 class SdkUnavailableError(Exception):

@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from camera_grpc.device.settings import FeatureUnsupportedError
 from camera_grpc.errors import (
     ERROR_DOMAIN,
     CameraSdkError,
@@ -36,6 +37,7 @@ from camera_grpc.errors import (
     CameraUnavailableError,
     InvalidArgumentError,
     NotFoundError,
+    RevisionMismatchError,
     ServiceStoppingError,
     SettingsConflictError,
     StorageFullError,
@@ -72,6 +74,8 @@ STATUS_CODES: dict[type[CameraServiceError], grpc.StatusCode] = {
     CameraSdkError: grpc.StatusCode.INTERNAL,
     StorageUnavailableError: grpc.StatusCode.FAILED_PRECONDITION,
     SettingsConflictError: grpc.StatusCode.FAILED_PRECONDITION,
+    FeatureUnsupportedError: grpc.StatusCode.FAILED_PRECONDITION,
+    RevisionMismatchError: grpc.StatusCode.ABORTED,
     StorageFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     TooManySubscribersError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     TooManyStreamsError: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -107,7 +111,9 @@ def to_status(exc: BaseException) -> grpc.Status:
         status.details.append(detail)
     if isinstance(exc, CameraServiceError):
         info = any_pb2.Any()
-        info.Pack(error_details_pb2.ErrorInfo(reason=exc.error_reason, domain=ERROR_DOMAIN))
+        # A feature the camera lacks is named in the metadata too (clients need not parse the message).
+        metadata = {"field": exc.field} if isinstance(exc, FeatureUnsupportedError) else {}
+        info.Pack(error_details_pb2.ErrorInfo(reason=exc.error_reason, domain=ERROR_DOMAIN, metadata=metadata))
         status.details.append(info)
     return rpc_status.to_status(status)
 
