@@ -1,63 +1,113 @@
-"""Turning frames into image files. Pure functions, safe on any thread.
+"""Turning frames into images and image files. Pure functions, safe on any thread.
 
-JPEG, the format of most captures and every preview, is encoded with simplejpeg
-(libjpeg-turbo), which releases the GIL while it compresses: encoder threads run
-in parallel with the event loop and the camera thread. (Pillow's JPEG encoder
-holds the GIL; measured here, a thread woke 5.5 ms late from a 1 ms sleep while
-one Pillow encode ran, and simplejpeg was 3.5x faster on a 5 MP frame.) PNG,
-TIFF and BMP go through Pillow.
+One path for every frame, whatever uses it (captures, Frames JPEG/PNG, previews, MJPEG):
+
+1. **Samples**: an 8-bit file (JPEG, BMP) keeps the top 8 significant bits of a 16-bit frame
+   (``bit_depth`` of them are significant, right-aligned); a 16-bit-capable file (PNG, TIFF) keeps
+   16-bit frames as they are.
+2. **Colour**: a raw Bayer mosaic (BAYER8_*, BAYER16_*) is demosaiced to RGB with OpenCV
+   (``cv2.cvtColor``, bilinear, 8- or 16-bit); mono stays grey, RGB24 stays RGB. The camera has
+   already white-balanced its mosaic (drivers do, as the camera's own gains), so this only
+   interpolates. RAW streaming never comes here: it stays the mosaic.
+3. **Size**: previews are shrunk to ``max_width`` with an area (box) filter.
+4. **File**: JPEG with simplejpeg (libjpeg-turbo), PNG, TIFF and BMP with ``cv2.imencode``.
+
+Every step is vectorised and releases the GIL (OpenCV and simplejpeg both do), so encoder
+threads run in parallel with the event loop and the camera thread. (Pillow's JPEG encoder holds
+the GIL; measured here, a thread woke 5.5 ms late from a 1 ms sleep while one Pillow encode ran,
+and simplejpeg was 3.5x faster on a 5 MP frame. Pillow also cannot write 16-bit RGB.)
+``cv2.imencode`` writes to memory for every format used here, so no encode needs a file
+descriptor (they may all be taken by connections; see storage.FdReserve).
 """
 
 from __future__ import annotations
 
-import io
-
+import cv2
 import numpy as np
 import simplejpeg
-from PIL import Image, TiffImagePlugin  # noqa: F401  (imported for its side effect: see below)
 
 from camera_grpc.device.base import Frame
 from camera_grpc.formats import IMAGE_FORMATS, PixelFormat
 
-# Pillow imports its format plugins at the first save. Done here instead (preinit: BMP, PNG and others;
-# TIFF by the import above), so that no save needs a file descriptor to import a module: it may come
-# when connections have taken them all (see storage.FdReserve).
-Image.preinit()
-
-#: zlib level for PNG: 1 is several times faster than the default 6 for camera images, at a modest size cost.
+#: zlib level for PNG: 1 is several times faster than the default for camera images, at a modest size cost.
 PNG_COMPRESS_LEVEL = 1
+#: TIFF compression tag value 1: none (captures are written once and read by many tools; LZW costs ~4x the time).
+TIFF_NO_COMPRESSION = 1
+#: Bayer phase (the mosaic's top-left 2x2 colours, PixelFormat.bayer_phase) -> OpenCV conversion to RGB.
+#: OpenCV 5 names these by the sensor's own order; its older names (COLOR_BayerBG2RGB for an RGGB mosaic)
+#: name the second row's second and third pixels, a classic trap. tests/core/test_imaging.py checks each
+#: phase with a mosaic of a known colour.
+BAYER_TO_RGB: dict[str, int] = {
+    "rggb": cv2.COLOR_BayerRGGB2RGB,
+    "grbg": cv2.COLOR_BayerGRBG2RGB,
+    "gbrg": cv2.COLOR_BayerGBRG2RGB,
+    "bggr": cv2.COLOR_BayerBGGR2RGB,
+}
+#: imencode extension and parameters of the formats it writes.
+_CV_ENCODERS: dict[str, tuple[str, list[int]]] = {
+    "png": (".png", [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL]),
+    "tiff": (".tiff", [cv2.IMWRITE_TIFF_COMPRESSION, TIFF_NO_COMPRESSION]),
+    "bmp": (".bmp", []),
+}
 
 
-def to_pil(pixels: np.ndarray, pixel_format: PixelFormat, bit_depth: int, *, keep_16_bit: bool) -> Image.Image:
-    """A Pillow image of the pixels (grey for mono and raw Bayer, RGB for RGB24)."""
-    if pixel_format is PixelFormat.RGB24:
-        return Image.fromarray(pixels, mode="RGB")
-    if pixel_format is PixelFormat.MONO16 and keep_16_bit:
-        return Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint16))
-    return Image.fromarray(eight_bit(pixels, pixel_format, bit_depth))
+def eight_bit(pixels: np.ndarray, pixel_format: PixelFormat, bit_depth: int) -> np.ndarray:
+    """The pixels as 8-bit samples (16-bit formats keep their top 8 significant bits); 8-bit pixels as they are."""
+    if pixel_format.is_16_bit:
+        return (pixels >> max(bit_depth - 8, 0)).astype(np.uint8)
+    return pixels
 
 
-def downscale(image: Image.Image, max_width: int | None) -> Image.Image:
-    """Shrink to at most ``max_width`` pixels wide, keeping the aspect ratio (box filter)."""
-    if not max_width or image.width <= max_width:
-        return image
-    height = max(1, round(image.height * max_width / image.width))
-    return image.resize((max_width, height), Image.Resampling.BOX, reducing_gap=2.0)
+def demosaic(pixels: np.ndarray, pixel_format: PixelFormat) -> np.ndarray:
+    """RGB (H, W, 3) of a Bayer mosaic (H, W), in the mosaic's sample type (uint8 or uint16)."""
+    return cv2.cvtColor(np.ascontiguousarray(pixels), BAYER_TO_RGB[pixel_format.bayer_phase])
 
 
-def encode_image(image: Image.Image, image_format: str, quality: int) -> bytes:
-    """Encode a Pillow image as ``image_format`` (canonical name)."""
-    if image_format == "jpeg":
-        if image.mode not in ("L", "RGB"):
-            image = image.convert("L")
-        return encode_jpeg(np.asarray(image), quality)
-    buffer = io.BytesIO()
-    pil_format = IMAGE_FORMATS[image_format].pillow_format
-    if image_format == "png":
-        image.save(buffer, pil_format, compress_level=PNG_COMPRESS_LEVEL)
-    else:
-        image.save(buffer, pil_format)
-    return buffer.getvalue()
+def image_pixels(frame: Frame, *, keep_16_bit: bool) -> np.ndarray:
+    """The frame as an image: grey (H, W) or RGB (H, W, 3), 8-bit unless ``keep_16_bit`` and the frame is 16-bit.
+
+    Bayer mosaics are demosaiced (after the reduction to 8 bits, when there is one: the same result
+    within rounding, at half the cost).
+    """
+    pixel_format = frame.pixel_format
+    pixels = frame.pixels if keep_16_bit else eight_bit(frame.pixels, pixel_format, frame.bit_depth)
+    if pixel_format.is_bayer:
+        return demosaic(pixels, pixel_format)
+    return pixels
+
+
+def scaled_size(width: int, height: int, max_width: int | None) -> tuple[int, int]:
+    """(width, height) shrunk to at most ``max_width`` wide, keeping the aspect ratio; unchanged if it fits."""
+    if not max_width or width <= max_width:
+        return width, height
+    return max_width, max(1, round(height * max_width / width))
+
+
+def downscale(pixels: np.ndarray, max_width: int | None) -> np.ndarray:
+    """Shrink an image (grey or RGB, 8- or 16-bit) to at most ``max_width`` wide (area filter, aspect kept)."""
+    height, width = pixels.shape[:2]
+    size = scaled_size(width, height, max_width)
+    if size == (width, height):
+        return pixels
+    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
+
+
+def downscale_mosaic(pixels: np.ndarray, max_width: int | None) -> np.ndarray:
+    """Shrink a Bayer mosaic and keep it a mosaic of the same phase (for RAW previews).
+
+    Each of the four colour planes (every second pixel of every second row) is shrunk on its own and
+    the planes are interleaved again, so the result's width and height are even.
+    """
+    height, width = pixels.shape
+    if not max_width or width <= max_width:
+        return pixels
+    half_width, half_height = scaled_size(width // 2, height // 2, max(1, max_width // 2))
+    out = np.empty((2 * half_height, 2 * half_width), pixels.dtype)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            plane = np.ascontiguousarray(pixels[dy : height - height % 2 : 2, dx : width - width % 2 : 2])
+            out[dy::2, dx::2] = cv2.resize(plane, (half_width, half_height), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:
@@ -67,23 +117,38 @@ def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:
     return simplejpeg.encode_jpeg(np.ascontiguousarray(pixels), quality=quality, colorspace="RGB")
 
 
-def eight_bit(pixels: np.ndarray, pixel_format: PixelFormat, bit_depth: int) -> np.ndarray:
-    """The pixels as 8-bit samples (16-bit formats keep their top 8 significant bits)."""
-    if pixel_format is PixelFormat.MONO16:
-        return (pixels >> max(bit_depth - 8, 0)).astype(np.uint8)
-    return pixels
+def encode_pixels(pixels: np.ndarray, image_format: str, quality: int) -> bytes:
+    """Encode grey (H, W) or RGB (H, W, 3) pixels as ``image_format`` (canonical name).
+
+    JPEG and BMP take 8-bit pixels; PNG and TIFF 8- or 16-bit.
+    """
+    if image_format == "jpeg":
+        return encode_jpeg(pixels, quality)
+    extension, parameters = _CV_ENCODERS[image_format]
+    if pixels.ndim == 3:
+        pixels = pixels[:, :, ::-1]  # OpenCV writes B, G, R
+    ok, buffer = cv2.imencode(extension, np.ascontiguousarray(pixels), parameters)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {pixels.dtype} {pixels.shape} image as {image_format}")
+    return buffer.tobytes()
 
 
 def encode_frame(frame: Frame, image_format: str, quality: int, max_width: int | None = None) -> tuple[bytes, int, int]:
-    """Encode a frame; returns (bytes, width, height) of the encoded image."""
-    if image_format == "jpeg" and not (max_width and frame.width > max_width):
-        return (
-            encode_jpeg(eight_bit(frame.pixels, frame.pixel_format, frame.bit_depth), quality),
-            frame.width,
-            frame.height,
-        )
-    image = to_pil(
-        frame.pixels, frame.pixel_format, frame.bit_depth, keep_16_bit=IMAGE_FORMATS[image_format].keeps_16_bit
-    )
-    image = downscale(image, max_width)
-    return encode_image(image, image_format, quality), image.width, image.height
+    """Encode a frame as an image file (demosaiced if Bayer); returns (bytes, width, height) of the image."""
+    pixels = downscale(image_pixels(frame, keep_16_bit=IMAGE_FORMATS[image_format].keeps_16_bit), max_width)
+    height, width = pixels.shape[:2]
+    return encode_pixels(pixels, image_format, quality), width, height
+
+
+def image_description(frame: Frame, image_format: str) -> dict[str, object]:
+    """What an image file of the frame holds: colour model, channels and bits per sample (for sidecars)."""
+    pixel_format = frame.pixel_format
+    colour = pixel_format.is_bayer or pixel_format is PixelFormat.RGB24
+    sixteen = pixel_format.is_16_bit and IMAGE_FORMATS[image_format].keeps_16_bit
+    return {
+        "color": "rgb" if colour else "grey",
+        "channels": 3 if colour else 1,
+        "bits_per_sample": 16 if sixteen else 8,
+        "significant_bits": frame.bit_depth if sixteen else min(frame.bit_depth, 8),
+        "demosaiced_from": pixel_format.bayer_phase or None,
+    }

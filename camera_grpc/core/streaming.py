@@ -440,10 +440,10 @@ def _encode(frame: Frame, options: StreamOptions) -> EncodedFrame:
     if options.encoding is Encoding.RAW:
         pixels = frame.pixels
         if options.max_width and frame.width > options.max_width:
-            image = imaging.downscale(
-                imaging.to_pil(pixels, frame.pixel_format, frame.bit_depth, keep_16_bit=True), options.max_width
-            )
-            return EncodedFrame(image.tobytes(), image.width, image.height)
+            # A raw preview stays in the frame's pixel format: a Bayer mosaic stays a mosaic of its phase.
+            shrink = imaging.downscale_mosaic if frame.pixel_format.is_bayer else imaging.downscale
+            small = np.ascontiguousarray(shrink(pixels, options.max_width), dtype=pixels.dtype.newbyteorder("<"))
+            return EncodedFrame(small.tobytes(), small.shape[1], small.shape[0])
         little_endian = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<"))
         # A read-only view of the pixels, not a copy: the frame's buffer stays referenced (and so is
         # not recycled) while any subscriber holds this rendition.
