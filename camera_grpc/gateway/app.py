@@ -37,7 +37,7 @@ from camera_grpc.gateway.errors import (
     handle_validation_error,
 )
 from camera_grpc.gateway.request_ids import RequestIds, asgi_endpoint
-from camera_grpc.gateway.routers import camera, capture, captures, docs, health, stream, viewer
+from camera_grpc.gateway.routers import camera, capture, captures, docs, health, presets, stream, viewer
 from camera_grpc.gateway.routers import settings as settings_router
 from camera_grpc.gateway.security import BodyLimit, CrossSiteGuard, HostAllowList, SecurityHeaders, served_host_names
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -50,21 +50,30 @@ The legacy REST API of the camera service (same paths, JSON names and units as b
 view and a viewer page at `/`. All camera logic is in the gRPC service `camera.v1.CameraService`;
 this gateway translates.
 
+Every other camera setting (region, pixel addressing, frame rate, pixel format, auto exposure and
+gain, white balance, black level, gamma, flip) is read with `GET /settings` and changed with
+`PATCH /settings` (a partial update; names carry their unit, valid values are in `GET /camera`
+`features`); `ETag`/`If-Match` carry the settings' revision, `GET /settings/events` sends every change
+as Server-Sent Events. Presets (`/presets`) and the camera's own channels (`/camera/channels`) keep
+settings.
+
 Errors: 422 for bad input (the field and, for camera settings, the valid range), 404 for an
-unknown capture, 503 while the camera is not connected, 504 when the camera does not answer in
+unknown capture or preset, 409 for a feature the camera does not have, 412 when `If-Match` names
+an older revision, 503 while the camera is not connected, 504 when the camera does not answer in
 time, 507 when the disk is full, 500 (generic body) for anything else.
 
-Requests that change something (`PUT /settings`, `POST /capture`) send their body as
+Requests that change something (`PUT` and `PATCH /settings`, `POST /capture`, ...) send their body as
 `application/json` (else 415); a browser page of another site than this gateway or
 `ALLOWED_ORIGINS` gets 403. Bodies are limited to `REST_MAX_BODY_BYTES` (413).
 """
 
 TAGS = [
     {"name": "health", "description": "Liveness and readiness"},
-    {"name": "settings", "description": "Exposure (ms) and gain (dB) - legacy API"},
+    {"name": "settings", "description": "Camera settings: exposure (ms) and gain (dB) as in the legacy API, and all"},
+    {"name": "presets", "description": "Named sets of settings kept by the camera service"},
     {"name": "capture", "description": "Capture an image - legacy API"},
     {"name": "captures", "description": "Saved captures: list and download"},
-    {"name": "camera", "description": "Camera identity and valid ranges"},
+    {"name": "camera", "description": "Camera identity, valid ranges, features and its own settings channels"},
     {"name": "stream", "description": "Live view"},
     {"name": "viewer", "description": "The viewer page"},
 ]
@@ -137,8 +146,9 @@ def create_app(
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.allowed_origins),
-        allow_methods=["GET", "POST", "PUT"],
-        allow_headers=["Content-Type", "Authorization"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Content-Type", "Authorization", "If-Match"],
+        expose_headers=["ETag"],
         allow_credentials=True,
     )
     app.add_middleware(
@@ -150,7 +160,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
-    for router in (health, settings_router, capture, captures, camera, stream, viewer, docs):
+    for router in (health, settings_router, capture, captures, camera, presets, stream, viewer, docs):
         app.include_router(router.router)
     for path, route_app in (extra_routes or {}).items():
         app.add_api_route(path, asgi_endpoint(route_app), methods=["GET"], include_in_schema=False)

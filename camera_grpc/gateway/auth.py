@@ -49,6 +49,15 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/metrics"): Role.VIEWER,
     ("PUT", "/settings"): Role.OPERATOR,
     ("POST", "/capture"): Role.OPERATOR,
+    ("PATCH", "/settings"): Role.OPERATOR,
+    ("GET", "/settings/events"): Role.VIEWER,
+    ("GET", "/presets"): Role.VIEWER,
+    ("GET", "/presets/{preset_id}"): Role.VIEWER,
+    ("POST", "/presets"): Role.OPERATOR,
+    ("POST", "/presets/{preset_id}/apply"): Role.OPERATOR,
+    ("DELETE", "/presets/{preset_id}"): Role.ADMIN,
+    ("POST", "/camera/channels/{channel}/load"): Role.OPERATOR,
+    ("POST", "/camera/channels/{channel}/save"): Role.ADMIN,
 }
 UNAUTHENTICATED_MESSAGE = "missing or invalid token"
 PERMISSION_DENIED_MESSAGE = "the token's role does not allow this request"

@@ -11,7 +11,13 @@ DEADLINE_EXCEEDED    504
 UNAVAILABLE          503 (camera not connected, service stopping or unreachable)
 RESOURCE_EXHAUSTED   507 when the disk is full (ErrorInfo reason STORAGE_FULL),
                      503 otherwise (too many streams)
-FAILED_PRECONDITION  503 (the captures folder is missing or not writable)
+FAILED_PRECONDITION  409 when a request sets a feature the camera does not have
+                     (ErrorInfo reason FEATURE_UNSUPPORTED; the message names it:
+                     the request conflicts with the camera, not with its own
+                     syntax, and retrying will not help), 503 otherwise (the
+                     captures folder is missing or not writable)
+ABORTED              412 for a request with If-Match (the settings changed
+                     since that revision), 409 otherwise
 UNIMPLEMENTED        501 (the service is older than this gateway)
 INTERNAL, others     500 with a generic body
 ==================== =========================================================
@@ -49,6 +55,10 @@ API_FIELDS: dict[str, tuple[str, str]] = {
 }
 #: ErrorInfo reason of a full disk.
 STORAGE_FULL = "STORAGE_FULL"
+#: ErrorInfo reason of a request that sets a feature the camera does not have (FAILED_PRECONDITION).
+FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED"
+#: Routes of the legacy API, whose bodies name exposure and gain ``exposure`` and ``gain`` (see API_FIELDS).
+LEGACY_ROUTES: frozenset[tuple[str, str]] = frozenset({("PUT", "/settings"), ("POST", "/capture")})
 #: Seconds a client should wait before retrying a 503.
 RETRY_AFTER_S = 1
 #: Longest text taken from a request or the service into an error body (messages, field names).
@@ -72,6 +82,7 @@ _HTTP_STATUS: dict[grpc.StatusCode, int] = {
 _GENERIC_MESSAGES: dict[int, str] = {
     404: "not found",
     409: "conflict",
+    412: "the settings changed since that revision; read them again",
     401: "not authenticated",
     403: "not allowed",
     422: "invalid request",
@@ -117,20 +128,28 @@ def bounded(text: str, limit: int = MAX_ECHO_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def http_status(failure: CameraRpcError) -> int:
-    """The HTTP status for a failed call."""
+def http_status(failure: CameraRpcError, *, conditional: bool = False) -> int:
+    """The HTTP status for a failed call; ``conditional``: the request had an If-Match."""
     if failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED and failure.from_service and failure.reason == STORAGE_FULL:
         return 507
+    unsupported = failure.from_service and failure.reason == FEATURE_UNSUPPORTED
+    if failure.code is grpc.StatusCode.FAILED_PRECONDITION and unsupported:
+        return 409
+    if failure.code is grpc.StatusCode.ABORTED and conditional:
+        return 412
     return _HTTP_STATUS.get(failure.code, 500)
 
 
-def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONResponse:
-    """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from."""
-    status_code = http_status(failure)
+def rpc_error_response(
+    failure: CameraRpcError, *, location: str, legacy: bool = True, conditional: bool = False
+) -> JSONResponse:
+    """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from,
+    ``legacy``: whether they have the legacy API's names (``exposure``), ``conditional``: it had an If-Match."""
+    status_code = http_status(failure, conditional=conditional)
     trusted = failure.from_service and status_code != 500
     message = bounded(failure.details) if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
     if status_code == 422:
-        issues = [_violation(location, v.field, v.description) for v in failure.field_violations]
+        issues = [_violation(location, v.field, v.description, legacy=legacy) for v in failure.field_violations]
         if not issues:
             issues = [ValidationIssue(type="value_error", loc=[location], msg=message)]
         return JSONResponse(ValidationErrorBody(detail=issues).model_dump(exclude_none=True), status_code=422)
@@ -141,13 +160,14 @@ def rpc_error_response(failure: CameraRpcError, *, location: str) -> JSONRespons
     return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
 
 
-def _violation(location: str, grpc_field: str, description: str) -> ValidationIssue:
-    name, unit = API_FIELDS.get(grpc_field, (bounded(grpc_field, 64), ""))
+def _violation(location: str, grpc_field: str, description: str, *, legacy: bool) -> ValidationIssue:
+    name, unit = API_FIELDS.get(grpc_field, (bounded(grpc_field, 64), "")) if legacy else (bounded(grpc_field, 64), "")
     # Services since the units change name the unit themselves; older ones do not.
     missing_unit = unit and "between" in description and f"({unit})" not in description
     message = bounded(f"{name} {description}" + (f" ({unit})" if missing_unit else ""))
     kind = "out_of_range" if "between" in description else "value_error"
-    return ValidationIssue(type=kind, loc=[location, name], msg=message)
+    # A field path (roi.width) is a path in the JSON body, as pydantic writes it: ["body", "roi", "width"].
+    return ValidationIssue(type=kind, loc=[location, *name.split(".")], msg=message)
 
 
 def request_location(request: Request) -> str:
@@ -161,7 +181,10 @@ async def handle_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     failure = CameraRpcError.from_rpc_error(exc)
     if http_status(failure) == 500:
         log.error("%s %s: gRPC %s: %s", request.method, request.url.path, failure.code.name, failure.details)
-    return rpc_error_response(failure, location=request_location(request))
+    route = request.scope.get("route")
+    legacy = (request.method, getattr(route, "path_format", request.url.path)) in LEGACY_ROUTES
+    conditional = "if-match" in request.headers
+    return rpc_error_response(failure, location=request_location(request), legacy=legacy, conditional=conditional)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -204,11 +227,14 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
     return JSONResponse(body.model_dump(), status_code=500)
 
 
-def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` entries for the given error statuses."""
+def error_responses(*status_codes: int, **described: str) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` entries for the given error statuses; ``described``: descriptions of this
+    operation's, by ``http_<status>`` (``http_404="No such preset"``)."""
     descriptions = {
         403: "A browser sent it from a page of another site (its Origin is not in ALLOWED_ORIGINS)",
         404: "No such capture",
+        409: "The request sets a feature the camera does not have (reason FEATURE_UNSUPPORTED); nothing changed",
+        412: "If-Match names another revision than the settings have now; nothing changed",
         413: "The body is larger than REST_MAX_BODY_BYTES",
         415: "The body is not sent as application/json",
         422: "A value is missing, of the wrong type, unknown, or outside the camera's range; nothing changed",
@@ -219,6 +245,7 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, object]]:
         504: "The camera (or the camera service) did not answer in time",
         507: "No space left in the captures folder; nothing was saved",
     }
+    descriptions.update({int(key.removeprefix("http_")): text for key, text in described.items()})
     responses: dict[int | str, dict[str, object]] = {}
     for status_code in status_codes:
         model = ValidationErrorBody if status_code == 422 else ErrorBody

@@ -25,6 +25,7 @@ from camera_grpc.formats import (
     image_format_named,
     pixel_format_name,
 )
+from camera_grpc.gateway.settings_schemas import Feature, FullSettings
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 #: How a capture request may name its file format (``jpg`` and ``jpeg`` are the same format).
@@ -71,20 +72,28 @@ class Resolution(BaseModel):
     height: int = Field(description="pixels", examples=[2048])
 
 
-class CameraSettings(BaseModel):
-    """The camera's current settings. While disconnected: the last known values, ``connected`` false."""
+class CameraSettings(FullSettings):
+    """The camera's current settings. While disconnected: the last known values, ``connected`` false.
+
+    The legacy fields (``exposure``, ``gain``, ``resolution``, ``width``, ``height``, ``pixel_format``,
+    ``connected``) are as they always were; the others are every setting (PATCH /settings takes them).
+    ``pixel_format`` is the camera's format, which frames are delivered in but for ``mono12_packed``
+    (delivered as ``mono16``, see ``delivered_pixel_format``).
+    """
 
     exposure: float = Field(description="Exposure in milliseconds", examples=[100.0])
     gain: float = Field(description="Gain in decibels (the camera's gain)", examples=[0.0])
     resolution: Resolution
     width: int = Field(description="Image width in pixels (same as resolution.width)", examples=[2448])
     height: int = Field(description="Image height in pixels (same as resolution.height)", examples=[2048])
-    pixel_format: str = Field(description="Pixel format of frames", examples=["mono8"])
+    pixel_format: str = Field(description="The camera's pixel format", examples=["mono8"])
     connected: bool = Field(description="Whether the camera is connected and usable")
 
     @classmethod
     def from_proto(cls, message: pb.GetSettingsResponse | pb.UpdateSettingsResponse) -> CameraSettings:
-        return cls(
+        if message.HasField("settings"):
+            return cls.from_settings(message.settings, message.connected)
+        return cls(  # a service older than this gateway: the legacy fields only
             exposure=message.exposure_ms,
             gain=message.gain_db,
             resolution=Resolution(width=message.width, height=message.height),
@@ -93,6 +102,28 @@ class CameraSettings(BaseModel):
             pixel_format=pixel_format_name(message.pixel_format),
             connected=message.connected,
         )
+
+    @classmethod
+    def from_settings(cls, settings: pb.CameraSettings, connected: bool) -> CameraSettings:
+        """From a ``camera.v1.CameraSettings`` (GetSettings, WatchSettings, presets, camera channels)."""
+        return cls(
+            exposure=settings.exposure_ms,
+            gain=settings.gain_db,
+            resolution=Resolution(width=settings.width, height=settings.height),
+            width=settings.width,
+            height=settings.height,
+            connected=connected,
+            **FullSettings.values_from_proto(settings),
+        )
+
+
+class SettingsEvent(CameraSettings):
+    """One ``settings`` event of ``GET /settings/events``: the settings, as GET /settings, and why they changed."""
+
+    cause: str = Field(
+        description="update, auto, reconnect, preset, camera_channel, or initial for the first event",
+        examples=["update"],
+    )
 
 
 # -- capture --------------------------------------------------------------------------------
@@ -226,6 +257,13 @@ class CameraInfo(BaseModel):
     max_gain_db: float = Field(examples=[24.0])
     pixel_formats: list[str] = Field(examples=[["mono8"]])
     connected: bool
+    features: list[Feature] = Field(
+        description="Every setting the camera has or lacks, as it reports it, by field path (as in PATCH /settings)"
+    )
+    settings_channels: int = Field(
+        description="The camera's non-volatile user channels (POST /camera/channels/{channel}/save: 1 to this); "
+        "0 when it has none"
+    )
 
     @classmethod
     def from_proto(cls, message: pb.GetCameraInfoResponse) -> CameraInfo:
@@ -243,7 +281,47 @@ class CameraInfo(BaseModel):
             max_gain_db=message.max_gain_db,
             pixel_formats=[pixel_format_name(number) for number in message.supported_pixel_formats],
             connected=message.connected,
+            features=[Feature.from_proto(feature) for feature in message.features],
+            settings_channels=message.settings_channels,
         )
+
+
+# -- presets --------------------------------------------------------------------------------------
+
+
+#: Resource name prefix of a preset: ``presets/{preset_id}``.
+PRESETS_COLLECTION = "presets/"
+
+
+class PresetCreate(_Request):
+    """Save the current settings as a preset (an existing one of that id is replaced)."""
+
+    preset_id: str = Field(
+        description="1 to 63 characters: lower-case letters, digits and '-', starting with a letter",
+        examples=["bright-field"],
+    )
+
+
+class Preset(BaseModel):
+    """A named set of settings kept by the camera service."""
+
+    preset_id: str = Field(examples=["bright-field"])
+    settings: FullSettings
+    create_time: datetime | None = Field(description="When it was saved (UTC)")
+
+    @classmethod
+    def from_proto(cls, message: pb.Preset) -> Preset:
+        return cls(
+            preset_id=message.name.removeprefix(PRESETS_COLLECTION),
+            settings=FullSettings(**FullSettings.values_from_proto(message.settings)),
+            create_time=_utc(message.create_time) if message.HasField("create_time") else None,
+        )
+
+
+class PresetList(BaseModel):
+    """The saved presets, sorted by id."""
+
+    presets: list[Preset]
 
 
 class Health(BaseModel):
