@@ -461,6 +461,8 @@ PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DES
         FAIL(ApiInvalidParameterError, "FRAME_DESC.uSize is 0");
     geom_t g = geometry(c);
     size_t need = g.bytes;
+    if (need == 0) /* only reachable through the PxLEmu_SetFeatureValue back door */
+        FAIL(ApiUnsupportedPixelFormatError, "pixel format %u cannot be streamed", g.pf);
     if (bufsize < need)
         FAIL(ApiBufferTooSmall, "frame buffer of %u bytes is smaller than the %zu-byte frame (%ux%u, format %u)",
              bufsize, need, g.out_w, g.out_h, g.pf);
