@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from camera_grpc.device.base import CameraDriver, PixelFormat
-from camera_grpc.device.simulated import SimulatedCamera
+from camera_grpc.device.simulated import SimulatedCamera, colour_format
 from camera_grpc.errors import SdkUnavailableError
 
 if TYPE_CHECKING:
@@ -20,12 +20,14 @@ log = logging.getLogger(__name__)
 
 
 def create_simulated(settings: Settings) -> SimulatedCamera:
-    """The simulated camera configured by ``SIMULATED_*``."""
+    """The simulated camera configured by ``SIMULATED_*`` (a colour one: the Bayer format of the same sample size)."""
+    pixel_format = PixelFormat(settings.simulated_pixel_format)
     return SimulatedCamera(
         width=settings.simulated_width,
         height=settings.simulated_height,
-        pixel_format=PixelFormat(settings.simulated_pixel_format),
+        pixel_format=colour_format(pixel_format) if settings.simulated_color else pixel_format,
         max_frame_rate_fps=settings.simulated_frame_rate,
+        color=settings.simulated_color,
     )
 
 

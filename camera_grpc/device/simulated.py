@@ -1,16 +1,35 @@
-"""A simulated camera: no hardware, realistic timing, visible settings.
+"""A simulated camera: no hardware, realistic timing, every setting visible in the frames.
 
-The image is a diagonal test pattern that moves a few pixels every frame, with
-the frame number printed as a bar code in the top-left corner. Brightness
-follows exposure and gain (twice the exposure or +6 dB gives about twice the
-signal, clipped at full scale) so a user sees settings take effect. Frames are
-produced on a free-running clock with period ``max(exposure, 1 / frame rate)``:
-a grab returns the newest finished frame not yet returned, or waits for the
-next one, so a frame always takes at least its exposure time, and a consumer
-that falls behind sees gaps in the frame numbers, as with a real camera.
+The scene is a diagonal test pattern that moves a few pixels every frame, with the
+frame number printed as a bar code in the top-left corner. A colour camera sees the
+same pattern through horizontal bands of colour, lit by a warm illuminant, as a Bayer
+mosaic (so demosaicing shows colour and white balance has something to correct).
 
-Everything is vectorised numpy: the lit pattern is computed once per exposure/gain
-change, and a frame is one copy of a window of it into a recycled buffer.
+Settings act as on a camera: brightness follows exposure and gain (twice the exposure
+or +6 dB gives about twice the signal, clipped at full scale), black level and gamma;
+the region of interest, pixel addressing (decimate, average, bin; per colour on a
+mosaic) and flip change what is read out (a horizontal or vertical flip of a mosaic
+changes the Bayer phase the frames report, as on PixeLINK cameras); auto exposure,
+auto gain and one-shot white balance converge on the frames over a few of them.
+:meth:`SimulatedCamera.info` describes every feature the way a camera reports it
+(limits, steps, choices, whether it can change while streaming); nothing elsewhere
+knows it is simulated.
+
+Timing: frames come from a free-running clock. The shortest period is the longer of
+exposure plus a fixed overhead and the readout of the rows in use (a full-sensor
+readout takes ``1 / max_frame_rate_fps``, so a smaller region or vertical addressing
+reads out faster); a FIXED frame rate lengthens it. A grab returns the newest finished
+frame not yet returned, or waits for the next one, so a frame always takes at least
+its exposure time and a consumer that falls behind sees gaps in the frame numbers.
+
+Everything is vectorised numpy. The scene as read out (region, addressing, flip,
+colour) is computed once per geometry or colour change as 16-bit indices; the lit
+pattern at an exposure and gain is one table look-up of those, kept while frames use
+it; a frame is one copy of a window of it into a recycled buffer plus the bar code.
+
+Threading: like every driver, used by the camera worker thread only; that thread
+writes all state here. :meth:`SimulatedCamera.unplug` and :meth:`SimulatedCamera.replug`
+(test hooks) may be called from any thread: they only set events.
 """
 
 from __future__ import annotations
@@ -18,28 +37,141 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, ImageGeometry, PixelFormat, Range
 from camera_grpc.device.buffers import BufferPool
-from camera_grpc.errors import CameraDisconnectedError, CameraUnavailableError, InvalidSettingError
+from camera_grpc.device.settings import (
+    GEOMETRY_FIELDS,
+    SETTING_FIELDS,
+    AddressingMode,
+    AutoMode,
+    CameraSettings,
+    FeatureInfo,
+    Features,
+    Flip,
+    FrameRate,
+    FrameRateMode,
+    PixelAddressing,
+    Region,
+    SettingsReading,
+    WhiteBalance,
+    validate,
+)
+from camera_grpc.errors import (
+    CameraDisconnectedError,
+    CameraUnavailableError,
+    InvalidArgumentError,
+    InvalidSettingError,
+)
 
 #: Valid ranges; the same as the SDK emulator's default profile (1e-5 s .. 10 s, 0 .. 24 dB).
 EXPOSURE_RANGE_MS = Range(0.01, 10_000.0)
 GAIN_RANGE_DB = Range(0.0, 24.0)
 #: Exposure at which the unscaled pattern is shown at its designed brightness.
 REFERENCE_EXPOSURE_MS = 100.0
-#: Pixels the pattern moves per frame, and the pattern's horizontal period.
+#: Pixels the pattern moves per frame, and the pattern's horizontal period (sensor pixels).
 PATTERN_STEP_PX = 8
 PATTERN_PERIOD_PX = 256
 #: The frame-number bar code: bits, and the width and height of one bit's cell, in pixels.
 BARCODE_BITS = 32
 BARCODE_CELL_PX = 4
+#: Significant bits of the 16-bit formats (a 12-bit sensor, as the emulator's profiles).
 MONO16_BIT_DEPTH = 12
-#: Extra time after the exposure before a frame is read out, seconds.
+SENSOR_BIT_DEPTH = MONO16_BIT_DEPTH
+#: Time a frame needs beyond its exposure before it is read out (transfer, processing), seconds.
 READOUT_S = 0.0005
+
+#: Region of interest granularity (sensor pixels): smallest size, size step, offset step.
+ROI_MIN_PX = 64
+ROI_SIZE_STEP_PX = 8
+ROI_OFFSET_STEP_PX = 2
+#: Pixel addressing: the modes offered (resample is left out) and the factors per axis.
+ADDRESSING_MODES = (AddressingMode.DECIMATE, AddressingMode.AVERAGE, AddressingMode.BIN)
+ADDRESSING_FACTORS = (1, 2, 4)
+#: The slowest FIXED frame rate a client may ask for, frames per second.
+FRAME_RATE_MIN_FPS = 0.05
+#: Formats of a mono and of a colour sensor (native Bayer phase RGGB, as the emulator's colour profile).
+MONO_FORMATS = (PixelFormat.MONO8, PixelFormat.MONO16, PixelFormat.MONO12_PACKED)
+COLOUR_FORMATS = (PixelFormat.BAYER8_RGGB, PixelFormat.BAYER16_RGGB)
+#: White balance gains (1.0 unity), saturation and tone ranges.
+WHITE_BALANCE_GAIN_RANGE = Range(0.25, 4.0)
+SATURATION_RANGE_PCT = Range(0.0, 200.0)
+BLACK_LEVEL_RANGE_PCT = Range(0.0, 25.0)
+GAMMA_RANGE = Range(0.1, 4.0)
+DEFAULT_SATURATION_PCT = 100.0
+#: User settings channels kept by the camera (channel 0 holds the factory defaults).
+SETTINGS_CHANNELS = 2
+
+#: Auto exposure / gain: the mean level aimed at (fraction of full scale), how close counts as there,
+#: the fraction of the log-error corrected per frame, the largest change per frame (factor), and the most
+#: frames a one-shot adjustment takes before it ends with what it has.
+AUTO_TARGET_LEVEL = 0.45
+AUTO_TOLERANCE = 0.04
+AUTO_DAMPING = 0.8
+AUTO_MAX_STEP = 8.0
+AUTO_ONCE_MAX_FRAMES = 40
+#: Pixels between samples when the auto functions measure a frame (both axes; even keeps Bayer sites).
+AUTO_SAMPLE_STRIDE_PX = 8
+
+#: The colour scene: horizontal bands (top to bottom, repeating) of these reflectances (red, green, blue).
+COLOUR_BANDS: tuple[tuple[str, tuple[float, float, float]], ...] = (
+    ("red", (0.95, 0.12, 0.12)),
+    ("yellow", (0.95, 0.95, 0.12)),
+    ("green", (0.12, 0.95, 0.12)),
+    ("cyan", (0.12, 0.95, 0.95)),
+    ("blue", (0.12, 0.12, 0.95)),
+    ("magenta", (0.95, 0.12, 0.95)),
+    ("white", (0.95, 0.95, 0.95)),
+    ("grey", (0.5, 0.5, 0.5)),
+)
+#: The colour scene's light (red, green, blue): warm, so unbalanced frames look orange.
+ILLUMINANT_RGB = (1.0, 0.85, 0.6)
+#: Indices of the scene's channels.
+RED, GREEN, BLUE = 0, 1, 2
+#: 16-bit scene indices: full scale of the table look-up that lights the scene.
+_SCENE_LEVELS = 1 << 16
+
+
+def bayer_colours(phase: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The channel (RED, GREEN, BLUE) at each site of a 2x2 Bayer cell of ``phase`` (``rggb``): [row][col]."""
+    channel = {"r": RED, "g": GREEN, "b": BLUE}
+    return (channel[phase[0]], channel[phase[1]]), (channel[phase[2]], channel[phase[3]])
+
+
+def flipped_format(pixel_format: PixelFormat, horizontal: bool, vertical: bool) -> PixelFormat:
+    """The format a mosaic of even size reports after a flip (its top-left 2x2 cell is another one)."""
+    if not pixel_format.is_bayer or not (horizontal or vertical):
+        return pixel_format
+    phase = pixel_format.bayer_phase
+    rows = [phase[0:2], phase[2:4]]
+    if horizontal:
+        rows = [row[::-1] for row in rows]
+    if vertical:
+        rows = rows[::-1]
+    return PixelFormat[f"{pixel_format.name.rsplit('_', 1)[0]}_{''.join(rows).upper()}"]
+
+
+def colour_format(pixel_format: PixelFormat) -> PixelFormat:
+    """The colour sensor's format of the same sample size as a mono one (``mono8`` -> ``bayer8_rggb``)."""
+    if pixel_format.is_bayer:
+        return pixel_format
+    return COLOUR_FORMATS[1] if pixel_format.is_16_bit else COLOUR_FORMATS[0]
+
+
+@dataclass(frozen=True)
+class _Readout:
+    """The scene as the current settings read it out: 16-bit indices, with spare columns for motion."""
+
+    indices: np.ndarray  #: (height, width + margin) uint16 indices into the lighting table
+    radiance_per_index: float  #: scene radiance (at the reference exposure, unity gain) of one index step
+    margin_px: int  #: spare columns: a frame is the window at a motion offset in [0, margin)
+    step_px: int  #: columns the window moves per frame
+    flipped: bool  #: the window moves from the right (a horizontally flipped readout)
 
 
 class SimulatedCamera(CameraDriver):
@@ -54,28 +186,36 @@ class SimulatedCamera(CameraDriver):
         pixel_format: PixelFormat = PixelFormat.MONO8,
         max_frame_rate_fps: float = 30.0,
         serial_number: str = "SIM-0001",
+        color: bool = False,
     ) -> None:
-        if pixel_format not in (PixelFormat.MONO8, PixelFormat.MONO16):
-            raise ValueError(f"the simulated camera delivers mono8 or mono16, not {pixel_format.value}")
+        formats = COLOUR_FORMATS if color else MONO_FORMATS
+        if pixel_format not in formats:
+            kind = "colour" if color else "mono"
+            raise ValueError(
+                f"the simulated {kind} camera takes {', '.join(fmt.value for fmt in formats)}, not {pixel_format.value}"
+            )
         self._width = width
         self._height = height
-        self._pixel_format = pixel_format
-        self._bit_depth = 8 if pixel_format is PixelFormat.MONO8 else MONO16_BIT_DEPTH
+        self._color = color
+        self._formats = formats
+        self._power_up_format = pixel_format
         self._max_frame_rate_fps = max_frame_rate_fps
         self._serial_number = serial_number
         self._plugged = threading.Event()
         self._plugged.set()
         self._unplugged = threading.Event()  # wakes a grab that is waiting for its frame
         self._open = False
-        self._exposure_ms = REFERENCE_EXPOSURE_MS
-        self._gain_db = 0.0
         self._streaming = False
-        self._pattern: np.ndarray | None = None
-        self._lit_patterns: dict[tuple[float, float], np.ndarray] = {}  # the pattern at an exposure and gain
+        # Everything below is written by the camera worker thread only.
+        self._settings = self._factory_settings()  # as set (exposure and gain: the values in use now)
+        self._once_frames = 0  # frames a running ONCE adjustment has taken
+        self._channels: dict[int, CameraSettings] = {}  # non-volatile user channels: kept across power cycles
+        self._readout: _Readout | None = None
+        self._lit_patterns: dict[tuple[float, float], np.ndarray] = {}  # the readout at an exposure and gain
         # Settings by frame: frames numbered from the first number on are exposed with them. A frame that
         # was exposed before a change (in flight, as in a real camera) carries the settings it had.
         self._settings_from: list[tuple[int, float, float]] = [(0, REFERENCE_EXPOSURE_MS, 0.0)]
-        self._buffers = BufferPool((height, width), pixel_format.sample_type)
+        self._buffers = self._new_buffers()
         # Free-running frame clock: frame n is ready at anchor_time + (n - anchor_number) * period.
         self._anchor_time = 0.0
         self._anchor_number = 0
@@ -98,12 +238,9 @@ class SimulatedCamera(CameraDriver):
     def open(self) -> None:
         if not self._plugged.is_set():
             raise CameraUnavailableError(f"simulated camera {self._serial_number} is not connected")
-        self._exposure_ms = REFERENCE_EXPOSURE_MS
-        self._gain_db = 0.0
         self._streaming = False
-        if self._pattern is None:
-            self._pattern = self._make_pattern()
-        self._settings_from = [(0, self._exposure_ms, self._gain_db)]
+        self._set_all(self._factory_settings())
+        self._settings_from = [(self._last_returned, self._settings.exposure_ms, self._settings.gain_db)]
         self._open = True
 
     def close(self) -> None:
@@ -117,37 +254,94 @@ class SimulatedCamera(CameraDriver):
     def info(self) -> CameraDescription:
         self._check()
         return CameraDescription(
-            model="Simulated Camera",
+            model="Simulated Colour Camera" if self._color else "Simulated Camera",
             serial_number=self._serial_number,
-            firmware_version="sim-1.0",
+            firmware_version="sim-2.0",
             driver=self.name,
             sensor_width=self._width,
             sensor_height=self._height,
             exposure_ms=EXPOSURE_RANGE_MS,
             gain_db=GAIN_RANGE_DB,
-            pixel_formats=(self._pixel_format,),
+            pixel_formats=self._formats,
             camera_name="simulated",
+            features=self._features(),
+            settings_channels=SETTINGS_CHANNELS,
         )
 
     def get_exposure_ms(self) -> float:
         self._check()
-        return self._exposure_ms
+        return self._settings.exposure_ms
 
     def set_exposure_ms(self, exposure_ms: float) -> float:
-        self._change("exposure_ms", exposure_ms, EXPOSURE_RANGE_MS)
-        return self._exposure_ms
+        self._check()
+        _check_range("exposure_ms", exposure_ms, EXPOSURE_RANGE_MS)
+        self._update(exposure_ms=float(exposure_ms))
+        return self._settings.exposure_ms
 
     def get_gain_db(self) -> float:
         self._check()
-        return self._gain_db
+        return self._settings.gain_db
 
     def set_gain_db(self, gain_db: float) -> float:
-        self._change("gain_db", gain_db, GAIN_RANGE_DB)
-        return self._gain_db
+        self._check()
+        _check_range("gain_db", gain_db, GAIN_RANGE_DB)
+        self._update(gain_db=float(gain_db))
+        return self._settings.gain_db
 
     def geometry(self) -> ImageGeometry:
         self._check()
-        return ImageGeometry(self._width, self._height, self._pixel_format, self._bit_depth)
+        return self._geometry(self._settings)
+
+    def read_settings(self) -> SettingsReading:
+        self._check()
+        settings = self._settings
+        if settings.frame_rate.mode is FrameRateMode.FREE or settings.frame_rate.fps > self._max_fps():
+            # FREE reads the rate the camera runs at; a FIXED rate the exposure or region no longer allows reads
+            # the rate it is lowered to (the value set comes back when they allow it again)
+            settings = replace(settings, frame_rate=replace(settings.frame_rate, fps=self._max_fps()))
+        return SettingsReading(settings, self._geometry(self._settings), 1.0 / self._period_s())
+
+    def write_setting(self, name: str, value: Any) -> None:
+        self._check()
+        if name not in SETTING_FIELDS:
+            raise InvalidSettingError(name, value, reason=f"is not a setting (settings: {', '.join(SETTING_FIELDS)})")
+        if name == "exposure_ms":
+            self.set_exposure_ms(value)  # one path for old and new callers (and subclasses that refuse values)
+            return
+        if name == "gain_db":
+            self.set_gain_db(value)
+            return
+        if value is None and getattr(self._settings, name) is not None:
+            return  # an optional setting not given: the camera keeps its value
+        checked = value
+        if name == "frame_rate" and value.mode is FrameRateMode.FREE:
+            checked = replace(value, fps=self._max_fps())  # the rate is not used while free
+        target = replace(self._settings, **{name: checked})
+        validate(target, (name,), self._features(), (self._width, self._height))  # what the camera refuses
+        if name in GEOMETRY_FIELDS:
+            if self._streaming and not self._features().settable_while_streaming(name):
+                raise RuntimeError(f"{name} cannot change while the camera streams (apply_settings stops it first)")
+            self._check_mosaic(target)
+        self._update(**{name: value})
+        if name in _AUTO_MODES and value is AutoMode.ONCE:
+            self._once_frames = 0
+
+    def save_settings_to_channel(self, channel: int) -> None:
+        self._check()
+        self._check_channel(channel, first=1)
+        settings = self._settings
+        for name in _AUTO_MODES:  # a one-shot adjustment in progress is stored as what it has found so far
+            if getattr(settings, name) is AutoMode.ONCE:
+                settings = replace(settings, **{name: AutoMode.OFF})
+        if settings.white_balance is not None and settings.white_balance.mode is AutoMode.ONCE:
+            settings = replace(settings, white_balance=replace(settings.white_balance, mode=AutoMode.OFF))
+        self._channels[channel] = settings
+
+    def load_settings_from_channel(self, channel: int) -> SettingsReading:
+        self._check()
+        self._check_channel(channel, first=0)
+        stored = self._channels.get(channel, self._factory_settings())
+        return self.apply_settings(stored, SETTING_FIELDS)
 
     def start_streaming(self) -> None:
         self._check()
@@ -177,29 +371,198 @@ class SimulatedCamera(CameraDriver):
             raise CameraDisconnectedError(f"simulated camera {self._serial_number} was unplugged")
         self._last_returned = number
         exposure_ms, gain_db = self._settings_of(number)
-        return Frame(
-            pixels=self._render(number, exposure_ms, gain_db),
-            pixel_format=self._pixel_format,
-            bit_depth=self._bit_depth,
+        geometry = self._geometry(self._settings)
+        frame = Frame(
+            pixels=self._render(number, exposure_ms, gain_db, geometry),
+            pixel_format=geometry.pixel_format,
+            bit_depth=geometry.bit_depth,
             frame_number=number,
             captured_at=datetime.now(UTC),
             exposure_ms=exposure_ms,
             gain_db=gain_db,
         )
+        if self._auto_running():
+            self._adjust(frame)
+        return frame
 
     def check_connection(self) -> None:
         self._check()
 
-    # -- internals -----------------------------------------------------------------------
+    # -- settings and features -------------------------------------------------------------
 
-    def _check(self) -> None:
-        if not self._plugged.is_set():
-            raise CameraDisconnectedError(f"simulated camera {self._serial_number} was unplugged")
-        if not self._open:
-            raise CameraUnavailableError("simulated camera is not open")
+    def _factory_settings(self) -> CameraSettings:
+        width_limits, height_limits = _size_limits(self._width), _size_limits(self._height)
+        return CameraSettings(
+            exposure_ms=REFERENCE_EXPOSURE_MS,
+            gain_db=GAIN_RANGE_DB.minimum,
+            roi=Region(0, 0, int(width_limits.maximum), int(height_limits.maximum)),
+            pixel_addressing=PixelAddressing(),
+            pixel_format=self._power_up_format,
+            frame_rate=FrameRate(FrameRateMode.FREE, 0.0),
+            exposure_auto=AutoMode.OFF,
+            exposure_auto_limits_ms=EXPOSURE_RANGE_MS,
+            gain_auto=AutoMode.OFF,
+            white_balance=WhiteBalance() if self._color else None,
+            black_level_pct=BLACK_LEVEL_RANGE_PCT.minimum,
+            gamma=1.0,
+            flip=Flip(),
+            saturation_pct=DEFAULT_SATURATION_PCT if self._color else None,
+        )
+
+    def _features(self) -> Features:
+        """Every setting as this camera describes it; the frame-rate limit follows exposure and region."""
+        width_limits, height_limits = _size_limits(self._width), _size_limits(self._height)
+        geometry_rule = {"settable_while_streaming": False}
+        auto_choices = tuple(mode.value for mode in AutoMode)
+        infos = [
+            FeatureInfo("exposure_ms", minimum=EXPOSURE_RANGE_MS.minimum, maximum=EXPOSURE_RANGE_MS.maximum),
+            FeatureInfo("gain_db", minimum=GAIN_RANGE_DB.minimum, maximum=GAIN_RANGE_DB.maximum),
+            FeatureInfo(
+                "roi.offset_x",
+                minimum=0,
+                maximum=self._width - width_limits.minimum,
+                step=ROI_OFFSET_STEP_PX,
+                **geometry_rule,
+            ),
+            FeatureInfo(
+                "roi.offset_y",
+                minimum=0,
+                maximum=self._height - height_limits.minimum,
+                step=ROI_OFFSET_STEP_PX,
+                **geometry_rule,
+            ),
+            FeatureInfo(
+                "roi.width",
+                minimum=width_limits.minimum,
+                maximum=width_limits.maximum,
+                step=ROI_SIZE_STEP_PX,
+                **geometry_rule,
+            ),
+            FeatureInfo(
+                "roi.height",
+                minimum=height_limits.minimum,
+                maximum=height_limits.maximum,
+                step=ROI_SIZE_STEP_PX,
+                **geometry_rule,
+            ),
+            FeatureInfo(
+                "pixel_addressing.mode", choices=tuple(mode.value for mode in ADDRESSING_MODES), **geometry_rule
+            ),
+            FeatureInfo("pixel_addressing.horizontal", values=ADDRESSING_FACTORS, **geometry_rule),
+            FeatureInfo("pixel_addressing.vertical", values=ADDRESSING_FACTORS, **geometry_rule),
+            FeatureInfo("pixel_format", choices=tuple(fmt.value for fmt in self._formats), **geometry_rule),
+            FeatureInfo("frame_rate.mode", choices=tuple(mode.value for mode in FrameRateMode)),
+            FeatureInfo("frame_rate.fps", minimum=FRAME_RATE_MIN_FPS, maximum=self._max_fps()),
+            FeatureInfo("exposure_auto", choices=auto_choices),
+            FeatureInfo(
+                "exposure_auto_limits_ms", minimum=EXPOSURE_RANGE_MS.minimum, maximum=EXPOSURE_RANGE_MS.maximum
+            ),
+            FeatureInfo("gain_auto", choices=auto_choices),
+            FeatureInfo(
+                "black_level_pct", minimum=BLACK_LEVEL_RANGE_PCT.minimum, maximum=BLACK_LEVEL_RANGE_PCT.maximum
+            ),
+            FeatureInfo("gamma", minimum=GAMMA_RANGE.minimum, maximum=GAMMA_RANGE.maximum),
+            FeatureInfo("flip.horizontal", **geometry_rule),
+            FeatureInfo("flip.vertical", **geometry_rule),
+        ]
+        if self._color:
+            gain = {"minimum": WHITE_BALANCE_GAIN_RANGE.minimum, "maximum": WHITE_BALANCE_GAIN_RANGE.maximum}
+            infos += [
+                FeatureInfo("white_balance.mode", choices=(AutoMode.OFF.value, AutoMode.ONCE.value)),
+                FeatureInfo("white_balance.red", **gain),
+                FeatureInfo("white_balance.green", **gain),
+                FeatureInfo("white_balance.blue", **gain),
+                FeatureInfo(
+                    "saturation_pct", minimum=SATURATION_RANGE_PCT.minimum, maximum=SATURATION_RANGE_PCT.maximum
+                ),
+            ]
+        return Features(infos)
+
+    def _check_mosaic(self, target: CameraSettings) -> None:
+        """A mosaic is addressed per colour: the region must hold whole 2x2 cells of each block."""
+        if not target.pixel_format.is_bayer:
+            return
+        for size_name, size, factor in (
+            ("width", target.roi.width, target.pixel_addressing.horizontal),
+            ("height", target.roi.height, target.pixel_addressing.vertical),
+        ):
+            if size % (2 * factor):
+                raise InvalidSettingError(
+                    f"roi.{size_name}",
+                    size,
+                    reason=f"must be a multiple of {2 * factor} pixels (a Bayer cell of 2 times the pixel addressing "
+                    f"factor {factor})",
+                )
+
+    def _check_channel(self, channel: int, first: int) -> None:
+        if not isinstance(channel, int) or not first <= channel <= SETTINGS_CHANNELS:
+            raise InvalidArgumentError(
+                "channel",
+                channel,
+                minimum=first,
+                maximum=SETTINGS_CHANNELS,
+                reason=f"must be a settings channel from {first} to {SETTINGS_CHANNELS}"
+                + (" (0: factory defaults)" if first == 0 else ""),
+            )
+
+    def _geometry(self, settings: CameraSettings) -> ImageGeometry:
+        fmt = settings.pixel_format
+        delivered = flipped_format(fmt.delivered, settings.flip.horizontal, settings.flip.vertical)
+        return ImageGeometry(
+            settings.roi.width // settings.pixel_addressing.horizontal,
+            settings.roi.height // settings.pixel_addressing.vertical,
+            delivered,
+            SENSOR_BIT_DEPTH if delivered.is_16_bit else 8,
+        )
+
+    def _update(self, **changes: Any) -> None:
+        """Take new settings: frames from the next one to start exposing use them (those in flight keep theirs)."""
+        self._rebase_clock()
+        before = self._settings
+        self._set_all(replace(before, **changes))
+        if (self._settings.exposure_ms, self._settings.gain_db) != (before.exposure_ms, before.gain_db):
+            self._settings_changed()
+
+    def _set_all(self, settings: CameraSettings) -> None:
+        """Replace the settings; rebuild the readout (and its buffers) when what is read out changes."""
+        before = self._settings
+        self._settings = settings
+        if self._readout is None or any(getattr(before, name) != getattr(settings, name) for name in _READOUT_FIELDS):
+            self._readout = None
+            self._lit_patterns = {}
+            if self._geometry(before) != self._geometry(settings) or self._buffers.shape != self._shape():
+                self._buffers = self._new_buffers()
+        elif any(getattr(before, name) != getattr(settings, name) for name in _TONE_FIELDS):
+            self._lit_patterns = {}
+
+    def _shape(self) -> tuple[int, int]:
+        geometry = self._geometry(self._settings)
+        return geometry.height, geometry.width
+
+    def _new_buffers(self) -> BufferPool:
+        return BufferPool(self._shape(), self._settings.pixel_format.sample_type)
+
+    # -- timing ------------------------------------------------------------------------------
+
+    def _readout_s(self, settings: CameraSettings) -> float:
+        """Time to read out the rows in use: a full-sensor readout takes ``1 / max_frame_rate_fps``."""
+        full_sensor_s = 1.0 / self._max_frame_rate_fps
+        rows = settings.roi.height / settings.pixel_addressing.vertical
+        return READOUT_S + max(full_sensor_s - READOUT_S, 0.0) * rows / self._height
+
+    def _free_period_s(self, settings: CameraSettings) -> float:
+        return max(settings.exposure_ms / 1000.0 + READOUT_S, self._readout_s(settings))
+
+    def _max_fps(self) -> float:
+        """The fastest frame rate the current exposure and region allow."""
+        return 1.0 / self._free_period_s(self._settings)
 
     def _period_s(self) -> float:
-        return max(self._exposure_ms / 1000.0 + READOUT_S, 1.0 / self._max_frame_rate_fps)
+        settings = self._settings
+        free_s = self._free_period_s(settings)
+        if settings.frame_rate.mode is FrameRateMode.FIXED:
+            return max(free_s, 1.0 / settings.frame_rate.fps)
+        return free_s
 
     def _rebase_clock(self) -> None:
         """Keep frame numbers continuous when the period changes mid-stream."""
@@ -210,25 +573,6 @@ class SimulatedCamera(CameraDriver):
             self._anchor_number += done
             self._anchor_time += done * period_s
 
-    def _make_pattern(self) -> np.ndarray:
-        """Scene radiance at the reference exposure, with one period of spare columns for motion."""
-        levels = 256 if self._pixel_format is PixelFormat.MONO8 else 1 << self._bit_depth
-        cols = np.arange(self._width + PATTERN_PERIOD_PX, dtype=np.float32)
-        rows = np.arange(self._height, dtype=np.float32)
-        diagonal = (cols[None, :] + rows[:, None]) % PATTERN_PERIOD_PX / PATTERN_PERIOD_PX
-        vertical = rows[:, None] / max(self._height - 1, 1)
-        scene = 0.15 + 0.55 * diagonal + 0.3 * vertical
-        dtype = np.uint8 if levels <= 256 else np.uint16
-        return np.clip(scene * (levels - 1), 0, levels - 1).astype(dtype)
-
-    def _change(self, field: str, value: float, valid: Range) -> None:
-        """Set ``_<field>`` (``exposure_ms``, ``gain_db``) within ``valid``, for the frames from the next one on."""
-        self._check()
-        _check_range(field, value, valid)
-        self._rebase_clock()
-        setattr(self, f"_{field}", float(value))
-        self._settings_changed()
-
     def _settings_changed(self) -> None:
         """Frames from the next one to start exposing take the new settings; those before keep theirs."""
         first = (self._anchor_number if self._streaming else self._last_returned) + 1
@@ -236,35 +580,202 @@ class SimulatedCamera(CameraDriver):
         # Only the newest entry at or before the last returned frame can still be needed.
         older = [entry for entry in kept if entry[0] <= self._last_returned]
         self._settings_from = [*older[-1:], *[entry for entry in kept if entry[0] > self._last_returned]]
-        self._settings_from.append((first, self._exposure_ms, self._gain_db))
+        self._settings_from.append((first, self._settings.exposure_ms, self._settings.gain_db))
 
     def _settings_of(self, frame_number: int) -> tuple[float, float]:
         """Exposure and gain a frame was exposed with."""
         _, exposure_ms, gain_db = next(entry for entry in reversed(self._settings_from) if entry[0] <= frame_number)
         return exposure_ms, gain_db
 
-    def _lit(self, exposure_ms: float, gain_db: float) -> np.ndarray:
-        """The pattern at an exposure and gain (computed once for each, while they are in use)."""
+    # -- auto exposure, auto gain, white balance -------------------------------------------------
+
+    def _auto_running(self) -> bool:
+        settings = self._settings
+        return (
+            settings.exposure_auto is not AutoMode.OFF
+            or settings.gain_auto is not AutoMode.OFF
+            or (settings.white_balance is not None and settings.white_balance.mode is AutoMode.ONCE)
+        )
+
+    def _adjust(self, frame: Frame) -> None:
+        """One step of the camera's auto functions, measured on a frame exposed with the current values."""
+        settings = self._settings
+        if (frame.exposure_ms, frame.gain_db) != (settings.exposure_ms, settings.gain_db):
+            return  # exposed before the last adjustment: it says nothing about the current values
+        self._once_frames += 1
+        means = channel_means(frame.pixels, frame.pixel_format)
+        full_scale = float((1 << frame.bit_depth) - 1)
+        changes: dict[str, Any] = {}
+        if settings.white_balance is not None and settings.white_balance.mode is AutoMode.ONCE:
+            changes["white_balance"] = self._balance_step(means, settings.white_balance)
+        level = max(float(np.mean(list(means.values()))) / full_scale, 1.0 / full_scale)
+        error = AUTO_TARGET_LEVEL / level
+        settled = abs(error - 1.0) <= AUTO_TOLERANCE
+        factor = min(max(error**AUTO_DAMPING, 1.0 / AUTO_MAX_STEP), AUTO_MAX_STEP)
+        exposure_pinned = True
+        if settings.exposure_auto is not AutoMode.OFF:
+            limits = settings.exposure_auto_limits_ms or EXPOSURE_RANGE_MS
+            exposure_ms = min(max(settings.exposure_ms * factor, limits.minimum), limits.maximum)
+            exposure_pinned = math.isclose(exposure_ms, settings.exposure_ms)
+            if not settled and not exposure_pinned:
+                changes["exposure_ms"] = exposure_ms
+            elif self._once_ended(settings.exposure_auto, settled or exposure_pinned):
+                changes["exposure_auto"] = AutoMode.OFF
+        if settings.gain_auto is not AutoMode.OFF:
+            # with auto exposure too, gain makes up only what exposure cannot (it reached a limit)
+            gain_db = min(max(settings.gain_db + 20 * math.log10(factor), GAIN_RANGE_DB.minimum), GAIN_RANGE_DB.maximum)
+            gain_pinned = math.isclose(gain_db, settings.gain_db, abs_tol=1e-3)
+            if not settled and exposure_pinned and not gain_pinned:
+                changes["gain_db"] = gain_db
+            elif self._once_ended(settings.gain_auto, settled or (exposure_pinned and gain_pinned)):
+                changes["gain_auto"] = AutoMode.OFF
+        if changes:
+            self._update(**changes)
+
+    def _once_ended(self, mode: AutoMode, done: bool) -> bool:
+        return mode is AutoMode.ONCE and (done or self._once_frames >= AUTO_ONCE_MAX_FRAMES)
+
+    def _balance_step(self, channel_mean: dict[int, float], balance: WhiteBalance) -> WhiteBalance:
+        """Grey-world white balance: gains that make the channel means equal (green unchanged)."""
+        means = {channel: max(mean, 1.0) for channel, mean in channel_mean.items()}
+        red = balance.red * means[GREEN] / means[RED]
+        blue = balance.blue * means[GREEN] / means[BLUE]
+        balanced = all(abs(means[GREEN] / means[channel] - 1.0) <= AUTO_TOLERANCE for channel in (RED, BLUE))
+        done = balanced or self._once_frames >= AUTO_ONCE_MAX_FRAMES
+        clamp = WHITE_BALANCE_GAIN_RANGE
+        return WhiteBalance(
+            mode=AutoMode.OFF if done else AutoMode.ONCE,
+            red=balance.red if balanced else min(max(red, clamp.minimum), clamp.maximum),
+            green=balance.green,
+            blue=balance.blue if balanced else min(max(blue, clamp.minimum), clamp.maximum),
+        )
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def _make_readout(self) -> _Readout:
+        """The scene radiance as the current region, addressing, flip and colour settings read it out."""
+        settings = self._settings
+        roi, addressing = settings.roi, settings.pixel_addressing
+        bayer = settings.pixel_format.is_bayer
+        cols = np.arange(roi.offset_x, roi.offset_x + roi.width + PATTERN_PERIOD_PX, dtype=np.float32)
+        rows = np.arange(roi.offset_y, roi.offset_y + roi.height, dtype=np.float32)
+        diagonal = (cols[None, :] + rows[:, None]) % PATTERN_PERIOD_PX / PATTERN_PERIOD_PX
+        vertical = rows[:, None] / max(self._height - 1, 1)
+        scene = 0.15 + 0.55 * diagonal + 0.3 * vertical
+        if bayer:
+            scene *= self._mosaic_factors(settings, rows.astype(np.int64))
+        cell = 2 if bayer else 1
+        height, width = scene.shape
+        fx, fy = addressing.horizontal, addressing.vertical
+        blocks = scene.reshape(height // (cell * fy), fy, cell, width // (cell * fx), fx, cell)
+        if addressing.mode is AddressingMode.DECIMATE:
+            combined = blocks[:, 0, :, :, 0, :]
+        elif addressing.mode is AddressingMode.BIN:
+            combined = blocks.sum(axis=(1, 4))
+        else:
+            combined = blocks.mean(axis=(1, 4))
+        readout = combined.reshape(height // fy, width // fx)
+        if settings.flip.vertical:
+            readout = readout[::-1]
+        if settings.flip.horizontal:
+            readout = readout[:, ::-1]
+        peak = max(float(readout.max()), np.finfo(np.float32).tiny)
+        radiance_per_index = peak / (_SCENE_LEVELS - 1)
+        indices = np.rint(readout / radiance_per_index).astype(np.uint16)
+        return _Readout(
+            indices=np.ascontiguousarray(indices),
+            radiance_per_index=radiance_per_index,
+            margin_px=PATTERN_PERIOD_PX // fx,
+            step_px=PATTERN_STEP_PX // fx,
+            flipped=settings.flip.horizontal,
+        )
+
+    def _mosaic_factors(self, settings: CameraSettings, rows: np.ndarray) -> np.ndarray:
+        """Per sensor row and column parity: the band's reflectance of the site's colour, lit, white-balanced."""
+        balance = settings.white_balance or WhiteBalance()
+        gains = (balance.red, balance.green, balance.blue)
+        saturation = (settings.saturation_pct if settings.saturation_pct is not None else DEFAULT_SATURATION_PCT) / 100
+        reflectance = np.array([colours for _, colours in COLOUR_BANDS], dtype=np.float32)
+        grey = reflectance.mean(axis=1, keepdims=True)
+        reflectance = np.clip(grey + saturation * (reflectance - grey), 0.0, 1.0)
+        per_band = reflectance * np.array(ILLUMINANT_RGB, dtype=np.float32) * np.array(gains, dtype=np.float32)
+        band_px = max(self._height // len(COLOUR_BANDS), 1)
+        band = (rows // band_px) % len(COLOUR_BANDS)
+        colours = bayer_colours(settings.pixel_format.bayer_phase)  # the sensor's phase at offsets that are even
+        row_parity = rows % 2
+        even_cols = np.where(row_parity == 0, per_band[band, colours[0][0]], per_band[band, colours[1][0]])
+        odd_cols = np.where(row_parity == 0, per_band[band, colours[0][1]], per_band[band, colours[1][1]])
+        factors = np.empty((rows.size, settings.roi.width + PATTERN_PERIOD_PX), dtype=np.float32)
+        factors[:, 0::2] = even_cols[:, None]
+        factors[:, 1::2] = odd_cols[:, None]
+        return factors
+
+    def _lit(self, exposure_ms: float, gain_db: float, geometry: ImageGeometry) -> np.ndarray:
+        """The readout at an exposure and gain (computed once for each, while frames use them)."""
         key = (exposure_ms, gain_db)
         lit = self._lit_patterns.get(key)
         if lit is None:
-            assert self._pattern is not None
-            levels = 256 if self._pixel_format is PixelFormat.MONO8 else 1 << self._bit_depth
+            if self._readout is None:
+                self._readout = self._make_readout()
+            settings = self._settings
+            full_scale = (1 << geometry.bit_depth) - 1
             scale = (exposure_ms / REFERENCE_EXPOSURE_MS) * 10 ** (gain_db / 20)
-            lut = np.clip(np.arange(levels, dtype=np.float64) * scale, 0, levels - 1).astype(
-                self._pixel_format.sample_type
-            )
+            radiance = np.arange(_SCENE_LEVELS, dtype=np.float64) * self._readout.radiance_per_index
+            level = np.clip(radiance * scale + (settings.black_level_pct or 0.0) / 100, 0.0, 1.0)
+            if settings.gamma is not None and settings.gamma != 1.0:
+                level = level ** (1.0 / settings.gamma)
+            lut = np.rint(level * full_scale).astype(geometry.pixel_format.sample_type)
             in_use = {(exposure, gain) for _, exposure, gain in self._settings_from}
             self._lit_patterns = {k: v for k, v in self._lit_patterns.items() if k in in_use}
-            lit = self._lit_patterns[key] = np.take(lut, self._pattern)
+            lit = self._lit_patterns[key] = np.take(lut, self._readout.indices)
         return lit
 
-    def _render(self, frame_number: int, exposure_ms: float, gain_db: float) -> np.ndarray:
-        offset = (frame_number * PATTERN_STEP_PX) % PATTERN_PERIOD_PX
+    def _render(self, frame_number: int, exposure_ms: float, gain_db: float, geometry: ImageGeometry) -> np.ndarray:
+        lit = self._lit(exposure_ms, gain_db, geometry)
+        readout = self._readout
+        assert readout is not None
+        offset = (frame_number * readout.step_px) % readout.margin_px
+        if readout.flipped:
+            offset = readout.margin_px - offset
         pixels = self._buffers.acquire()
-        np.copyto(pixels, self._lit(exposure_ms, gain_db)[:, offset : offset + self._width])
-        stamp_frame_number(pixels, frame_number, full_scale=(1 << self._bit_depth) - 1)
+        np.copyto(pixels, lit[:, offset : offset + geometry.width])
+        stamp_frame_number(pixels, frame_number, full_scale=(1 << geometry.bit_depth) - 1)
         return pixels
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if not self._plugged.is_set():
+            raise CameraDisconnectedError(f"simulated camera {self._serial_number} was unplugged")
+        if not self._open:
+            raise CameraUnavailableError("simulated camera is not open")
+
+
+#: Settings that change what is read out (the readout is rebuilt), and those that only change its lighting.
+_READOUT_FIELDS = ("pixel_format", "pixel_addressing", "roi", "flip", "white_balance", "saturation_pct")
+_TONE_FIELDS = ("black_level_pct", "gamma")
+_AUTO_MODES = ("exposure_auto", "gain_auto")
+
+
+def _size_limits(sensor_px: int) -> Range:
+    """Smallest and largest region size along a sensor axis, on the size step."""
+    minimum = min(ROI_MIN_PX, sensor_px // ROI_SIZE_STEP_PX * ROI_SIZE_STEP_PX)
+    return Range(minimum, minimum + (sensor_px - minimum) // ROI_SIZE_STEP_PX * ROI_SIZE_STEP_PX)
+
+
+def channel_means(pixels: np.ndarray, pixel_format: PixelFormat) -> dict[int, float]:
+    """Mean sample value of each colour (RED, GREEN, BLUE; GREEN only for mono), sampled, below the bar code."""
+    start = BARCODE_CELL_PX * 2
+    if not pixel_format.is_bayer:
+        samples = pixels[start::AUTO_SAMPLE_STRIDE_PX, ::AUTO_SAMPLE_STRIDE_PX]
+        return {GREEN: float(np.mean(samples))}
+    sums: dict[int, list[float]] = {RED: [], GREEN: [], BLUE: []}
+    for row, colours in enumerate(bayer_colours(pixel_format.bayer_phase)):
+        for col, channel in enumerate(colours):
+            sums[channel].append(
+                float(np.mean(pixels[start + row :: AUTO_SAMPLE_STRIDE_PX, col::AUTO_SAMPLE_STRIDE_PX]))
+            )
+    return {channel: float(np.mean(values)) for channel, values in sums.items()}
 
 
 def stamp_frame_number(pixels: np.ndarray, frame_number: int, full_scale: int) -> None:
@@ -285,3 +796,15 @@ def read_frame_number(pixels: np.ndarray, full_scale: int = 255) -> int:
 def _check_range(field: str, value: float, valid: Range) -> None:
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value not in valid:
         raise InvalidSettingError(field, value, minimum=valid.minimum, maximum=valid.maximum)
+
+
+__all__ = [
+    "COLOUR_BANDS",
+    "SimulatedCamera",
+    "bayer_colours",
+    "channel_means",
+    "colour_format",
+    "flipped_format",
+    "read_frame_number",
+    "stamp_frame_number",
+]
