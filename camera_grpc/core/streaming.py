@@ -19,6 +19,25 @@ so it counts every frame produced while it was subscribed that it did not get,
 whatever the reason (policy, max_fps, the camera itself dropping frames):
 frames received plus frames reported missed equals frames produced.
 
+**Acquisition runs.** Changing ROI, pixel addressing or pixel format while
+streaming stops and restarts acquisition (the driver does it, see
+``CameraDriver.apply_settings``); streams go on, and each message carries its
+own frame's width, height and format. After a restart a camera's frame numbers
+may continue, jump or start again lower, so numbers are compared only within
+one run of acquisition, and the rule is: **the frames between two runs are
+never counted as missed** (the camera did not produce them for anyone). A new
+run begins when the hub starts acquisition, when the camera's connection state
+changes, when :meth:`FrameHub.acquisition_restarted` is called (camera thread),
+and, detected from the frames themselves, at a frame whose geometry (width,
+height, pixel format, bit depth) differs from the previous one's or whose
+number is not above the previous one's. Frames of a run are placed on one
+production count (:attr:`_Entry.produced`): within a run it advances by the
+frame-number difference (numbers the camera skipped are frames it dropped), from
+one run to the next by one. A subscriber's missed count is the gap in that
+count, so frames of the old run that a subscriber did not get (its policy
+replaced them) are still counted. Byte budgets count each frame at its own size,
+so frames of a new geometry are budgeted as they are.
+
 Frames are encoded lazily, off the event loop, once per distinct
 (encoding, quality, max_width): subscribers that want the same rendition of
 the same frame share one encode. Acquisition starts with the first subscriber
@@ -108,6 +127,8 @@ class _Entry:
     """A published frame and its renditions (kept alive only by subscriber buffers)."""
 
     frame: Frame
+    #: Position on the hub's production count (see the module docstring, "Acquisition runs").
+    produced: int
     renditions: dict[tuple[Encoding, int, int | None], asyncio.Future[EncodedFrame]] = field(default_factory=dict)
     #: Subscriptions whose buffer holds this entry now.
     holders: set[Subscription] = field(default_factory=set)
@@ -129,7 +150,7 @@ class Subscription:
         self.held_bytes = 0  #: pixel bytes of the frames in the buffer
         self._wakeup = asyncio.Event()
         self._ended: BaseException | None = None
-        self._last_accounted: int | None = None  # frame number up to which frames are accounted for
+        self._last_accounted: int | None = None  # production count up to which frames are accounted for
         self._last_offered_at = -float("inf")
         self.sequence_number = 0
         self.delivered = 0
@@ -142,7 +163,7 @@ class Subscription:
     def offer(self, entry: _Entry) -> None:
         """Called for every published frame (event loop)."""
         if self._last_accounted is None:
-            self._last_accounted = entry.frame.frame_number - 1
+            self._last_accounted = entry.produced - 1
         max_fps = self.options.max_fps
         if max_fps:
             now = time.monotonic()
@@ -203,9 +224,9 @@ class Subscription:
             encoded = await self._hub.encoded(entry, self.options)
             if self._ended is not None:
                 raise self._ended
-            number = entry.frame.frame_number
-            missed = max(0, number - (self._last_accounted or 0) - 1)
-            self._last_accounted = max(number, self._last_accounted or 0)
+            produced = entry.produced
+            missed = max(0, produced - (self._last_accounted or 0) - 1)
+            self._last_accounted = max(produced, self._last_accounted or 0)
             self.sequence_number += 1
             self.delivered += 1
             yield Delivery(entry.frame, encoded, self.sequence_number, missed)
@@ -251,9 +272,10 @@ class FrameHub:
         self._closed = False
         self.encode_count = 0  #: renditions encoded (event loop)
         self._metrics = metrics
-        #: Number of the last frame of continuous acquisition seen (None: acquisition (re)starts), for the
-        #: frames the camera skipped.
-        self._last_frame_number: int | None = None
+        #: The last frame dispatched in this run of acquisition (None: a new run begins with the next frame)
+        #: and its position on the production count (event loop; see "Acquisition runs").
+        self._last_frame: Frame | None = None
+        self._produced = 0
         if metrics is not None:
             metrics.follow_queued_bytes(lambda: self.held_bytes, budget_bytes)
 
@@ -295,7 +317,7 @@ class FrameHub:
                 self._linger_task.cancel()
                 self._linger_task = None
             if not self._worker.is_acquiring:
-                self._last_frame_number = None  # numbers skipped while acquisition was off are not drops
+                self._last_frame = None  # numbers skipped while acquisition was off are not drops
                 await asyncio.wrap_future(self._worker.set_acquiring(True))
             yield subscription
         finally:
@@ -368,25 +390,35 @@ class FrameHub:
         if self._metrics is not None:
             self._metrics.frame_dropped(reason)
 
+    def acquisition_restarted(self) -> None:
+        """Camera-thread hook: acquisition was stopped and started again (a setting that cannot change while
+        streaming). Call it on the camera thread before the next frame is grabbed: the frames between the two
+        runs are then not counted as missed, even when the geometry stayed the same and the numbers jumped."""
+        self._loop.call_soon_threadsafe(self._begin_run)
+
     def _dispatch(self, frame: Frame) -> None:
+        skipped = self._place(frame)
         if self._metrics is not None:
-            self._count_frame(frame.frame_number, self._metrics)
+            self._metrics.frames_produced.inc()
+            if skipped:
+                self._metrics.frame_dropped("camera", skipped)
         if not self._subscriptions:
             return
-        entry = _Entry(frame)
+        entry = _Entry(frame, self._produced)
         for subscription in self._subscriptions:
             subscription.offer(entry)
 
-    def _count_frame(self, number: int, metrics: ServiceMetrics) -> None:
-        """A frame of continuous acquisition, and the numbers the camera skipped before it."""
-        metrics.frames_produced.inc()
-        last = self._last_frame_number
-        if last is not None and number > last + 1:
-            metrics.frame_dropped("camera", number - last - 1)
-        self._last_frame_number = number
+    def _place(self, frame: Frame) -> int:
+        """Put the frame on the production count; returns the frames the camera skipped just before it."""
+        last = self._last_frame
+        continues = last is not None and frame.frame_number > last.frame_number and _geometry(frame) == _geometry(last)
+        skipped = frame.frame_number - last.frame_number - 1 if continues and last is not None else 0
+        self._produced += 1 + skipped
+        self._last_frame = frame
+        return skipped
 
-    def _forget_frame_number(self) -> None:
-        self._last_frame_number = None
+    def _begin_run(self) -> None:
+        self._last_frame = None
 
     def _end_all(self, error: BaseException) -> None:
         for subscription in list(self._subscriptions):
@@ -395,7 +427,7 @@ class FrameHub:
     def on_camera_state(self, state: CameraState) -> None:
         """State listener for the camera thread: a lost or stopped camera ends every stream."""
         # In order after the frames published before the change: a reconnected camera may number afresh.
-        self._loop.call_soon_threadsafe(self._forget_frame_number)
+        self._loop.call_soon_threadsafe(self._begin_run)
         if state in (CameraState.DISCONNECTED, CameraState.STOPPED):
             self._loop.call_soon_threadsafe(
                 self._end_all, CameraUnavailableError(f"camera {state.value}; the frame stream ended")
@@ -421,6 +453,11 @@ class FrameHub:
             self._trimming = False
 
         self._loop.run_in_executor(self._executor, release_free_memory).add_done_callback(trimmed)
+
+
+def _geometry(frame: Frame) -> tuple[tuple[int, ...], object, int]:
+    """What changes only across a restart of acquisition: pixel array shape and type, format, bit depth."""
+    return (frame.pixels.shape, frame.pixel_format, frame.bit_depth)
 
 
 def _is_view(frame: Frame, options: StreamOptions) -> bool:

@@ -37,7 +37,7 @@ async def hub() -> AsyncIterator[FrameHub]:
 async def test_a_deep_queue_holds_at_most_its_budget_and_counts_the_rest_as_missed(hub: FrameHub) -> None:
     subscription = Subscription(hub, DEEP)
     for number in range(1, 101):
-        subscription.offer(_Entry(synthetic_frame(number, size=16)))
+        subscription.offer(_Entry(synthetic_frame(number, size=16), number))
         assert subscription.held_bytes <= hub.subscriber_budget_bytes
     assert subscription.buffered == 3 and subscription.held_bytes == 3 * FRAME_BYTES
     reader = aiter(subscription)
@@ -52,7 +52,7 @@ async def test_all_subscribers_together_hold_at_most_the_service_budget(hub: Fra
     # max_fps would), so sharing cannot keep them within the total.
     subscriptions = [Subscription(hub, DEEP) for _ in range(4)]
     for number in range(1, 201):
-        subscriptions[number % 4].offer(_Entry(synthetic_frame(number, size=16)))
+        subscriptions[number % 4].offer(_Entry(synthetic_frame(number, size=16), number))
         assert hub.held_bytes <= hub.budget_bytes
         assert hub.held_bytes == sum(s.held_bytes for s in subscriptions)  # disjoint: the sum is what is held
     assert hub.held_bytes == hub.budget_bytes
@@ -63,7 +63,7 @@ async def test_all_subscribers_together_hold_at_most_the_service_budget(hub: Fra
 async def test_a_frame_shared_by_many_subscribers_is_counted_once(hub: FrameHub) -> None:
     subscriptions = [Subscription(hub, DEEP) for _ in range(10)]
     for number in range(1, 51):
-        entry = _Entry(synthetic_frame(number, size=16))
+        entry = _Entry(synthetic_frame(number, size=16), number)
         for subscription in subscriptions:
             subscription.offer(entry)
     assert hub.held_bytes == 3 * FRAME_BYTES  # 3 frames each, the same 3: within 5, nothing more dropped
@@ -77,7 +77,7 @@ async def test_the_newest_frame_is_kept_even_when_larger_than_the_budgets() -> N
         hub = FrameHub(CameraWorker(SimulatedCamera(16, 16)), executor, subscriber_budget_bytes=10, budget_bytes=10)
         subscription = Subscription(hub, DEEP)
         for number in range(1, 5):
-            subscription.offer(_Entry(synthetic_frame(number, size=16)))
+            subscription.offer(_Entry(synthetic_frame(number, size=16), number))
         assert subscription.buffered == 1 and hub.held_bytes == FRAME_BYTES
 
 

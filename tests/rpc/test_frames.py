@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import grpc
 import numpy as np
@@ -13,6 +16,7 @@ import pytest
 from PIL import Image
 
 from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions, Subscription, _Entry
+from camera_grpc.device.base import Frame, PixelFormat
 from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
 from camera_grpc.device.worker import CameraWorker
 from camera_grpc.errors import ServiceStoppingError
@@ -291,7 +295,7 @@ async def test_subscription_policy_and_accounting(
             FrameHub(CameraWorker(SimulatedCamera(16, 16)), executor), StreamOptions(policy=policy, queue_depth=depth)
         )
         for number in range(1, 11):  # ten frames arrive before the reader looks
-            subscription.offer(_Entry(synthetic_frame(number)))
+            subscription.offer(_Entry(synthetic_frame(number), number))
         assert subscription.buffered == len(expected_numbers)
         reader = aiter(subscription)
         deliveries = [await anext(reader) for _ in expected_numbers]
@@ -304,8 +308,102 @@ async def test_subscription_policy_and_accounting(
 async def test_ending_a_subscription_drops_its_buffer_and_raises_at_once() -> None:
     with ThreadPoolExecutor(1) as executor:
         subscription = Subscription(FrameHub(CameraWorker(SimulatedCamera(16, 16)), executor), StreamOptions())
-        subscription.offer(_Entry(synthetic_frame(1)))
+        subscription.offer(_Entry(synthetic_frame(1), 1))
         subscription.end(ServiceStoppingError("shutting down"))
         assert subscription.buffered == 0
         with pytest.raises(ServiceStoppingError):
             await anext(aiter(subscription))
+
+
+# -- acquisition restarts (ROI, addressing, pixel format changed while streaming) -------------------------------
+# The hub directly, with frames whose geometry changes as a driver's apply_settings makes them change.
+
+
+class AcquiringWorker:
+    """Stands in for a camera worker whose acquisition is running: frames come from the test."""
+
+    is_acquiring = True
+
+    def set_acquiring(self, acquiring: bool) -> Future[None]:
+        self.is_acquiring = acquiring
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
+
+
+def frame_of(number: int, width: int, height: int, pixel_format: PixelFormat = PixelFormat.MONO8) -> Frame:
+    bit_depth = 12 if pixel_format.is_16_bit else 8
+    pixels = np.full((height, width), number % 256, pixel_format.sample_type)
+    return Frame(pixels, pixel_format, bit_depth, number, datetime.now(UTC), 1.0, 0.0)
+
+
+@contextlib.asynccontextmanager
+async def hub_of(**limits: int) -> AsyncIterator[FrameHub]:
+    with ThreadPoolExecutor(1) as executor:
+        hub = FrameHub(AcquiringWorker(), executor, **limits)  # type: ignore[arg-type]
+        try:
+            yield hub
+        finally:
+            await hub.close()
+
+
+#: Numbers of the frames after a restart: going on, jumping ahead, or starting again lower.
+AFTER_RESTART = {"continue": range(11, 16), "jump": range(500, 505), "restart lower": range(1, 6)}
+
+
+@pytest.mark.parametrize("numbering", AFTER_RESTART)
+async def test_a_geometry_change_shows_in_the_next_message_and_the_restart_is_not_missed(numbering: str) -> None:
+    old = [frame_of(number, 64, 48) for number in range(1, 11)]
+    new = [frame_of(number, 32, 16, PixelFormat.MONO16) for number in AFTER_RESTART[numbering]]
+    async with hub_of() as hub, hub.subscribe(StreamOptions(policy=Policy.QUEUE, queue_depth=64)) as subscription:
+        for frame in [*old, *new]:
+            hub._dispatch(frame)
+        reader = aiter(subscription)
+        deliveries = [await anext(reader) for _ in range(len(old) + len(new))]
+    assert [d.frame for d in deliveries] == [*old, *new]  # the stream goes on, every frame in order
+    assert [(d.encoded.width, d.encoded.height) for d in deliveries] == [(64, 48)] * 10 + [(32, 16)] * 5
+    assert [d.frame.pixel_format for d in deliveries] == [PixelFormat.MONO8] * 10 + [PixelFormat.MONO16] * 5
+    assert [len(d.encoded.data) for d in deliveries] == [64 * 48] * 10 + [32 * 16 * 2] * 5
+    assert [d.missed_frames for d in deliveries] == [0] * 15  # nothing missed: the gap is the restart
+
+
+async def test_frames_missed_on_both_sides_of_a_restart_are_counted_exactly() -> None:
+    async with hub_of() as hub, hub.subscribe(StreamOptions(policy=Policy.LATEST)) as subscription:
+        for number in range(1, 11):  # the old run: this reader takes none of its frames
+            hub._dispatch(frame_of(number, 64, 48))
+        for number in (1, 2, 4):  # the new run numbers afresh; the camera dropped its frame 3
+            hub._dispatch(frame_of(number, 32, 16))
+        delivery = await anext(aiter(subscription))
+    # produced: 10 before the restart, then 4 (1-4); received 1: 13 missed, the restart itself not counted
+    assert (delivery.frame.frame_number, delivery.frame.width, delivery.missed_frames) == (4, 32, 13)
+
+
+async def test_a_restart_reported_by_the_camera_thread_is_not_missed_even_with_the_same_geometry() -> None:
+    async with hub_of() as hub, hub.subscribe(StreamOptions(policy=Policy.QUEUE, queue_depth=64)) as subscription:
+        for number in range(1, 6):
+            hub._dispatch(frame_of(number, 16, 16))
+        hub.acquisition_restarted()  # as a driver's stop/start around a frame-rate change would
+        await asyncio.sleep(0)  # the hook is handed to the event loop in order with the frames
+        for number in range(40, 43):  # same geometry, numbers jumped
+            hub._dispatch(frame_of(number, 16, 16))
+        hub._dispatch(frame_of(45, 16, 16))  # and a real drop within the new run: 43 and 44
+        reader = aiter(subscription)
+        deliveries = [await anext(reader) for _ in range(9)]
+    assert [d.missed_frames for d in deliveries] == [0] * 8 + [2]
+
+
+async def test_byte_budgets_count_frames_of_a_new_geometry_at_their_size() -> None:
+    small_bytes, large_bytes = 16 * 16, 64 * 64 * 2
+    async with (
+        hub_of(subscriber_budget_bytes=3 * large_bytes, budget_bytes=4 * large_bytes) as hub,
+        hub.subscribe(StreamOptions(policy=Policy.QUEUE, queue_depth=1024)) as subscription,
+    ):
+        for number in range(1, 91):  # small frames: 90 fit in the budget
+            hub._dispatch(frame_of(number, 16, 16))
+        assert subscription.buffered == 90 and hub.held_bytes == 90 * small_bytes
+        for number in range(1, 51):  # after the change, each frame is 32x larger
+            hub._dispatch(frame_of(number, 64, 64, PixelFormat.MONO16))
+            assert subscription.held_bytes <= 3 * large_bytes and hub.held_bytes <= 4 * large_bytes
+        assert subscription.buffered == 3 and hub.held_bytes == 3 * large_bytes  # only large frames left
+        delivery = await anext(aiter(subscription))
+    assert (delivery.frame.frame_number, delivery.missed_frames) == (48, 137)  # 90 + 47 not received
