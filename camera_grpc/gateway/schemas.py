@@ -16,6 +16,7 @@ from urllib.parse import quote
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
+from camera_grpc.client.settings import preset_id
 from camera_grpc.formats import (
     IMAGE_FORMAT_BY_PROTO,
     IMAGE_FORMAT_SPELLINGS,
@@ -289,10 +290,6 @@ class CameraInfo(BaseModel):
 # -- presets --------------------------------------------------------------------------------------
 
 
-#: Resource name prefix of a preset: ``presets/{preset_id}``.
-PRESETS_COLLECTION = "presets/"
-
-
 class PresetCreate(_Request):
     """Save the current settings as a preset (an existing one of that id is replaced)."""
 
@@ -312,7 +309,7 @@ class Preset(BaseModel):
     @classmethod
     def from_proto(cls, message: pb.Preset) -> Preset:
         return cls(
-            preset_id=message.name.removeprefix(PRESETS_COLLECTION),
+            preset_id=preset_id(message.name),
             settings=FullSettings(**FullSettings.values_from_proto(message.settings)),
             create_time=_utc(message.create_time) if message.HasField("create_time") else None,
         )

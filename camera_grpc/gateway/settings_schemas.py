@@ -13,63 +13,28 @@ proto's fields).
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
-from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 from pydantic import BaseModel, ConfigDict, Field
 
+from camera_grpc.client.settings import enum_choices, enum_name, update_request
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
-#: Name of every enum's zero value, without the prefix ("not set": never a choice of a request).
-UNSPECIFIED = "unspecified"
 #: Messages set as a whole (a FieldMask path ends at them): the auto-exposure limits need both bounds.
-WHOLE_MESSAGES: frozenset[str] = frozenset({pb.ValueRange.DESCRIPTOR.full_name})
-#: Output-only fields of ``camera.v1.CameraSettings`` (read, never set).
-OUTPUT_ONLY: frozenset[str] = frozenset(
-    {"width", "height", "bit_depth", "actual_frame_rate_fps", "revision", "delivered_pixel_format"}
-)
+WHOLE_MESSAGES: dict[str, type[Message]] = {"exposure_auto_limits_ms": pb.ValueRange}
 
-
-def enum_prefix(descriptor: EnumDescriptor) -> str:
-    """``AUTO_MODE_`` for ``AutoMode``: the prefix of its value names (buf's ENUM_VALUE_PREFIX rule)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", descriptor.name).upper() + "_"
-
-
-def enum_names(descriptor: EnumDescriptor) -> tuple[str, ...]:
-    """The API names of an enum's values (``off``, ``continuous``, ``once``), without the zero value."""
-    prefix = enum_prefix(descriptor)
-    return tuple(value.name.removeprefix(prefix).lower() for value in descriptor.values if value.number != 0)
-
-
-def enum_name(descriptor: EnumDescriptor, number: int) -> str:
-    """The API name of an enum value; ``unspecified`` for the zero value and for numbers it does not know."""
-    value = descriptor.values_by_number.get(number)
-    if value is None or number == 0:
-        return UNSPECIFIED
-    return value.name.removeprefix(enum_prefix(descriptor)).lower()
-
-
-def enum_number(descriptor: EnumDescriptor, name: str) -> int:
-    """The number of an enum value by its API name (KeyError for a name it does not have)."""
-    return descriptor.values_by_name[enum_prefix(descriptor) + name.upper()].number
-
-
-AutoModeName = Literal[enum_names(pb.AutoMode.DESCRIPTOR)]  # type: ignore[valid-type]
-AddressingModeName = Literal[enum_names(pb.AddressingMode.DESCRIPTOR)]  # type: ignore[valid-type]
-FrameRateModeName = Literal[enum_names(pb.FrameRateMode.DESCRIPTOR)]  # type: ignore[valid-type]
-PixelFormatName = Literal[enum_names(pb.PixelFormat.DESCRIPTOR)]  # type: ignore[valid-type]
-#: Largest value of a uint32 field (region offsets and sizes, addressing factors).
+AutoModeName = Literal[enum_choices(pb.AutoMode.DESCRIPTOR)]  # type: ignore[valid-type]
+AddressingModeName = Literal[enum_choices(pb.AddressingMode.DESCRIPTOR)]  # type: ignore[valid-type]
+FrameRateModeName = Literal[enum_choices(pb.FrameRateMode.DESCRIPTOR)]  # type: ignore[valid-type]
+PixelFormatName = Literal[enum_choices(pb.PixelFormat.DESCRIPTOR)]  # type: ignore[valid-type]
+#: Largest value of a uint32 field (region offsets and sizes, addressing factors, channels).
 UINT32_MAX = 2**32 - 1
 
 
-# -- JSON <-> proto ------------------------------------------------------------------------------------------------
-
-
 def message_json(message: Message) -> dict[str, Any]:
-    """Every field of ``message`` as JSON values: enums by API name, unset optional fields and messages None."""
+    """Every field of ``message`` as JSON values: enums by short name (``once``), unset optional fields and
+    messages None."""
     values: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
         if field.has_presence and not message.HasField(field.name):
@@ -81,38 +46,6 @@ def message_json(message: Message) -> dict[str, Any]:
         else:
             values[field.name] = getattr(message, field.name)
     return values
-
-
-def fill_message(message: Message, values: dict[str, Any]) -> None:
-    """Set ``message``'s fields from JSON values (the inverse of :func:`message_json`; None is left unset)."""
-    for name, value in values.items():
-        if value is None:
-            continue
-        field: FieldDescriptor = message.DESCRIPTOR.fields_by_name[name]
-        if field.message_type is not None:
-            child = getattr(message, name)
-            child.SetInParent()
-            fill_message(child, value)
-        elif field.enum_type is not None:
-            setattr(message, name, enum_number(field.enum_type, value))
-        else:
-            setattr(message, name, value)
-
-
-def mask_paths(descriptor: Descriptor, values: dict[str, Any], prefix: str = "") -> list[str]:
-    """The FieldMask paths of the (non-null) values given: nested objects give nested paths (``roi.width``),
-    but for :data:`WHOLE_MESSAGES` (given whole)."""
-    paths: list[str] = []
-    for name, value in values.items():
-        if value is None:
-            continue
-        field = descriptor.fields_by_name[name]
-        path = prefix + name
-        if field.message_type is not None and field.message_type.full_name not in WHOLE_MESSAGES:
-            paths.extend(mask_paths(field.message_type, value, path + "."))
-        else:
-            paths.append(path)
-    return paths
 
 
 # -- models --------------------------------------------------------------------------------------------------------
@@ -290,12 +223,20 @@ class SettingsPatch(_Patch):
         json_schema_extra={"examples": [{"roi": {"width": 640, "height": 480}, "exposure_auto": "once"}]},
     )
 
-    def to_proto(self) -> tuple[pb.CameraSettings, FieldMask]:
-        """The settings message and the mask of the fields given."""
+    def paths(self) -> dict[str, Any]:
+        """The settings given, by top-level path: nested objects as mappings of their parts (each part a path of
+        its own in the FieldMask), :data:`WHOLE_MESSAGES` as messages (one path)."""
         values = self.model_dump(exclude_none=True)
-        settings = pb.CameraSettings()
-        fill_message(settings, values)
-        return settings, FieldMask(paths=mask_paths(pb.CameraSettings.DESCRIPTOR, values))
+        for name, message_type in WHOLE_MESSAGES.items():
+            if name in values:
+                values[name] = message_type(**values[name])
+        return {name: value for name, value in values.items() if value != {}}
+
+    def to_request(self, expected_revision: int | None) -> pb.UpdateSettingsRequest | None:
+        """The UpdateSettingsRequest (None when the body names no setting: an empty mask would mean "every
+        field set")."""
+        values = self.paths()
+        return update_request(values, expected_revision=expected_revision) if values else None
 
 
 # -- capabilities ----------------------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from camera_grpc.client.settings import preset_name
 from camera_grpc.gateway.dependencies import UpstreamDep
 from camera_grpc.gateway.errors import error_responses
 from camera_grpc.gateway.routers.settings import IfMatch, expected_revision, settings_answer
-from camera_grpc.gateway.schemas import PRESETS_COLLECTION, CameraSettings, Preset, PresetCreate, PresetList
+from camera_grpc.gateway.schemas import CameraSettings, Preset, PresetCreate, PresetList
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 router = APIRouter(tags=["presets"])
@@ -17,10 +18,6 @@ router = APIRouter(tags=["presets"])
 PresetId = Annotated[str, Path(description="The preset's id", examples=["bright-field"])]
 NO_PRESET = "No preset has this id"
 BAD_ID = "The id is not valid (1 to 63 lower-case letters, digits and '-', starting with a letter)"
-
-
-def resource_name(preset_id: str) -> str:
-    return PRESETS_COLLECTION + preset_id
 
 
 @router.get("/presets", summary="List the presets", responses=error_responses(500, 503, 504))
@@ -51,7 +48,7 @@ async def create_preset(body: PresetCreate, upstream: UpstreamDep) -> Preset:
 )
 async def get_preset(preset_id: PresetId, upstream: UpstreamDep) -> Preset:
     reply = await upstream.camera.GetPreset(
-        pb.GetPresetRequest(name=resource_name(preset_id)), timeout=upstream.timeout_s
+        pb.GetPresetRequest(name=preset_name(preset_id)), timeout=upstream.timeout_s
     )
     return Preset.from_proto(reply.preset)
 
@@ -64,9 +61,7 @@ async def get_preset(preset_id: PresetId, upstream: UpstreamDep) -> Preset:
     responses=error_responses(403, 404, 422, 500, 503, 504, http_404=NO_PRESET, http_422=BAD_ID),
 )
 async def delete_preset(preset_id: PresetId, upstream: UpstreamDep) -> Response:
-    await upstream.camera.DeletePreset(
-        pb.DeletePresetRequest(name=resource_name(preset_id)), timeout=upstream.timeout_s
-    )
+    await upstream.camera.DeletePreset(pb.DeletePresetRequest(name=preset_name(preset_id)), timeout=upstream.timeout_s)
     return Response(status_code=204)
 
 
@@ -80,7 +75,7 @@ async def apply_preset(
 ) -> CameraSettings:
     """Applies the preset's settings, all or nothing, and answers the settings as GET /settings does. With
     ``If-Match``: only if the settings still have that revision (else 412)."""
-    request = pb.ApplyPresetRequest(name=resource_name(preset_id))
+    request = pb.ApplyPresetRequest(name=preset_name(preset_id))
     revision = expected_revision(if_match)
     if revision is not None:
         request.expected_revision = revision

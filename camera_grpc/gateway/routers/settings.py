@@ -116,16 +116,13 @@ async def patch_settings(
     ``If-Match`` names another revision. Nothing changes on any error.
     """
     revision = expected_revision(if_match)
-    settings, mask = patch.to_proto()
-    if not mask.paths:  # nothing to change: the current settings (an empty mask would mean "the fields set")
+    request = patch.to_request(revision)
+    if request is None:  # nothing to change: the current settings
         reply = await upstream.camera.GetSettings(pb.GetSettingsRequest(), timeout=upstream.timeout_s)
         current = CameraSettings.from_proto(reply)
         if revision is not None and current.revision != revision:
             raise HTTPException(412, PRECONDITION_FAILED)
         return settings_answer(response, current)
-    request = pb.UpdateSettingsRequest(settings=settings, update_mask=mask)
-    if revision is not None:
-        request.expected_revision = revision
     reply = await upstream.camera.UpdateSettings(request, timeout=upstream.timeout_s)
     return settings_answer(response, CameraSettings.from_proto(reply))
 
