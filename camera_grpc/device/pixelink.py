@@ -3,34 +3,60 @@
 The wrapper (and with it ``libPxLApi.so``) is loaded when a driver is created, never at import
 (:func:`camera_grpc.device.pixelink_sdk.load_sdk`). Facts about the SDK used here come from the
 vendor's wrapper source (``pixelinkWrapper/pixelink.py``, installed with the package), headers and
-samples; the emulator in ``emulator/`` (see its README) follows the same facts.
+samples (summarised in ``/work/shared/pixelink/FEATURES.md``); the emulator in ``emulator/`` (see its
+README) follows the same facts.
 
 Units
     Exposure is **seconds** in the SDK and milliseconds here (``exposure_ms / 1000`` on the way in,
-    ``* 1000`` on the way out); gain is decibels on both sides. Values come back from the camera as
-    float32 and are rounded to float32 precision (0.1 s arrives as 0.100000001).
+    ``* 1000`` on the way out); gain is decibels, frame rate frames per second, black level
+    (BRIGHTNESS) and saturation percent on both sides. Values come back from the camera as float32
+    and are rounded to float32 precision (0.1 s arrives as 0.100000001).
 
-Settings and limits
-    Limits come from ``getCameraFeatures`` (re-read for :meth:`PixelinkCamera.info`, and when the
-    camera refuses a value, so that the error names the current range). The driver does not
-    pre-check values: the camera decides, and ``ApiOutOfRangeError`` / ``ApiInvalidParameterError``
-    become :class:`~camera_grpc.errors.InvalidSettingError`. After every set the value the camera
-    applied is read back (``ApiSuccessParametersChanged`` and rounding are normal).
+Capabilities
+    Nothing about a model is hard-coded: :meth:`PixelinkCamera.info` describes every setting
+    (:data:`~camera_grpc.device.settings.FEATURE_NAMES`) from ``getCameraFeatures`` (re-read each
+    time: limits such as the frame rate's depend on other settings): presence, min/max per
+    parameter, ``SETTABLE_WHILE_STREAMING``, and the AUTO / ONEPUSH / OFF flags that give the auto
+    modes and the frame-rate modes. What the SDK does not report is found by trial once per camera
+    (stream stopped, at open; cached by serial number, as the vendor's GUI does): the pixel formats
+    the camera accepts, its pixel addressing modes and factors, and its ROI steps (a value is on
+    the step grid when the camera takes it unchanged, ``ApiSuccess`` rather than
+    ``ApiSuccessParametersChanged``; the candidates are the divisors of each parameter's span).
+    Every setting changed by a trial is restored.
+
+Settings
+    :meth:`PixelinkCamera.write_setting` follows the vendor's idioms: AUTO / ONEPUSH are set with
+    the current parameters (the value is ignored by the camera), switching AUTO off sets MANUAL
+    with the value the camera chose; frame rate FREE is FRAME_RATE OFF, FIXED is MANUAL with the
+    rate; pixel addressing sends all four parameters (VALUE = X_VALUE) or, on cameras that report
+    two, the symmetric form; ROI its four parameters; FLIP ``[horizontal, vertical]``; white
+    balance is WHITE_SHADING's three gains, or ONEPUSH. The driver checks what the camera itself
+    would only round (ROI steps, ROI inside the sensor, addressing modes and factors found by trial)
+    so that the error names the field; everything else the camera decides: ``ApiOutOfRangeError`` /
+    ``ApiInvalidParameterError`` become :class:`~camera_grpc.errors.InvalidSettingError` naming the
+    field path and the camera's current range. After every set the applied value is read back
+    (rounding and ``ApiSuccessParametersChanged`` are normal).
 
 Streaming rule
     A feature whose capability flags lack ``SETTABLE_WHILE_STREAMING`` is set with the stream
     stopped and restarted around it (what the vendor's Capture OEM application does); an unexpected
-    ``ApiNotPermittedWhileStreaming`` gets the same treatment.
+    ``ApiNotPermittedWhileStreaming`` gets the same treatment. Loading a settings channel stops the
+    stream too (the vendor GUIs do). :meth:`~camera_grpc.device.base.CameraDriver.apply_settings`
+    stops it once around several such settings.
 
 Frames
-    Geometry is ROI / pixel addressing, pixel format from the camera. MONO8 and BAYER8_* frames
-    are grabbed straight into buffers of a :class:`~camera_grpc.device.buffers.BufferPool` (no copy);
-    MONO16 (big-endian, MSB-aligned in the SDK) is grabbed into one reused raw buffer and converted
-    into a pooled native ``uint16`` array shifted right to ``MAX_PIXEL_SIZE`` bits. Colour cameras
-    deliver their **raw Bayer mosaic** (``PixelFormat.BAYER8_RGGB`` etc., phase as the SDK reports
-    it): lossless, no work on the camera thread; demosaicing is the consumer's choice. Other SDK formats
-    (BAYER16, packed 10/12-bit, RGB) are not delivered: at open, a camera in such a format is
-    switched to the closest delivered one (BAYER16_x -> BAYER8_x, packed mono -> MONO16).
+    Geometry is ROI / pixel addressing (floored, as the wrapper does), pixel format and FLIP from the
+    camera. MONO8 and BAYER8_* frames are grabbed straight into buffers of a
+    :class:`~camera_grpc.device.buffers.BufferPool` (no copy). MONO16 and BAYER16_* (big-endian,
+    MSB-aligned in the SDK) are grabbed into one reused raw buffer and converted into a pooled native
+    ``uint16`` array shifted right to ``MAX_PIXEL_SIZE`` bits. MONO12_PACKED (GigE Vision 1.0: two
+    pixels in three bytes) is grabbed into the raw buffer and unpacked with vectorised numpy into a
+    pooled ``uint16`` array, delivered as MONO16 with ``bit_depth`` 12 (or ``MAX_PIXEL_SIZE`` if
+    smaller). Colour cameras deliver their **raw Bayer mosaic** (phase as the frame descriptor
+    reports it: FLIP shifts it); demosaicing is the consumer's choice. The camera thread allocates
+    nothing per frame in steady state; buffers are replaced when the geometry changes. Formats
+    still not delivered (10/12-bit MSFIRST and Bayer-packed, YUV, RGB): at open, a camera in such a
+    format is switched to the closest delivered one, with a warning.
 
 Grabs and timeouts
     ``PxLGetNextFrame`` has no timeout argument; it returns ``ApiCameraTimeoutError`` "on occasion"
@@ -38,7 +64,7 @@ Grabs and timeouts
     camera after each timeout (a failing probe means disconnected), and gives up with
     :class:`~camera_grpc.errors.CameraTimeoutError` once the attempts are used or the grab deadline has
     passed: :data:`GRAB_TIMEOUT_MARGIN_S` + :data:`GRAB_TIMEOUT_FRAME_PERIODS` frame periods, the frame
-    period being ``max(exposure, 1 / frame rate)``.
+    period being ``max(exposure, 1 / frame rate)`` (the auto-exposure maximum while auto exposure runs).
 
 Disconnects
     Return codes of a vanished camera (table in :mod:`~camera_grpc.device.pixelink_sdk`) raise
@@ -46,11 +72,16 @@ Disconnects
     SDK is woken by the unplug). The worker then closes the driver (``uninitialize`` always runs, also
     for an unplugged camera) and reopens it with backoff. With ``CAMERA_SERIAL_NUMBER`` empty the first
     camera found is opened, and reconnects go back to that same camera.
+
+Threading
+    Like every driver, used by the camera worker's thread only; all state here is written by it.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+import math
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -61,12 +92,30 @@ import numpy as np
 from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, ImageGeometry, PixelFormat, Range
 from camera_grpc.device.buffers import BufferPool
 from camera_grpc.device.pixelink_sdk import RcKind, ReturnCodes, load_sdk
+from camera_grpc.device.settings import (
+    FEATURE_NAMES,
+    SETTING_FIELDS,
+    AddressingMode,
+    AutoMode,
+    CameraSettings,
+    FeatureInfo,
+    Features,
+    FeatureUnsupportedError,
+    Flip,
+    FrameRate,
+    FrameRateMode,
+    PixelAddressing,
+    Region,
+    SettingsReading,
+    WhiteBalance,
+)
 from camera_grpc.errors import (
     CameraDisconnectedError,
     CameraSdkError,
     CameraServiceError,
     CameraTimeoutError,
     CameraUnavailableError,
+    InvalidArgumentError,
     InvalidSettingError,
 )
 
@@ -85,36 +134,111 @@ GRAB_ATTEMPTS = 4
 #: Grab deadline = margin (USB/GigE transfer, camera latency) + this many frame periods.
 GRAB_TIMEOUT_MARGIN_S = 1.0
 GRAB_TIMEOUT_FRAME_PERIODS = 3
-#: Bits per sample of the 8-bit formats, and the width of a 16-bit SDK sample.
+#: Bits per sample of the 8-bit formats, of a packed 12-bit sample, and the width of a 16-bit SDK sample.
 BITS_8 = 8
+BITS_12 = 12
 BITS_16 = 16
+#: GigE Vision 1.0 12-bit packing: this many pixels in this many bytes (FEATURES.md 5.1).
+PACKED_PIXELS, PACKED_BYTES = 2, 3
+LOW_NIBBLE = 0x0F
+NIBBLE_BITS = 4
 
-#: The features the driver uses (``PxLApi.FeatureId`` names; the camera must have the first four).
-USED_FEATURES = ("EXPOSURE", "GAIN", "ROI", "PIXEL_FORMAT", "PIXEL_ADDRESSING", "FRAME_RATE", "MAX_PIXEL_SIZE")
-#: SDK pixel formats (``PxLApi.PixelFormat`` names) the driver delivers, and as what.
-DELIVERED_FORMATS: dict[str, PixelFormat] = {
-    "MONO8": PixelFormat.MONO8,
-    "MONO16": PixelFormat.MONO16,
-    "BAYER8_RGGB": PixelFormat.BAYER8_RGGB,
-    "BAYER8_GRBG": PixelFormat.BAYER8_GRBG,
-    "BAYER8_GBRG": PixelFormat.BAYER8_GBRG,
-    "BAYER8_BGGR": PixelFormat.BAYER8_BGGR,
+#: The features the driver needs (``PxLApi.FeatureId`` names).
+REQUIRED_FEATURES = ("EXPOSURE", "GAIN", "ROI", "PIXEL_FORMAT")
+#: The PxLApi.FeatureId name behind each setting's field path (what presence and SETTABLE_WHILE_STREAMING come from).
+FEATURE_OF: dict[str, str] = {
+    "exposure_ms": "EXPOSURE",
+    "gain_db": "GAIN",
+    "roi.offset_x": "ROI",
+    "roi.offset_y": "ROI",
+    "roi.width": "ROI",
+    "roi.height": "ROI",
+    "pixel_addressing.mode": "PIXEL_ADDRESSING",
+    "pixel_addressing.horizontal": "PIXEL_ADDRESSING",
+    "pixel_addressing.vertical": "PIXEL_ADDRESSING",
+    "pixel_format": "PIXEL_FORMAT",
+    "frame_rate.mode": "FRAME_RATE",
+    "frame_rate.fps": "FRAME_RATE",
+    "exposure_auto": "EXPOSURE",
+    "exposure_auto_limits_ms": "EXPOSURE",
+    "gain_auto": "GAIN",
+    "white_balance.mode": "WHITE_SHADING",
+    "white_balance.red": "WHITE_SHADING",
+    "white_balance.green": "WHITE_SHADING",
+    "white_balance.blue": "WHITE_SHADING",
+    "black_level_pct": "BRIGHTNESS",
+    "gamma": "GAMMA",
+    "flip.horizontal": "FLIP",
+    "flip.vertical": "FLIP",
+    "saturation_pct": "SATURATION",
 }
-#: For a camera found in a format the driver does not deliver: the delivered ones to try, best first.
+#: Field paths that are one parameter of their feature: (parameter index, SDK unit -> API unit factor).
+NUMERIC_PARAMS: dict[str, tuple[int, float]] = {
+    "exposure_ms": (0, MS_PER_S),
+    "gain_db": (0, 1.0),
+    "roi.offset_x": (0, 1.0),
+    "roi.offset_y": (1, 1.0),
+    "roi.width": (2, 1.0),
+    "roi.height": (3, 1.0),
+    "frame_rate.fps": (0, 1.0),
+    "white_balance.red": (0, 1.0),
+    "white_balance.green": (1, 1.0),
+    "white_balance.blue": (2, 1.0),
+    "black_level_pct": (0, 1.0),
+    "gamma": (0, 1.0),
+    "saturation_pct": (0, 1.0),
+}
+ROI_FIELDS = ("roi.offset_x", "roi.offset_y", "roi.width", "roi.height")
+WHITE_BALANCE_FIELDS = ("white_balance.red", "white_balance.green", "white_balance.blue")
+#: EXPOSURE parameters (PxLApi.ExposureParams): the value, and the range auto exposure stays in.
+EXPOSURE_VALUE, EXPOSURE_AUTO_MIN, EXPOSURE_AUTO_MAX = 0, 1, 2
+#: PIXEL_ADDRESSING parameters (PxLApi.PixelAddressingParams); cameras reporting 2 are symmetric only.
+PA_VALUE, PA_MODE, PA_X, PA_Y = 0, 1, 2, 3
+PA_ASYMMETRIC_PARAMS = 4
+#: Camera pixel formats the driver never delivers: the SDK's RGB24 is a bottom-up BGR DIB.
+NOT_DELIVERED = frozenset({PixelFormat.RGB24})
+BAYER_PHASES = ("RGGB", "GRBG", "GBRG", "BGGR")
+#: For a camera found in a format the driver does not deliver (PxLApi.PixelFormat names): the delivered ones
+#: to try, best first.
 FALLBACK_FORMATS: dict[str, tuple[str, ...]] = {
-    "BAYER16_RGGB": ("BAYER8_RGGB",),
-    "BAYER16_GRBG": ("BAYER8_GRBG",),
-    "BAYER16_GBRG": ("BAYER8_GBRG",),
-    "BAYER16_BGGR": ("BAYER8_BGGR",),
-    "MONO12_PACKED": ("MONO16", "MONO8"),
-    "MONO12_PACKED_MSFIRST": ("MONO16", "MONO8"),
+    "MONO12_PACKED_MSFIRST": ("MONO12_PACKED", "MONO16", "MONO8"),
     "MONO10_PACKED_MSFIRST": ("MONO16", "MONO8"),
+    **{
+        f"{family}_{phase}_{packing}": (f"BAYER16_{phase}", f"BAYER8_{phase}")
+        for phase in BAYER_PHASES
+        for family, packing in (("BAYER12", "PACKED"), ("BAYER12", "PACKED_MSFIRST"), ("BAYER10", "PACKED_MSFIRST"))
+    },
 }
+
+
+class _Layout(enum.Enum):
+    """How the SDK lays a frame's samples out."""
+
+    BYTES = "one byte per sample"
+    BIG_ENDIAN_16 = "16-bit big-endian, MSB-aligned"
+    PACKED_12 = "12-bit, two samples in three bytes (GigE Vision 1.0)"
 
 
 def _from_sdk(value: float, scale: float = 1.0) -> float:
     """A float32 from the SDK (times ``scale``) as the shortest decimal it stands for: 0.1 s, not 0.100000001."""
     return float(f"{float(value) * scale:.{FLOAT32_DIGITS}g}")
+
+
+def _shifted_bayer(fmt: PixelFormat, dx: int, dy: int) -> PixelFormat:
+    """The Bayer format of an image whose top-left pixel is the old image's pixel (dx, dy) (both 0 or 1)."""
+    if not fmt.is_bayer or not (dx or dy):
+        return fmt
+    phase = fmt.bayer_phase.upper()
+    rows = (phase[:2], phase[2:])
+    shifted = "".join(rows[(y + dy) % 2][(x + dx) % 2] for y in (0, 1) for x in (0, 1))
+    family = fmt.name.rsplit("_", 1)[0]
+    return PixelFormat[f"{family}_{shifted}"]
+
+
+def _divisors(number: int) -> list[int]:
+    """The positive divisors of ``number`` (> 0), ascending."""
+    small = [d for d in range(1, math.isqrt(number) + 1) if number % d == 0]
+    return sorted({*small, *(number // d for d in small)})
 
 
 @dataclass(frozen=True)
@@ -126,34 +250,50 @@ class _Feature:
 
 
 @dataclass(frozen=True)
+class _Discovered:
+    """What the SDK does not report and the driver found by trial (once per camera, cached by serial)."""
+
+    pixel_formats: tuple[PixelFormat, ...]  #: camera formats it accepts and the driver delivers
+    addressing_modes: tuple[AddressingMode, ...]
+    addressing_factors: tuple[int, ...]
+    roi_steps: tuple[int | None, ...]  #: left, top, width, height (None: the parameter cannot change)
+
+
+@dataclass(frozen=True)
 class _Geometry:
     """The frames the camera delivers now."""
 
     width: int  #: pixels
     height: int  #: pixels
     roi: tuple[int, int, int, int]  #: left, top, width, height in sensor pixels
-    sdk_format: int  #: PxLApi.PixelFormat value
-    pixel_format: PixelFormat
+    sdk_format: int  #: the camera's PxLApi.PixelFormat value
+    frame_sdk_format: int  #: the format frame descriptors report (FLIP shifts a Bayer phase)
+    pixel_format: PixelFormat  #: as delivered
     bit_depth: int
+    layout: _Layout
 
     @property
-    def sample_bytes(self) -> int:
-        return 2 if self.pixel_format is PixelFormat.MONO16 else 1
+    def frame_bytes(self) -> int:
+        """Bytes of one frame as the SDK writes it."""
+        pixels = self.width * self.height
+        if self.layout is _Layout.PACKED_12:
+            return (pixels * PACKED_BYTES + 1) // PACKED_PIXELS  # an odd last pixel takes 2 bytes
+        return pixels * (2 if self.layout is _Layout.BIG_ENDIAN_16 else 1)
 
 
-@dataclass
 class _FrameBuffers:
-    """Reused buffers for one geometry: what the SDK writes into, and what frames are handed out in."""
+    """Reused buffers for one geometry: what the SDK writes into, and what frames are handed out in.
 
-    geometry: _Geometry
-    pool: BufferPool
-    raw: np.ndarray | None  #: 16-bit formats: the SDK's big-endian bytes, (H, W * 2) uint8
+    Written and used by the camera thread only (the pool's buffers are handed out with the frames).
+    """
 
-    @classmethod
-    def for_geometry(cls, geometry: _Geometry) -> _FrameBuffers:
-        shape = (geometry.height, geometry.width)
-        raw = np.empty((geometry.height, geometry.width * 2), np.uint8) if geometry.sample_bytes == 2 else None
-        return cls(geometry, BufferPool(shape, geometry.pixel_format.sample_type), raw)
+    def __init__(self, geometry: _Geometry) -> None:
+        self.geometry = geometry
+        self.pool = BufferPool((geometry.height, geometry.width), geometry.pixel_format.sample_type)
+        #: 16-bit and packed formats: the SDK's bytes (flat uint8), converted into a pooled array per frame.
+        self.raw = None if geometry.layout is _Layout.BYTES else np.empty(geometry.frame_bytes, np.uint8)
+        self._pairs = geometry.width * geometry.height // PACKED_PIXELS
+        self._scratch = np.empty(self._pairs, np.uint16) if geometry.layout is _Layout.PACKED_12 else None
 
     def sdk_target(self) -> np.ndarray:
         """The uint8 array the SDK fills (pixelinkWrapper passes ``array.size`` as the byte count)."""
@@ -161,19 +301,42 @@ class _FrameBuffers:
 
     def to_pixels(self, target: np.ndarray) -> np.ndarray:
         """The frame's pixels in the delivered layout (a pooled array)."""
-        if self.raw is None:
+        layout = self.geometry.layout
+        if layout is _Layout.BYTES:
             return target  # 8-bit: the SDK wrote straight into a pooled buffer
         pixels = self.pool.acquire()
-        np.copyto(pixels, self.raw.view(">u2"))  # big-endian -> native
-        shift = BITS_16 - self.geometry.bit_depth
-        if shift:
+        assert self.raw is not None
+        if layout is _Layout.BIG_ENDIAN_16:
+            np.copyto(pixels, self.raw.view(">u2").reshape(pixels.shape))  # big-endian -> native
+            shift = BITS_16 - self.geometry.bit_depth
+        else:
+            self._unpack_12(pixels)
+            shift = BITS_12 - self.geometry.bit_depth
+        if shift > 0:
             np.right_shift(pixels, shift, out=pixels)  # MSB-aligned -> right-aligned
         return pixels
+
+    def _unpack_12(self, pixels: np.ndarray) -> None:
+        """GigE Vision 1.0: b0 = P0[11:4], b1 = P0[3:0] | P1[3:0] << 4, b2 = P1[11:4] (FEATURES.md 5.1)."""
+        assert self.raw is not None and self._scratch is not None
+        pairs, scratch, u16 = self._pairs, self._scratch, np.uint16
+        packed = self.raw[: pairs * PACKED_BYTES].reshape(pairs, PACKED_BYTES)
+        flat = pixels.reshape(-1)
+        out = flat[: pairs * PACKED_PIXELS].reshape(pairs, PACKED_PIXELS)
+        first, second = out[:, 0], out[:, 1]
+        np.left_shift(packed[:, 0], NIBBLE_BITS, out=first, dtype=u16)
+        np.bitwise_and(packed[:, 1], LOW_NIBBLE, out=scratch, dtype=u16)
+        np.bitwise_or(first, scratch, out=first)
+        np.left_shift(packed[:, 2], NIBBLE_BITS, out=second, dtype=u16)
+        np.right_shift(packed[:, 1], NIBBLE_BITS, out=scratch, dtype=u16)
+        np.bitwise_or(second, scratch, out=second)
+        if flat.size % PACKED_PIXELS:  # an odd last pixel: b0 = P[11:4], b1 = P[3:0]
+            flat[-1] = (int(self.raw[-2]) << NIBBLE_BITS) | (int(self.raw[-1]) & LOW_NIBBLE)
 
 
 @dataclass
 class _Camera:
-    """Per-connection state (one ``initialize`` ... ``uninitialize``)."""
+    """Per-connection state (one ``initialize`` ... ``uninitialize``); the camera thread's."""
 
     handle: int
     serial: int
@@ -184,7 +347,7 @@ class _Camera:
     sensor_width: int
     sensor_height: int
     max_pixel_bits: int
-    pixel_formats: tuple[PixelFormat, ...] = ()
+    discovered: _Discovered | None = None
     buffers: _FrameBuffers | None = None
     streaming: bool = False
     grab_timeout_s: float = GRAB_TIMEOUT_MARGIN_S
@@ -199,23 +362,37 @@ class PixelinkCamera(CameraDriver):
         """Load the SDK (raises SdkUnavailableError with a one-line fix); the camera is opened by :meth:`open`."""
         self._api = load_sdk()
         self._codes = ReturnCodes(self._api.ReturnCode)
+        self._flags = self._api.FeatureFlags
         self._requested_serial = serial_number or None
         self._bound_serial: int | None = None  # the camera this driver owns once it has opened one
-        self._formats_by_serial: dict[int, tuple[PixelFormat, ...]] = {}
+        self._discovered_by_serial: dict[int, _Discovered] = {}
         self._handle: int | None = None
         self._camera: _Camera | None = None
-        self._feature_names = {getattr(self._api.FeatureId, name): name for name in USED_FEATURES}
         feature_id = self._api.FeatureId
-        self._exposure_id = feature_id.EXPOSURE
-        self._gain_id = feature_id.GAIN
-        self._roi_id = feature_id.ROI
-        self._pixel_format_id = feature_id.PIXEL_FORMAT
-        self._pixel_addressing_id = feature_id.PIXEL_ADDRESSING
-        self._frame_rate_id = feature_id.FRAME_RATE
-        self._max_pixel_size_id = feature_id.MAX_PIXEL_SIZE
+        used = {*FEATURE_OF.values(), *REQUIRED_FEATURES, "MAX_PIXEL_SIZE", "ACTUAL_FRAME_RATE"}
+        self._id: dict[str, int] = {name: getattr(feature_id, name) for name in sorted(used)}
+        self._feature_names = {value: name for name, value in self._id.items()}
         formats = self._api.PixelFormat
-        self._delivered = {getattr(formats, name): fmt for name, fmt in DELIVERED_FORMATS.items()}
+        self._sdk_format_of = {
+            fmt: getattr(formats, fmt.name)
+            for fmt in PixelFormat
+            if fmt not in NOT_DELIVERED and isinstance(getattr(formats, fmt.name, None), int)
+        }
+        self._delivered = {value: fmt for fmt, value in self._sdk_format_of.items()}
         self._format_names = {value: name for name, value in reversed(vars(formats).items()) if isinstance(value, int)}
+        modes = self._api.PixelAddressingModes
+        self._sdk_mode_of = {mode: getattr(modes, mode.name) for mode in AddressingMode}
+        self._mode_of = {value: mode for mode, value in self._sdk_mode_of.items()}
+        channels = self._api.Settings
+        self._factory_channel = channels.SETTINGS_FACTORY
+        #: Non-volatile user channels: the PxLApi.Settings values above the factory one.
+        self._user_channels = tuple(
+            sorted(
+                value
+                for name, value in vars(channels).items()
+                if not name.startswith("_") and isinstance(value, int) and value != channels.SETTINGS_FACTORY
+            )
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PixelinkCamera:
@@ -276,14 +453,16 @@ class PixelinkCamera(CameraDriver):
         return self._camera is not None
 
     def check_connection(self) -> None:
-        self._read(self._require(), self._exposure_id)
+        self._read(self._require(), self._id["EXPOSURE"])
 
-    # -- CameraDriver: identity and settings --------------------------------------------------------
+    # -- CameraDriver: identity and capabilities ------------------------------------------------------
 
     def info(self) -> CameraDescription:
         camera = self._require()
-        exposure = self._refresh_feature(camera, self._exposure_id)
-        gain = self._refresh_feature(camera, self._gain_id)
+        camera.features = self._read_features(camera.handle, self._api.FeatureId.ALL)  # limits can change
+        features = self._describe(camera)
+        exposure, gain = features["exposure_ms"], features["gain_db"]
+        assert camera.discovered is not None
         return CameraDescription(
             model=camera.model,
             serial_number=str(camera.serial),
@@ -291,32 +470,434 @@ class PixelinkCamera(CameraDriver):
             driver=self.name,
             sensor_width=camera.sensor_width,
             sensor_height=camera.sensor_height,
-            exposure_ms=_scaled(exposure.limits[0], MS_PER_S),
-            gain_db=_scaled(gain.limits[0]),
-            pixel_formats=camera.pixel_formats,
+            exposure_ms=Range(exposure.minimum or 0.0, exposure.maximum or 0.0),
+            gain_db=Range(gain.minimum or 0.0, gain.maximum or 0.0),
+            pixel_formats=camera.discovered.pixel_formats,
             camera_name=camera.camera_name,
+            features=features,
+            settings_channels=len(self._user_channels),
         )
 
+    def _describe(self, camera: _Camera) -> Features:
+        """Every field path the camera supports, as it reports it (and as the trials at open found)."""
+        infos = []
+        for path in FEATURE_NAMES:
+            feature = camera.features.get(self._id[FEATURE_OF[path]])
+            if feature is None or feature.flags & self._flags.READ_ONLY:
+                continue
+            info = self._describe_one(camera, path, feature)
+            if info is not None:
+                infos.append(info)
+        return Features(infos)
+
+    def _describe_one(self, camera: _Camera, path: str, feature: _Feature) -> FeatureInfo | None:
+        sws = bool(feature.flags & self._flags.SETTABLE_WHILE_STREAMING)
+        discovered = camera.discovered
+        assert discovered is not None
+        if path in NUMERIC_PARAMS:
+            index, scale = NUMERIC_PARAMS[path]
+            if index >= len(feature.limits):
+                return None
+            limits = _scaled(feature.limits[index], scale)
+            step = discovered.roi_steps[index] if path in ROI_FIELDS else None
+            return FeatureInfo(
+                path, minimum=limits.minimum, maximum=limits.maximum, step=step, settable_while_streaming=sws
+            )
+        if path == "exposure_auto_limits_ms":
+            if len(feature.limits) <= EXPOSURE_AUTO_MAX:
+                return None
+            return FeatureInfo(
+                path,
+                minimum=_from_sdk(feature.limits[EXPOSURE_AUTO_MIN].minimum, MS_PER_S),
+                maximum=_from_sdk(feature.limits[EXPOSURE_AUTO_MAX].maximum, MS_PER_S),
+                settable_while_streaming=sws,
+            )
+        if path in ("exposure_auto", "gain_auto", "white_balance.mode"):
+            choices = tuple(mode.value for mode in self._auto_modes(feature.flags))
+            if path != "white_balance.mode" and choices == (AutoMode.OFF.value,):  # no auto mode: nothing to set
+                return None
+            return FeatureInfo(path, choices=choices, settable_while_streaming=sws)
+        if path == "pixel_format":
+            choices = tuple(fmt.value for fmt in discovered.pixel_formats)
+            return FeatureInfo(path, choices=choices, settable_while_streaming=sws)
+        if path == "pixel_addressing.mode":
+            choices = tuple(mode.value for mode in discovered.addressing_modes)
+            return FeatureInfo(path, choices=choices, settable_while_streaming=sws)
+        if path in ("pixel_addressing.horizontal", "pixel_addressing.vertical"):
+            factors = tuple(float(factor) for factor in discovered.addressing_factors)
+            return FeatureInfo(
+                path, minimum=min(factors), maximum=max(factors), values=factors, settable_while_streaming=sws
+            )
+        if path == "frame_rate.mode":
+            choices = tuple(
+                mode.value
+                for mode, flag in ((FrameRateMode.FREE, self._flags.OFF), (FrameRateMode.FIXED, self._flags.MANUAL))
+                if feature.flags & flag
+            )
+            return FeatureInfo(path, choices=choices, settable_while_streaming=sws)
+        return FeatureInfo(path, settable_while_streaming=sws)  # flip.horizontal, flip.vertical: on or off
+
+    def _auto_modes(self, capability_flags: int) -> tuple[AutoMode, ...]:
+        """The auto modes a feature's capability flags offer: OFF (manual), CONTINUOUS (AUTO), ONCE (ONEPUSH)."""
+        flags = self._flags
+        offered = {AutoMode.OFF: True, AutoMode.CONTINUOUS: flags.AUTO, AutoMode.ONCE: flags.ONEPUSH}
+        return tuple(mode for mode, flag in offered.items() if flag is True or capability_flags & flag)
+
+    def _auto_mode(self, state_flags: int) -> AutoMode:
+        """A feature's auto mode from its getFeature flags."""
+        if state_flags & self._flags.ONEPUSH:
+            return AutoMode.ONCE
+        if state_flags & self._flags.AUTO:
+            return AutoMode.CONTINUOUS
+        return AutoMode.OFF
+
+    # -- CameraDriver: settings -------------------------------------------------------------------------
+
     def get_exposure_ms(self) -> float:
-        return _from_sdk(self._read(self._require(), self._exposure_id)[0], MS_PER_S)
+        return _from_sdk(self._read(self._require(), self._id["EXPOSURE"])[EXPOSURE_VALUE], MS_PER_S)
 
     def set_exposure_ms(self, exposure_ms: float) -> float:
         camera = self._require()
-        self._set_value(camera, self._exposure_id, 0, exposure_ms / MS_PER_S, "exposure_ms", exposure_ms, MS_PER_S)
+        self._write_exposure_ms(camera, exposure_ms)
         self._update_grab_timeout(camera)
         return self.get_exposure_ms()
 
     def get_gain_db(self) -> float:
-        return _from_sdk(self._read(self._require(), self._gain_id)[0])
+        return _from_sdk(self._read(self._require(), self._id["GAIN"])[0])
 
     def set_gain_db(self, gain_db: float) -> float:
         camera = self._require()
-        self._set_value(camera, self._gain_id, 0, gain_db, "gain_db", gain_db, 1.0)
+        self._write_gain_db(camera, gain_db)
         return self.get_gain_db()
 
     def geometry(self) -> ImageGeometry:
-        geometry = self._geometry()
-        return ImageGeometry(geometry.width, geometry.height, geometry.pixel_format, geometry.bit_depth)
+        return _image_geometry(self._geometry())
+
+    def read_settings(self) -> SettingsReading:
+        camera = self._require()
+        names = sorted({*FEATURE_OF.values(), "ACTUAL_FRAME_RATE"})
+        values = {name: self._read_flags(camera, self._id[name]) for name in names if self._id[name] in camera.features}
+        geometry = self._install_geometry(camera, self._geometry_from(camera, values))
+        exposure_flags, exposure = values["EXPOSURE"]
+        gain_flags, gain = values["GAIN"]
+        settings = CameraSettings(
+            exposure_ms=_from_sdk(exposure[EXPOSURE_VALUE], MS_PER_S),
+            gain_db=_from_sdk(gain[0]),
+            roi=Region(*geometry.roi),
+            pixel_addressing=self._addressing(values.get("PIXEL_ADDRESSING")),
+            pixel_format=self._delivered[geometry.sdk_format],
+            frame_rate=self._frame_rate(values.get("FRAME_RATE")),
+            exposure_auto=self._auto_mode(exposure_flags),
+            exposure_auto_limits_ms=(
+                Range(
+                    _from_sdk(exposure[EXPOSURE_AUTO_MIN], MS_PER_S), _from_sdk(exposure[EXPOSURE_AUTO_MAX], MS_PER_S)
+                )
+                if len(exposure) > EXPOSURE_AUTO_MAX
+                else None
+            ),
+            gain_auto=self._auto_mode(gain_flags),
+            white_balance=self._white_balance(values.get("WHITE_SHADING")),
+            black_level_pct=_first(values.get("BRIGHTNESS")),
+            gamma=self._gamma(values.get("GAMMA")),
+            flip=Flip(*(bool(round(v)) for v in values["FLIP"][1][:2])) if "FLIP" in values else Flip(),
+            saturation_pct=_first(values.get("SATURATION")),
+        )
+        actual = _first(values.get("ACTUAL_FRAME_RATE"))
+        if actual is None:
+            fixed = settings.frame_rate.mode is FrameRateMode.FIXED
+            actual = settings.frame_rate.fps if fixed else 0.0
+        return SettingsReading(settings, _image_geometry(geometry), actual)
+
+    def _addressing(self, state: tuple[int, list[float]] | None) -> PixelAddressing:
+        if state is None:
+            return PixelAddressing()
+        params = state[1]
+        horizontal = vertical = max(round(params[PA_VALUE]), 1)
+        if len(params) >= PA_ASYMMETRIC_PARAMS and params[PA_X] > 0 and params[PA_Y] > 0:
+            horizontal, vertical = round(params[PA_X]), round(params[PA_Y])
+        mode = self._mode_of.get(round(params[PA_MODE]), AddressingMode.DECIMATE) if len(params) > PA_MODE else None
+        return PixelAddressing(mode or AddressingMode.DECIMATE, horizontal, vertical)
+
+    def _frame_rate(self, state: tuple[int, list[float]] | None) -> FrameRate:
+        if state is None:
+            return FrameRate()
+        flags, params = state
+        fps = _from_sdk(params[0])
+        if flags & self._flags.MANUAL:
+            return FrameRate(FrameRateMode.FIXED, fps)
+        return FrameRate(FrameRateMode.FREE, fps)  # OFF (or the camera's own AUTO): as fast as it can
+
+    def _white_balance(self, state: tuple[int, list[float]] | None) -> WhiteBalance | None:
+        if state is None:
+            return None
+        flags, params = state
+        red, green, blue = (_from_sdk(value) for value in params[:3])
+        return WhiteBalance(self._auto_mode(flags), red, green, blue)
+
+    def _gamma(self, state: tuple[int, list[float]] | None) -> float | None:
+        if state is None:
+            return None
+        flags, params = state
+        return 1.0 if flags & self._flags.OFF else _from_sdk(params[0])
+
+    def write_setting(self, name: str, value: Any) -> None:
+        camera = self._require()
+        if name not in SETTING_FIELDS:
+            raise ValueError(f"unknown setting {name!r} (not one of SETTING_FIELDS)")
+        getattr(self, f"_write_{name}")(camera, value)
+        self._read_geometry(camera)
+        self._update_grab_timeout(camera)
+
+    def save_settings_to_channel(self, channel: int) -> None:
+        camera = self._require()
+        self._check_channel(channel, self._user_channels)
+        self._call_with_stream_rule(camera, lambda: self._api.saveSettings(camera.handle, channel)[0], "save", channel)
+        log.info("PixeLINK camera %d: settings saved to channel %d", camera.serial, channel)
+
+    def load_settings_from_channel(self, channel: int) -> SettingsReading:
+        camera = self._require()
+        self._check_channel(channel, (self._factory_channel, *self._user_channels))
+        restart = camera.streaming
+        if restart:  # the vendor GUIs stop the stream to load (the camera is busy until it is done)
+            self.stop_streaming()
+        try:
+            rc = self._api.loadSettings(camera.handle, channel)[0]
+            if rc < 0:
+                raise self._channel_error(camera, rc, "load", channel)
+            camera.features = self._read_features(camera.handle, self._api.FeatureId.ALL)
+            current = round(self._read(camera, self._id["PIXEL_FORMAT"])[0])
+            if current not in self._delivered:
+                self._choose_format(camera, current)
+            self._read_geometry(camera)
+            self._update_grab_timeout(camera)
+        except CameraUnavailableError:
+            raise  # gone: nothing to restart
+        except BaseException:
+            if restart:
+                self.start_streaming()
+            raise
+        if restart:
+            self.start_streaming()
+        log.info("PixeLINK camera %d: settings loaded from channel %d", camera.serial, channel)
+        return self.read_settings()
+
+    def _check_channel(self, channel: int, valid: tuple[int, ...]) -> None:
+        if isinstance(channel, bool) or not isinstance(channel, int) or channel not in valid:
+            if not valid:
+                raise InvalidArgumentError("channel", channel, reason="this camera has no settings channels")
+            raise InvalidArgumentError("channel", channel, minimum=min(valid), maximum=max(valid))
+
+    def _channel_error(self, camera: _Camera, rc: int, action: str, channel: int) -> CameraServiceError:
+        if self._codes.kind(rc) is RcKind.INVALID_VALUE:
+            return InvalidArgumentError(
+                "channel", channel, reason=f"was refused by the camera ({self._codes.name(rc)})"
+            )
+        return self._error(camera, rc, f"{action} settings channel {channel}")
+
+    def _call_with_stream_rule(self, camera: _Camera, call: Any, action: str, channel: int) -> None:
+        """A call that may need a stopped stream: retried with the stream stopped if the camera says so."""
+        rc = call()
+        if self._codes.kind(rc) is RcKind.NOT_PERMITTED_WHILE_STREAMING and camera.streaming:
+            self._stream(camera, self._api.StreamState.STOP, f"stop the stream to {action} settings")
+            rc = call()
+            if self._codes.kind(rc) is not RcKind.DISCONNECTED:
+                self._stream(camera, self._api.StreamState.START, "restart the stream")
+        if rc < 0:
+            raise self._channel_error(camera, rc, action, channel)
+
+    # -- writers: one per top-level setting (SETTING_FIELDS), called by write_setting -------------------
+
+    def _write_pixel_format(self, camera: _Camera, fmt: PixelFormat) -> None:
+        assert camera.discovered is not None
+        accepted = camera.discovered.pixel_formats
+        if fmt not in accepted:
+            choices = ", ".join(f.value for f in accepted)
+            raise InvalidSettingError("pixel_format", fmt.value, reason=f"must be one of {choices} (this camera's)")
+        self._set_params(camera, self._id["PIXEL_FORMAT"], [float(self._sdk_format_of[fmt])], "pixel_format", fmt.value)
+
+    def _write_pixel_addressing(self, camera: _Camera, addressing: PixelAddressing) -> None:
+        feature_id = self._id["PIXEL_ADDRESSING"]
+        if feature_id not in camera.features:
+            _unsupported_unless_neutral("pixel_addressing", addressing, PixelAddressing())
+            return
+        assert camera.discovered is not None
+        modes, factors = camera.discovered.addressing_modes, camera.discovered.addressing_factors
+        if addressing.mode not in modes:
+            choices = ", ".join(mode.value for mode in modes)
+            raise InvalidSettingError(
+                "pixel_addressing.mode", addressing.mode.value, reason=f"must be one of {choices}"
+            )
+        for path, factor in (
+            ("pixel_addressing.horizontal", addressing.horizontal),
+            ("pixel_addressing.vertical", addressing.vertical),
+        ):
+            if factor not in factors:
+                allowed = ", ".join(str(f) for f in factors)
+                raise InvalidSettingError(path, factor, reason=f"must be one of {allowed}")
+        mode = float(self._sdk_mode_of[addressing.mode])
+        horizontal, vertical = float(addressing.horizontal), float(addressing.vertical)
+        if len(camera.features[feature_id].limits) >= PA_ASYMMETRIC_PARAMS:
+            params = [horizontal, mode, horizontal, vertical]  # VALUE = X, as the vendor GUI sends
+        elif horizontal != vertical:
+            raise InvalidSettingError(
+                "pixel_addressing.vertical",
+                addressing.vertical,
+                reason=f"must equal pixel_addressing.horizontal ({addressing.horizontal}): "
+                "this camera combines pixels symmetrically only",
+            )
+        else:
+            params = [horizontal, mode]
+        self._set_params(camera, feature_id, params, "pixel_addressing.horizontal", addressing.horizontal)
+
+    def _write_roi(self, camera: _Camera, roi: Region) -> None:
+        feature_id = self._id["ROI"]
+        limits = self._refresh_feature(camera, feature_id).limits
+        assert camera.discovered is not None
+        requested = (roi.offset_x, roi.offset_y, roi.width, roi.height)
+        for path, value, valid, step in zip(ROI_FIELDS, requested, limits, camera.discovered.roi_steps, strict=False):
+            low, high = round(valid.minimum), round(valid.maximum)
+            if not low <= value <= high:
+                raise InvalidSettingError(path, value, minimum=low, maximum=high)
+            if step and (value - low) % step:
+                raise InvalidSettingError(
+                    path,
+                    value,
+                    minimum=low,
+                    maximum=high,
+                    reason=f"must be a multiple of the step {step} pixels" + (f" from {low}" if low else ""),
+                )
+        for offset_path, offset, size_path, size, sensor in (
+            ("roi.offset_x", roi.offset_x, "roi.width", roi.width, camera.sensor_width),
+            ("roi.offset_y", roi.offset_y, "roi.height", roi.height, camera.sensor_height),
+        ):
+            if offset + size > sensor:
+                raise InvalidSettingError(
+                    size_path,
+                    size,
+                    maximum=sensor - offset,
+                    minimum=0,
+                    reason=f"{offset_path} + {size_path} = {offset + size} exceeds the sensor's {sensor} pixels "
+                    f"(at offset {offset} the largest is {sensor - offset})",
+                )
+        self._set_params(camera, feature_id, [float(v) for v in requested], "roi", requested)
+        applied = tuple(round(v) for v in self._read(camera, feature_id)[:4])
+        if applied != requested:
+            log.warning("PixeLINK camera %d adjusted the ROI %s to %s", camera.serial, requested, applied)
+
+    def _write_flip(self, camera: _Camera, flip: Flip) -> None:
+        feature_id = self._id["FLIP"]
+        if feature_id not in camera.features:
+            _unsupported_unless_neutral("flip", flip, Flip())
+            return
+        self._set_params(camera, feature_id, [float(flip.horizontal), float(flip.vertical)], "flip", flip)
+
+    def _write_exposure_auto_limits_ms(self, camera: _Camera, limits: Range | None) -> None:
+        if limits is None:
+            return
+        feature_id = self._id["EXPOSURE"]
+        if len(camera.features[feature_id].limits) <= EXPOSURE_AUTO_MAX:
+            raise FeatureUnsupportedError("exposure_auto_limits_ms")
+        valid = self._refresh_feature(camera, feature_id).limits
+        low = _from_sdk(valid[EXPOSURE_AUTO_MIN].minimum, MS_PER_S)
+        high = _from_sdk(valid[EXPOSURE_AUTO_MAX].maximum, MS_PER_S)
+        if limits.minimum not in Range(low, high) or limits.maximum not in Range(low, high):
+            raise InvalidSettingError(
+                "exposure_auto_limits_ms", (limits.minimum, limits.maximum), minimum=low, maximum=high
+            )
+        flags, params = self._read_flags(camera, feature_id)
+        params[EXPOSURE_AUTO_MIN] = limits.minimum / MS_PER_S
+        params[EXPOSURE_AUTO_MAX] = limits.maximum / MS_PER_S
+        mode = flags & (self._flags.AUTO | self._flags.ONEPUSH) or self._flags.MANUAL  # keep a running auto mode
+        value = (limits.minimum, limits.maximum)
+        self._set_params(camera, feature_id, params, "exposure_auto_limits_ms", value, flags=mode)
+
+    def _write_exposure_ms(self, camera: _Camera, exposure_ms: float) -> None:
+        sdk_value = exposure_ms / MS_PER_S
+        self._set_value(camera, self._id["EXPOSURE"], EXPOSURE_VALUE, sdk_value, "exposure_ms", exposure_ms, MS_PER_S)
+
+    def _write_exposure_auto(self, camera: _Camera, mode: AutoMode) -> None:
+        self._write_auto(camera, self._id["EXPOSURE"], "exposure_auto", mode)
+
+    def _write_frame_rate(self, camera: _Camera, frame_rate: FrameRate) -> None:
+        feature_id = self._id["FRAME_RATE"]
+        feature = camera.features.get(feature_id)
+        if feature is None:
+            if frame_rate.mode is not FrameRateMode.FREE:
+                raise FeatureUnsupportedError("frame_rate.mode")
+            return
+        if frame_rate.mode is FrameRateMode.FIXED:
+            self._set_params(camera, feature_id, [frame_rate.fps], "frame_rate.fps", frame_rate.fps, 1.0)
+            return
+        if not feature.flags & self._flags.OFF:
+            raise InvalidSettingError(
+                "frame_rate.mode", frame_rate.mode.value, reason="must be fixed: this camera always limits its rate"
+            )
+        params = self._read(camera, feature_id)  # OFF keeps the rate for when it is fixed again
+        self._set_params(camera, feature_id, params, "frame_rate.mode", frame_rate.mode.value, flags=self._flags.OFF)
+
+    def _write_gain_db(self, camera: _Camera, gain_db: float) -> None:
+        self._set_value(camera, self._id["GAIN"], 0, gain_db, "gain_db", gain_db, 1.0)
+
+    def _write_gain_auto(self, camera: _Camera, mode: AutoMode) -> None:
+        self._write_auto(camera, self._id["GAIN"], "gain_auto", mode)
+
+    def _write_white_balance(self, camera: _Camera, balance: WhiteBalance | None) -> None:
+        if balance is None:
+            return
+        feature_id = self._id["WHITE_SHADING"]
+        if feature_id not in camera.features:
+            raise FeatureUnsupportedError("white_balance.mode")
+        if balance.mode is not AutoMode.OFF:
+            self._write_auto(camera, feature_id, "white_balance.mode", balance.mode)
+            return
+        gains = (balance.red, balance.green, balance.blue)
+        limits = self._refresh_feature(camera, feature_id).limits
+        for path, gain, valid in zip(WHITE_BALANCE_FIELDS, gains, limits, strict=False):
+            scaled = _scaled(valid)
+            if not (isinstance(gain, (int, float)) and math.isfinite(gain) and gain in scaled):
+                raise InvalidSettingError(path, gain, minimum=scaled.minimum, maximum=scaled.maximum)
+        self._set_params(camera, feature_id, [float(g) for g in gains], "white_balance.red", balance.red, 1.0)
+
+    def _write_black_level_pct(self, camera: _Camera, value: float | None) -> None:
+        self._write_single(camera, "BRIGHTNESS", "black_level_pct", value)
+
+    def _write_gamma(self, camera: _Camera, value: float | None) -> None:
+        self._write_single(camera, "GAMMA", "gamma", value)  # MANUAL with a value also ends gamma OFF
+
+    def _write_saturation_pct(self, camera: _Camera, value: float | None) -> None:
+        self._write_single(camera, "SATURATION", "saturation_pct", value)
+
+    def _write_single(self, camera: _Camera, feature: str, path: str, value: float | None) -> None:
+        """A one-parameter feature (percent or no unit) set to ``value``; None: the camera lacks it, nothing to do."""
+        if value is None:
+            return
+        feature_id = self._id[feature]
+        if feature_id not in camera.features:
+            raise FeatureUnsupportedError(path)
+        self._set_params(camera, feature_id, [value], path, value, 1.0)
+
+    def _write_auto(self, camera: _Camera, feature_id: int, path: str, mode: AutoMode) -> None:
+        """The vendor's auto idioms: AUTO / ONEPUSH with the current values (ignored); OFF = MANUAL with the
+        value the camera chose (read back)."""
+        feature = camera.features.get(feature_id)
+        if feature is None:
+            if mode is not AutoMode.OFF:
+                raise FeatureUnsupportedError(path)
+            return
+        offered = self._auto_modes(feature.flags)
+        if mode not in offered:
+            choices = ", ".join(m.value for m in offered)
+            raise InvalidSettingError(path, mode.value, reason=f"must be one of {choices} (this camera's)")
+        flags, params = self._read_flags(camera, feature_id)
+        automatic = self._flags.AUTO | self._flags.ONEPUSH
+        if mode is AutoMode.OFF and not flags & automatic:
+            return  # already manual
+        flag = {
+            AutoMode.OFF: self._flags.MANUAL,
+            AutoMode.CONTINUOUS: self._flags.AUTO,
+            AutoMode.ONCE: self._flags.ONEPUSH,
+        }
+        self._set_params(camera, feature_id, params, path, mode.value, flags=flag[mode])
 
     # -- CameraDriver: streaming ---------------------------------------------------------------------
 
@@ -354,14 +935,18 @@ class PixelinkCamera(CameraDriver):
             kind = self._codes.kind(rc)
             if kind is RcKind.SUCCESS:
                 descriptor = ret[1]
-                if self._matches(descriptor, buffers.geometry):
+                geometry = self._frame_geometry(descriptor, buffers.geometry)
+                if geometry is not None:
+                    if geometry != buffers.geometry:
+                        log.info("PixeLINK camera %d delivers %s frames", camera.serial, geometry.pixel_format.value)
+                        buffers.geometry = geometry  # same layout, the Bayer phase the camera reports
                     return self._frame(descriptor, buffers, target)
                 problem = "the frame's geometry changed"
                 log.warning("PixeLINK camera %d: %s; re-reading it", camera.serial, problem)
                 self._read_geometry(camera)
             elif kind is RcKind.TIMEOUT:
                 problem = self._codes.name(rc)
-                self._read(camera, self._exposure_id)  # still there? (raises CameraDisconnectedError if not)
+                self._read(camera, self._id["EXPOSURE"])  # still there? (raises CameraDisconnectedError if not)
                 log.warning(
                     "PixeLINK camera %d: grab attempt %d/%d: %s", camera.serial, attempt, GRAB_ATTEMPTS, problem
                 )
@@ -413,7 +998,7 @@ class PixelinkCamera(CameraDriver):
         return [int(entry.CameraSerialNum) for entry in ret[1]]
 
     def _set_up(self, handle: int) -> _Camera:
-        """Read identity, capabilities and geometry of a freshly initialized camera."""
+        """Read identity, capabilities and geometry of a freshly initialized camera (its stream is stopped)."""
         ret = self._api.getCameraInfo(handle)
         if ret[0] < 0:
             raise self._handle_error(handle, ret[0], "read the camera info")
@@ -421,12 +1006,12 @@ class PixelinkCamera(CameraDriver):
         text = _text(info.SerialNumber)
         serial = int(text) if text.isdigit() else self._requested_serial or self._bound_serial or ANY_CAMERA
         features = self._read_features(handle, self._api.FeatureId.ALL)
-        for required in (self._exposure_id, self._gain_id, self._roi_id, self._pixel_format_id):
-            if required not in features:
+        for required in REQUIRED_FEATURES:
+            if self._id[required] not in features:
                 raise CameraUnavailableError(
-                    f"PixeLINK camera {serial} lacks feature {self._feature(required)}, which this driver needs"
+                    f"PixeLINK camera {serial} lacks feature {required}, which this driver needs"
                 )
-        roi_limits = features[self._roi_id].limits
+        roi_limits = features[self._id["ROI"]].limits
         camera = _Camera(
             handle=handle,
             serial=serial,
@@ -438,13 +1023,13 @@ class PixelinkCamera(CameraDriver):
             sensor_height=int(roi_limits[3].maximum),
             max_pixel_bits=BITS_16,
         )
-        if self._max_pixel_size_id in features:
-            bits = round(self._read(camera, self._max_pixel_size_id)[0])
+        if self._id["MAX_PIXEL_SIZE"] in features:
+            bits = round(self._read(camera, self._id["MAX_PIXEL_SIZE"])[0])
             camera.max_pixel_bits = min(max(bits, BITS_8), BITS_16)
-        current = round(self._read(camera, self._pixel_format_id)[0])
-        camera.pixel_formats = self._formats_by_serial.get(serial) or self._probe_formats(camera, current)
-        self._formats_by_serial[serial] = camera.pixel_formats
-        if not camera.pixel_formats:
+        current = round(self._read(camera, self._id["PIXEL_FORMAT"])[0])
+        camera.discovered = self._discovered_by_serial.get(serial) or self._discover(camera, current)
+        self._discovered_by_serial[serial] = camera.discovered
+        if not camera.discovered.pixel_formats:
             raise CameraUnavailableError(f"PixeLINK camera {serial}: none of its pixel formats is supported")
         if current not in self._delivered:
             self._choose_format(camera, current)
@@ -452,9 +1037,49 @@ class PixelinkCamera(CameraDriver):
         self._update_grab_timeout(camera)
         return camera
 
+    # -- internals: what is found by trial ------------------------------------------------------------
+
+    def _discover(self, camera: _Camera, current_format: int) -> _Discovered:
+        """Pixel formats, addressing modes and factors, ROI steps: found by trial (stream stopped), then restored."""
+        started = time.monotonic()
+        formats = self._probe_formats(camera, current_format)
+        modes, factors = self._probe_addressing(camera)
+        steps = self._probe_roi_steps(camera)
+        log.info(
+            "PixeLINK camera %d: formats %s, addressing modes %s, factors %s, ROI steps %s (found in %.2f s)",
+            camera.serial,
+            ", ".join(fmt.value for fmt in formats) or "none",
+            ", ".join(mode.value for mode in modes) or "none",
+            ", ".join(str(factor) for factor in factors) or "none",
+            steps,
+            time.monotonic() - started,
+        )
+        return _Discovered(formats, modes, factors, steps)
+
+    def _try(self, camera: _Camera, feature_id: int, params: list[float]) -> tuple[int, list[float]] | None:
+        """Set ``params`` (MANUAL) to see what the camera does: (rc, the values read back), or None if refused."""
+        rc = self._api.setFeature(camera.handle, feature_id, self._flags.MANUAL, params)[0]
+        kind = self._codes.kind(rc)
+        if kind is RcKind.DISCONNECTED:
+            raise self._error(camera, rc, f"try a value of {self._feature(feature_id)}")
+        if kind is not RcKind.SUCCESS:
+            return None
+        return rc, self._read(camera, feature_id)
+
+    def _restore(self, camera: _Camera, feature_id: int, params: list[float]) -> None:
+        """Put a feature back as it was before a trial (a value the camera now refuses is logged and left)."""
+        if self._read(camera, feature_id) == params:
+            return
+        try:
+            self._set_params(camera, feature_id, params, self._feature(feature_id), params)
+        except InvalidSettingError as exc:
+            log.warning("PixeLINK camera %d: could not restore %s after a trial: %s", camera.serial, exc.field, exc)
+
     def _probe_formats(self, camera: _Camera, current: int) -> tuple[PixelFormat, ...]:
-        """The delivered formats the camera accepts (tried one by one, as the vendor samples do; stream stopped)."""
-        limits = camera.features[self._pixel_format_id].limits[0]
+        """The delivered formats the camera accepts (tried one by one, as the vendor samples do)."""
+        feature_id = self._id["PIXEL_FORMAT"]
+        limits = camera.features[feature_id].limits[0]
+        original = self._read(camera, feature_id)
         accepted = set()
         for sdk_format, pixel_format in self._delivered.items():
             if sdk_format not in limits:
@@ -462,24 +1087,71 @@ class PixelinkCamera(CameraDriver):
             if sdk_format == current:
                 accepted.add(pixel_format)
                 continue
-            rc = self._api.setFeature(
-                camera.handle, self._pixel_format_id, self._api.FeatureFlags.MANUAL, [sdk_format]
-            )[0]
-            if self._codes.kind(rc) is RcKind.DISCONNECTED:
-                raise self._error(camera, rc, "try a pixel format")
-            if rc >= 0 and round(self._read(camera, self._pixel_format_id)[0]) == sdk_format:
-                accepted.add(pixel_format)
-        if round(self._read(camera, self._pixel_format_id)[0]) != current:
-            self._set_params(camera, self._pixel_format_id, [float(current)], "pixel_format", current, None)
+            outcome = self._try(camera, feature_id, [float(sdk_format)])
+            if outcome is not None and round(outcome[1][0]) == sdk_format:
+                accepted.add(pixel_format)  # not another format (a generic Bayer value becomes the native phase)
+        self._restore(camera, feature_id, original)
         return tuple(fmt for fmt in PixelFormat if fmt in accepted)
+
+    def _probe_addressing(self, camera: _Camera) -> tuple[tuple[AddressingMode, ...], tuple[int, ...]]:
+        """Pixel addressing modes and factors the camera takes (FEATURES.md 3: found by trial, as the GUI does)."""
+        feature_id = self._id["PIXEL_ADDRESSING"]
+        feature = camera.features.get(feature_id)
+        if feature is None:
+            return (), ()
+        original = self._read(camera, feature_id)
+        asymmetric = len(original) >= PA_ASYMMETRIC_PARAMS
+        current_mode = original[PA_MODE]
+
+        def params(factor: float, mode: float) -> list[float]:
+            return [factor, mode, factor, factor] if asymmetric else [factor, mode]
+
+        modes = []
+        mode_limits = feature.limits[PA_MODE]
+        for value in range(math.ceil(mode_limits.minimum), math.floor(mode_limits.maximum) + 1):
+            outcome = self._try(camera, feature_id, params(1.0, float(value)))
+            if value in self._mode_of and outcome is not None and round(outcome[1][PA_MODE]) == value:
+                modes.append(self._mode_of[value])
+        factors = []
+        value_limits = feature.limits[PA_VALUE]
+        for factor in range(max(math.ceil(value_limits.minimum), 1), math.floor(value_limits.maximum) + 1):
+            outcome = self._try(camera, feature_id, params(float(factor), current_mode))
+            if outcome is not None and all(round(v) == factor for v in _factors_of(outcome[1])):
+                factors.append(factor)
+        self._restore(camera, feature_id, original)
+        return tuple(sorted(modes, key=list(AddressingMode).index)), tuple(factors)
+
+    def _probe_roi_steps(self, camera: _Camera) -> tuple[int | None, ...]:
+        """Each ROI parameter's step: the smallest divisor of its span the camera takes unchanged, from the
+        smallest ROI at the sensor's corner (the SDK reports no step, FEATURES.md 1)."""
+        feature_id = self._id["ROI"]
+        limits = camera.features[feature_id].limits[:4]
+        original = self._read(camera, feature_id)
+        base = [float(math.ceil(valid.minimum)) for valid in limits]
+        steps: list[int | None] = []
+        for index, valid in enumerate(limits):
+            span = math.floor(valid.maximum) - int(base[index])
+            step = None
+            for candidate in _divisors(span) if span > 0 else ():
+                trial = list(base)
+                trial[index] += candidate
+                outcome = self._try(camera, feature_id, trial)
+                if outcome is not None and outcome[0] == self._api.ReturnCode.ApiSuccess and outcome[1][:4] == trial:
+                    step = candidate
+                    break
+            steps.append(step)
+        self._restore(camera, feature_id, original)
+        return tuple(steps)
 
     def _choose_format(self, camera: _Camera, current: int) -> None:
         """Switch a camera found in a format the driver does not deliver to the closest one it does."""
+        assert camera.discovered is not None
+        accepted = camera.discovered.pixel_formats
         current_name = self._format_names.get(current, str(current))
-        by_format = {fmt: value for value, fmt in self._delivered.items()}
-        preferred = [DELIVERED_FORMATS[name] for name in FALLBACK_FORMATS.get(current_name, ())]
-        choice = next(fmt for fmt in [*preferred, *camera.pixel_formats] if fmt in camera.pixel_formats)
-        self._set_params(camera, self._pixel_format_id, [float(by_format[choice])], "pixel_format", choice.value, None)
+        preferred = [PixelFormat[name] for name in FALLBACK_FORMATS.get(current_name, ())]
+        choice = next(fmt for fmt in [*preferred, *accepted] if fmt in accepted)
+        sdk_format = float(self._sdk_format_of[choice])
+        self._set_params(camera, self._id["PIXEL_FORMAT"], [sdk_format], "pixel_format", choice.value)
         log.warning(
             "PixeLINK camera %d was in pixel format %s, which this driver does not deliver; switched to %s",
             camera.serial,
@@ -499,7 +1171,7 @@ class PixelinkCamera(CameraDriver):
         if ret[0] < 0:
             raise self._handle_error(handle, ret[0], "read the camera's features")
         blob = ret[1]
-        presence = self._api.FeatureFlags.PRESENCE
+        presence = self._flags.PRESENCE
         features = {}
         for index in range(blob.uNumberOfFeatures):
             entry = blob.Features[index]
@@ -520,12 +1192,16 @@ class PixelinkCamera(CameraDriver):
         camera.features[feature_id] = fresh
         return fresh
 
-    def _read(self, camera: _Camera, feature_id: int) -> list[float]:
-        """The parameters of a feature, read from the camera."""
+    def _read_flags(self, camera: _Camera, feature_id: int) -> tuple[int, list[float]]:
+        """A feature's state flags (its current mode) and parameters, read from the camera."""
         ret = self._api.getFeature(camera.handle, feature_id)
         if ret[0] < 0:
             raise self._error(camera, ret[0], f"read {self._feature(feature_id)}")
-        return list(ret[2])
+        return int(ret[1]), list(ret[2])
+
+    def _read(self, camera: _Camera, feature_id: int) -> list[float]:
+        """The parameters of a feature, read from the camera."""
+        return self._read_flags(camera, feature_id)[1]
 
     def _set_value(
         self,
@@ -537,10 +1213,10 @@ class PixelinkCamera(CameraDriver):
         value: object,
         scale: float | None,
     ) -> None:
-        """Set one parameter, keeping the others (read-modify-write)."""
+        """Set one parameter (MANUAL), keeping the others (read-modify-write)."""
         params = self._read(camera, feature_id)
         params[index] = sdk_value
-        self._set_params(camera, feature_id, params, field_name, value, scale)
+        self._set_params(camera, feature_id, params, field_name, value, scale, index=index)
 
     def _set_params(
         self,
@@ -549,39 +1225,52 @@ class PixelinkCamera(CameraDriver):
         params: list[float],
         field_name: str,
         value: object,
-        scale: float | None,
+        scale: float | None = None,
+        *,
+        flags: int | None = None,
+        index: int = 0,
     ) -> None:
-        """setFeature (MANUAL) with the streaming rule; a refused value raises InvalidSettingError.
+        """setFeature (MANUAL unless ``flags``) with the streaming rule; a refused value raises InvalidSettingError.
 
-        ``scale`` converts the feature's first parameter to the API unit for the error's range (None: no range).
+        ``scale`` converts parameter ``index`` to the API unit for the error's range (None: no range).
         """
+        flags = self._flags.MANUAL if flags is None else flags
         feature = camera.features[feature_id]
-        restart = camera.streaming and not feature.flags & self._api.FeatureFlags.SETTABLE_WHILE_STREAMING
+        restart = camera.streaming and not feature.flags & self._flags.SETTABLE_WHILE_STREAMING
         if restart:
             self._stream(camera, self._api.StreamState.STOP, f"stop the stream to set {self._feature(feature_id)}")
-        rc = self._api.setFeature(camera.handle, feature_id, self._api.FeatureFlags.MANUAL, params)[0]
+        rc = self._api.setFeature(camera.handle, feature_id, flags, params)[0]
         if self._codes.kind(rc) is RcKind.NOT_PERMITTED_WHILE_STREAMING and camera.streaming and not restart:
             log.info("PixeLINK camera %d: %s needs a stopped stream", camera.serial, self._feature(feature_id))
             self._stream(camera, self._api.StreamState.STOP, f"stop the stream to set {self._feature(feature_id)}")
             restart = True
-            rc = self._api.setFeature(camera.handle, feature_id, self._api.FeatureFlags.MANUAL, params)[0]
+            rc = self._api.setFeature(camera.handle, feature_id, flags, params)[0]
         kind = self._codes.kind(rc)
         if restart and kind is not RcKind.DISCONNECTED:
             self._stream(camera, self._api.StreamState.START, "restart the stream")
         if kind is RcKind.INVALID_VALUE:
-            raise self._refused(camera, feature_id, rc, field_name, value, scale)
+            raise self._refused(camera, feature_id, rc, field_name, value, scale, index)
         if kind is not RcKind.SUCCESS:
             raise self._error(camera, rc, f"set {self._feature(feature_id)}")
         if rc > 0:
             log.debug("PixeLINK camera %d: %s set (%s)", camera.serial, self._feature(feature_id), self._codes.name(rc))
 
     def _refused(
-        self, camera: _Camera, feature_id: int, rc: int, field_name: str, value: object, scale: float | None
+        self,
+        camera: _Camera,
+        feature_id: int,
+        rc: int,
+        field_name: str,
+        value: object,
+        scale: float | None,
+        index: int = 0,
     ) -> InvalidSettingError:
+        """The error for a value the camera refused, with the parameter's current range when it has one."""
         refused_by = f"was refused by the camera ({self._codes.name(rc)})"
-        if scale is None:
+        limits = self._refresh_feature(camera, feature_id).limits
+        if scale is None or index >= len(limits):
             return InvalidSettingError(field_name, value, reason=refused_by)
-        valid = _scaled(self._refresh_feature(camera, feature_id).limits[0], scale)
+        valid = _scaled(limits[index], scale)
         if value in valid:
             reason = f"{refused_by}; valid range {valid.minimum:g} to {valid.maximum:g}"
             return InvalidSettingError(field_name, value, minimum=valid.minimum, maximum=valid.maximum, reason=reason)
@@ -603,44 +1292,77 @@ class PixelinkCamera(CameraDriver):
         assert camera.buffers is not None
         return camera.buffers
 
-    def _read_geometry(self, camera: _Camera) -> None:
-        """Frame size and layout from ROI, pixel addressing and pixel format; new buffers if they changed."""
-        left, top, roi_width, roi_height = (round(v) for v in self._read(camera, self._roi_id)[:4])
-        addressing_x = addressing_y = 1
-        if self._pixel_addressing_id in camera.features:
-            params = self._read(camera, self._pixel_addressing_id)
-            addressing_x = addressing_y = max(round(params[0]), 1)
-            if len(params) >= 4 and params[2] > 0 and params[3] > 0:  # VALUE, MODE, X_VALUE, Y_VALUE
-                addressing_x, addressing_y = round(params[2]), round(params[3])
-        sdk_format = round(self._read(camera, self._pixel_format_id)[0])
-        pixel_format = self._delivered.get(sdk_format)
-        if pixel_format is None:
+    def _read_geometry(self, camera: _Camera) -> _Geometry:
+        """Frame size and layout from ROI, pixel addressing, pixel format and flip; new buffers if they changed."""
+        names = ("ROI", "PIXEL_ADDRESSING", "PIXEL_FORMAT", "FLIP")
+        values = {name: self._read_flags(camera, self._id[name]) for name in names if self._id[name] in camera.features}
+        return self._install_geometry(camera, self._geometry_from(camera, values))
+
+    def _geometry_from(self, camera: _Camera, values: dict[str, tuple[int, list[float]]]) -> _Geometry:
+        left, top, roi_width, roi_height = (round(v) for v in values["ROI"][1][:4])
+        addressing = self._addressing(values.get("PIXEL_ADDRESSING"))
+        sdk_format = round(values["PIXEL_FORMAT"][1][0])
+        camera_format = self._delivered.get(sdk_format)
+        if camera_format is None:
             name = self._format_names.get(sdk_format, str(sdk_format))
             raise CameraSdkError(f"PixeLINK camera {camera.serial} is in pixel format {name}, which is not delivered")
-        geometry = _Geometry(
-            width=roi_width // addressing_x,
-            height=roi_height // addressing_y,
+        width, height = roi_width // addressing.horizontal, roi_height // addressing.vertical
+        flip = [round(v) for v in values["FLIP"][1][:2]] if "FLIP" in values else [0, 0]
+        # A flipped image starts at the other end of the sensor row / column: its Bayer phase may differ.
+        delivered = _shifted_bayer(camera_format.delivered, (width - 1) % 2 * flip[0], (height - 1) % 2 * flip[1])
+        if camera_format is PixelFormat.MONO12_PACKED:
+            layout, bit_depth = _Layout.PACKED_12, min(camera.max_pixel_bits, BITS_12)
+        elif delivered.is_16_bit:
+            layout, bit_depth = _Layout.BIG_ENDIAN_16, camera.max_pixel_bits
+        else:
+            layout, bit_depth = _Layout.BYTES, BITS_8
+        return _Geometry(
+            width=width,
+            height=height,
             roi=(left, top, roi_width, roi_height),
             sdk_format=sdk_format,
-            pixel_format=pixel_format,
-            bit_depth=camera.max_pixel_bits if pixel_format is PixelFormat.MONO16 else BITS_8,
+            frame_sdk_format=self._sdk_format_of[delivered] if delivered.is_bayer else sdk_format,
+            pixel_format=delivered,
+            bit_depth=bit_depth,
+            layout=layout,
         )
+
+    def _install_geometry(self, camera: _Camera, geometry: _Geometry) -> _Geometry:
+        """Make ``geometry`` the current one; buffers are replaced only when the frames' size or layout changed."""
         if camera.buffers is None or camera.buffers.geometry != geometry:
             if camera.buffers is not None and replace(camera.buffers.geometry, roi=geometry.roi) == geometry:
                 camera.buffers.geometry = geometry  # same frames from another part of the sensor
             else:
-                camera.buffers = _FrameBuffers.for_geometry(geometry)
+                camera.buffers = _FrameBuffers(geometry)
+        return geometry
 
-    def _matches(self, descriptor: Any, geometry: _Geometry) -> bool:
-        """Whether a frame descriptor describes frames of ``geometry`` (descriptors without a ROI are trusted)."""
+    def _frame_geometry(self, descriptor: Any, geometry: _Geometry) -> _Geometry | None:
+        """The geometry of a grabbed frame per its descriptor if it fits ``geometry``'s buffers, else None.
+
+        Descriptors without a ROI are trusted. A Bayer phase other than the one expected (cameras that flip
+        differently) is taken from the descriptor: same buffers, the camera's word on the mosaic.
+        """
         roi = descriptor.Roi
         if roi.fWidth <= 0 or roi.fHeight <= 0:
-            return True
+            return geometry
         addressing = descriptor.PixelAddressingValue
         width = round(roi.fWidth) // max(round(addressing.fHorizontal), 1)
         height = round(roi.fHeight) // max(round(addressing.fVertical), 1)
+        if (width, height) != (geometry.width, geometry.height):
+            return None
         sdk_format = round(descriptor.PixelFormat.fValue)
-        return (width, height, sdk_format) == (geometry.width, geometry.height, geometry.sdk_format)
+        if sdk_format == geometry.frame_sdk_format:
+            return geometry
+        reported = self._delivered.get(sdk_format)
+        expected = geometry.pixel_format
+        if (
+            reported is not None
+            and reported.is_bayer
+            and expected.is_bayer
+            and reported.is_16_bit == expected.is_16_bit
+        ):
+            return replace(geometry, frame_sdk_format=sdk_format, pixel_format=reported)
+        return None
 
     def _frame(self, descriptor: Any, buffers: _FrameBuffers, target: np.ndarray) -> Frame:
         geometry = buffers.geometry
@@ -655,15 +1377,16 @@ class PixelinkCamera(CameraDriver):
         )
 
     def _update_grab_timeout(self, camera: _Camera) -> None:
-        """Grab deadline from the exposure and the frame rate (when the camera limits it)."""
-        period_s = self._read(camera, self._exposure_id)[0]
-        if self._frame_rate_id in camera.features:
-            ret = self._api.getFeature(camera.handle, self._frame_rate_id)
-            if ret[0] < 0:
-                raise self._error(camera, ret[0], "read the frame rate")
-            flags, params = ret[1], ret[2]
-            if flags & self._api.FeatureFlags.MANUAL and params and params[0] > 0:
-                period_s = max(period_s, 1.0 / params[0])
+        """Grab deadline from the exposure (its auto maximum while auto runs) and the frame rate (when limited)."""
+        flags, params = self._read_flags(camera, self._id["EXPOSURE"])
+        period_s = params[EXPOSURE_VALUE]
+        if flags & (self._flags.AUTO | self._flags.ONEPUSH) and len(params) > EXPOSURE_AUTO_MAX:
+            period_s = max(period_s, params[EXPOSURE_AUTO_MAX])
+        frame_rate_id = self._id["FRAME_RATE"]
+        if frame_rate_id in camera.features:
+            rate_flags, rate = self._read_flags(camera, frame_rate_id)
+            if rate_flags & self._flags.MANUAL and rate and rate[0] > 0:
+                period_s = max(period_s, 1.0 / rate[0])
         camera.grab_timeout_s = GRAB_TIMEOUT_MARGIN_S + GRAB_TIMEOUT_FRAME_PERIODS * period_s
 
     # -- internals: errors --------------------------------------------------------------------------------
@@ -694,3 +1417,25 @@ def _text(raw: bytes) -> str:
 
 def _scaled(limits: Range, scale: float = 1.0) -> Range:
     return Range(_from_sdk(limits.minimum, scale), _from_sdk(limits.maximum, scale))
+
+
+def _first(state: tuple[int, list[float]] | None) -> float | None:
+    """The first parameter of a feature's state, as the API shows it (None: the camera lacks the feature)."""
+    return None if state is None else _from_sdk(state[1][0])
+
+
+def _factors_of(params: list[float]) -> list[float]:
+    """The pixel addressing factors in a PIXEL_ADDRESSING reading: VALUE, and X_VALUE, Y_VALUE when reported."""
+    return [params[PA_VALUE], *params[PA_X : PA_Y + 1]]
+
+
+def _image_geometry(geometry: _Geometry) -> ImageGeometry:
+    return ImageGeometry(geometry.width, geometry.height, geometry.pixel_format, geometry.bit_depth)
+
+
+def _unsupported_unless_neutral(field: str, value: Any, neutral: Any) -> None:
+    """A setting of a feature the camera lacks: fine when it asks for nothing, else FeatureUnsupportedError."""
+    if value == neutral:
+        return
+    changed = next(name for name in vars(value) if getattr(value, name) != getattr(neutral, name))
+    raise FeatureUnsupportedError(f"{field}.{changed}")
