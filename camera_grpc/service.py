@@ -122,6 +122,7 @@ class CameraRuntime:
             default_gain_db=settings.default_gain,
             default_image_format=settings.image_format,
             default_quality=settings.image_quality,
+            state_path=settings.state_path,
             metrics=self.metrics,
         )
         self.frames = FrameHub(
@@ -153,7 +154,8 @@ class CameraRuntime:
         return await asyncio.to_thread(self.worker.wait_until_connected, timeout_s)
 
     async def aclose(self) -> None:
-        """End streams, stop the camera thread (closing the camera), stop the executor."""
+        """End streams and settings watches, stop the camera thread (closing the camera), stop the executor."""
+        self.controller.close_watches()
         await self.frames.close()
         await asyncio.to_thread(self.worker.stop)
         self.executor.shutdown(wait=True)
@@ -250,6 +252,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     finally:
         log.info("shutting down (grace %.1f s)", settings.shutdown_grace_s)
         await server.health_servicer.enter_graceful_shutdown()  # type: ignore[attr-defined]
+        runtime.controller.close_watches()  # settings watches end (OK) with the service
         await runtime.frames.close()
         # In-flight HTTP requests need their gRPC calls: both drain within the same grace.
         await asyncio.gather(server.stop(settings.shutdown_grace_s), *([gateway.stop()] if gateway else []))

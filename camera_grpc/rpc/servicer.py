@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import TypeVar
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
-from camera_grpc.core.controller import CameraController, SettingsReport
+from camera_grpc.core.controller import CameraController
 from camera_grpc.core.storage import CaptureRecord
 from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
 from camera_grpc.errors import InvalidArgumentError
@@ -31,6 +29,15 @@ from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from camera_grpc.rpc import status
 from camera_grpc.rpc.handlers import HANDLER_FACTORIES
+from camera_grpc.rpc.settings_wire import (
+    features_to_proto,
+    legacy_settings_fields,
+    preset_id_of,
+    preset_to_proto,
+    snapshot_to_proto,
+    timestamp,
+    update_from_request,
+)
 from camera_grpc.rpc.wire import FRAMES_DATA_FIELD, serialize, with_bytes_field
 
 POLICIES: dict[int, Policy] = {
@@ -77,7 +84,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
             pixel_format=saved.pixel_format.proto,
             bit_depth=saved.bit_depth,
             frame_number=saved.frame_number,
-            captured_at=_timestamp(saved.captured_at),
+            captured_at=timestamp(saved.captured_at),
             exposure_ms=saved.exposure_ms,
             gain_db=saved.gain_db,
             metadata_path=str(saved.metadata_path),
@@ -87,16 +94,64 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     async def GetSettings(
         self, request: pb.GetSettingsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetSettingsResponse:
-        return pb.GetSettingsResponse(**_settings_fields(await self._camera.get_settings()))
+        return pb.GetSettingsResponse(**legacy_settings_fields(await self._camera.get_settings()))
 
     async def UpdateSettings(
         self, request: pb.UpdateSettingsRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateSettingsResponse:
+        patch, paths = update_from_request(request)
         settings = await self._camera.update_settings(
-            exposure_ms=request.exposure_ms if request.HasField("exposure_ms") else None,
-            gain_db=request.gain_db if request.HasField("gain_db") else None,
+            patch, paths, request.expected_revision if request.HasField("expected_revision") else None
         )
-        return pb.UpdateSettingsResponse(**_settings_fields(settings))
+        return pb.UpdateSettingsResponse(**legacy_settings_fields(settings))
+
+    async def WatchSettings(
+        self, request: pb.WatchSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchSettingsResponse]:
+        async for snapshot in self._camera.watch_settings():
+            yield pb.WatchSettingsResponse(
+                settings=snapshot_to_proto(snapshot), connected=snapshot.connected, cause=snapshot.cause.value
+            )
+
+    async def CreatePreset(
+        self, request: pb.CreatePresetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatePresetResponse:
+        return pb.CreatePresetResponse(preset=preset_to_proto(await self._camera.create_preset(request.preset_id)))
+
+    async def ListPresets(
+        self, request: pb.ListPresetsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPresetsResponse:
+        return pb.ListPresetsResponse(presets=[preset_to_proto(preset) for preset in await self._camera.list_presets()])
+
+    async def GetPreset(self, request: pb.GetPresetRequest, context: grpc.aio.ServicerContext) -> pb.GetPresetResponse:
+        return pb.GetPresetResponse(preset=preset_to_proto(await self._camera.get_preset(preset_id_of(request.name))))
+
+    async def DeletePreset(
+        self, request: pb.DeletePresetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeletePresetResponse:
+        await self._camera.delete_preset(preset_id_of(request.name))
+        return pb.DeletePresetResponse()
+
+    async def ApplyPreset(
+        self, request: pb.ApplyPresetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApplyPresetResponse:
+        settings = await self._camera.apply_preset(
+            preset_id_of(request.name),
+            request.expected_revision if request.HasField("expected_revision") else None,
+        )
+        return pb.ApplyPresetResponse(settings=snapshot_to_proto(settings), connected=settings.connected)
+
+    async def SaveSettingsToCamera(
+        self, request: pb.SaveSettingsToCameraRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SaveSettingsToCameraResponse:
+        await self._camera.save_to_camera_channel(request.channel)
+        return pb.SaveSettingsToCameraResponse()
+
+    async def LoadSettingsFromCamera(
+        self, request: pb.LoadSettingsFromCameraRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoadSettingsFromCameraResponse:
+        settings = await self._camera.load_from_camera_channel(request.channel)
+        return pb.LoadSettingsFromCameraResponse(settings=snapshot_to_proto(settings), connected=settings.connected)
 
     async def GetCameraInfo(
         self, request: pb.GetCameraInfoRequest, context: grpc.aio.ServicerContext
@@ -116,6 +171,8 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
             supported_pixel_formats=[fmt.proto for fmt in info.pixel_formats],
             connected=self._camera.ready,
             camera_name=info.camera_name,
+            features=features_to_proto(info.features),
+            settings_channels=info.settings_channels,
         )
 
     async def Frames(self, request: pb.FramesRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
@@ -228,7 +285,7 @@ def _frames_message(delivery: Delivery, options: StreamOptions, wrap_field: int 
         frame_number=frame.frame_number,
         sequence_number=delivery.sequence_number,
         missed_frames=delivery.missed_frames,
-        captured_at=_timestamp(frame.captured_at),
+        captured_at=timestamp(frame.captured_at),
         width=delivery.encoded.width,
         height=delivery.encoded.height,
         pixel_format=frame.pixel_format.proto,
@@ -246,17 +303,6 @@ def _enum_value(table: dict[int, T], number: int, field: str) -> T:
     return table[number]
 
 
-def _settings_fields(settings: SettingsReport) -> dict[str, object]:
-    return {
-        "exposure_ms": settings.exposure_ms,
-        "gain_db": settings.gain_db,
-        "width": settings.width,
-        "height": settings.height,
-        "pixel_format": settings.pixel_format.proto,
-        "connected": settings.connected,
-    }
-
-
 #: CaptureSummary fields that are the capture record's fields of the same name, as they are.
 _SUMMARY_FIELDS = ("filename", "size_bytes", "width", "height", "frame_number", "exposure_ms", "gain_db")
 
@@ -265,14 +311,8 @@ def _capture_summary(capture: CaptureRecord) -> pb.CaptureSummary:
     return pb.CaptureSummary(
         **{name: getattr(capture, name) for name in _SUMMARY_FIELDS},
         format=IMAGE_FORMATS[capture.image_format].proto,
-        captured_at=_timestamp(capture.captured_at),
+        captured_at=timestamp(capture.captured_at),
     )
-
-
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:

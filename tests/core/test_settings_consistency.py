@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2
 
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.device.base import CameraDescription, Range
+from camera_grpc.device.settings import Features
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.errors import InvalidSettingError
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -55,11 +56,15 @@ class SwappedCamera(SimulatedCamera):
 
     def info(self) -> CameraDescription:
         info = super().info()
-        return (
-            dataclasses.replace(info, model="Other Model", exposure_ms=OTHER_MODEL_EXPOSURE_MS)
-            if self.swapped
-            else info
+        if not self.swapped:
+            return info
+        narrower = dataclasses.replace(
+            info.features["exposure_ms"],
+            minimum=OTHER_MODEL_EXPOSURE_MS.minimum,
+            maximum=OTHER_MODEL_EXPOSURE_MS.maximum,
         )
+        features = Features(narrower if name == "exposure_ms" else info.features[name] for name in info.features)
+        return dataclasses.replace(info, model="Other Model", exposure_ms=OTHER_MODEL_EXPOSURE_MS, features=features)
 
     def set_exposure_ms(self, exposure_ms: float) -> float:
         if self.swapped and exposure_ms not in OTHER_MODEL_EXPOSURE_MS:
@@ -136,7 +141,7 @@ async def test_a_value_another_camera_cannot_take_is_reported_not_replaced(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.Capture(pb.CaptureRequest(), timeout=10)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "exposure_ms=2000.0 (valid 0.01 to 1000)" in caught.value.details()
+    assert "exposure_ms=2000.0 must be between 0.01 and 1000 (milliseconds)" in caught.value.details()
     assert await service.health_status() == NOT_SERVING
     errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert any("cannot take the requested exposure_ms=2000.0" in message for message in errors), errors

@@ -1,0 +1,321 @@
+"""Settings between the domain model and camera.v1: CameraSettings, FieldMask updates, features, presets.
+
+Translation only: no camera logic. The update rules (AIP-134) live in :func:`update_from_request`:
+
+* legacy ``exposure_ms`` / ``gain_db`` fields, or ``settings`` with ``update_mask`` (not both);
+* ``"*"`` names every settable field (the optional ones only when the request sets them);
+* an empty mask with ``settings`` names the top-level fields that are set (non-default);
+* a path that is not a setting, or an output-only one, is INVALID_ARGUMENT naming it;
+* an enum left UNSPECIFIED in a field the mask names is INVALID_ARGUMENT listing the choices, except an
+  auto mode inside a named message (``white_balance``), which keeps its current mode (proto comment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from camera_grpc.core.controller import ALL_SETTINGS, SettingsSnapshot
+from camera_grpc.core.settings_store import Preset, check_preset_id
+from camera_grpc.device.settings import (
+    FEATURE_NAMES,
+    SETTING_FIELDS,
+    AddressingMode,
+    AutoMode,
+    CameraSettings,
+    FeatureInfo,
+    Features,
+    Flip,
+    FrameRate,
+    FrameRateMode,
+    PixelAddressing,
+    Range,
+    Region,
+    WhiteBalance,
+    is_known_path,
+)
+from camera_grpc.errors import InvalidArgumentError
+from camera_grpc.formats import PIXEL_FORMAT_BY_PROTO, PixelFormat
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+
+
+def _by_name(domain: type[enum.Enum], proto_enum: Any, prefix: str) -> dict[enum.Enum, int]:
+    """Domain enum member -> proto value, by the naming convention ``PREFIX_NAME``."""
+    return {member: proto_enum.Value(f"{prefix}_{member.name}") for member in domain}
+
+
+AUTO_MODES: dict[enum.Enum, int] = _by_name(AutoMode, pb.AutoMode, "AUTO_MODE")
+ADDRESSING_MODES: dict[enum.Enum, int] = _by_name(AddressingMode, pb.AddressingMode, "ADDRESSING_MODE")
+FRAME_RATE_MODES: dict[enum.Enum, int] = _by_name(FrameRateMode, pb.FrameRateMode, "FRAME_RATE_MODE")
+#: CameraSettings fields a client may not set.
+OUTPUT_ONLY_FIELDS = frozenset(
+    {"width", "height", "bit_depth", "actual_frame_rate_fps", "revision", "delivered_pixel_format"}
+)
+#: Settings that may be absent (a camera without the feature): set only when the request has them.
+OPTIONAL_SETTINGS = frozenset(field.name for field in dataclasses.fields(CameraSettings) if field.default is None)
+#: Resource names of presets: "presets/{preset_id}".
+PRESET_COLLECTION = "presets/"
+#: The enum types of the settings, their API names listed in errors.
+_ENUM_CHOICES: dict[type[enum.Enum], str] = {
+    kind: ", ".join(member.value for member in kind) for kind in (AutoMode, AddressingMode, FrameRateMode, PixelFormat)
+}
+
+
+# -- domain -> camera.v1 ------------------------------------------------------------------------------
+
+
+def settings_to_proto(settings: CameraSettings) -> pb.CameraSettings:
+    """The settable fields of ``settings`` (features the camera lacks stay unset)."""
+    message = pb.CameraSettings(
+        exposure_ms=settings.exposure_ms,
+        gain_db=settings.gain_db,
+        roi=pb.Region(**dataclasses.asdict(settings.roi)),
+        pixel_addressing=pb.PixelAddressing(
+            mode=ADDRESSING_MODES[settings.pixel_addressing.mode],
+            horizontal=settings.pixel_addressing.horizontal,
+            vertical=settings.pixel_addressing.vertical,
+        ),
+        pixel_format=settings.pixel_format.proto,
+        frame_rate=pb.FrameRate(mode=FRAME_RATE_MODES[settings.frame_rate.mode], fps=settings.frame_rate.fps),
+        exposure_auto=AUTO_MODES[settings.exposure_auto],
+        gain_auto=AUTO_MODES[settings.gain_auto],
+        flip=pb.Flip(horizontal=settings.flip.horizontal, vertical=settings.flip.vertical),
+    )
+    limits = settings.exposure_auto_limits_ms
+    if limits is not None:
+        message.exposure_auto_limits_ms.CopyFrom(pb.ValueRange(minimum=limits.minimum, maximum=limits.maximum))
+    balance = settings.white_balance
+    if balance is not None:
+        message.white_balance.CopyFrom(
+            pb.WhiteBalance(mode=AUTO_MODES[balance.mode], red=balance.red, green=balance.green, blue=balance.blue)
+        )
+    for name in ("black_level_pct", "gamma", "saturation_pct"):
+        value = getattr(settings, name)
+        if value is not None:
+            setattr(message, name, value)
+    return message
+
+
+def snapshot_to_proto(snapshot: SettingsSnapshot) -> pb.CameraSettings:
+    """The settings with their output-only fields (geometry, actual rate, revision)."""
+    message = settings_to_proto(snapshot.settings)
+    message.width = snapshot.geometry.width
+    message.height = snapshot.geometry.height
+    message.bit_depth = snapshot.geometry.bit_depth
+    message.actual_frame_rate_fps = snapshot.actual_frame_rate_fps
+    message.revision = snapshot.revision
+    message.delivered_pixel_format = snapshot.geometry.pixel_format.proto
+    return message
+
+
+def legacy_settings_fields(snapshot: SettingsSnapshot) -> dict[str, Any]:
+    """The fields of GetSettingsResponse / UpdateSettingsResponse: the legacy flat ones and ``settings``."""
+    return {
+        "exposure_ms": snapshot.exposure_ms,
+        "gain_db": snapshot.gain_db,
+        "width": snapshot.width,
+        "height": snapshot.height,
+        "pixel_format": snapshot.pixel_format.proto,
+        "connected": snapshot.connected,
+        "settings": snapshot_to_proto(snapshot),
+    }
+
+
+def feature_to_proto(info: FeatureInfo) -> pb.FeatureDescription:
+    """One feature as the camera reports it, with its unit."""
+    message = pb.FeatureDescription(
+        name=info.name,
+        supported=info.supported,
+        choices=list(info.choices),
+        values=list(info.values),
+        settable_while_streaming=info.settable_while_streaming,
+        unit=info.unit,
+    )
+    for name in ("minimum", "maximum", "step"):
+        value = getattr(info, name)
+        if value is not None:
+            setattr(message, name, value)
+    return message
+
+
+def features_to_proto(features: Features) -> list[pb.FeatureDescription]:
+    """Every feature the camera describes or lacks, in FEATURE_NAMES order."""
+    return [feature_to_proto(features[name]) for name in features]
+
+
+def preset_to_proto(preset: Preset) -> pb.Preset:
+    return pb.Preset(
+        name=PRESET_COLLECTION + preset.preset_id,
+        settings=settings_to_proto(preset.settings),
+        create_time=timestamp(preset.create_time),
+    )
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+# -- camera.v1 -> domain ------------------------------------------------------------------------------
+
+
+def preset_id_of(name: str, field: str = "name") -> str:
+    """The id of a preset resource name ``presets/{preset_id}``; INVALID_ARGUMENT otherwise."""
+    if not name.startswith(PRESET_COLLECTION):
+        raise InvalidArgumentError(field, name, reason="must be presets/{preset_id}")
+    preset_id = name.removeprefix(PRESET_COLLECTION)
+    try:
+        return check_preset_id(preset_id)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(field, name, reason=f"must be presets/{{preset_id}}; the id {exc.reason}") from None
+
+
+def update_from_request(request: pb.UpdateSettingsRequest) -> tuple[CameraSettings, tuple[str, ...]]:
+    """The patch and field paths an UpdateSettingsRequest asks for (see the module docstring)."""
+    legacy = [name for name in ("exposure_ms", "gain_db") if request.HasField(name)]
+    mask = list(request.update_mask.paths)
+    if legacy:
+        if mask or request.HasField("settings"):
+            raise InvalidArgumentError(
+                "update_mask",
+                mask or "settings",
+                reason=f"give either the legacy {' and '.join(legacy)} or settings with update_mask, not both",
+            )
+        message = pb.CameraSettings(**{name: getattr(request, name) for name in legacy})
+        return settings_from_proto(message), tuple(legacy)
+    if not request.HasField("settings"):
+        if mask:
+            raise InvalidArgumentError("settings", None, reason="update_mask names settings but settings is not set")
+        return settings_from_proto(request.settings), ()
+    return settings_from_proto(request.settings), resolve_mask(request.settings, mask)
+
+
+def resolve_mask(message: pb.CameraSettings, mask: list[str]) -> tuple[str, ...]:
+    """The settings paths a mask names (AIP-134), checked against ``message``."""
+    if ALL_SETTINGS in mask:
+        if len(mask) > 1:
+            raise InvalidArgumentError("update_mask", mask, reason=f"'{ALL_SETTINGS}' must be the only path")
+        named = [name for name in SETTING_FIELDS if name not in OPTIONAL_SETTINGS or message.HasField(name)]
+        explicit: set[str] = set()
+    elif not mask:
+        set_fields = {field.name for field, _ in message.ListFields()}
+        named = [name for name in SETTING_FIELDS if name in set_fields]
+        explicit = set()
+    else:
+        for path in mask:
+            if path.partition(".")[0] in OUTPUT_ONLY_FIELDS:
+                raise InvalidArgumentError("update_mask", path, reason="is output only and cannot be set")
+            if not is_known_path(path):
+                raise InvalidArgumentError(
+                    "update_mask", path, reason=f"is not a setting; settings are {', '.join(FEATURE_NAMES)}"
+                )
+            top = path.partition(".")[0]
+            if top in OPTIONAL_SETTINGS and not message.HasField(top):
+                raise InvalidArgumentError(path, None, reason="is named in update_mask but not set in settings")
+        named = list(dict.fromkeys(mask))
+        explicit = set(named)
+    domain = settings_from_proto(message)
+    paths: list[str] = []
+    for path in named:
+        paths.extend(_without_unspecified(domain, path, explicit))
+    return tuple(paths)
+
+
+def _without_unspecified(domain: CameraSettings, path: str, explicit: set[str]) -> list[str]:
+    """``path``, or its parts without an auto mode left UNSPECIFIED; INVALID_ARGUMENT for another unspecified enum."""
+    value = _get(domain, path)
+    if dataclasses.is_dataclass(value) and not isinstance(value, Range):
+        parts: list[str] = []
+        for field in dataclasses.fields(value):
+            part = f"{path}.{field.name}"
+            kept = _without_unspecified(domain, part, explicit)
+            parts.extend(kept)
+        if len(parts) == len(dataclasses.fields(value)):
+            return [path]  # nothing left out: the whole message
+        return parts
+    if isinstance(value, _Unspecified):
+        if value.kind is AutoMode and path not in explicit:
+            return []  # an auto mode not named itself: left as it is
+        raise InvalidArgumentError(path, "unspecified", reason=f"must be one of {_ENUM_CHOICES[value.kind]}")
+    return [path]
+
+
+def _get(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unspecified:
+    """An enum left at its UNSPECIFIED value (only valid where the mask does not reach it)."""
+
+    kind: type[enum.Enum]
+
+
+def _enum(table: dict[enum.Enum, int], kind: type[enum.Enum], number: int, path: str) -> Any:
+    if number == 0:
+        return _Unspecified(kind)
+    for member, value in table.items():
+        if value == number:
+            return member
+    raise InvalidArgumentError(path, number, reason=f"must be one of {_ENUM_CHOICES[kind]}")
+
+
+def _pixel_format(number: int) -> Any:
+    if number == 0:
+        return _Unspecified(PixelFormat)
+    if number not in PIXEL_FORMAT_BY_PROTO:
+        raise InvalidArgumentError("pixel_format", number, reason=f"must be one of {_ENUM_CHOICES[PixelFormat]}")
+    return PIXEL_FORMAT_BY_PROTO[number]
+
+
+def settings_from_proto(message: pb.CameraSettings) -> CameraSettings:
+    """Every settable field of ``message`` as domain values (absent optional ones None, UNSPECIFIED enums
+    marked); only the paths a mask names are ever read from it."""
+    addressing = message.pixel_addressing
+    rate = message.frame_rate
+    balance = message.white_balance
+    limits = message.exposure_auto_limits_ms
+    return CameraSettings(
+        exposure_ms=message.exposure_ms,
+        gain_db=message.gain_db,
+        roi=Region(message.roi.offset_x, message.roi.offset_y, message.roi.width, message.roi.height),
+        pixel_addressing=PixelAddressing(
+            # Unspecified: DECIMATE (proto comment).
+            mode=_enum(ADDRESSING_MODES, AddressingMode, addressing.mode, "pixel_addressing.mode")
+            if addressing.mode
+            else AddressingMode.DECIMATE,
+            horizontal=addressing.horizontal,
+            vertical=addressing.vertical,
+        ),
+        pixel_format=_pixel_format(message.pixel_format),
+        frame_rate=FrameRate(
+            mode=_enum(FRAME_RATE_MODES, FrameRateMode, rate.mode, "frame_rate.mode")
+            if rate.mode
+            else FrameRateMode.FREE,
+            fps=rate.fps,
+        ),
+        exposure_auto=_enum(AUTO_MODES, AutoMode, message.exposure_auto, "exposure_auto"),
+        exposure_auto_limits_ms=Range(limits.minimum, limits.maximum)
+        if message.HasField("exposure_auto_limits_ms")
+        else None,
+        gain_auto=_enum(AUTO_MODES, AutoMode, message.gain_auto, "gain_auto"),
+        white_balance=WhiteBalance(
+            mode=_enum(AUTO_MODES, AutoMode, balance.mode, "white_balance.mode"),
+            red=balance.red,
+            green=balance.green,
+            blue=balance.blue,
+        )
+        if message.HasField("white_balance")
+        else None,
+        black_level_pct=message.black_level_pct if message.HasField("black_level_pct") else None,
+        gamma=message.gamma if message.HasField("gamma") else None,
+        flip=Flip(horizontal=message.flip.horizontal, vertical=message.flip.vertical),
+        saturation_pct=message.saturation_pct if message.HasField("saturation_pct") else None,
+    )
