@@ -110,10 +110,12 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
 ) -> None:
     """`npm test` builds (tsc, which type-checks), compiles the tests and runs them with node --test; the TLS and
     token tests (test/camera.security.test.ts) run against three more services: TLS and tokens, mutual TLS and
-    tokens, tokens in plaintext on 127.0.0.1."""
+    tokens, tokens in plaintext on 127.0.0.1; the settings tests (test/camera.settings.test.ts) against one more."""
     tls = await start_service(**secured.settings())
     mutual = await start_service(**secured.settings(mutual=True))
     plaintext = await start_service(**secured.settings(tls=False))
+    # test/camera.settings.test.ts changes settings and presets: a service (and state folder) of its own
+    settings_service = await start_service(image_save_path=secured.folder.parent / "settings-service" / "captures")
     process = await asyncio.create_subprocess_exec(
         npm(),
         "test",
@@ -121,6 +123,7 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
         env={
             **os.environ,
             "CAMERA_GRPC_URL": service.address,
+            "CAMERA_TEST_SETTINGS_URL": settings_service.address,
             "CAMERA_TEST_TLS_URL": tls.address,
             "CAMERA_TEST_MTLS_URL": mutual.address,
             "CAMERA_TEST_TOKEN_URL": plaintext.address,
@@ -212,11 +215,13 @@ def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
     gateway = Gateway.find()
     error_infos = [(None, None), ("STORAGE_FULL", "camera-grpc"), ("CAMERA_UNAVAILABLE", "camera-grpc")]
     error_infos += [("STORAGE_FULL", "elsewhere"), ("", "camera-grpc")]  # not the service's; no reason
+    error_infos += [("FEATURE_UNSUPPORTED", "camera-grpc"), ("FEATURE_UNSUPPORTED", "elsewhere")]  # issue 12
     violation_sets = [
         [],
         [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]],
         [["format", "must be one of A, B"]],
         [["exposure_ms", "must be between 0.01 and 10000 (milliseconds)"]],  # a service that names the unit
+        [["roi.width", "must be between 16 and 2448 in steps of 16"]],  # a field path: loc body, roi, width
     ]
     cases = [
         {
@@ -227,9 +232,10 @@ def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
             "domain": domain,
             "violations": violations,
             "location": location,
+            "conditional": conditional,  # an HTTP request with If-Match (a settings revision)
         }
-        for code, (reason, domain), violations, location in itertools.product(
-            grpc.StatusCode, error_infos, violation_sets, ("body", "query")
+        for code, (reason, domain), violations, location, conditional in itertools.product(
+            grpc.StatusCode, error_infos, violation_sets, ("body", "query"), (False, True)
         )
     ]
     script = NESTJS / "scripts" / "http-errors.mjs"
@@ -243,7 +249,9 @@ def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
         failure = gateway.failure(
             grpc.StatusCode[case["codeName"]], case["message"], case["reason"], case["domain"], case["violations"]
         )
-        response = gateway.module.rpc_error_response(failure, location=case["location"])
+        response = gateway.module.rpc_error_response(
+            failure, location=case["location"], conditional=case["conditional"]
+        )
         expected = {
             "status": response.status_code,
             "body": json.loads(response.body),

@@ -15,15 +15,18 @@ import {
   type CameraModuleOptions,
 } from "./camera.options";
 import { checkRequest } from "./camera.requests";
+import { isUpdateRequest, presetName, updateSettingsWire, type SettingsPatch } from "./camera.settings";
 import {
   toCaptureFile,
   toCapturePage,
   toCaptureResult,
   toFrame,
+  toPresetEntry,
   type CaptureFile,
   type CapturePage,
   type CaptureResult,
   type Frame,
+  type PresetEntry,
 } from "./camera.types";
 import {
   CAMERA_SERVICE_NAME,
@@ -31,10 +34,13 @@ import {
   type CaptureRequest,
   type FramesRequest,
   type GetCameraInfoResponse,
+  type ApplyPresetResponse,
   type GetSettingsResponse,
   type ListCapturesRequest,
+  type LoadSettingsFromCameraResponse,
   type UpdateSettingsRequest,
   type UpdateSettingsResponse,
+  type WatchSettingsResponse,
 } from "./generated/camera/v1/camera";
 
 /** Per-call options. */
@@ -48,9 +54,18 @@ export interface CameraCallOptions {
   metadata?: Metadata;
 }
 
+/** Options of a call that changes settings: the call's options, and the revision the settings must still have. */
+export interface SettingsCallOptions extends CameraCallOptions {
+  /**
+   * Apply only if the settings still have this revision (`settings.revision` of getSettings, watchSettings
+   * or an earlier update); otherwise the call fails with ABORTED and nothing is changed.
+   */
+  expectedRevision?: number;
+}
+
 /**
  * The camera service for a NestJS application: inject it where the legacy HTTP CameraService was.
- * Unary calls return Promises; `frames` returns an Observable (unsubscribing cancels the stream).
+ * Unary calls return Promises; `frames` and `watchSettings` return Observables (unsubscribing cancels the stream).
  * Every failure rejects / errors with a {@link CameraGrpcError} carrying the gRPC code and message.
  * Requests are checked before they are sent: an unknown field, an enum given by an unknown name or
  * a value of the wrong type is an INVALID_ARGUMENT CameraGrpcError, never a silent default.
@@ -102,13 +117,90 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
     return this.unary((service, ...args) => service.getSettings({}, ...args), options);
   }
 
-  /** Change the settings given, all or nothing; resolves to what the camera applied. */
-  async updateSettings(request: UpdateSettingsRequest, options?: CameraCallOptions): Promise<UpdateSettingsResponse> {
-    this.check("camera.v1.UpdateSettingsRequest", request);
-    return this.unary((service, ...args) => service.updateSettings(request ?? {}, ...args), options);
+  /**
+   * Change the settings given, all or nothing; resolves to what the camera applied (`settings`, with its
+   * new `revision`). Give some settings (a {@link SettingsPatch}: `{ roi: { width: 640 }, exposureAuto:
+   * "AUTO_MODE_ONCE" }`): the request's FieldMask names each value given, so nothing else changes. Or an
+   * UpdateSettingsRequest as it is (`settings` and `updateMask`). `options.expectedRevision`: apply only
+   * if the settings still have that revision (else ABORTED, HTTP 409). A setting the camera does not have
+   * is FAILED_PRECONDITION with the reason FEATURE_UNSUPPORTED (HTTP 409).
+   */
+  async updateSettings(
+    request: UpdateSettingsRequest | SettingsPatch,
+    options?: SettingsCallOptions,
+  ): Promise<UpdateSettingsResponse> {
+    const given = request ?? {};
+    if (typeof given === "object" && !isUpdateRequest(given)) {
+      this.check("camera.v1.CameraSettings", given); // named as the FieldMask names them: roi.width
+    }
+    const wire = typeof given === "object" ? updateSettingsWire(given, options?.expectedRevision) : given;
+    this.check("camera.v1.UpdateSettingsRequest", wire);
+    return this.unary((service, ...args) => service.updateSettings(wire as UpdateSettingsRequest, ...args), options);
   }
 
-  /** Model, serial number, sensor size and the valid exposure and gain ranges. */
+  /**
+   * The settings now (cause `initial`), then again after every change, whoever made it (another client,
+   * auto exposure converging, a reconnect, a preset), each with a higher `settings.revision`. Cold: each
+   * subscription opens its own stream; unsubscribing cancels it. No deadline unless given.
+   */
+  watchSettings(options?: CameraCallOptions): Observable<WatchSettingsResponse> {
+    return defer(() => {
+      const [metadata, callOptions] = this.callArguments(options?.deadlineMs, options);
+      return this.connected().watchSettings({}, metadata, callOptions);
+    }).pipe(catchError((error: unknown) => throwError(() => CameraGrpcError.from(error, this.security))));
+  }
+
+  /** Save the current settings as preset `presetId` (kept by the service; one of that name is replaced). */
+  async createPreset(presetId: string, options?: CameraCallOptions): Promise<PresetEntry | undefined> {
+    this.check("camera.v1.CreatePresetRequest", { presetId });
+    const response = await this.unary((service, ...args) => service.createPreset({ presetId }, ...args), options);
+    return toPresetEntry(response.preset);
+  }
+
+  /** The saved presets, sorted by name. */
+  async listPresets(options?: CameraCallOptions): Promise<PresetEntry[]> {
+    const response = await this.unary((service, ...args) => service.listPresets({}, ...args), options);
+    return response.presets.map((preset) => toPresetEntry(preset) as PresetEntry);
+  }
+
+  /** One preset, by id or name (`day` or `presets/day`); NOT_FOUND (HTTP 404) if there is none. */
+  async getPreset(preset: string, options?: CameraCallOptions): Promise<PresetEntry | undefined> {
+    const name = presetName(preset);
+    this.check("camera.v1.GetPresetRequest", { name });
+    return toPresetEntry((await this.unary((service, ...args) => service.getPreset({ name }, ...args), options)).preset);
+  }
+
+  /** Delete one preset, by id or name; NOT_FOUND if there is none. */
+  async deletePreset(preset: string, options?: CameraCallOptions): Promise<void> {
+    const name = presetName(preset);
+    this.check("camera.v1.DeletePresetRequest", { name });
+    await this.unary((service, ...args) => service.deletePreset({ name }, ...args), options);
+  }
+
+  /** Apply a preset's settings (by id or name), all or nothing; resolves to what the camera applied. */
+  applyPreset(preset: string, options?: SettingsCallOptions): Promise<ApplyPresetResponse> {
+    const request = { name: presetName(preset), expectedRevision: options?.expectedRevision };
+    this.check("camera.v1.ApplyPresetRequest", request);
+    return this.unary((service, ...args) => service.applyPreset(request, ...args), options);
+  }
+
+  /** Store the camera's current settings in its own non-volatile user `channel` (1 to `settingsChannels`). */
+  async saveSettingsToCamera(channel: number, options?: CameraCallOptions): Promise<void> {
+    this.check("camera.v1.SaveSettingsToCameraRequest", { channel });
+    await this.unary((service, ...args) => service.saveSettingsToCamera({ channel }, ...args), options);
+  }
+
+  /** Load the settings of one of the camera's channels (0: factory defaults); resolves to them as applied. */
+  loadSettingsFromCamera(channel: number, options?: CameraCallOptions): Promise<LoadSettingsFromCameraResponse> {
+    this.check("camera.v1.LoadSettingsFromCameraRequest", { channel });
+    return this.unary((service, ...args) => service.loadSettingsFromCamera({ channel }, ...args), options);
+  }
+
+  /**
+   * Model, serial number, sensor size and the valid exposure and gain ranges; `features` describes every
+   * setting as the camera reports it (by field path: `roi.width`; supported, limits, step, choices),
+   * `settingsChannels` the camera's own user channels.
+   */
   getCameraInfo(options?: CameraCallOptions): Promise<GetCameraInfoResponse> {
     return this.unary((service, ...args) => service.getCameraInfo({}, ...args), options);
   }

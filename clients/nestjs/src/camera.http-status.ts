@@ -8,13 +8,14 @@ import { status as Status } from "@grpc/grpc-js";
  * |------------------------------------|------|
  * | INVALID_ARGUMENT, OUT_OF_RANGE      | 422  |
  * | NOT_FOUND                          | 404  |
- * | ALREADY_EXISTS, ABORTED            | 409  |
+ * | ALREADY_EXISTS                     | 409  |
+ * | ABORTED                            | 409; 412 for a conditional request (If-Match) |
  * | PERMISSION_DENIED                  | 403  |
  * | UNAUTHENTICATED                    | 401  |
  * | DEADLINE_EXCEEDED                  | 504  |
  * | UNAVAILABLE, CANCELLED             | 503  |
  * | RESOURCE_EXHAUSTED                 | 503; 507 with the ErrorInfo reason STORAGE_FULL |
- * | FAILED_PRECONDITION                | 503  |
+ * | FAILED_PRECONDITION                | 503; 409 with the ErrorInfo reason FEATURE_UNSUPPORTED |
  * | UNIMPLEMENTED                      | 501  |
  * | INTERNAL, UNKNOWN, DATA_LOSS, ...   | 500  |
  */
@@ -40,6 +41,11 @@ export const CAMERA_ERROR_DOMAIN = "camera-grpc";
 export const CLIENT_ERROR_DOMAIN = "@camera-grpc/nestjs";
 /** ErrorInfo reason of a full disk (RESOURCE_EXHAUSTED -> 507 instead of 503). */
 export const STORAGE_FULL = "STORAGE_FULL";
+/**
+ * ErrorInfo reason of a request that sets a feature the camera does not have (FAILED_PRECONDITION -> 409
+ * instead of 503: the request conflicts with the camera, and retrying will not help).
+ */
+export const FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED";
 /** Seconds a client should wait before retrying a 503 (the `Retry-After` header). */
 export const RETRY_AFTER_S = 1;
 
@@ -50,6 +56,7 @@ export const RETRY_AFTER_S = 1;
 export const GENERIC_MESSAGES: Readonly<Record<number, string>> = Object.freeze({
   404: "not found",
   409: "conflict",
+  412: "the settings changed since that revision; read them again",
   401: "not authenticated",
   403: "not allowed",
   422: "invalid request",
@@ -60,15 +67,25 @@ export const GENERIC_MESSAGES: Readonly<Record<number, string>> = Object.freeze(
   507: "no space left for captures",
 });
 
-/** The HTTP status for a gRPC code and the `ErrorInfo` reason the camera service gave (if any). */
-export function httpStatusFor(code: Status, reason?: string): number {
+/**
+ * The HTTP status for a gRPC code and the `ErrorInfo` reason the camera service gave (if any);
+ * `conditional`: the HTTP request was conditional (`If-Match` with a settings revision), so an ABORTED
+ * update is 412 Precondition Failed rather than 409.
+ */
+export function httpStatusFor(code: Status, reason?: string, conditional = false): number {
   if (code === Status.RESOURCE_EXHAUSTED && reason === STORAGE_FULL) {
     return 507;
+  }
+  if (code === Status.FAILED_PRECONDITION && reason === FEATURE_UNSUPPORTED) {
+    return 409;
+  }
+  if (code === Status.ABORTED && conditional) {
+    return 412;
   }
   return HTTP_STATUS_BY_GRPC_CODE[code] ?? 500;
 }
 
 /** The generic message for a gRPC code (the one for its HTTP status). */
-export function genericMessageFor(code: Status, reason?: string): string {
-  return GENERIC_MESSAGES[httpStatusFor(code, reason)] ?? GENERIC_MESSAGES[500];
+export function genericMessageFor(code: Status, reason?: string, conditional = false): string {
+  return GENERIC_MESSAGES[httpStatusFor(code, reason, conditional)] ?? GENERIC_MESSAGES[500];
 }

@@ -59,19 +59,22 @@ export interface CameraHttpErrorOptions {
   location?: string;
   /** Field names (and units) shown in 422 bodies; default {@link LEGACY_API_FIELDS}. */
   fields?: Readonly<Record<string, { name: string; unit: string }>>;
+  /** The HTTP request was conditional (`If-Match` with a settings revision): ABORTED is 412, not 409. */
+  conditional?: boolean;
 }
 
 /**
  * The HTTP status, body and headers for a failed camera call, exactly as the service's REST gateway
  * answers (`rpc_error_response` in camera_grpc/gateway/errors.py): the status from the gRPC code and
- * the ErrorInfo reason (RESOURCE_EXHAUSTED is 507 for STORAGE_FULL), the service's message only when
+ * the ErrorInfo reason (RESOURCE_EXHAUSTED is 507 for STORAGE_FULL, FAILED_PRECONDITION 409 for
+ * FEATURE_UNSUPPORTED; ABORTED 412 for a conditional request), the service's message only when
  * it vouched for it and the status is not 500, 422 in FastAPI's validation shape naming the fields.
  */
 export function cameraHttpError(error: unknown, options: CameraHttpErrorOptions = {}): CameraHttpError {
   const failure = CameraGrpcError.from(error);
   // The reason counts when the service reported it (as the gateway's CameraRpcError.from_service).
   const reason = failure.domain === CAMERA_ERROR_DOMAIN ? failure.reason : undefined;
-  const status = httpStatusFor(failure.code, reason);
+  const status = httpStatusFor(failure.code, reason, options.conditional ?? false);
   const trusted = failure.trusted && status !== 500;
   const message = trusted ? failure.details : (GENERIC_MESSAGES[status] ?? GENERIC_MESSAGES[500]);
   const location = options.location ?? "body";
@@ -84,7 +87,9 @@ export function cameraHttpError(error: unknown, options: CameraHttpErrorOptions 
       // Services since the units change name the unit themselves (`... 10000 (milliseconds)`); older ones do not.
       const missingUnit = known?.unit && between && !description.includes(`(${known.unit})`);
       const unit = missingUnit ? ` (${known.unit})` : "";
-      return { type: between ? "out_of_range" : "value_error", loc: [location, name], msg: `${name} ${description}${unit}` };
+      // A field path (roi.width) is a path in the JSON body, as FastAPI writes it: ["body", "roi", "width"].
+      const loc = [location, ...name.split(".")];
+      return { type: between ? "out_of_range" : "value_error", loc, msg: `${name} ${description}${unit}` };
     });
     if (issues.length === 0) {
       issues = [{ type: "value_error", loc: [location], msg: message }];

@@ -12,7 +12,7 @@ export const INVALID_REQUEST = "INVALID_REQUEST";
 const contracts = new Map<string, Root>();
 
 /** camera/v1/camera.proto as protobufjs reflection (camelCase field names, as the loader options), once per root. */
-function contract(protoRoot: string, protoFile: string): Root {
+export function contract(protoRoot: string, protoFile: string): Root {
   const key = join(protoRoot, protoFile);
   let root = contracts.get(key);
   if (root === undefined) {
@@ -56,7 +56,7 @@ function violation(field: Field, value: unknown): string | undefined {
     return `must be one of ${names.join(", ")} (the ${field.resolvedType.name} names), not ${JSON.stringify(value)}`;
   }
   if (field.repeated || field.map || field.resolvedType !== null) {
-    return undefined; // camera.v1 requests have no such fields; the loader checks them
+    return undefined; // messages are checked field by field; camera.v1 requests have no other such fields
   }
   switch (SCALAR_KINDS[field.type]) {
     case "number":
@@ -94,25 +94,40 @@ export function checkRequest(protoRoot: string, protoFile: string, typeName: str
       INVALID_REQUEST,
     );
   }
+  const violations = messageViolations(type, request as Record<string, unknown>, "");
+  if (violations.length > 0) {
+    throw CameraGrpcError.invalidRequest(violations, INVALID_REQUEST);
+  }
+}
+
+/** The problems of one message object and of the messages it holds (named by path: `roi.width`). */
+function messageViolations(type: Type, message: Record<string, unknown>, prefix: string): FieldViolation[] {
   const violations: FieldViolation[] = [];
-  for (const [name, value] of Object.entries(request)) {
+  for (const [name, value] of Object.entries(message)) {
     if (value === undefined || value === null) {
       continue;
     }
     const field = Object.hasOwn(type.fields, name) ? type.fields[name] : undefined;
     if (field === undefined) {
       violations.push({
-        field: name,
+        field: prefix + name,
         description: `is not a field of ${type.name} (its fields: ${Object.keys(type.fields).join(", ")})`,
       });
       continue;
     }
+    const nested = field.resolvedType;
+    if (nested !== null && !(nested instanceof Enum) && !field.repeated && !field.map) {
+      if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
+        violations.push({ field: prefix + name, description: `must be an object (a ${nested.name})` });
+      } else {
+        violations.push(...messageViolations(nested as Type, value as Record<string, unknown>, `${prefix}${name}.`));
+      }
+      continue;
+    }
     const problem = violation(field, value);
     if (problem !== undefined) {
-      violations.push({ field: name, description: problem });
+      violations.push({ field: prefix + name, description: problem });
     }
   }
-  if (violations.length > 0) {
-    throw CameraGrpcError.invalidRequest(violations, INVALID_REQUEST);
-  }
+  return violations;
 }

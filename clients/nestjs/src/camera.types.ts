@@ -5,6 +5,7 @@ import type {
   FramesResponse,
   GetCaptureResponse,
   ListCapturesResponse,
+  Preset,
 } from "./generated/camera/v1/camera";
 
 // What CameraClient resolves to. The generated types describe the wire objects of
@@ -85,4 +86,17 @@ export function toCaptureFile(response: GetCaptureResponse): CaptureFile {
     capture: capture === null || capture === undefined ? undefined : toCaptureEntry(capture),
     data: toBuffer(data ?? new Uint8Array()),
   };
+}
+
+/** A preset kept by the service (`createPreset()`, `listPresets()`, `getPreset()`): `createTime` is a Date. */
+export interface PresetEntry extends Omit<Preset, "createTime"> {
+  /** When it was saved (millisecond precision); undefined only if the service did not say. */
+  createTime?: Date;
+}
+
+export function toPresetEntry(preset: Preset | null | undefined): PresetEntry | undefined {
+  if (preset === null || preset === undefined) {
+    return undefined;
+  }
+  return { ...preset, createTime: toDate(preset.createTime) };
 }

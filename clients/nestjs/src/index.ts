@@ -1,4 +1,4 @@
-export { CameraClient, type CameraCallOptions } from "./camera.client";
+export { CameraClient, type CameraCallOptions, type SettingsCallOptions } from "./camera.client";
 export {
   CameraCredentialsError,
   channelSecurity,
@@ -30,6 +30,7 @@ export {
 export {
   CAMERA_ERROR_DOMAIN,
   CLIENT_ERROR_DOMAIN,
+  FEATURE_UNSUPPORTED,
   GENERIC_MESSAGES,
   HTTP_STATUS_BY_GRPC_CODE,
   RETRY_AFTER_S,
@@ -54,6 +55,15 @@ export {
 } from "./camera.options";
 export { PEER_PACKAGES, duplicatePeers } from "./camera.peers";
 export { INVALID_REQUEST } from "./camera.requests";
+export {
+  PRESET_COLLECTION,
+  presetName,
+  settingsPaths,
+  snakeCase,
+  updateSettingsWire,
+  type SettingsPatch,
+  type UpdateSettingsWire,
+} from "./camera.settings";
 export { SSE_ERROR_EVENT, toSseEvents, type CameraSseErrorData } from "./camera.sse";
 export {
   STATUS_DETAILS_KEY,
@@ -62,6 +72,14 @@ export {
   type FieldViolation,
   type StatusDetails,
 } from "./camera.status-details";
-export { toDate, type CaptureEntry, type CaptureFile, type CapturePage, type CaptureResult, type Frame } from "./camera.types";
+export {
+  toDate,
+  type CaptureEntry,
+  type CaptureFile,
+  type CapturePage,
+  type CaptureResult,
+  type Frame,
+  type PresetEntry,
+} from "./camera.types";
 export * from "./generated/camera/v1/camera";
 export type { Timestamp } from "./generated/google/protobuf/timestamp";

@@ -7,7 +7,7 @@ import {
   type CaptureRequest,
   type CaptureResult,
   type GetSettingsResponse,
-  type UpdateSettingsRequest,
+  type SettingsPatch,
 } from "@camera-grpc/nestjs";
 
 export interface CameraSettings {
@@ -124,7 +124,7 @@ function invalid(detail: Issue[]): UnprocessableEntityException {
 }
 
 /** PUT /settings: `{ exposure?, gain? }`. */
-export function settingsUpdate(value: unknown): UpdateSettingsRequest {
+export function settingsUpdate(value: unknown): SettingsPatch {
   const fields = body(value, ["exposure", "gain"]);
   return { exposureMs: number(fields, "exposure"), gainDb: number(fields, "gain") };
 }
