@@ -8,6 +8,13 @@ file, two concurrent captures never collide, and a failure leaves nothing
 behind. The sidecar is written first; the image appears last, so an image on
 disk always has its metadata.
 
+The sidecar says what the file holds and how it was taken: the frame's size,
+its pixel format *as delivered* (a camera set to packed MONO12 delivers MONO16)
+and significant bits, what the image file stores (``image``: grey or RGB,
+demosaiced from which Bayer phase, bits per sample), the exposure and gain the
+frame was taken with (``settings``), and, when the caller passes them, every
+setting of the camera at the time (``camera_settings``).
+
 The process's file descriptors are shared with every connection it accepts.
 The store keeps a few in reserve (:class:`FdReserve`): should an open fail with
 "too many open files" anyway, it lets go of the reserve and tries again, so a
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import errno
 import fcntl
 import json
@@ -37,15 +45,16 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from camera_grpc.core import imaging
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
+from camera_grpc.device.settings import CameraSettings
 from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError, echo
 from camera_grpc.formats import IMAGE_FORMATS
 
@@ -104,6 +113,10 @@ class NewCapture:
     exposure_ms: float
     gain_db: float
     data: bytes  #: the encoded file's content
+    #: What the file stores (see :func:`camera_grpc.core.imaging.image_description`).
+    image: Mapping[str, object]
+    #: Every setting of the camera when the frame was taken, as JSON values (None: not given).
+    camera_settings: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -281,8 +294,20 @@ class CaptureStore:
         if not os.access(self.directory, os.W_OK | os.X_OK):
             raise StorageUnavailableError(f"captures folder {self.directory} is not writable")
 
-    def save(self, frame: Frame, image_format: str, quality: int, camera: CameraDescription | None) -> NewCapture:
-        """Encode and save a frame with its sidecar (blocking: call it off the event loop)."""
+    def save(
+        self,
+        frame: Frame,
+        image_format: str,
+        quality: int,
+        camera: CameraDescription | None,
+        settings: Mapping[str, Any] | CameraSettings | None = None,
+    ) -> NewCapture:
+        """Encode and save a frame with its sidecar (blocking: call it off the event loop).
+
+        ``settings``: every setting of the camera when the frame was taken (a mapping of JSON-able values,
+        enums and dataclasses, or a :class:`CameraSettings`), written to the sidecar as ``camera_settings``.
+        """
+        camera_settings = None if settings is None else _json_value(settings)
         self.ensure_writable()
         started = time.perf_counter()
         data, width, height = imaging.encode_frame(frame, image_format, quality)
@@ -301,13 +326,15 @@ class CaptureStore:
                 size_bytes=len(data),
                 width=width,
                 height=height,
-                pixel_format=frame.pixel_format,
+                pixel_format=frame.pixel_format.delivered,
                 bit_depth=frame.bit_depth,
                 frame_number=frame.frame_number,
                 captured_at=frame.captured_at,
                 exposure_ms=frame.exposure_ms,
                 gain_db=frame.gain_db,
                 data=data,
+                image=imaging.image_description(frame, image_format),
+                camera_settings=camera_settings,
             )
             sidecar = json.dumps(sidecar_document(capture, camera, quality), indent=2).encode()
             if not self._publish(sidecar, sidecar_path):
@@ -490,8 +517,11 @@ def sidecar_document(capture: NewCapture, camera: CameraDescription | None, qual
         "bit_depth": capture.bit_depth,
         "frame_number": capture.frame_number,
         "captured_at": capture.captured_at.isoformat(),
+        "image": dict(capture.image),
         "settings": {"exposure_ms": capture.exposure_ms, "gain_db": capture.gain_db},
     }
+    if capture.camera_settings is not None:
+        document["camera_settings"] = dict(capture.camera_settings)
     if capture.image_format == "jpeg":
         document["quality"] = quality
     if camera is not None:
@@ -502,6 +532,21 @@ def sidecar_document(capture: NewCapture, camera: CameraDescription | None, qual
         camera_fields["pixel_formats"] = [fmt.value for fmt in camera.pixel_formats]
         document["camera"] = camera_fields
     return document
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as JSON values: enums by their value, dataclasses and mappings as objects, sequences as lists."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {item.name: _json_value(getattr(value, item.name)) for item in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_value(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"capture settings: {type(value).__name__} is not a JSON value")
 
 
 def _storage_error(exc: OSError, directory: Path) -> Exception:

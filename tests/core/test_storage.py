@@ -1,4 +1,5 @@
-"""The captures folder after a crash: start-up removes what an interrupted capture left, and nothing else."""
+"""The captures folder: after a crash, start-up removes what an interrupted capture left, and nothing else; a
+capture's sidecar says truthfully what was saved and how."""
 
 from __future__ import annotations
 
@@ -6,10 +7,26 @@ import json
 import logging
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
+from camera_grpc.core.storage import CaptureStore
+from camera_grpc.device.base import Frame, PixelFormat
+from camera_grpc.device.settings import (
+    AddressingMode,
+    AutoMode,
+    CameraSettings,
+    FrameRate,
+    FrameRateMode,
+    PixelAddressing,
+    Range,
+    Region,
+    WhiteBalance,
+)
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import REPO_ROOT, ServiceFactory
 
@@ -126,3 +143,75 @@ async def test_an_unreadable_sidecar_is_logged_once_however_often_captures_are_l
         "line 1 column 2 (char 1))"
     ) == 1
     assert len(caplog.records) == 1
+
+
+# -- what a capture's sidecar says --------------------------------------------------------------------------
+
+#: A flat colour as 12-bit samples, and the mosaic a BAYER16_GRBG camera delivers of it.
+COLOUR_12 = (3200, 1600, 512)
+
+
+def grbg_frame() -> Frame:
+    pixels = np.empty((32, 48), np.uint16)
+    pixels[0::2, 0::2] = pixels[1::2, 1::2] = COLOUR_12[1]  # G R / B G
+    pixels[0::2, 1::2] = COLOUR_12[0]
+    pixels[1::2, 0::2] = COLOUR_12[2]
+    return Frame(pixels, PixelFormat.BAYER16_GRBG, 12, 7, datetime.now(UTC), 12.5, 3.0)
+
+
+CAMERA_SETTINGS = CameraSettings(
+    exposure_ms=12.5,
+    gain_db=3.0,
+    roi=Region(8, 16, 48, 32),
+    pixel_addressing=PixelAddressing(AddressingMode.BIN, 2, 2),
+    pixel_format=PixelFormat.BAYER16_GRBG,
+    frame_rate=FrameRate(FrameRateMode.FIXED, 25.0),
+    white_balance=WhiteBalance(AutoMode.OFF, 1.5, 1.0, 2.0),
+    exposure_auto_limits_ms=Range(1.0, 50.0),
+)
+
+
+@pytest.mark.parametrize("image_format", ["jpeg", "png", "tiff", "bmp"])
+def test_a_colour_capture_is_saved_demosaiced_with_a_truthful_sidecar_and_every_setting(
+    tmp_path: Path, image_format: str
+) -> None:
+    store = CaptureStore(tmp_path)
+    saved = store.save(grbg_frame(), image_format, 90, None, settings=CAMERA_SETTINGS)
+    sidecar = json.loads(saved.metadata_path.read_text())
+    sixteen = image_format in ("png", "tiff")
+    assert (sidecar["pixel_format"], sidecar["bit_depth"], sidecar["width"], sidecar["height"]) == (
+        "bayer16_grbg",
+        12,
+        48,
+        32,
+    )
+    assert sidecar["image"] == {
+        "color": "rgb",
+        "channels": 3,
+        "bits_per_sample": 16 if sixteen else 8,
+        "significant_bits": 12 if sixteen else 8,
+        "demosaiced_from": "grbg",
+    }
+    assert sidecar["settings"] == {"exposure_ms": 12.5, "gain_db": 3.0}  # what the frame was taken with
+    settings = sidecar["camera_settings"]
+    assert settings["roi"] == {"offset_x": 8, "offset_y": 16, "width": 48, "height": 32}
+    assert settings["pixel_addressing"] == {"mode": "bin", "horizontal": 2, "vertical": 2}
+    assert (settings["pixel_format"], settings["frame_rate"]) == ("bayer16_grbg", {"mode": "fixed", "fps": 25.0})
+    assert settings["white_balance"]["blue"] == 2.0 and settings["exposure_auto_limits_ms"]["maximum"] == 50.0
+    decoded = cv2.imdecode(np.frombuffer(saved.path.read_bytes(), np.uint8), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    expected = COLOUR_12 if sixteen else tuple(channel >> 4 for channel in COLOUR_12)
+    assert decoded.dtype == (np.uint16 if sixteen else np.uint8)
+    assert np.abs(decoded[16, 24].astype(int) - expected).max() <= (3 if image_format == "jpeg" else 0)
+
+
+def test_a_capture_without_settings_still_saves_and_names_the_delivered_format(tmp_path: Path) -> None:
+    store = CaptureStore(tmp_path)
+    # a camera set to packed MONO12 delivers MONO16 with 12 significant bits
+    frame = Frame(np.full((8, 8), 4095, np.uint16), PixelFormat.MONO16, 12, 1, datetime.now(UTC), 1.0, 0.0)
+    saved = store.save(frame, "png", 95, None)
+    sidecar = json.loads(saved.metadata_path.read_text())
+    assert "camera_settings" not in sidecar
+    assert (sidecar["pixel_format"], sidecar["bit_depth"]) == ("mono16", 12)
+    assert sidecar["image"]["color"] == "grey" and sidecar["image"]["bits_per_sample"] == 16
+    record, _ = store.read_capture(saved.filename)
+    assert (record.width, record.height, record.exposure_ms) == (8, 8, 1.0)
