@@ -316,6 +316,8 @@ def validate(
         if value is None:
             continue
         for path, leaf in _leaves(top, value):
+            if path == "frame_rate.fps" and target.frame_rate.mode is FrameRateMode.FREE:
+                continue  # not used while free (it reads the rate the camera runs at, whose limit moves)
             _check_leaf(path, leaf, features[path] if path in FEATURE_NAMES else features[top])
     if "roi" in fields_to_set:
         _check_region(target.roi, sensor)
