@@ -6,7 +6,9 @@
 // and no other site's request can carry it), and every request sends it as `Authorization: Bearer`.
 // An <img src> cannot send that header, so the live view is the multipart MJPEG stream read with
 // fetch() and its JPEG parts drawn on a canvas, and capture images are fetched and drawn the same way.
-"use strict";
+//
+// The other camera settings, their live updates and presets are in settings-panel.js (a module, as this).
+import { SettingsPanel } from "./settings-panel.js";
 
 const HEALTH_POLL_MS = 2000;
 const LIVE_RETRY_MS = 2000;
@@ -28,6 +30,7 @@ const state = {
   liveRetry: null,
   live: null, // the AbortController of the open live stream
   liveFrames: 0,
+  panel: null, // the SettingsPanel
 };
 
 // -- token -------------------------------------------------------------------------------
@@ -56,6 +59,7 @@ const token = {
 class Unauthorized extends Error {
   constructor() {
     super("sign in with an access token");
+    this.name = "Unauthorized";
   }
 }
 
@@ -80,6 +84,7 @@ function needToken(message) {
   const hadToken = Boolean(token.get());
   token.clear();
   stopLive("sign in to see the live view");
+  state.panel.stopEvents();
   $("sign-out").hidden = true;
   $("viewer").hidden = true;
   $("login").hidden = false;
@@ -113,9 +118,10 @@ function signOut() {
 
 // -- API ---------------------------------------------------------------------------------
 
-/** Call the REST API; resolve to the JSON body, or throw an Error with the API's message (Unauthorized: 401). */
-async function api(method, path, body) {
-  const options = { method, headers: { Accept: "application/json" } };
+/** Call the REST API; resolve to the JSON body, or throw an Error with the API's message and the HTTP `status`
+ * (Unauthorized: 401). */
+async function api(method, path, body, headers = {}) {
+  const options = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -123,7 +129,9 @@ async function api(method, path, body) {
   const response = await authorizedFetch(path, options);
   const data = await jsonOf(response);
   if (!response.ok) {
-    throw new Error(errorMessage(data, response.status));
+    const error = new Error(errorMessage(data, response.status));
+    error.status = response.status;
+    throw error;
   }
   return data;
 }
@@ -176,6 +184,7 @@ async function pollHealth() {
   for (const id of ["apply", "capture", "exposure", "gain", "exposure-slider", "gain-slider"]) {
     $(id).disabled = !usable;
   }
+  state.panel.setUsable(usable);
   if (usable && previous !== "healthy") {
     await connect();
   } else if (!usable && previous !== health) {
@@ -198,6 +207,8 @@ async function connect() {
     showMessage($("settings-message"), error.message, true);
   }
   startLive();
+  state.panel.startEvents();
+  state.panel.loadPresets();
   loadRecent();
 }
 
@@ -427,7 +438,7 @@ async function loadCamera() {
       $(id).max = camera.max_gain_db;
     }
     $("gain-range").textContent = `${camera.min_gain_db} to ${camera.max_gain_db} dB`;
-    showSettings(await api("GET", "settings"));
+    state.panel.render(camera, await api("GET", "settings")); // shows exposure and gain too (showSettings)
   } catch (error) {
     if (error instanceof Unauthorized) {
       throw error;
@@ -454,7 +465,7 @@ async function applySettings(event) {
   const gain = Number($("gain").value);
   try {
     const applied = await api("PUT", "settings", { exposure, gain });
-    showSettings(applied);
+    state.panel.show(applied); // its revision too
     showMessage($("settings-message"), `applied: ${applied.exposure} ms, ${applied.gain} dB`, false);
   } catch (error) {
     if (!(error instanceof Unauthorized)) {
@@ -563,6 +574,7 @@ async function loadRecent() {
 // -- wiring ------------------------------------------------------------------------------
 
 function init() {
+  state.panel = new SettingsPanel({ api, fetchWithToken: authorizedFetch, onSettings: showSettings });
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("sign-out").hidden = !token.get();

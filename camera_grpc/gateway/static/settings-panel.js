@@ -1,0 +1,401 @@
+// Camera settings panel of the viewer page: one labelled control per feature the camera describes
+// (GET /camera `features`), changes sent as PATCH /settings with If-Match, kept up to date by the
+// Server-Sent Events of GET /settings/events (whoever changed the settings), and presets.
+//
+// The events are read with fetch() (an EventSource cannot send the token), parsed as text/event-stream.
+
+/** Settings the panel leaves out: exposure and gain have the page's own form; the limits are a pair. */
+const SKIPPED = new Set(["exposure_ms", "gain_db", "exposure_auto_limits_ms"]);
+/** Group headings by the first part of a feature's path; features without a group are listed under "Image". */
+const GROUPS = {
+  roi: "Region of interest",
+  pixel_addressing: "Binning / decimation",
+  frame_rate: "Frame rate",
+  white_balance: "White balance",
+  flip: "Flip",
+};
+const LABELS = {
+  "roi.offset_x": "Left",
+  "roi.offset_y": "Top",
+  "roi.width": "Width",
+  "roi.height": "Height",
+  "pixel_addressing.mode": "Mode",
+  "pixel_addressing.horizontal": "Across",
+  "pixel_addressing.vertical": "Down",
+  "frame_rate.mode": "Mode",
+  "frame_rate.fps": "Target",
+  pixel_format: "Pixel format",
+  exposure_auto: "Auto exposure",
+  gain_auto: "Auto gain",
+  "white_balance.mode": "Mode",
+  "white_balance.red": "Red gain",
+  "white_balance.green": "Green gain",
+  "white_balance.blue": "Blue gain",
+  black_level_pct: "Black level",
+  gamma: "Gamma",
+  "flip.horizontal": "Left-right",
+  "flip.vertical": "Top-bottom",
+  saturation_pct: "Saturation",
+};
+const UNIT_SHORT = { milliseconds: "ms", "frames per second": "fps", percent: "%", dB: "dB" };
+const NOT_SUPPORTED = "not on this camera";
+const EVENTS_RETRY_MS = 2000;
+
+/** The element id of a feature's control: `roi.width` -> `setting-roi-width`. */
+export function controlId(path) {
+  return `setting-${path.replaceAll(".", "-").replaceAll("_", "-")}`;
+}
+
+function valueAt(settings, path) {
+  return path.split(".").reduce((value, part) => (value == null ? undefined : value[part]), settings);
+}
+
+/** `{roi: {width: 640}}` for `roi.width` = 640, merged into `body`. */
+function putAt(body, path, value) {
+  const parts = path.split(".");
+  let holder = body;
+  for (const part of parts.slice(0, -1)) {
+    holder[part] = holder[part] ?? {};
+    holder = holder[part];
+  }
+  holder[parts[parts.length - 1]] = value;
+}
+
+function unitText(unit) {
+  return UNIT_SHORT[unit] ?? unit;
+}
+
+export class SettingsPanel {
+  /**
+   * @param {object} options
+   * @param {(method: string, path: string, body?: object, headers?: object) => Promise<any>} options.api
+   * @param {(path: string, options?: object) => Promise<Response>} options.fetchWithToken
+   * @param {(settings: object) => void} options.onSettings called with every settings snapshot shown
+   */
+  constructor({ api, fetchWithToken, onSettings }) {
+    this.api = api;
+    this.fetchWithToken = fetchWithToken;
+    this.onSettings = onSettings;
+    this.features = new Map();
+    this.controls = new Map(); // path -> {input, feature}
+    this.dirty = new Set(); // paths the user changed and has not applied
+    this.revision = null;
+    this.events = null; // AbortController of the open event stream
+    this.eventsRetry = null;
+    this.usable = false;
+    this.form = document.getElementById("camera-form");
+    this.message = document.getElementById("camera-message");
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.apply();
+    });
+    document.getElementById("full-sensor").addEventListener("click", () => this.fullSensor());
+    document.getElementById("preset-save").addEventListener("click", () => this.savePreset());
+    document.getElementById("preset-apply").addEventListener("click", () => this.applyPreset());
+  }
+
+  /** Build the controls for the camera's features and show `settings`. */
+  render(camera, settings) {
+    this.features = new Map(camera.features.map((feature) => [feature.name, feature]));
+    this.controls.clear();
+    this.dirty.clear();
+    const container = document.getElementById("camera-controls");
+    const groups = new Map();
+    for (const feature of camera.features) {
+      if (SKIPPED.has(feature.name) || valueAt(settings, feature.name) === undefined) {
+        continue;
+      }
+      const group = GROUPS[feature.name.split(".")[0]] ?? "Image";
+      if (!groups.has(group)) {
+        const fieldset = document.createElement("fieldset");
+        const legend = document.createElement("legend");
+        legend.textContent = group;
+        fieldset.append(legend);
+        groups.set(group, fieldset);
+      }
+      groups.get(group).append(this.control(feature, valueAt(settings, feature.name)));
+    }
+    container.replaceChildren(...groups.values());
+    document.getElementById("full-sensor").disabled = !this.features.get("roi.width")?.supported;
+    this.show(settings);
+    this.setUsable(this.usable);
+  }
+
+  /** One labelled control for a feature: a select for choices or discrete values, a checkbox for a flag,
+   * a number input bounded by the camera's limits and step otherwise; disabled with the reason when the
+   * camera lacks the feature. */
+  control(feature, current) {
+    const row = document.createElement("div");
+    row.className = "setting";
+    const id = controlId(feature.name);
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = LABELS[feature.name] ?? feature.name;
+    let input;
+    if (feature.choices.length > 0 || feature.values.length > 0) {
+      input = document.createElement("select");
+      const options = feature.choices.length > 0 ? feature.choices : feature.values.map(String);
+      for (const option of options) {
+        input.append(new Option(option, option));
+      }
+    } else if (typeof current === "boolean") {
+      input = document.createElement("input");
+      input.type = "checkbox";
+      row.classList.add("flag");
+    } else {
+      input = document.createElement("input");
+      input.type = "number";
+      input.step = feature.step ?? "any";
+      if (feature.minimum !== null) {
+        input.min = feature.minimum;
+      }
+      if (feature.maximum !== null) {
+        input.max = feature.maximum;
+      }
+      input.inputMode = "decimal";
+    }
+    input.id = id;
+    input.name = feature.name;
+    for (const type of ["input", "change"]) {
+      input.addEventListener(type, () => this.dirty.add(feature.name));
+    }
+    row.append(label, input);
+    const unit = unitText(feature.unit);
+    if (unit) {
+      const span = document.createElement("span");
+      span.className = "unit";
+      span.textContent = unit;
+      row.append(span);
+    }
+    if (!feature.supported) {
+      const reason = document.createElement("small");
+      reason.className = "muted reason";
+      reason.textContent = NOT_SUPPORTED;
+      reason.id = `${id}-reason`;
+      input.setAttribute("aria-describedby", reason.id);
+      input.title = NOT_SUPPORTED;
+      row.append(reason);
+    } else if (feature.minimum !== null && feature.maximum !== null && input.type === "number") {
+      input.title = `${feature.minimum} to ${feature.maximum}${feature.step ? `, step ${feature.step}` : ""} ${unit}`;
+    }
+    this.controls.set(feature.name, { input, feature });
+    return row;
+  }
+
+  /** Show a settings snapshot (from an answer or an event); controls the user is editing keep their value. */
+  show(settings) {
+    if (typeof settings.revision === "number") {
+      this.revision = settings.revision;
+    }
+    for (const [path, { input }] of this.controls) {
+      if (this.dirty.has(path)) {
+        continue;
+      }
+      const value = valueAt(settings, path);
+      if (input.type === "checkbox") {
+        input.checked = Boolean(value);
+      } else if (value !== null && value !== undefined) {
+        input.value = String(value);
+      }
+    }
+    this.form.dataset.revision = String(this.revision ?? "");
+    this.onSettings(settings);
+  }
+
+  setUsable(usable) {
+    this.usable = usable;
+    for (const { input, feature } of this.controls.values()) {
+      input.disabled = !usable || !feature.supported;
+    }
+    for (const id of ["camera-apply", "preset-save", "preset-apply"]) {
+      document.getElementById(id).disabled = !usable;
+    }
+  }
+
+  /** The body of a PATCH: the controls the user changed. */
+  changes() {
+    const body = {};
+    for (const path of this.dirty) {
+      const { input, feature } = this.controls.get(path);
+      let value;
+      if (input.type === "checkbox") {
+        value = input.checked;
+      } else if (feature.choices.length > 0) {
+        value = input.value;
+      } else {
+        value = Number(input.value);
+      }
+      putAt(body, path, value);
+    }
+    return body;
+  }
+
+  async apply() {
+    await this.patch(this.changes());
+  }
+
+  /** The whole sensor as the region. */
+  async fullSensor() {
+    const width = this.features.get("roi.width");
+    const height = this.features.get("roi.height");
+    await this.patch({ roi: { offset_x: 0, offset_y: 0, width: width.maximum, height: height.maximum } });
+  }
+
+  /** PATCH /settings at the revision shown (a change made meanwhile is a 412: the page shows the new one). */
+  async patch(body) {
+    if (Object.keys(body).length === 0) {
+      this.say("nothing changed", false);
+      return;
+    }
+    const headers = this.revision === null ? {} : { "If-Match": `"${this.revision}"` };
+    try {
+      const applied = await this.api("PATCH", "settings", body, headers);
+      this.dirty.clear();
+      this.show(applied);
+      this.say(`applied (revision ${applied.revision})`, false);
+    } catch (error) {
+      if (error.status === 412) {
+        this.dirty.clear();
+        this.show(await this.api("GET", "settings"));
+        this.say("the settings were changed elsewhere meanwhile: showing them; apply again", true);
+      } else if (error.name !== "Unauthorized") {
+        this.say(error.message, true);
+      }
+    }
+  }
+
+  say(text, isError) {
+    this.message.textContent = text;
+    this.message.classList.toggle("error", Boolean(isError));
+  }
+
+  // -- presets ---------------------------------------------------------------------------------------------
+
+  async loadPresets() {
+    try {
+      const list = await this.api("GET", "presets");
+      const select = document.getElementById("preset-list");
+      const chosen = select.value;
+      select.replaceChildren(...list.presets.map((preset) => new Option(preset.preset_id, preset.preset_id)));
+      if (list.presets.some((preset) => preset.preset_id === chosen)) {
+        select.value = chosen;
+      }
+    } catch (error) {
+      if (error.name !== "Unauthorized") {
+        this.say(error.message, true);
+      }
+    }
+  }
+
+  async savePreset() {
+    const id = document.getElementById("preset-id").value.trim();
+    try {
+      await this.api("POST", "presets", { preset_id: id });
+      this.say(`saved as ${id}`, false);
+      await this.loadPresets();
+      document.getElementById("preset-list").value = id;
+    } catch (error) {
+      if (error.name !== "Unauthorized") {
+        this.say(error.message, true);
+      }
+    }
+  }
+
+  async applyPreset() {
+    const id = document.getElementById("preset-list").value;
+    if (!id) {
+      this.say("no preset chosen", true);
+      return;
+    }
+    try {
+      const applied = await this.api("POST", `presets/${encodeURIComponent(id)}/apply`, undefined);
+      this.dirty.clear();
+      this.show(applied);
+      this.say(`preset ${id} applied`, false);
+    } catch (error) {
+      if (error.name !== "Unauthorized") {
+        this.say(error.message, true);
+      }
+    }
+  }
+
+  // -- events ----------------------------------------------------------------------------------------------
+
+  /** Follow GET /settings/events until stopEvents(); reconnects after the stream ends. */
+  startEvents() {
+    this.stopEvents();
+    const controller = new AbortController();
+    this.events = controller;
+    this.readEvents(controller.signal).then(
+      () => this.onEventsEnd(controller),
+      (error) => this.onEventsEnd(controller, error),
+    );
+  }
+
+  stopEvents() {
+    clearTimeout(this.eventsRetry);
+    if (this.events) {
+      this.events.abort();
+      this.events = null;
+    }
+  }
+
+  onEventsEnd(controller, error) {
+    if (controller.signal.aborted || this.events !== controller || error?.name === "Unauthorized") {
+      return;
+    }
+    this.events = null;
+    this.eventsRetry = setTimeout(() => this.startEvents(), EVENTS_RETRY_MS);
+  }
+
+  async readEvents(signal) {
+    const response = await this.fetchWithToken("settings/events", {
+      headers: { Accept: "text/event-stream" },
+      signal,
+      cache: "no-store",
+    });
+    if (!response.ok || !response.body) {
+      throw new Error(`settings events: HTTP ${response.status}`);
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || signal.aborted) {
+          return;
+        }
+        buffer += value.replaceAll("\r\n", "\n");
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          this.onEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } finally {
+      reader.cancel().catch(() => null);
+    }
+  }
+
+  /** One text/event-stream event block: a `settings` event's data is the settings JSON. */
+  onEvent(block) {
+    let event = "message";
+    const data = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith(":")) {
+        continue; // keep-alive comment
+      }
+      const colon = line.indexOf(":");
+      const name = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (name === "event") {
+        event = value;
+      } else if (name === "data") {
+        data.push(value);
+      }
+    }
+    if (event === "settings" && data.length > 0) {
+      this.show(JSON.parse(data.join("\n")));
+    }
+  }
+}
