@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,28 @@ import numpy as np
 import pytest
 
 from camera_grpc.device.base import PixelFormat, Range
+from camera_grpc.device.settings import (
+    AddressingMode,
+    AutoMode,
+    CameraSettings,
+    FeatureInfo,
+    FeatureUnsupportedError,
+    Flip,
+    FrameRate,
+    FrameRateMode,
+    ImageGeometry,
+    PixelAddressing,
+    Region,
+    SettingsReading,
+    WhiteBalance,
+    validate,
+)
 from camera_grpc.errors import (
     CameraDisconnectedError,
     CameraSdkError,
     CameraTimeoutError,
     CameraUnavailableError,
+    InvalidArgumentError,
     InvalidSettingError,
 )
 from tests.support.pxlemu import STAMP_BYTES, EmulatorControl
@@ -36,9 +54,10 @@ WIDTH, HEIGHT = 640, 480
 ONE_SMALL_CAMERA = f"cameras={SERIAL}:{WIDTH}x{HEIGHT}"
 TWO_SMALL_CAMERAS = f"cameras={SERIAL}:{WIDTH}x{HEIGHT},{OTHER_SERIAL}:{WIDTH}x{HEIGHT}"
 # Feature ids (PxLApi.FeatureId)
-EXPOSURE, GAIN, FRAME_RATE, PIXEL_FORMAT = 7, 8, 18, 22
-SDK_BAYER16_RGGB, SDK_BAYER8_RGGB = 10, 7
-SDK_MONO8, SDK_MONO16 = 0, 1
+BRIGHTNESS, EXPOSURE, GAIN, FRAME_RATE, ROI, PIXEL_ADDRESSING, PIXEL_FORMAT = 0, 7, 8, 18, 19, 21, 22
+SDK_BAYER16_RGGB, SDK_BAYER8_RGGB, SDK_BAYER12_RGGB_PACKED = 10, 7, 15
+SDK_MONO8, SDK_MONO16, SDK_MONO12_PACKED = 0, 1, 13
+ONE_SMALL_COLOUR_CAMERA = f"cameras={SERIAL}@colour:{WIDTH}x{HEIGHT}"
 #: Exposure at which the emulator's pattern is unscaled (MONO8 pixel == pattern value), milliseconds.
 UNSCALED_EXPOSURE_MS = 10.0
 SENSOR_BITS = 12
@@ -53,6 +72,24 @@ def emulated(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl, emulato
     monkeypatch.setenv("PIXELINK_SDK_LIB", str(emulator_dir))
     emulator.reset()
     return emulator
+
+
+@pytest.fixture
+def colour_emulated(monkeypatch: pytest.MonkeyPatch, emulated: EmulatorControl) -> EmulatorControl:
+    """The emulator with one small colour (Bayer RGGB) camera."""
+    monkeypatch.setenv("PXLEMU_CONFIG", ONE_SMALL_COLOUR_CAMERA)
+    emulated.reset()
+    return emulated
+
+
+@pytest.fixture
+def colour_camera(colour_emulated: EmulatorControl) -> Iterator[Any]:
+    driver = make_camera()
+    driver.open()
+    try:
+        yield driver
+    finally:
+        driver.close()
 
 
 @pytest.fixture
@@ -128,8 +165,9 @@ def test_identity_and_limits_come_from_the_camera(camera: Any) -> None:
     assert (info.sensor_width, info.sensor_height) == (WIDTH, HEIGHT)
     assert info.exposure_ms == Range(0.01, 10_000.0)  # 1e-5 s .. 10 s
     assert info.gain_db == Range(0.0, 24.0)
-    # The emulated camera has MONO8, MONO16, BAYER8_RGGB and BAYER16_RGGB; the driver delivers the first three.
-    assert info.pixel_formats == (PixelFormat.MONO8, PixelFormat.MONO16, PixelFormat.BAYER8_RGGB)
+    # The emulated mono camera has MONO8, MONO16 and MONO12_PACKED (found by trial: the SDK lists no formats).
+    assert info.pixel_formats == (PixelFormat.MONO8, PixelFormat.MONO16, PixelFormat.MONO12_PACKED)
+    assert info.settings_channels == 1  # PxLApi.Settings: factory (0) and one user channel
 
 
 def test_a_value_the_sdk_refuses_is_an_invalid_setting_naming_the_range(
@@ -180,32 +218,45 @@ def test_mono16_becomes_native_right_aligned_samples_of_the_sensor_depth(emulate
     camera.close()
 
 
-def test_colour_cameras_deliver_the_raw_bayer_mosaic(emulated: EmulatorControl) -> None:
-    camera = open_in(emulated, SDK_BAYER8_RGGB)
-    camera.set_exposure_ms(UNSCALED_EXPOSURE_MS)
-    frame = grab_one(camera)
-    camera.close()
-    assert (frame.pixel_format, frame.bit_depth, frame.pixels.shape) == (PixelFormat.BAYER8_RGGB, 8, (HEIGHT, WIDTH))
-    g = pattern(0, 0, WIDTH, HEIGHT, frame.frame_number)
+def bayer_rggb(g: np.ndarray) -> np.ndarray:
+    """The emulator's RGGB mosaic of pattern values ``g`` (any scale): R full, G half, B a quarter (default cast)."""
     expected = np.empty_like(g)
     expected[0::2, 0::2] = g[0::2, 0::2]  # R: full response
     expected[0::2, 1::2] = g[0::2, 1::2] >> 1  # G: half
     expected[1::2, 0::2] = g[1::2, 0::2] >> 1  # G: half
     expected[1::2, 1::2] = g[1::2, 1::2] >> 2  # B: quarter
+    return expected
+
+
+def test_colour_cameras_deliver_the_raw_bayer_mosaic(colour_camera: Any) -> None:
+    colour_camera.set_exposure_ms(UNSCALED_EXPOSURE_MS)
+    frame = grab_one(colour_camera)
+    assert (frame.pixel_format, frame.bit_depth, frame.pixels.shape) == (PixelFormat.BAYER8_RGGB, 8, (HEIGHT, WIDTH))
+    expected = bayer_rggb(pattern(0, 0, WIDTH, HEIGHT, frame.frame_number))
     assert np.array_equal(frame.pixels.ravel()[STAMP_BYTES:], expected.ravel()[STAMP_BYTES:])
 
 
 def test_a_camera_found_in_a_format_not_delivered_is_switched_to_the_closest(
-    emulated: EmulatorControl, caplog: pytest.LogCaptureFixture
+    colour_emulated: EmulatorControl, caplog: pytest.LogCaptureFixture
 ) -> None:
-    emulated.set_feature_value(SERIAL, PIXEL_FORMAT, 0, SDK_BAYER16_RGGB)
+    colour_emulated.set_feature_value(SERIAL, PIXEL_FORMAT, 0, SDK_BAYER12_RGGB_PACKED)
     camera = make_camera()
     with caplog.at_level(logging.WARNING):
         camera.open()
     try:
-        assert camera.geometry().pixel_format is PixelFormat.BAYER8_RGGB
-        assert emulated.feature_value(SERIAL, PIXEL_FORMAT) == SDK_BAYER8_RGGB
-        assert "pixel format BAYER16_RGGB" in caplog.text
+        assert camera.geometry().pixel_format is PixelFormat.BAYER16_RGGB
+        assert colour_emulated.feature_value(SERIAL, PIXEL_FORMAT) == SDK_BAYER16_RGGB
+        assert "pixel format BAYER12_RGGB_PACKED" in caplog.text
+    finally:
+        camera.close()
+
+
+@pytest.mark.parametrize("sdk_pixel_format", [SDK_MONO16, SDK_MONO12_PACKED])
+def test_formats_the_driver_delivers_are_kept_at_open(emulated: EmulatorControl, sdk_pixel_format: int) -> None:
+    camera = open_in(emulated, sdk_pixel_format)
+    try:
+        assert emulated.feature_value(SERIAL, PIXEL_FORMAT) == sdk_pixel_format  # no silent fallback
+        assert camera.geometry().pixel_format is PixelFormat.MONO16
     finally:
         camera.close()
 
@@ -418,3 +469,363 @@ def test_close_always_uninitializes(camera: Any, emulated: EmulatorControl, repl
     camera.close()
     assert emulated.call_count("PxLUninitialize") == 1
     assert (emulated.open_handles(), emulated.stale_handles()) == (0, 0)
+
+
+# ------------------------------------------------------------------------------------ settings (issue 12)
+
+SETTABLE_WHILE_STREAMING = {
+    "exposure_ms",
+    "exposure_auto",
+    "exposure_auto_limits_ms",
+    "gain_db",
+    "gain_auto",
+    "black_level_pct",
+    "gamma",
+}
+#: Frames to grab at most while an auto adjustment runs (the emulator's ONEPUSH takes a few frames).
+AUTO_FRAMES = 40
+FACTORY_EXPOSURE_MS = 10.0
+#: PxLApi.FeatureFlags.OFF, and FeatureId.GAMMA (the vendor's tools can switch gamma off).
+FLAG_OFF, GAMMA = 16, 6
+
+
+def apply(camera: Any, **changes: Any) -> SettingsReading:
+    """Change top-level settings the way the service does: merged with the current ones, validated, applied."""
+    current = camera.read_settings().settings
+    target = replace(current, **changes)
+    info = camera.info()
+    validate(target, tuple(changes), info.features, (info.sensor_width, info.sensor_height))
+    return camera.apply_settings(target, tuple(changes))
+
+
+def grab_until(camera: Any, done: Any) -> SettingsReading:
+    """Grab frames (driving the camera's auto adjustments) until ``done(reading)``; the last reading."""
+    for _ in range(AUTO_FRAMES):
+        camera.grab()
+        reading = camera.read_settings()
+        if done(reading):
+            return reading
+    pytest.fail(f"not done after {AUTO_FRAMES} frames: {camera.read_settings()}")
+
+
+def test_capabilities_are_what_the_camera_reports_and_what_trials_found(camera: Any) -> None:
+    features = camera.info().features
+    assert features["exposure_ms"] == FeatureInfo("exposure_ms", minimum=0.01, maximum=10_000.0)
+    assert (features["roi.width"].minimum, features["roi.width"].maximum, features["roi.width"].step) == (64, WIDTH, 8)
+    assert (features["roi.offset_x"].maximum, features["roi.offset_x"].step) == (WIDTH - 64, 8)
+    assert features["pixel_addressing.mode"].choices == ("decimate", "average", "bin")
+    assert features["pixel_addressing.horizontal"].values == (1, 2, 3, 4, 6, 8)
+    assert features["pixel_format"].choices == ("mono8", "mono16", "mono12_packed")
+    assert features["frame_rate.mode"].choices == ("free", "fixed")
+    assert features["exposure_auto"].choices == ("off", "continuous", "once")
+    assert features["exposure_auto_limits_ms"].maximum == 10_000.0
+    assert not features["white_balance.mode"].supported and not features["saturation_pct"].supported
+    assert features["flip.horizontal"].supported and features["gamma"].supported
+    streaming = {name for name, info in features.items() if info.supported and info.settable_while_streaming}
+    assert streaming == SETTABLE_WHILE_STREAMING  # from each feature's SETTABLE_WHILE_STREAMING flag
+
+
+def test_the_frame_rate_limit_follows_the_region(camera: Any) -> None:
+    full = camera.info().features["frame_rate.fps"].maximum
+    apply(camera, roi=Region(0, 0, 128, 64))
+    assert camera.info().features["frame_rate.fps"].maximum > full  # less readout: re-read, not cached
+
+
+def test_roi_steps_come_from_trials_on_each_camera(colour_camera: Any) -> None:
+    features = colour_camera.info().features
+    steps = [features[name].step for name in ("roi.offset_x", "roi.offset_y", "roi.width", "roi.height")]
+    assert steps == [32, 8, 32, 8]  # the colour profile's granularity, nothing hard-coded
+    assert features["pixel_format"].choices == ("bayer8_rggb", "bayer16_rggb")
+    assert features["white_balance.mode"].choices == ("off", "once")
+    assert features["saturation_pct"].maximum == 200.0
+
+
+def test_trials_at_open_leave_the_camera_as_it_was(emulated: EmulatorControl) -> None:
+    emulated.set_feature_value(SERIAL, PIXEL_FORMAT, 0, SDK_MONO16)
+    before = [emulated.feature_value(SERIAL, ROI, param) for param in range(4)]
+    camera = make_camera()
+    camera.open()
+    try:
+        assert [emulated.feature_value(SERIAL, ROI, param) for param in range(4)] == before
+        assert emulated.feature_value(SERIAL, PIXEL_FORMAT) == SDK_MONO16
+        assert camera.read_settings().settings.pixel_addressing == PixelAddressing()
+        emulated.reset_counts()
+    finally:
+        camera.close()
+    camera.open()  # the same camera again: its trials are cached
+    try:
+        assert emulated.call_count("PxLSetFeature") == 0
+    finally:
+        camera.close()
+
+
+def test_read_settings_reports_every_setting(camera: Any) -> None:
+    reading = camera.read_settings()
+    assert reading.settings == CameraSettings(
+        exposure_ms=FACTORY_EXPOSURE_MS,
+        gain_db=0.0,
+        roi=Region(0, 0, WIDTH, HEIGHT),
+        pixel_addressing=PixelAddressing(),
+        pixel_format=PixelFormat.MONO8,
+        frame_rate=FrameRate(FrameRateMode.FIXED, 30.0),
+        exposure_auto=AutoMode.OFF,
+        exposure_auto_limits_ms=Range(0.1, 1000.0),
+        gain_auto=AutoMode.OFF,
+        white_balance=None,  # a mono camera
+        black_level_pct=0.0,
+        gamma=1.0,
+        flip=Flip(),
+        saturation_pct=None,
+    )
+    assert reading.geometry == ImageGeometry(WIDTH, HEIGHT, PixelFormat.MONO8, 8)
+    assert reading.actual_frame_rate_fps == pytest.approx(30.0)
+
+
+def test_region_of_interest(camera: Any, emulated: EmulatorControl) -> None:
+    reading = apply(camera, roi=Region(16, 8, 320, 240), exposure_ms=UNSCALED_EXPOSURE_MS)
+    assert reading.settings.roi == Region(16, 8, 320, 240)
+    assert reading.geometry == ImageGeometry(320, 240, PixelFormat.MONO8, 8)
+    assert [emulated.feature_value(SERIAL, ROI, param) for param in range(4)] == [16, 8, 320, 240]
+    frame = grab_one(camera)
+    expected = pattern(16, 8, 320, 240, frame.frame_number)
+    assert np.array_equal(frame.pixels.ravel()[STAMP_BYTES:], expected.ravel()[STAMP_BYTES:])
+
+
+@pytest.mark.parametrize(
+    ("roi", "field", "message"),
+    [
+        (Region(0, 0, 321, 240), "roi.width", "multiple of the step 8"),
+        (Region(4, 0, 320, 240), "roi.offset_x", "multiple of the step 8"),
+        (Region(0, 0, 32, 240), "roi.width", "between 64 and 640"),
+        (Region(400, 0, 320, 240), "roi.width", "exceeds the sensor's 640 pixels"),
+    ],
+)
+def test_regions_the_camera_cannot_take_are_refused_naming_the_field(
+    camera: Any, emulated: EmulatorControl, roi: Region, field: str, message: str
+) -> None:
+    emulated.reset_counts()
+    with pytest.raises(InvalidSettingError, match=message) as caught:
+        camera.write_setting("roi", roi)  # straight to the driver: its own checks, not validate()'s
+    assert caught.value.field == field
+    assert emulated.call_count("PxLSetFeature") == 0
+    assert camera.read_settings().settings.roi == Region(0, 0, WIDTH, HEIGHT)
+
+
+def test_pixel_addressing_modes_and_factors(camera: Any, emulated: EmulatorControl) -> None:
+    reading = apply(camera, pixel_addressing=PixelAddressing(AddressingMode.BIN, 2, 2))
+    assert reading.settings.pixel_addressing == PixelAddressing(AddressingMode.BIN, 2, 2)
+    assert reading.geometry.width == WIDTH // 2 and reading.geometry.height == HEIGHT // 2
+    assert [emulated.feature_value(SERIAL, PIXEL_ADDRESSING, p) for p in range(4)] == [2, 2, 2, 2]  # VALUE = X
+    reading = apply(camera, pixel_addressing=PixelAddressing(AddressingMode.DECIMATE, 4, 1))  # asymmetric
+    assert (reading.geometry.width, reading.geometry.height) == (WIDTH // 4, HEIGHT)
+    frame = grab_one(camera)
+    assert frame.pixels.shape == (HEIGHT, WIDTH // 4)
+    with pytest.raises(InvalidSettingError, match="one of 1, 2, 3, 4, 6, 8") as caught:
+        camera.write_setting("pixel_addressing", PixelAddressing(AddressingMode.DECIMATE, 1, 5))
+    assert caught.value.field == "pixel_addressing.vertical"
+    with pytest.raises(InvalidSettingError, match="one of decimate, average, bin") as caught:
+        camera.write_setting("pixel_addressing", PixelAddressing(AddressingMode.RESAMPLE, 2, 2))
+    assert caught.value.field == "pixel_addressing.mode"
+    assert camera.read_settings().settings.pixel_addressing == PixelAddressing(AddressingMode.DECIMATE, 4, 1)
+
+
+def test_frame_rate_fixed_and_free(camera: Any) -> None:
+    camera.set_exposure_ms(1.0)
+    reading = apply(camera, frame_rate=FrameRate(FrameRateMode.FIXED, 50.0))
+    assert reading.settings.frame_rate == FrameRate(FrameRateMode.FIXED, 50.0)
+    assert reading.actual_frame_rate_fps == pytest.approx(50.0)
+    reading = apply(camera, frame_rate=FrameRate(FrameRateMode.FREE, 50.0))
+    assert reading.settings.frame_rate.mode is FrameRateMode.FREE
+    assert reading.actual_frame_rate_fps > 100.0  # as fast as 1 ms exposure + readout allow (ACTUAL_FRAME_RATE)
+    maximum = camera.info().features["frame_rate.fps"].maximum
+    with pytest.raises(InvalidSettingError) as caught:
+        camera.write_setting("frame_rate", FrameRate(FrameRateMode.FIXED, maximum * 2))  # refused by the camera
+    assert (caught.value.field, caught.value.maximum) == ("frame_rate.fps", maximum)
+    assert camera.read_settings().settings.frame_rate.mode is FrameRateMode.FREE
+
+
+def test_pixel_formats_are_set_and_delivered(camera: Any) -> None:
+    reading = apply(camera, pixel_format=PixelFormat.MONO12_PACKED)
+    assert reading.settings.pixel_format is PixelFormat.MONO12_PACKED  # the camera's format ...
+    assert reading.geometry == ImageGeometry(WIDTH, HEIGHT, PixelFormat.MONO16, SENSOR_BITS)  # ... as delivered
+    with pytest.raises(InvalidSettingError, match="mono8, mono16, mono12_packed") as caught:
+        camera.write_setting("pixel_format", PixelFormat.BAYER8_RGGB)  # a mono camera
+    assert caught.value.field == "pixel_format"
+
+
+def test_mono12_packed_is_unpacked_pixel_exact(camera: Any) -> None:
+    apply(camera, pixel_format=PixelFormat.MONO12_PACKED, exposure_ms=UNSCALED_EXPOSURE_MS)
+    frame = grab_one(camera)
+    assert (frame.pixel_format, frame.bit_depth, frame.pixels.dtype) == (PixelFormat.MONO16, SENSOR_BITS, np.uint16)
+    value12 = pattern(0, 0, WIDTH, HEIGHT, frame.frame_number) * 16
+    skip = STAMP_BYTES * 2 // 3 + 1  # pixels whose packed bytes hold the frame-number stamp
+    assert np.array_equal(frame.pixels.ravel()[skip:], value12.ravel()[skip:])
+
+
+def test_mono12_packed_with_an_odd_pixel_count(camera: Any) -> None:
+    # 72x72 sensor pixels decimated by 8: 9x9 = 81 pixels, the last one alone in its 3-byte group.
+    factor = 8
+    apply(
+        camera,
+        pixel_format=PixelFormat.MONO12_PACKED,
+        roi=Region(0, 0, 72, 72),
+        pixel_addressing=PixelAddressing(AddressingMode.DECIMATE, factor, factor),
+        exposure_ms=UNSCALED_EXPOSURE_MS,
+    )
+    frame = grab_one(camera)
+    y, x = np.mgrid[0:9, 0:9]
+    value12 = ((x * factor + y * factor + frame.frame_number) & 0xFF) * 16
+    skip = STAMP_BYTES * 2 // 3 + 1
+    assert frame.pixels.shape == (9, 9)
+    assert np.array_equal(frame.pixels.ravel()[skip:], value12.ravel()[skip:])
+
+
+def test_mono12_packed_frames_reuse_their_buffers(camera: Any) -> None:
+    apply(camera, pixel_format=PixelFormat.MONO12_PACKED, exposure_ms=1.0)
+    camera.start_streaming()
+    memory = camera.grab().pixels.__array_interface__["data"][0]  # released at once
+    for _ in range(3):
+        assert camera.grab().pixels.__array_interface__["data"][0] == memory
+
+
+def test_bayer16_is_delivered_right_aligned(colour_camera: Any) -> None:
+    reading = apply(colour_camera, pixel_format=PixelFormat.BAYER16_RGGB, exposure_ms=UNSCALED_EXPOSURE_MS)
+    assert reading.geometry == ImageGeometry(WIDTH, HEIGHT, PixelFormat.BAYER16_RGGB, SENSOR_BITS)
+    frame = grab_one(colour_camera)
+    assert (frame.pixel_format, frame.bit_depth, frame.pixels.dtype) == (PixelFormat.BAYER16_RGGB, 12, np.uint16)
+    expected = bayer_rggb(pattern(0, 0, WIDTH, HEIGHT, frame.frame_number) * 16)
+    skip = STAMP_BYTES // 2
+    assert np.array_equal(frame.pixels.ravel()[skip:], expected.ravel()[skip:])
+
+
+def test_flip_mirrors_the_frames_and_shifts_the_bayer_phase(colour_camera: Any) -> None:
+    reading = apply(colour_camera, flip=Flip(horizontal=True), exposure_ms=UNSCALED_EXPOSURE_MS)
+    assert reading.settings.flip == Flip(horizontal=True)
+    assert reading.geometry.pixel_format is PixelFormat.BAYER8_GRBG  # the row now starts at an odd column
+    frame = grab_one(colour_camera)
+    assert frame.pixel_format is PixelFormat.BAYER8_GRBG
+    expected = np.fliplr(bayer_rggb(pattern(0, 0, WIDTH, HEIGHT, frame.frame_number)))
+    assert np.array_equal(frame.pixels.ravel()[STAMP_BYTES:], expected.ravel()[STAMP_BYTES:])
+
+
+def test_vertical_flip_of_a_mono_camera(camera: Any) -> None:
+    apply(camera, flip=Flip(vertical=True), exposure_ms=UNSCALED_EXPOSURE_MS)
+    frame = grab_one(camera)
+    expected = np.flipud(pattern(0, 0, WIDTH, HEIGHT, frame.frame_number))
+    assert frame.pixel_format is PixelFormat.MONO8
+    assert np.array_equal(frame.pixels.ravel()[STAMP_BYTES:], expected.ravel()[STAMP_BYTES:])
+
+
+def test_tone_settings(camera: Any, emulated: EmulatorControl) -> None:
+    reading = apply(camera, black_level_pct=10.0, gamma=2.0, gain_db=6.0)
+    assert (reading.settings.black_level_pct, reading.settings.gamma, reading.settings.gain_db) == (10.0, 2.0, 6.0)
+    assert emulated.feature_value(SERIAL, BRIGHTNESS) == 10.0
+    with pytest.raises(InvalidSettingError) as caught:
+        camera.write_setting("gamma", 9.0)  # refused by the camera: out of its range
+    assert (caught.value.field, caught.value.minimum, caught.value.maximum) == ("gamma", 0.1, 4.0)
+
+
+def test_gamma_switched_off_reads_as_linear(camera: Any) -> None:
+    apply(camera, gamma=2.0)
+    camera._api.setFeature(camera._camera.handle, GAMMA, FLAG_OFF, [2.0])  # as the vendor's GUI "disable" does
+    assert camera.read_settings().settings.gamma == 1.0
+    assert apply(camera, gamma=1.5).settings.gamma == 1.5  # a value switches it on again
+
+
+def test_features_a_camera_lacks_are_refused_unless_neutral(camera: Any) -> None:
+    with pytest.raises(FeatureUnsupportedError, match="saturation_pct"):
+        camera.write_setting("saturation_pct", 120.0)
+    with pytest.raises(FeatureUnsupportedError, match="white_balance"):
+        camera.write_setting("white_balance", WhiteBalance())
+    camera.write_setting("saturation_pct", None)  # nothing asked for: nothing to do
+    camera.write_setting("white_balance", None)
+
+
+def test_auto_exposure_once_ends_and_is_observed(camera: Any, emulated: EmulatorControl) -> None:
+    emulated.set_scene(SERIAL, 2.0)  # twice as bright: the camera settles at 5 ms
+    camera.set_exposure_ms(1.0)
+    camera.start_streaming()
+    reading = apply(camera, exposure_auto=AutoMode.ONCE)
+    assert reading.settings.exposure_auto is AutoMode.ONCE
+    reading = grab_until(camera, lambda r: r.settings.exposure_auto is AutoMode.OFF)
+    assert reading.settings.exposure_ms == pytest.approx(5.0)
+
+
+def test_continuous_auto_exposure_and_gain_and_switching_them_off(camera: Any, emulated: EmulatorControl) -> None:
+    emulated.set_scene(SERIAL, 2.0)
+    camera.start_streaming()
+    reading = apply(
+        camera,
+        exposure_auto=AutoMode.CONTINUOUS,
+        exposure_auto_limits_ms=Range(0.5, 3.0),
+        gain_auto=AutoMode.CONTINUOUS,
+    )
+    assert (reading.settings.exposure_auto, reading.settings.gain_auto) == (AutoMode.CONTINUOUS, AutoMode.CONTINUOUS)
+    assert reading.settings.exposure_auto_limits_ms == Range(0.5, 3.0)
+    grab_until(camera, lambda r: r.settings.exposure_ms == 3.0)  # the target (5 ms) is above the limit
+    reading = apply(camera, exposure_auto=AutoMode.OFF)
+    assert reading.settings.exposure_auto is AutoMode.OFF  # MANUAL with the value the camera chose
+    assert reading.settings.exposure_ms == 3.0
+    assert emulated.feature_value(SERIAL, EXPOSURE) == pytest.approx(0.003)
+
+
+def test_auto_modes_are_set_with_the_value_ignored(camera: Any, emulated: EmulatorControl) -> None:
+    camera.set_exposure_ms(10_000.0)  # the largest value: passed back with AUTO, which must not trip a range check
+    emulated.reset_counts()
+    assert apply(camera, exposure_auto=AutoMode.CONTINUOUS).settings.exposure_auto is AutoMode.CONTINUOUS
+    assert emulated.call_count("PxLSetFeature") == 1
+
+
+def test_white_balance_gains_and_one_push(colour_camera: Any, colour_emulated: EmulatorControl) -> None:
+    reading = apply(colour_camera, white_balance=WhiteBalance(AutoMode.OFF, 1.5, 1.0, 2.0), saturation_pct=150.0)
+    assert reading.settings.white_balance == WhiteBalance(AutoMode.OFF, 1.5, 1.0, 2.0)
+    assert reading.settings.saturation_pct == 150.0
+    with pytest.raises(InvalidSettingError) as caught:
+        colour_camera.write_setting("white_balance", WhiteBalance(AutoMode.OFF, 1.0, 9.0, 1.0))
+    assert (caught.value.field, caught.value.maximum) == ("white_balance.green", 4.0)
+    # One push (without a stream, as the vendor's sample does): the scene's default cast R 1, G 1/2, B 1/4.
+    reading = apply(colour_camera, white_balance=WhiteBalance(AutoMode.ONCE))
+    assert reading.settings.white_balance == WhiteBalance(AutoMode.OFF, 0.5, 1.0, 2.0)
+
+
+def test_settings_not_settable_while_streaming_restart_the_stream_once(camera: Any, emulated: EmulatorControl) -> None:
+    grab_one(camera)
+    emulated.reset_counts()
+    reading = apply(camera, pixel_format=PixelFormat.MONO16, roi=Region(0, 0, 320, 240), gain_db=2.0)
+    assert emulated.call_count("PxLSetStreamState") == 2  # one stop, one start, around all three
+    assert camera.is_streaming
+    frame = camera.grab()
+    assert (frame.width, frame.height, frame.pixel_format) == (320, 240, PixelFormat.MONO16)
+    assert reading.geometry == ImageGeometry(320, 240, PixelFormat.MONO16, SENSOR_BITS)
+    emulated.reset_counts()
+    apply(camera, exposure_ms=2.0)  # settable while streaming
+    assert emulated.call_count("PxLSetStreamState") == 0
+
+
+def test_a_refused_setting_leaves_the_earlier_ones_unchanged(camera: Any, emulated: EmulatorControl) -> None:
+    grab_one(camera)
+    before = camera.read_settings()
+    target = replace(before.settings, pixel_format=PixelFormat.MONO16, gamma=9.0)  # gamma is refused by the camera
+    with pytest.raises(InvalidSettingError, match="gamma"):
+        camera.apply_settings(target, ("pixel_format", "gamma"))
+    assert camera.read_settings() == before
+    assert emulated.feature_value(SERIAL, PIXEL_FORMAT) == SDK_MONO8
+    assert camera.is_streaming and camera.grab().pixel_format is PixelFormat.MONO8
+
+
+def test_settings_channels_save_and_load(camera: Any) -> None:
+    saved = apply(camera, exposure_ms=20.0, roi=Region(8, 8, 320, 240)).settings
+    camera.save_settings_to_channel(1)
+    apply(camera, exposure_ms=5.0, roi=Region(0, 0, WIDTH, HEIGHT))
+    camera.start_streaming()  # loading stops the stream and starts it again
+    reading = camera.load_settings_from_channel(1)
+    assert (reading.settings.exposure_ms, reading.settings.roi) == (20.0, saved.roi)
+    assert camera.is_streaming and camera.grab().pixels.shape == (240, 320)
+    factory = camera.load_settings_from_channel(0)
+    assert (factory.settings.exposure_ms, factory.settings.roi) == (FACTORY_EXPOSURE_MS, Region(0, 0, WIDTH, HEIGHT))
+    for bad in (2, -1):
+        with pytest.raises(InvalidArgumentError) as caught:
+            camera.load_settings_from_channel(bad)
+        assert (caught.value.field, caught.value.minimum, caught.value.maximum) == ("channel", 0, 1)
+    with pytest.raises(InvalidArgumentError):
+        camera.save_settings_to_channel(0)  # the factory channel is read-only
