@@ -4,6 +4,7 @@ channels; against the real service on the default simulated camera (2448x2048 mo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,7 @@ from camera_grpc.gateway.routers.settings import expected_revision
 from camera_grpc.gateway.settings_schemas import FullSettings, SettingsPatch
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import GatewayFactory, RunningGateway
-from tests.support import eventually
+from tests.support import STATE_TIMEOUT_S, eventually
 
 SENSOR = {"offset_x": 0, "offset_y": 0, "width": 2448, "height": 2048}
 #: Fields of GET /settings the legacy API had (unchanged by issue 12).
@@ -217,13 +218,18 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
             fields[name] = fields.get(name, "") + value.removeprefix(" ")
 
 
+async def next_event(events: AsyncIterator[dict[str, str]]) -> dict[str, str]:
+    """The next event (failing, not hanging, if none comes)."""
+    return await asyncio.wait_for(anext(events), STATE_TIMEOUT_S)
+
+
 async def test_events_send_the_settings_at_once_then_each_change_made_over_grpc(gateway: RunningGateway) -> None:
     slots = gateway.server.app.state.stream_slots
     async with gateway.http.stream("GET", "/settings/events") as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse_events(response)
-        first = await anext(events)
+        first = await next_event(events)
         assert first["event"] == "settings"
         data = json.loads(first["data"])
         assert data["cause"] == "initial" and data["connected"] is True
@@ -233,7 +239,7 @@ async def test_events_send_the_settings_at_once_then_each_change_made_over_grpc(
         await gateway.service.stub.UpdateSettings(
             pb.UpdateSettingsRequest(settings=pb.CameraSettings(gamma=2.0), update_mask={"paths": ["gamma"]})
         )
-        change = await anext(events)
+        change = await next_event(events)
         data = json.loads(change["data"])
         assert data["cause"] == "update"
         assert data["gamma"] == pytest.approx(2.0)
@@ -254,12 +260,12 @@ async def test_events_share_the_live_stream_limits(start_gateway: GatewayFactory
 async def test_events_of_an_unplugged_camera_say_so(gateway: RunningGateway) -> None:
     async with gateway.http.stream("GET", "/settings/events") as response:
         events = sse_events(response)
-        assert json.loads((await anext(events))["data"])["connected"] is True
+        assert json.loads((await next_event(events))["data"])["connected"] is True
         gateway.service.camera.unplug()
-        while json.loads((await anext(events))["data"])["connected"]:
+        while json.loads((await next_event(events))["data"])["connected"]:
             pass  # until the event that says it went
         gateway.service.camera.replug()
-        while not json.loads((await anext(events))["data"])["connected"]:
+        while not json.loads((await next_event(events))["data"])["connected"]:
             pass
 
 
