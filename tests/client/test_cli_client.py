@@ -262,3 +262,157 @@ def test_ctrl_c_while_watching_cancels_the_stream_from_another_thread() -> None:
             time.sleep(0.01)
     assert Stream.cancelled_by == ["MainThread", "watch-ctrl-c"]
     assert signal.getsignal(signal.SIGINT) is before  # restored
+
+
+# -- settings, presets and camera channels (issue 12) ---------------------------------------------
+
+
+async def test_settings_set_changes_the_fields_named_by_path_and_show_reads_them(
+    service: RunningService, tmp_path: Path
+) -> None:
+    info = await service.stub.GetCameraInfo(pb.GetCameraInfoRequest())
+    width = next(feature for feature in info.features if feature.name == "roi.width")
+    new_width = int(width.minimum + 2 * width.step)
+    before = (await camera_grpc(tmp_path, "settings", "show", "--target", service.address)).json()
+    applied = (
+        await camera_grpc(
+            tmp_path, "settings", "set", f"roi.width={new_width}", "flip.horizontal=true", "--target", service.address
+        )
+    ).json()
+    settings = applied["settings"]
+    assert isinstance(settings, dict) and isinstance(before["settings"], dict)
+    assert settings["roi"]["width"] == new_width
+    assert settings["roi"]["height"] == before["settings"]["roi"]["height"]  # not named: unchanged
+    assert settings["flip"] == {"horizontal": True, "vertical": False}
+    assert int(settings["revision"]) > int(before["settings"]["revision"])
+    current = await service.stub.GetSettings(pb.GetSettingsRequest())
+    assert (current.settings.roi.width, current.settings.flip.horizontal) == (new_width, True)
+
+
+async def test_settings_set_with_a_stale_revision_is_aborted_and_changes_nothing(
+    service: RunningService, tmp_path: Path
+) -> None:
+    stale = (await service.stub.GetSettings(pb.GetSettingsRequest())).settings.revision
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=2.0))
+    result = await camera_grpc(
+        tmp_path, "settings", "set", "gain_db=5", "--expected-revision", str(stale), "--target", service.address
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("camera-grpc: ABORTED: "), result.stderr
+    assert (await service.stub.GetSettings(pb.GetSettingsRequest())).gain_db == 2.0
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("roi.width=wide", "roi.width: must be a whole number, not 'wide'"),
+        ("exposure_auto=sometimes", "exposure_auto: must be one of off, continuous, once, not 'sometimes'"),
+        ("roi=640", "roi: is a group of settings: set its parts (roi.offset_x, roi.offset_y, roi.width, roi.height)"),
+        ("brightness=3", "brightness: not a setting"),
+        ("roi.width", "'roi.width' is not PATH=VALUE"),
+    ],
+)
+async def test_settings_set_refuses_a_value_of_the_wrong_type_before_calling(
+    service: RunningService, tmp_path: Path, assignment: str, message: str
+) -> None:
+    result = await camera_grpc(tmp_path, "settings", "set", assignment, "--target", service.address)
+    assert result.returncode == 2  # a usage error, as argparse's
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1].startswith(f"camera-grpc settings set: error: argument PATH=VALUE: {message}")
+
+
+async def test_settings_set_of_a_value_the_camera_refuses_is_its_error_line(
+    service: RunningService, tmp_path: Path
+) -> None:
+    result = await camera_grpc(tmp_path, "settings", "set", "white_balance.red=1.5", "--target", service.address)
+    assert result.returncode == 1
+    assert result.stderr.startswith("camera-grpc: FAILED_PRECONDITION: white_balance"), result.stderr
+    nan = await camera_grpc(tmp_path, "settings", "set", "exposure_ms=nan", "--target", service.address)
+    assert nan.returncode == 1 and nan.stderr.startswith("camera-grpc: INVALID_ARGUMENT: exposure_ms"), nan.stderr
+
+
+async def test_settings_features_is_a_table_of_what_the_camera_offers(service: RunningService, tmp_path: Path) -> None:
+    info = await service.stub.GetCameraInfo(pb.GetCameraInfoRequest())
+    result = await camera_grpc(tmp_path, "settings", "features", "--target", service.address)
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+        for line in result.stdout.splitlines()
+        if line.count("│") > 2
+    }
+    for feature in info.features:
+        assert feature.name in rows, result.stdout
+        assert rows[feature.name][0] == ("yes" if feature.supported else "no")
+    width = next(feature for feature in info.features if feature.name == "roi.width")
+    assert rows["roi.width"][1:4] == [f"{width.minimum:g}", f"{width.maximum:g}", f"{width.step:g}"]
+    assert "mono8" in rows["pixel_format"][5]
+    assert rows["exposure_ms"][4] == "milliseconds"
+    assert f"settings channels: {info.settings_channels or 'none'}" in result.stdout
+
+
+async def test_settings_watch_prints_one_json_line_per_change(service: RunningService, tmp_path: Path) -> None:
+    result = await camera_grpc(tmp_path, "settings", "watch", "--count", "1", "--target", service.address)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    change = json.loads(lines[0])
+    assert (change["cause"], change["connected"]) == ("initial", True)
+    current = await service.stub.GetSettings(pb.GetSettingsRequest())
+    assert int(change["settings"]["revision"]) == current.settings.revision
+
+
+async def test_settings_watch_stops_on_ctrl_c(service: RunningService, tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "camera_grpc",
+        "settings",
+        "watch",
+        "--target",
+        service.address,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    first = json.loads(await asyncio.wait_for(process.stdout.readline(), timeout=30))
+    assert first["cause"] == "initial"
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=4.0))
+    change = json.loads(await asyncio.wait_for(process.stdout.readline(), timeout=30))
+    assert change["settings"]["gain_db"] == 4.0 and int(change["settings"]["revision"]) > int(
+        first["settings"]["revision"]
+    )
+    process.send_signal(signal.SIGINT)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+
+
+async def test_presets_from_the_command_line(service: RunningService, tmp_path: Path) -> None:
+    target = ("--target", service.address)
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=6.0))
+    saved = (await camera_grpc(tmp_path, "preset", "save", "evening", *target)).json()
+    assert saved["preset"]["name"] == "presets/evening"  # type: ignore[index]
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=1.0))
+    listed = (await camera_grpc(tmp_path, "preset", "list", *target)).json()
+    assert [preset["name"] for preset in listed["presets"]] == ["presets/evening"]  # type: ignore[attr-defined]
+    shown = (await camera_grpc(tmp_path, "preset", "show", "presets/evening", *target)).json()
+    assert shown["preset"]["settings"]["gain_db"] == 6.0  # type: ignore[index]
+    loaded = (await camera_grpc(tmp_path, "preset", "load", "evening", *target)).json()
+    assert loaded["settings"]["gain_db"] == 6.0  # type: ignore[index]
+    assert (await service.stub.GetSettings(pb.GetSettingsRequest())).gain_db == 6.0
+    deleted = await camera_grpc(tmp_path, "preset", "delete", "evening", *target)
+    assert deleted.returncode == 0 and "deleted presets/evening" in deleted.stderr
+    missing = await camera_grpc(tmp_path, "preset", "load", "evening", *target)
+    assert missing.returncode == 1 and missing.stderr.startswith("camera-grpc: NOT_FOUND: "), missing.stderr
+
+
+async def test_camera_channels_from_the_command_line(service: RunningService, tmp_path: Path) -> None:
+    target = ("--target", service.address)
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=8.0))
+    saved = await camera_grpc(tmp_path, "camera-channel", "save", "1", *target)
+    assert saved.returncode == 0 and "channel 1" in saved.stderr, saved.stderr
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=2.0))
+    loaded = (await camera_grpc(tmp_path, "camera-channel", "load", "1", *target)).json()
+    assert loaded["settings"]["gain_db"] == 8.0  # type: ignore[index]
+    refused = await camera_grpc(tmp_path, "camera-channel", "load", "-1", *target)
+    assert refused.returncode == 2 and "must be 0 (factory defaults) or a user channel" in refused.stderr
