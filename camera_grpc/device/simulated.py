@@ -18,7 +18,9 @@ knows it is simulated.
 Timing: frames come from a free-running clock. The shortest period is the longer of
 exposure plus a fixed overhead and the readout of the rows in use (a full-sensor
 readout takes ``1 / max_frame_rate_fps``, so a smaller region or vertical addressing
-reads out faster); a FIXED frame rate lengthens it. A grab returns the newest finished
+reads out faster); a FIXED frame rate lengthens it. As on PixeLINK cameras, the
+frame-rate setting's limit is the readout's rate (it follows region and addressing),
+a fixed rate is not lowered by a long exposure, and the actual rate is what results. A grab returns the newest finished
 frame not yet returned, or waits for the next one, so a frame always takes at least
 its exposure time and a consumer that falls behind sees gaps in the frame numbers.
 
@@ -295,11 +297,10 @@ class SimulatedCamera(CameraDriver):
     def read_settings(self) -> SettingsReading:
         self._check()
         settings = self._settings
-        if settings.frame_rate.mode is FrameRateMode.FREE or settings.frame_rate.fps > self._max_fps():
-            # FREE reads the rate the camera runs at; a FIXED rate the exposure or region no longer allows reads
-            # the rate it is lowered to (the value set comes back when they allow it again)
-            settings = replace(settings, frame_rate=replace(settings.frame_rate, fps=self._max_fps()))
-        return SettingsReading(settings, self._geometry(self._settings), 1.0 / self._period_s())
+        actual_fps = 1.0 / self._period_s()
+        if settings.frame_rate.mode is FrameRateMode.FREE:  # reads the rate it runs at
+            settings = replace(settings, frame_rate=FrameRate(FrameRateMode.FREE, actual_fps))
+        return SettingsReading(settings, self._geometry(self._settings), actual_fps)
 
     def write_setting(self, name: str, value: Any) -> None:
         self._check()
@@ -315,7 +316,7 @@ class SimulatedCamera(CameraDriver):
             return  # an optional setting not given: the camera keeps its value
         checked = value
         if name == "frame_rate" and value.mode is FrameRateMode.FREE:
-            checked = replace(value, fps=self._max_fps())  # the rate is not used while free
+            checked = replace(value, fps=self._max_fps())  # the rate is not used while free: any value is fine
         target = replace(self._settings, **{name: checked})
         validate(target, (name,), self._features(), (self._width, self._height))  # what the camera refuses
         if name in GEOMETRY_FIELDS:
@@ -346,6 +347,8 @@ class SimulatedCamera(CameraDriver):
     def start_streaming(self) -> None:
         self._check()
         if not self._streaming:
+            # the scene as read out now is prepared before the clock starts, as a camera sets up before it exposes
+            self._lit(self._settings.exposure_ms, self._settings.gain_db, self._geometry(self._settings))
             self._anchor_time = time.monotonic()
             self._anchor_number = self._last_returned
             self._streaming = True
@@ -554,8 +557,9 @@ class SimulatedCamera(CameraDriver):
         return max(settings.exposure_ms / 1000.0 + READOUT_S, self._readout_s(settings))
 
     def _max_fps(self) -> float:
-        """The fastest frame rate the current exposure and region allow."""
-        return 1.0 / self._free_period_s(self._settings)
+        """The fastest frame rate the current region and addressing allow (the readout; as on PixeLINK cameras,
+        the limit of the frame-rate setting does not follow the exposure: a long exposure lowers the actual rate)."""
+        return 1.0 / self._readout_s(self._settings)
 
     def _period_s(self) -> float:
         settings = self._settings
