@@ -653,31 +653,52 @@ def test_pixel_formats_are_set_and_delivered(camera: Any) -> None:
     assert caught.value.field == "pixel_format"
 
 
+#: An exposure at which 12-bit sensor values use their low 4 bits too (at 10 ms they are multiples of 16).
+ODD_EXPOSURE_MS = 10.3
+#: Pixels of a MONO12_PACKED frame whose bytes hold the frame-number stamp.
+PACKED_STAMP_PIXELS = STAMP_BYTES * 2 // 3 + 1
+
+
+def sensor_levels(camera: Any, exposure_ms: float) -> np.ndarray:
+    """The 12-bit sensor value of each pattern value at ``exposure_ms``, read from a MONO16 frame."""
+    apply(camera, pixel_format=PixelFormat.MONO16, exposure_ms=exposure_ms)
+    frame = grab_one(camera)
+    camera.stop_streaming()
+    skip = STAMP_BYTES // 2
+    levels = pattern(0, 0, frame.width, frame.height, frame.frame_number).ravel()[skip:]
+    values = frame.pixels.ravel()[skip:]
+    lut = np.zeros(256, np.uint16)
+    lut[levels] = values
+    assert np.array_equal(lut[levels], values)  # one sensor value per pattern value
+    assert (lut & 0xF).any(), "the low bits must be exercised"
+    return lut
+
+
 def test_mono12_packed_is_unpacked_pixel_exact(camera: Any) -> None:
-    apply(camera, pixel_format=PixelFormat.MONO12_PACKED, exposure_ms=UNSCALED_EXPOSURE_MS)
+    lut = sensor_levels(camera, ODD_EXPOSURE_MS)
+    apply(camera, pixel_format=PixelFormat.MONO12_PACKED)
     frame = grab_one(camera)
     assert (frame.pixel_format, frame.bit_depth, frame.pixels.dtype) == (PixelFormat.MONO16, SENSOR_BITS, np.uint16)
-    value12 = pattern(0, 0, WIDTH, HEIGHT, frame.frame_number) * 16
-    skip = STAMP_BYTES * 2 // 3 + 1  # pixels whose packed bytes hold the frame-number stamp
-    assert np.array_equal(frame.pixels.ravel()[skip:], value12.ravel()[skip:])
+    expected = lut[pattern(0, 0, WIDTH, HEIGHT, frame.frame_number)]
+    skip = PACKED_STAMP_PIXELS
+    assert np.array_equal(frame.pixels.ravel()[skip:], expected.ravel()[skip:])
 
 
 def test_mono12_packed_with_an_odd_pixel_count(camera: Any) -> None:
+    lut = sensor_levels(camera, ODD_EXPOSURE_MS)
     # 72x72 sensor pixels decimated by 8: 9x9 = 81 pixels, the last one alone in its 3-byte group.
-    factor = 8
+    factor, size = 8, 9
     apply(
         camera,
         pixel_format=PixelFormat.MONO12_PACKED,
-        roi=Region(0, 0, 72, 72),
+        roi=Region(0, 0, factor * size, factor * size),
         pixel_addressing=PixelAddressing(AddressingMode.DECIMATE, factor, factor),
-        exposure_ms=UNSCALED_EXPOSURE_MS,
     )
     frame = grab_one(camera)
-    y, x = np.mgrid[0:9, 0:9]
-    value12 = ((x * factor + y * factor + frame.frame_number) & 0xFF) * 16
-    skip = STAMP_BYTES * 2 // 3 + 1
-    assert frame.pixels.shape == (9, 9)
-    assert np.array_equal(frame.pixels.ravel()[skip:], value12.ravel()[skip:])
+    y, x = np.mgrid[0:size, 0:size]
+    expected = lut[(x * factor + y * factor + frame.frame_number) & 0xFF]
+    assert frame.pixels.shape == (size, size)
+    assert np.array_equal(frame.pixels.ravel()[PACKED_STAMP_PIXELS:], expected.ravel()[PACKED_STAMP_PIXELS:])
 
 
 def test_mono12_packed_frames_reuse_their_buffers(camera: Any) -> None:
