@@ -416,11 +416,12 @@ class CameraController:
         frame = self._worker.next_frame(lambda candidate: _taken_with(candidate, target))
         if self._metrics is not None:
             _time_grab(frame, self._metrics)
-        saved = then_in_executor(frame, self._executor, lambda taken: self._save(taken, image_format, quality))
+        saved = then_in_executor(
+            frame,
+            self._executor,
+            lambda taken: self._store.save(taken, image_format, quality, self._info, settings=target),
+        )
         return frame, saved
-
-    def _save(self, frame: Frame, image_format: str, quality: int) -> NewCapture:
-        return self._store.save(frame, image_format, quality, self._info)
 
     async def list_captures(self, page_size: int = 0, page_token: str = "") -> CaptureRecordPage:
         """Saved captures, newest first, one page (see :meth:`CaptureStore.list_captures`)."""
@@ -491,9 +492,16 @@ class CameraController:
             return self._snapshot or self._publish(driver.read_settings(), cause)
         info = self._info or self._read_info(driver)
         before = driver.read_settings()
-        target = _merged(before.settings, patch, paths)
+        # Merged into the settings as clients see them: the camera's, but for requested values it cannot take
+        # (those stay requested, and are written only when this update sets them).
+        conflicting = [
+            name for name in (self._conflict.fields if self._conflict else ()) if name in self._requested.values
+        ]
+        current = replace(before.settings, **{name: self._requested.values[name] for name in conflicting})
+        target = _merged(current, patch, paths)
         names = _top_level(paths)
         validate(target, names, info.features, (info.sensor_width, info.sensor_height))
+        target = replace(target, **{name: getattr(before.settings, name) for name in conflicting if name not in names})
         reading = driver.apply_settings(target, changed_fields(before.settings, target))
         self._requested = self._requested.with_values({name: getattr(reading.settings, name) for name in names})
         self._settle_once(reading)
