@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -102,9 +103,9 @@ class Run:
         parsed: dict[str, object] = json.loads(self.stdout)
         return parsed
 
-    def json_stream(self) -> list[dict[str, object]]:
-        """grpcurl prints one JSON object per streamed message."""
-        assert self.returncode == 0, f"{shlex.join(self.args)} failed:\n{self.stderr}"
+    def json_stream(self, status: int = 0) -> list[dict[str, object]]:
+        """grpcurl prints one JSON object per streamed message (``status``: grpcurl's exit status)."""
+        assert self.returncode == status, f"{shlex.join(self.args)} exited with {self.returncode}:\n{self.stderr}"
         decoder, messages, position = json.JSONDecoder(), [], 0
         text = self.stdout.strip()
         while position < len(text):
@@ -163,6 +164,10 @@ class Session:
     service: RunningService
     saved_capture: str | None = None
     checked: list[str] = field(default_factory=list)
+    #: The settings' revision as the last recipe reported it (GetSettings, UpdateSettings).
+    revision: int | None = None
+    #: The settings of the preset the CreatePreset recipe saved.
+    preset: dict[str, Any] | None = None
 
 
 # -- what each recipe must show -------------------------------------------------------------------
@@ -195,24 +200,124 @@ def check_get_camera_info(run: Run, session: Session) -> None:
     assert (info["sensor_width"], info["sensor_height"]) == (2448, 2048)
 
 
+#: grpcurl's exit status for a call that failed with a status code: 64 + the code.
+GRPCURL_STATUS_BASE = 64
+
+
+def revision_of(settings: object) -> int:
+    """A CameraSettings' revision, as grpcurl prints it (a uint64: a string)."""
+    assert isinstance(settings, dict), settings
+    return int(str(settings["revision"]))
+
+
 def check_get_settings(run: Run, session: Session) -> None:
     settings = run.json()
     assert settings["connected"] is True
     assert settings["pixel_format"] == "PIXEL_FORMAT_MONO8"
+    session.revision = revision_of(settings["settings"])
+
+
+def snake_case(path: str) -> str:
+    """A FieldMask path as proto3 JSON writes it (``roi.width,exposureAuto``) as the proto names it."""
+    return re.sub(r"[A-Z]", lambda letter: "_" + letter[0].lower(), path)
+
+
+def at_path(message: object, path: str) -> object:
+    for part in path.split("."):
+        assert isinstance(message, dict), (path, message)
+        message = message[part]
+    return message
 
 
 def check_update_settings(run: Run, session: Session) -> None:
     request = run.request
     exposure_ms = request.get("exposure_ms")
     if isinstance(exposure_ms, int | float) and exposure_ms <= 0:  # the error recipe
-        assert run.returncode == 64 + 3, run.stderr  # grpcurl exits with 64 + the status code
+        assert run.returncode == GRPCURL_STATUS_BASE + 3, run.stderr  # INVALID_ARGUMENT
         assert "Code: InvalidArgument" in run.stderr
         assert "exposure_ms" in run.stderr and "must be between" in run.stderr
         assert "google.rpc.BadRequest" in run.stderr
         return
     applied = run.json()
-    for name, value in request.items():
-        assert applied[name] == value, (name, applied)
+    if "settings" not in request:  # exposure and gain, as older clients send them
+        for name, value in request.items():
+            assert applied[name] == value, (name, applied)
+        session.revision = revision_of(applied["settings"])
+        return
+    # A FieldMask update: every path named has the value asked for; nothing else was asked.
+    mask = request["update_mask"]
+    # grpcurl takes a FieldMask as {"paths": [...]}; proto3 JSON's own form is one string of lowerCamelCase paths
+    written = mask["paths"] if isinstance(mask, dict) else str(mask).split(",")
+    paths = [snake_case(path) for path in written]
+    assert len(paths) >= 1
+    for path in paths:
+        wanted = at_path(request["settings"], path)
+        if path == "exposure_auto" and wanted == "AUTO_MODE_ONCE":
+            # a one-shot adjustment reads OFF again once it has ended
+            assert at_path(applied["settings"], path) in ("AUTO_MODE_ONCE", "AUTO_MODE_OFF"), applied
+        else:
+            assert at_path(applied["settings"], path) == wanted, (path, applied)
+    revision = revision_of(applied["settings"])
+    if "expected_revision" in request:  # the conditional update: the recipe passed the revision it read
+        assert int(str(request["expected_revision"])) == session.revision, (request, session.revision)
+    assert session.revision is None or revision > session.revision
+    session.revision = revision
+
+
+def check_watch_settings(run: Run, session: Session) -> None:
+    # -max-time ended the endless stream: DEADLINE_EXCEEDED (4), after the messages that came
+    messages = run.json_stream(status=GRPCURL_STATUS_BASE + 4)
+    assert "Code: DeadlineExceeded" in run.stderr, run.stderr
+    first = messages[0]
+    assert (first["cause"], first["connected"]) == ("initial", True), first
+    assert session.revision is not None and revision_of(first["settings"]) >= session.revision
+    revisions = [revision_of(message["settings"]) for message in messages]
+    assert revisions == sorted(set(revisions)), revisions  # each later message is a later revision
+    session.revision = revisions[-1]
+
+
+def check_create_preset(run: Run, session: Session) -> None:
+    preset = run.json()["preset"]
+    assert isinstance(preset, dict)
+    assert preset["name"] == f"presets/{run.request['preset_id']}"
+    assert "create_time" in preset
+    session.preset = preset
+
+
+def check_list_presets(run: Run, session: Session) -> None:
+    assert session.preset is not None
+    names = [preset["name"] for preset in run.json()["presets"]]  # type: ignore[attr-defined]
+    assert session.preset["name"] in names, names
+
+
+def check_get_preset(run: Run, session: Session) -> None:
+    assert session.preset is not None
+    assert run.json()["preset"] == session.preset
+
+
+def check_apply_preset(run: Run, session: Session) -> None:
+    assert session.preset is not None
+    applied = run.json()
+    assert applied["connected"] is True
+    for path in ("roi", "gain_db", "pixel_format"):
+        assert at_path(applied["settings"], path) == at_path(session.preset["settings"], path), path
+    session.revision = revision_of(applied["settings"])
+
+
+def check_delete_preset(run: Run, session: Session) -> None:
+    assert run.json() == {}
+    assert session.preset is not None and run.request["name"] == session.preset["name"]
+
+
+def check_save_settings_to_camera(run: Run, session: Session) -> None:
+    assert run.json() == {}
+
+
+def check_load_settings_from_camera(run: Run, session: Session) -> None:
+    loaded = run.json()
+    assert loaded["connected"] is True
+    assert session.revision is not None and revision_of(loaded["settings"]) > session.revision
+    session.revision = revision_of(loaded["settings"])
 
 
 def check_capture(run: Run, session: Session) -> None:
@@ -274,6 +379,14 @@ CHECKS: dict[str, Callable[[Run, Session], None]] = {
     "camera.v1.CameraService/GetCameraInfo": check_get_camera_info,
     "camera.v1.CameraService/GetSettings": check_get_settings,
     "camera.v1.CameraService/UpdateSettings": check_update_settings,
+    "camera.v1.CameraService/WatchSettings": check_watch_settings,
+    "camera.v1.CameraService/CreatePreset": check_create_preset,
+    "camera.v1.CameraService/ListPresets": check_list_presets,
+    "camera.v1.CameraService/GetPreset": check_get_preset,
+    "camera.v1.CameraService/ApplyPreset": check_apply_preset,
+    "camera.v1.CameraService/DeletePreset": check_delete_preset,
+    "camera.v1.CameraService/SaveSettingsToCamera": check_save_settings_to_camera,
+    "camera.v1.CameraService/LoadSettingsFromCamera": check_load_settings_from_camera,
     "camera.v1.CameraService/Capture": check_capture,
     "camera.v1.CameraService/ListCaptures": check_list_captures,
     "camera.v1.CameraService/GetCapture": check_get_capture,
