@@ -36,6 +36,7 @@ from camera_grpc.device.settings import (
     Range,
     Region,
     WhiteBalance,
+    get_path,
     is_known_path,
 )
 from camera_grpc.errors import InvalidArgumentError
@@ -228,7 +229,11 @@ def resolve_mask(message: pb.CameraSettings, mask: list[str]) -> tuple[str, ...]
 
 def _without_unspecified(domain: CameraSettings, path: str, explicit: set[str]) -> list[str]:
     """``path``, or its parts without an auto mode left UNSPECIFIED; INVALID_ARGUMENT for another unspecified enum."""
-    value = _get(domain, path)
+    value = get_path(domain, path)
+    if isinstance(value, _Unspecified):
+        if value.kind is AutoMode and path not in explicit:
+            return []  # an auto mode not named itself: left as it is
+        raise InvalidArgumentError(path, "unspecified", reason=f"must be one of {_ENUM_CHOICES[value.kind]}")
     if dataclasses.is_dataclass(value) and not isinstance(value, Range):
         parts: list[str] = []
         for field in dataclasses.fields(value):
@@ -238,17 +243,7 @@ def _without_unspecified(domain: CameraSettings, path: str, explicit: set[str]) 
         if len(parts) == len(dataclasses.fields(value)):
             return [path]  # nothing left out: the whole message
         return parts
-    if isinstance(value, _Unspecified):
-        if value.kind is AutoMode and path not in explicit:
-            return []  # an auto mode not named itself: left as it is
-        raise InvalidArgumentError(path, "unspecified", reason=f"must be one of {_ENUM_CHOICES[value.kind]}")
     return [path]
-
-
-def _get(value: Any, path: str) -> Any:
-    for part in path.split("."):
-        value = getattr(value, part)
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
