@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import io
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import grpc
 import numpy as np
 import pytest
+from google.protobuf import field_mask_pb2
 from PIL import Image
 
 from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions, Subscription, _Entry
@@ -407,3 +408,60 @@ async def test_byte_budgets_count_frames_of_a_new_geometry_at_their_size() -> No
         assert subscription.buffered == 3 and hub.held_bytes == 3 * large_bytes  # only large frames left
         delivery = await anext(aiter(subscription))
     assert (delivery.frame.frame_number, delivery.missed_frames) == (48, 137)  # 90 + 47 not received
+
+
+def update(**settings: object) -> pb.UpdateSettingsRequest:
+    """An UpdateSettings request that sets just these fields (a FieldMask of their names)."""
+    return pb.UpdateSettingsRequest(
+        settings=pb.CameraSettings(**settings), update_mask=field_mask_pb2.FieldMask(paths=list(settings))
+    )
+
+
+async def read_until(
+    call: grpc.aio.UnaryStreamCall, done: Callable[[pb.FramesResponse], bool]
+) -> list[pb.FramesResponse]:
+    """Messages up to and including the first for which ``done`` is true (the stream must not end before)."""
+    messages: list[pb.FramesResponse] = []
+    while not messages or not done(messages[-1]):
+        message = await call.read()
+        assert message is not grpc.aio.EOF, "stream ended early"
+        messages.append(message)
+    return messages
+
+
+async def test_roi_and_pixel_format_changed_while_streaming_show_in_the_next_messages_and_nothing_is_missed(
+    small: RunningService,
+) -> None:
+    published = record_published(small)
+    raw = small.stub.Frames(pb.FramesRequest(policy=QUEUE, queue_depth=256))
+    jpeg = small.stub.Frames(pb.FramesRequest(policy=QUEUE, queue_depth=256, encoding=pb.FRAME_ENCODING_JPEG))
+    before = await read_until(raw, lambda m: m.sequence_number == 5)
+    await small.stub.UpdateSettings(update(roi=pb.Region(offset_x=32, offset_y=16, width=160, height=120)))
+    smaller = await read_until(raw, lambda m: m.width == 160)
+    await small.stub.UpdateSettings(update(pixel_format=pb.PIXEL_FORMAT_MONO16))
+    sixteen = await read_until(raw, lambda m: m.pixel_format == pb.PIXEL_FORMAT_MONO16)
+    sixteen += await read_n(raw, 3)
+    messages = [*before, *smaller, *sixteen]
+    geometries = [(m.width, m.height, m.pixel_format, m.bit_depth, len(m.data)) for m in messages]
+    full, roi = (320, 240, pb.PIXEL_FORMAT_MONO8, 8, 320 * 240), (160, 120, pb.PIXEL_FORMAT_MONO8, 8, 160 * 120)
+    deep = (160, 120, pb.PIXEL_FORMAT_MONO16, 12, 160 * 120 * 2)
+    # each message has its own frame's geometry; each change happens once, between two frames
+    assert geometries == sorted(geometries, key=[full, roi, deep].index)
+    assert {full, roi, deep} == set(geometries)
+    # every frame the camera produced reached this QUEUE subscriber; missed counts only the camera's own gaps
+    # within one geometry (the simulated camera skips a frame it could not deliver in time), never a restart
+    assert [m.frame_number for m in messages] == [n for n in published if n <= messages[-1].frame_number]
+    expected_missed = [0] + [
+        m.frame_number - previous.frame_number - 1
+        if (m.width, m.pixel_format) == (previous.width, previous.pixel_format)
+        else 0
+        for previous, m in itertools.pairwise(messages)
+    ]
+    assert [m.missed_frames for m in messages] == expected_missed
+    # the JPEG subscriber's stream went on through both restarts too, its images of the new size
+    jpegs = await read_until(jpeg, lambda m: m.frame_number >= messages[-1].frame_number)
+    jpeg.cancel()
+    sizes = [(m.width, m.height) for m in jpegs]
+    assert sizes[0] == (320, 240) and sizes[-1] == (160, 120) and sum(m.missed_frames for m in jpegs) == 0
+    with Image.open(io.BytesIO(jpegs[-1].data)) as image:
+        assert image.size == (160, 120)

@@ -1,14 +1,16 @@
-"""LiveFrames: live frames paced by the client's credits, so a slow client always gets a fresh frame."""
+"""LiveFrames: live frames paced by the client's credits, so a slow client always gets a fresh frame, whatever
+the geometry changes in between."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import grpc
 import pytest
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.rpc.test_frames import SMALL_CAMERA, assert_accounting_adds_up, record_published
+from tests.rpc.test_frames import SMALL_CAMERA, assert_accounting_adds_up, record_published, update
 from tests.support import RunningService, ServiceFactory, eventually
 
 #: Frames the camera must produce between two credits for the test to see that none were sent ahead.
@@ -86,3 +88,28 @@ async def test_a_malformed_credit_message_ends_the_stream_with_invalid_argument(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call.read()
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_binning_changed_while_a_live_stream_waits_for_credit_gives_the_next_frame_the_new_size(
+    small: RunningService,
+) -> None:
+    published: list[tuple[int, int]] = []  # (frame number, width) of every frame the camera produces
+    small.runtime.worker.add_frame_listener(lambda frame: published.append((frame.frame_number, frame.width)))
+    call = small.stub.LiveFrames()
+    await call.write(subscribe(credits=1, policy=pb.DELIVERY_POLICY_LATEST))
+    first = (await call.read()).frame
+    assert (first.width, first.height) == (320, 240)
+    # no credit: the stream holds the newest frame while acquisition restarts with 2x2 binning
+    await small.stub.UpdateSettings(
+        update(pixel_addressing=pb.PixelAddressing(mode=pb.ADDRESSING_MODE_BIN, horizontal=2, vertical=2))
+    )
+    binned_from = len(published)
+    await eventually(lambda: len(published) > binned_from + FRAMES_BETWEEN_CREDITS, what="binned frames produced")
+    await call.write(pb.LiveFramesRequest(credits=1))
+    second = (await call.read()).frame  # the newest frame: a binned one, the stream never ended
+    call.cancel()
+    assert (second.width, second.height, len(second.data)) == (160, 120, 160 * 120)
+    # missed: the frames produced in between and the camera's own gaps within one geometry, not the restart
+    span = published[published.index((first.frame_number, 320)) : published.index((second.frame_number, 160)) + 1]
+    gaps = sum(n - previous - 1 for (previous, w0), (n, w1) in itertools.pairwise(span) if w0 == w1)
+    assert second.missed_frames == len(span) - 2 + gaps
