@@ -83,22 +83,22 @@ async def test_star_replaces_every_setting_from_a_full_message(small: RunningSer
 
 
 @pytest.mark.parametrize(
-    ("paths", "named"),
+    ("paths", "named", "why"),
     [
-        (["roi.depth"], "roi.depth"),
-        (["revision"], "revision"),
-        (["width"], "width"),
-        (["*", "gain_db"], "*"),
+        (["roi.depth"], "roi.depth", "is not a setting"),
+        (["revision"], "revision", "is output only"),
+        (["width"], "width", "is output only"),
+        (["*", "gain_db"], "*", "must be the only path"),
     ],
     ids=["unknown", "output-only", "output-only-geometry", "star-with-others"],
 )
 async def test_a_bad_mask_is_invalid_argument_naming_the_path(
-    small: RunningService, paths: list[str], named: str
+    small: RunningService, paths: list[str], named: str, why: str
 ) -> None:
     before = await small.stub.GetSettings(pb.GetSettingsRequest())
     error = await refused(small.stub.UpdateSettings(masked(pb.CameraSettings(gain_db=3.0), *paths)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert named in error.details()
+    assert named in error.details() and why in error.details()
     fields, info = details(error)
     assert (fields, info.reason) == (["update_mask"], "INVALID_ARGUMENT")
     assert await small.stub.GetSettings(pb.GetSettingsRequest()) == before
