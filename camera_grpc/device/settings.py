@@ -186,8 +186,9 @@ class FeatureInfo:
 
     @property
     def unit(self) -> str:
-        """The unit the name declares (``milliseconds`` for ``exposure_ms``)."""
-        return unit_of(self.name.rsplit(".", 1)[-1])
+        """The unit the name declares (``milliseconds`` for ``exposure_ms``, ``frames per second`` for
+        ``frame_rate.fps``: the path's last part may be the suffix itself)."""
+        return unit_of(self.name.replace(".", "_"))
 
 
 #: The field paths a camera describes (every leaf of :class:`CameraSettings`), in a stable order.
