@@ -169,6 +169,80 @@ async def test_the_viewer_reports_an_unplugged_camera_and_recovers(gateway: Runn
     await page.close()
 
 
+async def test_the_camera_settings_panel_sets_the_region_follows_other_clients_and_keeps_presets(
+    gateway: RunningGateway, browser: Browser
+) -> None:
+    camera = (await gateway.http.get("/camera")).json()
+    features = {feature["name"]: feature for feature in camera["features"]}
+    page = await open_viewer(browser, gateway)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # Controls come from the camera's features: the region's bounds and step are the camera's.
+    width = page.locator("#setting-roi-width")
+    await width.wait_for()
+    feature = features["roi.width"]
+    assert [await width.get_attribute(name) for name in ("min", "max", "step")] == [
+        f"{feature[name]:g}" for name in ("minimum", "maximum", "step")
+    ]
+    assert await page.locator("label[for='setting-roi-width']").text_content() == "Width"
+    assert await width.input_value() == "2448"
+    assert (
+        await page.locator("#setting-pixel-addressing-mode option").all_text_contents()
+        == (features["pixel_addressing.mode"]["choices"])
+    )
+    # A mono camera has no white balance: its controls are there, disabled, saying why.
+    balance = page.locator("#setting-white-balance-mode")
+    assert await balance.is_disabled()
+    assert await page.locator("#setting-white-balance-mode-reason").text_content() == "not on this camera"
+
+    # Set the width through the page: the camera has it, the rest of the region is unchanged.
+    await width.fill("640")
+    await page.click("#camera-apply")
+    await page.wait_for_selector("#camera-message:has-text('applied')")
+    settings = (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings
+    assert (settings.roi.width, settings.roi.height) == (640, 2048)
+    await page.wait_for_selector("#live-info:has-text('live')")
+
+    # Save it as a preset.
+    await page.fill("#preset-id", "narrow")
+    await page.click("#preset-save")
+    await page.wait_for_selector("#camera-message:has-text('saved as narrow')")
+
+    # Another client changes the width: the page shows it (the event stream), though nobody reloaded it.
+    await gateway.service.stub.UpdateSettings(
+        pb.UpdateSettingsRequest(
+            settings=pb.CameraSettings(roi=pb.Region(width=1024)), update_mask={"paths": ["roi.width"]}
+        )
+    )
+    await page.wait_for_function("() => document.getElementById('setting-roi-width').value === '1024'")
+
+    # The preset brings the width back; "Full sensor" the whole sensor.
+    await page.select_option("#preset-list", "narrow")
+    await page.click("#preset-apply")
+    await page.wait_for_selector("#camera-message:has-text('preset narrow applied')")
+    assert await width.input_value() == "640"
+    assert (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.roi.width == 640
+    await page.click("#full-sensor")
+    await page.wait_for_function("() => document.getElementById('setting-roi-width').value === '2448'")
+    assert (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.roi.width == 2448
+
+    # A value off the camera's step is refused with its rule, and nothing changes.
+    await width.fill("641")
+    await page.click("#camera-apply")
+    await page.wait_for_selector("#camera-message.error:has-text('step 8')")
+    assert (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.roi.width == 2448
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-settings.png"), full_page=True)
+    assert errors == []
+    assert await csp_violations(page) == []
+    await page.close()
+    # Closing the page ends its event stream and live view (their slots are given back).
+    slots = gateway.server.app.state.stream_slots
+    await eventually(lambda: slots.total == 0, what="the page's streams closed")
+
+
 async def test_the_docs_render_offline_under_their_content_security_policy(
     gateway: RunningGateway, browser: Browser
 ) -> None:

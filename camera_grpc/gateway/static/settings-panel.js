@@ -102,7 +102,7 @@ export class SettingsPanel {
     const container = document.getElementById("camera-controls");
     const groups = new Map();
     for (const feature of camera.features) {
-      if (SKIPPED.has(feature.name) || valueAt(settings, feature.name) === undefined) {
+      if (SKIPPED.has(feature.name)) {
         continue;
       }
       const group = GROUPS[feature.name.split(".")[0]] ?? "Image";
