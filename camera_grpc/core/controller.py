@@ -177,7 +177,9 @@ class CameraController:
         # Written on the camera thread only (and here, before it starts); read by the event loop. Each is an
         # immutable snapshot (or a flag or number), replaced whole.
         #: What clients asked for (as the camera applied it); persisted, re-applied after every reconnect.
-        self._requested = Requested.of({"exposure_ms": default_exposure_ms, "gain_db": default_gain_db, **saved})
+        self._requested = Requested.of({"exposure_ms": default_exposure_ms, "gain_db": default_gain_db}).with_values(
+            saved
+        )
         #: The settings revision: +1 at every change of the settings, whatever its cause. Camera thread only.
         self._revision = saved_revision
         #: Identity and limits as the camera last reported them.
@@ -219,7 +221,8 @@ class CameraController:
 
     @property
     def requested(self) -> Mapping[str, Any]:
-        """The settings clients asked for, by top-level name (what is persisted and re-applied)."""
+        """The settings re-applied at every connect, by top-level name: those clients asked for (persisted) and
+        the configured defaults of exposure and gain."""
         return self._requested.values
 
     def add_state_listener(self, listener: Callable[[CameraState], None]) -> None:
@@ -511,7 +514,9 @@ class CameraController:
     def _load_channel(self, driver: CameraDriver, channel: int) -> SettingsSnapshot:
         """Load a camera channel; its settings become the requested ones (camera thread)."""
         reading = driver.load_settings_from_channel(channel)
-        self._requested = Requested.of({name: getattr(reading.settings, name) for name in SETTING_FIELDS})
+        self._requested = Requested.of(
+            {name: getattr(reading.settings, name) for name in SETTING_FIELDS}, asked=SETTING_FIELDS
+        )
         self._recheck_conflict(self._info or self._read_info(driver), reading)
         return self._publish(reading, Cause.CAMERA_CHANNEL, persist=True)
 

@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -89,19 +89,29 @@ def values_to_json(values: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Requested:
-    """What clients asked for: values of top-level settings (names of ``SETTING_FIELDS``). Immutable."""
+    """What clients asked for: values of top-level settings (names of ``SETTING_FIELDS``). Immutable.
+
+    ``values`` also holds the service's defaults (DEFAULT_EXPOSURE, DEFAULT_GAIN) until a client sets them;
+    ``asked`` names the settings clients set, the only ones persisted.
+    """
 
     values: Mapping[str, Any]
+    asked: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, values: Mapping[str, Any]) -> Requested:
+    def of(cls, values: Mapping[str, Any], asked: Collection[str] = ()) -> Requested:
         """A snapshot of ``values`` (in ``SETTING_FIELDS`` order; None values are left out)."""
         ordered = {name: values[name] for name in SETTING_FIELDS if name in values and values[name] is not None}
-        return cls(MappingProxyType(ordered))
+        return cls(MappingProxyType(ordered), frozenset(name for name in asked if name in ordered))
 
     def with_values(self, changes: Mapping[str, Any]) -> Requested:
-        """These values, with ``changes`` replacing or adding some."""
-        return Requested.of({**self.values, **changes})
+        """These values, with ``changes`` (asked for by a client) replacing or adding some."""
+        return Requested.of({**self.values, **changes}, self.asked | set(changes))
+
+    @property
+    def asked_values(self) -> dict[str, Any]:
+        """The values clients set (what is persisted)."""
+        return {name: value for name, value in self.values.items() if name in self.asked}
 
     def over(self, settings: CameraSettings) -> CameraSettings:
         """``settings`` (e.g. the camera's power-up values) with the requested values in place."""
@@ -153,7 +163,7 @@ class SettingsStore:
         """Replace the file atomically with ``requested`` at ``revision``."""
         write_json_atomically(
             self.path,
-            {"version": FORMAT_VERSION, "revision": revision, "requested": values_to_json(requested.values)},
+            {"version": FORMAT_VERSION, "revision": revision, "requested": values_to_json(requested.asked_values)},
         )
 
 
