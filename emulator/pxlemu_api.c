@@ -113,7 +113,7 @@ PXLAPI PXL_RETURN_CODE PxLGetCurrentTimestamp(HANDLE hCamera, double *pCurrentTi
 PXLAPI PXL_RETURN_CODE PxLSetCallback(HANDLE hCamera, U32 callbackType, void *pContext, void *pfn)
 {
     API_ENTER(PxLSetCallback, hCamera, 1);
-    return API_LEAVE(impl_SetCallback(hCamera, callbackType, pContext, pfn));
+    return API_LEAVE(impl_SetCallback(hCamera, callbackType, pContext, (frame_fn_t)pfn));
 }
 
 PXLAPI PXL_RETURN_CODE PxLSetEventCallback(HANDLE hCamera, U32 eventId, void *pContext, event_fn_t pfn)
@@ -151,23 +151,43 @@ PXL_STUBS(X_STUB)
 
 /* ================================================================ emulator control API */
 
+/* after retiring cameras (g_mu released): wait until none of them runs a user callback, drop the references */
+static void wait_retired(camera_t **gone, int n)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&gone[i]->mu);
+        wait_callbacks(gone[i]);
+        pthread_mutex_unlock(&gone[i]->mu);
+        put_cam(gone[i]);
+    }
+    pthread_mutex_lock(&g_mu);
+    free_retired_locked();
+    pthread_mutex_unlock(&g_mu);
+}
+
 PXLAPI int PxLEmu_Reset(void)
 {
     ensure_init();
     pthread_mutex_lock(&g_mu);
+    camera_t *gone[64];
+    int ngone = 0;
     while (g_cams) {
         camera_t *c = g_cams;
         g_cams = c->next;
         retire_camera_locked(c);
+        if (ngone < 64) {
+            c->refs++;
+            gone[ngone++] = c;
+        }
     }
     while (g_handles) {
         hrec_t *r = g_handles;
         g_handles = r->next;
         free(r);
     }
-    free_retired_locked();
     load_profile_locked();
     pthread_mutex_unlock(&g_mu);
+    wait_retired(gone, ngone);
     pthread_mutex_lock(&g_fmu);
     memset(g_f, 0, sizeof g_f);
     pthread_mutex_unlock(&g_fmu);
@@ -234,34 +254,28 @@ PXLAPI int PxLEmu_RemoveCamera(U32 serial)
     if (c) {
         *pp = c->next;
         retire_camera_locked(c);
+        c->refs++;
     }
     pthread_mutex_unlock(&g_mu);
+    if (c)
+        wait_retired(&c, 1);
     return c ? 0 : -1;
 }
 
 PXLAPI int PxLEmu_Unplug(U32 serial)
 {
-    struct { event_fn_t fn; void *ctx; U32 id; } ev[32];
-    int nev = 0;
-    double ts = 0;
     camera_t *c = lock_cam(serial);
     if (c && c->plugged) {
         c->plugged = 0;
         c->stream_state = STREAM_STOP;
         c->epoch++;
-        ts = mono_now() - c->t0;
+        clear_in_flight(c);
+        c->burst.remaining = 0;
+        /* delivered by the camera thread to every handle that registered for it (or for ANY) */
+        queue_event(c, EVENT_CAMERA_DISCONNECTED, mono_now() - c->t0, 0);
         pthread_cond_broadcast(&c->cv);
-        for (hrec_t *r = g_handles; r && nev < 32; r = r->next) /* g_mu is held */
-            if (r->cam == c && r->gen == c->gen && r->ev_fn) {
-                ev[nev].fn = r->ev_fn;
-                ev[nev].ctx = r->ev_ctx;
-                ev[nev].id = r->id;
-                nev++;
-            }
     }
     unlock_cam(c);
-    for (int i = 0; i < nev && !g_shutdown; i++) /* no lock held */
-        ev[i].fn(ev[i].id, EVENT_CAMERA_DISCONNECTED, ts, 0, NULL, ev[i].ctx);
     return c ? 0 : -1;
 }
 
@@ -378,23 +392,6 @@ PXLAPI int PxLEmu_DropFrames(U32 serial, int n)
         c->drop_total += (U64)n;
     unlock_cam(c);
     return c ? 0 : -1;
-}
-
-PXLAPI int PxLEmu_HardwareTrigger(U32 serial)
-{
-    int taken = -1;
-    camera_t *c = lock_cam(serial);
-    if (c) {
-        taken = 0;
-        if (c->hw_waiters > 0) { /* a trigger nobody waits for is lost */
-            c->hw_seq++;
-            c->hw_time = mono_now();
-            taken = 1;
-            pthread_cond_broadcast(&c->cv);
-        }
-    }
-    unlock_cam(c);
-    return taken;
 }
 
 /* c->mu held: the feature and parameter exist on this camera */

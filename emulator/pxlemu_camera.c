@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ================================================================ camera model */
 
@@ -77,6 +78,17 @@ void power_up(camera_t *c)
     c->t0 = mono_now();
     c->boot_until = c->t0 + c->boot_delay_ms / 1000.0;
     memset(&c->err, 0, sizeof c->err);
+    /* triggering and GPIO (pxlemu_trigger.c): nothing in flight, input low, lines off, counters 0 */
+    clear_in_flight(c);
+    c->in_level = 0;
+    c->burst.remaining = 0;
+    c->accounted = 0;
+    c->trig_accepted = c->trig_missed = c->frames_skipped = 0;
+    c->last_exp_start = c->last_exp_end = 0.0;
+    for (int i = 0; i < GPIO_LINES; i++) {
+        memset(&c->gpio[i], 0, sizeof c->gpio[i]);
+        c->gpio[i].mode = GPIO_MODE_NORMAL;
+    }
 }
 
 /* Stop the camera's stream (if running) and wake any grab waiting on it. Takes c->mu. */
@@ -86,6 +98,7 @@ static void stop_stream(camera_t *c)
     if (c->stream_state != STREAM_STOP) {
         c->stream_state = STREAM_STOP;
         c->epoch++;
+        clear_in_flight(c);
         pthread_cond_broadcast(&c->cv);
     }
     pthread_mutex_unlock(&c->mu);
@@ -114,6 +127,7 @@ static camera_t *cam_new(U32 serial, const char *model, U32 w, U32 h, const prof
     c->cast[0] = 1.0; /* colour response R, G, B (the pattern's historic 1, 1/2, 1/4) */
     c->cast[1] = 0.5;
     c->cast[2] = 0.25;
+    c->trig_timeout = g_trig_timeout;
     setup_features(c);
     power_up(c);
     return c;
@@ -142,7 +156,10 @@ void free_retired_locked(void)
 {
     for (camera_t **pp = &g_retired; *pp;) {
         camera_t *c = *pp;
-        if (c->refs == 0) {
+        pthread_mutex_lock(&c->mu);
+        int thread = c->thr_alive && c->thr_pid == (int)getpid(); /* exits soon: it saw retired */
+        pthread_mutex_unlock(&c->mu);
+        if (c->refs == 0 && !thread) {
             *pp = c->next;
             cam_free(c);
         } else
@@ -237,6 +254,7 @@ void load_profile_locked(void)
     g_stamp = 1;
     g_freerun = 0;
     g_no_sws_mask = 0;
+    g_trig_timeout = DEFAULT_TRIGGER_TIMEOUT;
     const char *env = getenv("PXLEMU_CONFIG");
     if (env && *env) {
         char buf[1024];
@@ -272,6 +290,8 @@ void load_profile_locked(void)
                 g_stamp = atoi(val) != 0;
             else if (!strcmp(key, "freerun"))
                 g_freerun = atoi(val) != 0;
+            else if (!strcmp(key, "trigtimeout"))
+                g_trig_timeout = strtod(val, NULL) >= 0 ? strtod(val, NULL) : DEFAULT_TRIGGER_TIMEOUT;
             else if (!strcmp(key, "nosws"))
                 parse_feature_mask(val, &g_no_sws_mask);
             else
@@ -407,7 +427,13 @@ PXL_RETURN_CODE impl_Uninitialize(HANDLE h)
         release_control(c);
         pthread_mutex_unlock(&c->mu);
     }
+    c->refs++;
     pthread_mutex_unlock(&g_mu);
+    /* its callbacks go, and none runs any more when this returns (not holding g_mu: a callback may call in) */
+    pthread_mutex_lock(&c->mu);
+    drop_regs(c, id, ~0u);
+    pthread_mutex_unlock(&c->mu);
+    put_cam(c);
     free(r);
     return stale ? ApiInvalidHandleError : ApiSuccess;
 }
@@ -508,7 +534,7 @@ out:
     return cam_leave(c, rc);
 }
 
-/* ================================================================ timestamp, callbacks */
+/* ================================================================ timestamp (callbacks: pxlemu_trigger.c) */
 
 PXL_RETURN_CODE impl_GetCurrentTimestamp(HANDLE h, double *p)
 {
@@ -518,36 +544,4 @@ PXL_RETURN_CODE impl_GetCurrentTimestamp(HANDLE h, double *p)
     *p = mono_now() - c->t0;
 out:
     return cam_leave(c, rc);
-}
-
-PXL_RETURN_CODE impl_SetCallback(HANDLE h, U32 type, void *ctx, void *fn)
-{
-    (void)type;
-    (void)ctx;
-    CAM_ENTER("PxLSetCallback", ACCESS_ANY, NULL, NULL);
-    if (fn) /* removing a callback (fn NULL) succeeds: there is never one installed */
-        FAIL(ApiNotSupportedError, "frame/preview callbacks are not emulated; use PxLGetNextFrame");
-out:
-    return cam_leave(c, rc);
-}
-
-PXL_RETURN_CODE impl_SetEventCallback(HANDLE h, U32 eventId, void *ctx, event_fn_t fn)
-{
-    CAM_ENTER("PxLSetEventCallback", ACCESS_ANY, NULL, NULL);
-    if (eventId != EVENT_ANY && eventId != EVENT_CAMERA_DISCONNECTED)
-        FAIL(ApiThisEventNotSupported, "event %u is not emulated (only 0 ANY and 1 CAMERA_DISCONNECTED)", eventId);
-out:
-    pthread_mutex_unlock(&c->mu);
-    if (!rc) {
-        pthread_mutex_lock(&g_mu);
-        hrec_t *r = find_handle((U32)(uintptr_t)h);
-        if (r) {
-            r->ev_fn = fn;
-            r->ev_ctx = ctx;
-            r->ev_id = eventId;
-        }
-        pthread_mutex_unlock(&g_mu);
-    }
-    put_cam(c);
-    return rc;
 }

@@ -461,6 +461,124 @@ static int run_set(cmd_t *x, const command_t *cmd) /* VALUE is a float */
     return 1;
 }
 
+static int parse_float(const char *s, float *out)
+{
+    if (!s || !*s)
+        return 0;
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (*end || errno || !is_finite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* trigger SERIAL [rising | falling | pulse [WIDTH_S]]: 1 triggered an exposure, 2 missed, 0 neither */
+static int run_trigger(cmd_t *x, const command_t *cmd)
+{
+    U32 serial;
+    float width = 0.0f;
+    if (!parse_u32(x->tok[1], &serial) || x->nt > 4)
+        return 0;
+    const char *edge = x->tok[2] ? x->tok[2] : "pulse";
+    int r;
+    if (!strcmp(edge, "rising") && x->nt == 3)
+        r = PxLEmu_SetInput(serial, 1);
+    else if (!strcmp(edge, "falling") && x->nt == 3)
+        r = PxLEmu_SetInput(serial, 0);
+    else if (!strcmp(edge, "pulse") && (x->nt < 4 || parse_float(x->tok[3], &width)))
+        r = PxLEmu_TriggerPulse(serial, width);
+    else
+        return 0;
+    number(x, r, cmd->what);
+    if (r == -2)
+        ERR(x, "invalid argument (pulse width 0..1 s)");
+    return 1;
+}
+
+/* triggers SERIAL COUNT PERIOD_S [WIDTH_S] */
+static int run_triggers(cmd_t *x, const command_t *cmd)
+{
+    U32 serial;
+    int count;
+    float period, width = -1.0f;
+    if (!parse_u32(x->tok[1], &serial) || !parse_int(x->tok[2], &count) || !parse_float(x->tok[3], &period) ||
+        (x->nt == 5 && !parse_float(x->tok[4], &width)) || x->nt > 5)
+        return 0;
+    result(x, PxLEmu_TriggerBurst(serial, count, period, width), cmd->what);
+    return 1;
+}
+
+/* input SERIAL 0|1 (alias gpi): the input line's level; reply as trigger */
+static int run_input(cmd_t *x, const command_t *cmd)
+{
+    U32 serial;
+    int level;
+    if (!parse_u32(x->tok[1], &serial) || !parse_int(x->tok[2], &level) || x->nt != 3)
+        return 0;
+    int r = PxLEmu_SetInput(serial, level);
+    if (r == -2)
+        ERR(x, "invalid argument (level 0 or 1)");
+    else
+        number(x, r, cmd->what);
+    return 1;
+}
+
+/* gpo SERIAL INDEX -> "LEVEL COUNT" */
+static int run_gpo(cmd_t *x, const command_t *cmd)
+{
+    U32 serial, index;
+    long long count = 0;
+    if (!parse_u32(x->tok[1], &serial) || !parse_u32(x->tok[2], &index) || x->nt != 3)
+        return 0;
+    int level = PxLEmu_GetOutput(serial, index, &count);
+    if (level == -1)
+        ERR(x, "unknown %s", cmd->what);
+    else if (level < 0)
+        ERR(x, "invalid argument (GPIO index 1..%d)", GPIO_LINES);
+    else
+        say(x, "%d %lld", level, count);
+    return 1;
+}
+
+/* trigstats SERIAL -> "ACCEPTED MISSED SKIPPED" */
+static int run_trigstats(cmd_t *x, const command_t *cmd)
+{
+    U32 serial;
+    long long a = 0, m = 0, k = 0;
+    if (!parse_u32(x->tok[1], &serial) || x->nt != 2)
+        return 0;
+    if (PxLEmu_TriggerCounts(serial, &a, &m, &k) != 0)
+        ERR(x, "unknown %s", cmd->what);
+    else
+        say(x, "%lld %lld %lld", a, m, k);
+    return 1;
+}
+
+/* temperature SERIAL SENSOR_C [BODY_C] */
+static int run_temperature(cmd_t *x, const command_t *cmd)
+{
+    U32 serial;
+    float sensor, body = __builtin_nanf("");
+    if (!parse_u32(x->tok[1], &serial) || !parse_float(x->tok[2], &sensor) ||
+        (x->nt == 4 && !parse_float(x->tok[3], &body)) || x->nt > 4)
+        return 0;
+    result(x, PxLEmu_SetTemperature(serial, sensor, body), cmd->what);
+    return 1;
+}
+
+/* trigtimeout SERIAL SECONDS */
+static int run_trigtimeout(cmd_t *x, const command_t *cmd)
+{
+    U32 serial;
+    float seconds;
+    if (!parse_u32(x->tok[1], &serial) || !parse_float(x->tok[2], &seconds) || x->nt != 3)
+        return 0;
+    result(x, PxLEmu_SetTriggerTimeout(serial, seconds), cmd->what);
+    return 1;
+}
+
 /* ---------------------------------------------------------------- the command table */
 
 #define SPECIAL(name, usage, handler, what) {name, usage, handler, SIG_V, {0}, 0, what}
@@ -483,7 +601,15 @@ static const command_t commands[] = {
     CALL("clearfaults", "clearfaults", SIG_V, v, PxLEmu_ClearFaults, 0, ""),
     CALL("latency", "latency FUNC US", SIG_FI, fi, PxLEmu_SetLatency, 0, "function"),
     CALL("drop", "drop SERIAL N", SIG_SI, si, PxLEmu_DropFrames, 0, "serial"),
-    CALL("trigger", "trigger SERIAL", SIG_S, s, PxLEmu_HardwareTrigger, 1, "serial"),
+    SPECIAL("trigger", "trigger SERIAL [rising|falling|pulse [WIDTH_S]]", run_trigger, "serial"),
+    SPECIAL("triggers", "triggers SERIAL COUNT PERIOD_S [WIDTH_S]", run_triggers, "serial"),
+    SPECIAL("input", "input SERIAL 0|1", run_input, "serial"),
+    SPECIAL("gpi", "gpi SERIAL 0|1", run_input, "serial"),
+    SPECIAL("gpo", "gpo SERIAL INDEX", run_gpo, "serial"),
+    SPECIAL("trigstats", "trigstats SERIAL", run_trigstats, "serial"),
+    SPECIAL("temperature", "temperature SERIAL SENSOR_C [BODY_C]", run_temperature, "serial"),
+    SPECIAL("trigtimeout", "trigtimeout SERIAL SECONDS", run_trigtimeout, "serial"),
+    CALL("waiting", "waiting SERIAL", SIG_S, s, PxLEmu_GrabWaiters, 1, "serial"),
     CALL("count", "count FUNC", SIG_F, f, PxLEmu_CallCount, 1, "function"),
     CALL("resetcounts", "resetcounts", SIG_V, v, PxLEmu_ResetCounts, 0, ""),
     CALL("handles", "handles", SIG_V, v, PxLEmu_OpenHandleCount, 1, ""),

@@ -95,8 +95,14 @@ static PXL_RETURN_CODE adjust_trigger(camera_t *c, const featdef_t *d, F32 *v, U
 {
     int changed = quantize(v, n < 3 ? n : 3, to_int, d); /* MODE, TYPE, POLARITY are integers */
     int m = (int)v[0];
-    if (!(m <= 5 || m == 14))
-        return REFUSE(ApiInvalidParameterError, "unsupported TRIGGER mode %d (0-5 or 14)", m);
+    /* modes of this camera: 0 (edge, SHUTTER), 1 (pulse width), 4 and 14 (PARAMETER frames per trigger); the
+     * others of FEATURES.md 11.1 are refused, as a camera without them answers the GUI's trial sets */
+    if (!(m == 0 || m == 1 || m == 4 || m == 14))
+        return REFUSE(ApiInvalidParameterError, "TRIGGER mode %d is not supported by this camera (0, 1, 4, 14)", m);
+    if (n > 4 && v[4] != (F32)rnd(v[4])) { /* PARAMETER: a frame count */
+        v[4] = (F32)rnd(v[4]);
+        changed = 1;
+    }
     return changed_rc(changed);
 }
 
@@ -270,11 +276,26 @@ static const feature_desc_t feature_table[FEATURES_TOTAL] = {
                       adjust_gain, ON_ALL},
     /* degrees C, read-only (back door: PxLEmu_SetFeatureValue) */
     [FEATURE_SENSOR_TEMPERATURE] = {F_PRES | F_RO, F_MAN, {{-40.0f, 100.0f, 40.0f}}, NULL, NULL, ON_ALL},
+    /* BODY_TEMPERATURE, degrees C, read-only (PL-D and PL-X have it, FEATURES.md 13) */
+    [FEATURE_BODY_TEMPERATURE] = {F_PRES | F_RO, F_MAN, {{-40.0f, 100.0f, 45.0f}}, NULL, NULL, ON_ALL},
+    /* INDEX (1-based line), MODE, POLARITY, PARAM_1..3 (s; PULSE: NUMBER, DURATION, INTERVAL): per line, kept in
+     * camera_t.gpio (pxlemu_trigger.c); 2 lines and modes 0-5 of a PL-D USB3 camera (FEATURES.md 12) */
+    [FEATURE_GPIO] = {F_PRES | F_MAN | F_OFF | F_SWS,
+                      F_OFF,
+                      {{1.0f, (float)GPIO_LINES, 1.0f},
+                       {0.0f, 5.0f, 1.0f},
+                       {0.0f, 1.0f, 0.0f},
+                       {0.0f, 1000.0f, 0.0f},
+                       {0.0f, 10.0f, 0.0f},
+                       {0.0f, 10.0f, 0.0f}},
+                      NULL,
+                      NULL,
+                      ON_ALL},
     /* MODE, TYPE, POLARITY, DELAY (s), PARAMETER */
     [FEATURE_TRIGGER] = {F_PRES | F_MAN | F_OFF | F_PERS,
                          F_OFF,
                          {{0.0f, 14.0f, 0.0f},
-                          {0.0f, 6.0f, 0.0f},
+                          {0.0f, 2.0f, 0.0f}, /* FREE_RUNNING, SOFTWARE, HARDWARE (= LINE1): no actions, one line */
                           {0.0f, 1.0f, 0.0f},
                           {0.0f, 10.0f, 0.0f},
                           {0.0f, 1000.0f, 0.0f}},
@@ -359,6 +380,8 @@ void live_limits(const camera_t *c, U32 id, FEATURE_PARAM *lim)
 void feature_values(const camera_t *c, U32 id, F32 *out)
 {
     memcpy(out, c->cur[id].v, sizeof c->cur[id].v);
+    if (id == FEATURE_TRIGGER && c->cur[id].mode == F_OFF) /* OFF reads the defaults (FEATURES.md 1) */
+        memcpy(out, c->def[id].factory, sizeof c->def[id].factory);
     if (id == FEATURE_ACTUAL_FRAME_RATE) {
         geom_t g = geometry(c);
         out[0] = (F32)(1.0 / frame_period(c, &g));
@@ -431,6 +454,10 @@ PXL_RETURN_CODE impl_GetFeature(HANDLE h, U32 id, U32 *pFlags, U32 *pN, F32 *pPa
     rc = check_supported(c, FN, id);
     if (rc)
         goto out;
+    if (id == FEATURE_GPIO) { /* per line: params[0] is the index asked for (FEATURES.md 12.1) */
+        rc = gpio_get(c, FN, pFlags, pN, pParams);
+        goto out;
+    }
     const char *fname = feature_names[id];
     U32 n = c->def[id].nparams;
     *pFlags = F_PRES | c->cur[id].mode;
@@ -486,6 +513,10 @@ PXL_RETURN_CODE impl_SetFeature(HANDLE h, U32 id, U32 flags, U32 n, const F32 *p
         FAIL(ApiInvalidParameterError, "%s has %u parameters, %u given", fname, d->nparams, n);
     if (n > 0 && !p)
         FAIL(ApiNullPointerError, "pParams is NULL");
+    if (id == FEATURE_GPIO) {
+        rc = gpio_set(c, FN, mode, n, p);
+        goto out;
+    }
     if (mode == F_OFF) { /* disabling keeps the values: a value sent with OFF changes nothing (FEATURES.md 1) */
         c->cur[id].mode = F_OFF;
         c->op_frames[id] = 0;

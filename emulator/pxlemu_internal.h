@@ -10,6 +10,8 @@
  *   pxlemu_features.c  feature descriptor table, PxLGet/SetFeature, PxLGetCameraFeatures, settings channels
  *   pxlemu_stream.c    geometry and frame timing, stream state, PxLGetNextFrame (test pattern)
  *   pxlemu_format.c    pixel formats, PxLFormatImage
+ *   pxlemu_trigger.c   triggering (input line, trigger sequences), events, FRAME callbacks, the camera
+ *                      thread, GPIO, PxLEmu_* trigger / GPIO / temperature calls
  *   pxlemu_api.c       the exported vendor API and PxLEmu_* control API
  *   pxlemu_control.c   library init/teardown, control socket, PxLEmu_Command (text commands)
  *
@@ -23,7 +25,10 @@
  *   once.  g_fmu (call counters, fault rules, latencies) is a leaf: nothing else is taken while it is
  *   held and it is never taken while another lock is held.  A blocked PxLGetNextFrame waits on its
  *   camera's condition variable (cv, releasing mu), so it blocks neither other cameras nor control calls.
- *   No lock is held while calling a user callback.  A camera stays allocated while refs > 0 (get_cam /
+ *   No lock is held while calling a user callback.  User callbacks (events, FRAME) are called only by the
+ *   camera's own thread (pxlemu_trigger.c), which takes nothing but its camera's mu and releases it around
+ *   each call (cb_busy set); cancelling a callback, PxLUninitialize, PxLEmu_Reset and PxLEmu_RemoveCamera
+ *   wait (on cv, mu released, no g_mu held) until no callback of that camera runs.  A camera stays allocated while refs > 0 (get_cam /
  *   cam_enter take a reference under g_mu, put_cam / cam_leave drop it), also after PxLEmu_Reset or
  *   PxLEmu_RemoveCamera retired it.
  */
@@ -105,6 +110,11 @@ fstate_t *lock_fstate(const char *name);
 #define WS_ONEPUSH_FRAMES 3 /* frames a one-push white shading takes while streaming */
 #define NUM_FRAME_BUFFERS 4
 #define REFERENCE_EXPOSURE 0.01 /* s: exposure at which the pattern has its nominal brightness */
+#define MAX_PENDING 16          /* trigger sequences in flight */
+#define MAX_EVENTS 256          /* events queued for the camera thread (more are dropped) */
+#define MAX_REGS 64             /* callback registrations per camera */
+#define GPIO_LINES 2            /* PL-D USB3: 2 GPIO signals (FEATURES.md 12.3) */
+#define DEFAULT_TRIGGER_TIMEOUT 2.0 /* s, see emulator/README.md "Triggering" */
 
 #define F_PRES FEATURE_FLAG_PRESENCE
 #define F_MAN FEATURE_FLAG_MANUAL
@@ -134,6 +144,14 @@ const profile_t *find_profile(const char *name); /* NULL if unknown */
 extern const profile_t g_profiles[];              /* [0] mono (default), [1] colour */
 
 typedef struct {
+    U32 left, top, width, height; /* sensor pixels */
+    U32 pa, pa_x, pa_y, pa_mode, pf;
+    U32 out_w, out_h;
+    size_t bytes; /* frame size */
+    int flip_h, flip_v;
+} geom_t;
+
+typedef struct {
     U32 caps; /* capability flags (getCameraFeatures); 0 = not supported */
     U32 nparams;
     FEATURE_PARAM lim[MAXP];
@@ -145,6 +163,58 @@ typedef struct {
     F32 v[MAXP];
     U32 mode;
 } featval_t;
+
+/* A frame's settings and identity, copied from the camera under its lock; rendered without any lock. */
+typedef struct {
+    geom_t g;
+    double exposure, gain_db, temperature, fps_setting, actual_fps, frame_time;
+    int fps_off;
+    U64 number;
+    F32 trigger[5];
+    U32 trigger_number; /* index inside a mode-4/14 sequence */
+    F32 gpio[5][GPIO_LINES]; /* mode, polarity, parameter 1..3 of each GPIO line (descriptor GPIO.*) */
+    double scene, cast[3], ws[3];
+    int colour;
+    U32 native_pf; /* the CFA phase of the unflipped image */
+    double black;  /* BRIGHTNESS, % of full scale */
+    double gamma;  /* 0: OFF */
+    double saturation;
+    U32 mps;     /* MAX_PIXEL_SIZE, bits */
+    U32 desc_pf; /* the format the descriptor reports: FLIP shifts the Bayer phase (FEATURES.md 5, 9) */
+} frame_info_t;
+
+/* Triggered frames on their way: a trigger (hardware edge or software trigger-only call) starts a sequence of
+ * count frames (1, or PARAMETER for modes 4 and 14) whose exposures start at t0 + i * period. */
+typedef struct {
+    frame_info_t fi; /* settings at the trigger */
+    double t0, period, ro;
+    U32 count, next; /* frames in the sequence, index of the next one to finish */
+    int open;        /* mode 1: the exposure lasts until the trailing edge, which has not come yet */
+    int to_grab;     /* hardware trigger: frames go to a waiting PxLGetNextFrame first */
+} pending_t;
+
+/* a callback registration: an event id (0 = ANY) or REG_FRAME, of a handle */
+#define REG_FRAME 100u
+typedef struct {
+    U32 hid, what;
+    unsigned gen; /* the handle's camera generation: events of a later power-up are not its */
+    void *fn, *ctx;
+} cbreg_t;
+
+typedef struct {
+    U32 id;
+    double ts; /* camera clock */
+    U32 data;  /* FRAMES_SKIPPED: frames lost (handed over as 4 bytes) */
+    unsigned gen;
+} evitem_t;
+
+typedef struct {
+    int enabled;
+    U32 mode;
+    F32 pol, p[3];
+    double t_set;     /* monotonic time it was configured (PULSE starts then) */
+    U64 seq_at_set;   /* frame_seq then (STROBE, FLASH, BUSY count frames from there) */
+} gpio_line_t;
 
 typedef struct camera {
     struct camera *next;
@@ -186,6 +256,31 @@ typedef struct camera {
     /* one-push in progress: frames done and the values when it started (SHUTTER, GAIN, WHITE_SHADING) */
     int op_frames[FEATURES_TOTAL];
     F32 op_start[FEATURES_TOTAL][3];
+    /* ---- triggering, events, callbacks, GPIO (pxlemu_trigger.c); all under mu */
+    int grabs_waiting;       /* threads inside PxLGetNextFrame's wait */
+    double trig_timeout;     /* s a hardware-trigger grab waits before ApiCameraTimeoutError; 0 = forever */
+    int in_level;            /* the input line (trigger / GPI #1) */
+    double busy_until;       /* monotonic: the sensor takes no trigger before (end of the last readout) */
+    pending_t pend[MAX_PENDING];
+    int npend;
+    frame_info_t ready[NUM_FRAME_BUFFERS]; /* hardware-triggered frames handed to waiting grabs */
+    int nready;
+    frame_info_t cbframes[NUM_FRAME_BUFFERS]; /* frames for FRAME callbacks, delivered by the camera thread */
+    int ncbframes;
+    U64 cb_next_k;           /* free running with a FRAME callback: next frame (sequence) for the callback */
+    evitem_t evq[MAX_EVENTS];
+    int evq_head, evq_len;
+    cbreg_t regs[MAX_REGS];
+    int nregs;
+    int cb_busy;             /* the camera thread is inside a user callback (mu released) */
+    int thr_alive;           /* the camera thread runs (it exits when the camera is retired) */
+    pthread_t thr;
+    int thr_pid;
+    U64 accounted;           /* highest frame number delivered or reported skipped */
+    long long trig_accepted, trig_missed, frames_skipped;
+    struct { int remaining, phase; double next_t, period, width; } burst;
+    gpio_line_t gpio[GPIO_LINES];
+    double last_exp_start, last_exp_end; /* monotonic: the last exposure (GPIO STROBE / FLASH levels) */
 } camera_t;
 
 typedef U32 (*event_fn_t)(U32 hCamera, U32 eventId, double eventTimestamp, U32 numDataBytes, U8 *pData,
@@ -197,9 +292,6 @@ typedef struct hrec {
     camera_t *cam;
     unsigned gen;
     U32 flags;
-    event_fn_t ev_fn;
-    void *ev_ctx;
-    U32 ev_id;
 } hrec_t;
 
 extern pthread_mutex_t g_mu;
@@ -279,6 +371,43 @@ PXL_RETURN_CODE api_leave(const inj_t *inj, PXL_RETURN_CODE rc);
     return inj_.rc
 #define API_LEAVE(rc) api_leave(&inj_, (rc))
 
+/* ================================================================ triggering, events, callbacks, GPIO (pxlemu_trigger.c) */
+
+typedef U32 (*frame_fn_t)(U32 hCamera, void *pFrameData, U32 dataFormat, const FRAME_DESC *pFrameDesc,
+                          void *pContext);
+
+extern double g_trig_timeout; /* PXLEMU_CONFIG trigtimeout= (default for new cameras) */
+int trigger_kind(const camera_t *c);     /* 0 free running, 1 software, 2 hardware */
+int hw_trigger_armed(const camera_t *c); /* TRIGGER on with type HARDWARE (LINE1) */
+void ensure_cam_thread(camera_t *c);     /* c->mu held: start the camera thread if it does not run */
+void queue_event(camera_t *c, U32 id, double ts, U32 data); /* c->mu held: if someone registered for it */
+int has_frame_cb(const camera_t *c);
+/* c->mu held: drop what a running stream had in flight (stream stop / start, unplug, power-up) */
+void clear_in_flight(camera_t *c);
+/* c->mu held: the input line goes to level at monotonic time t; 1 accepted trigger, 2 missed, 0 neither */
+int input_edge(camera_t *c, int level, double t);
+/* c->mu held: a trigger accepted at t (software: t = when the sensor is free) starts a pending sequence */
+void accept_trigger(camera_t *c, double t, int to_grab);
+/* c->mu held: frame k of the sequence was produced (number with drops, counters, AUTO step); fills fi->number */
+void number_frame(camera_t *c, U64 k, frame_info_t *fi, double exp_start, double exp_end);
+/* c->mu held: frame number n is handed to someone: FRAMES_SKIPPED for a gap before it */
+void account_delivery(camera_t *c, U64 n, double ts);
+void push_cb_frame(camera_t *c, const frame_info_t *fi); /* c->mu held */
+/* c->mu held: remove registrations of handle hid (what = ~0u: all), then wait for a running callback
+ * (unless called from the camera thread itself) */
+void drop_regs(camera_t *c, U32 hid, U32 what);
+void wait_callbacks(camera_t *c); /* c->mu held: until no user callback runs (not from the camera thread) */
+/* GPIO feature (17) get / set, c->mu held */
+PXL_RETURN_CODE gpio_get(camera_t *c, const char *fn, U32 *pFlags, U32 *pN, F32 *pParams);
+PXL_RETURN_CODE gpio_set(camera_t *c, const char *fn, U32 mode, U32 n, const F32 *p);
+void gpio_desc(const camera_t *c, F32 out[5][GPIO_LINES]);
+int gpio_level(const camera_t *c, int line, double now, long long *count);
+
+/* pxlemu_stream.c */
+void snapshot_frame(camera_t *c, const geom_t *g, frame_info_t *fi); /* settings of a frame taken now */
+int render_frame(U8 *dst, const frame_info_t *fi);                  /* 0, or -1 out of memory */
+void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi);
+
 /* ================================================================ pixel formats (pxlemu_format.c) */
 
 int pf_is_bayer(U32 pf);
@@ -292,13 +421,6 @@ U32 pf_shift_phase(U32 pf, U32 dx, U32 dy);
 
 /* ================================================================ geometry and timing (pxlemu_stream.c) */
 
-typedef struct {
-    U32 left, top, width, height; /* sensor pixels */
-    U32 pa, pa_x, pa_y, pa_mode, pf;
-    U32 out_w, out_h;
-    size_t bytes; /* frame size */
-    int flip_h, flip_v;
-} geom_t;
 
 /* all c->mu held */
 geom_t geometry(const camera_t *c);
@@ -332,7 +454,7 @@ PXL_RETURN_CODE impl_GetNumberCameras(U32 *pSerials, U32 *pn);
 PXL_RETURN_CODE impl_GetCameraInfo(HANDLE h, CAMERA_INFO *p, U32 size, const char *fn);
 PXL_RETURN_CODE impl_SetCameraName(HANDLE h, const char *name);
 PXL_RETURN_CODE impl_GetCurrentTimestamp(HANDLE h, double *p);
-PXL_RETURN_CODE impl_SetCallback(HANDLE h, U32 type, void *ctx, void *fn);
+PXL_RETURN_CODE impl_SetCallback(HANDLE h, U32 type, void *ctx, frame_fn_t fn);
 PXL_RETURN_CODE impl_SetEventCallback(HANDLE h, U32 eventId, void *ctx, event_fn_t fn);
 /* pxlemu_features.c */
 PXL_RETURN_CODE impl_GetCameraFeatures(HANDLE h, U32 id, CAMERA_FEATURES *p, U32 *psize);

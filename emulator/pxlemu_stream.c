@@ -156,15 +156,6 @@ void auto_step(camera_t *c)
     }
 }
 
-/* 0 free running, 1 software trigger, 2 hardware (any other trigger type) */
-static int trigger_kind(const camera_t *c)
-{
-    if (c->cur[FEATURE_TRIGGER].mode == F_OFF)
-        return 0;
-    int type = (int)c->cur[FEATURE_TRIGGER].v[1];
-    return type == 0 ? 0 : type == 1 ? 1 : 2;
-}
-
 /* ================================================================ streaming */
 
 PXL_RETURN_CODE impl_SetStreamState(HANDLE h, U32 state)
@@ -181,6 +172,7 @@ PXL_RETURN_CODE impl_SetStreamState(HANDLE h, U32 state)
     }
     c->stream_state = state;
     c->epoch++;
+    clear_in_flight(c);
     if (state == STREAM_START)
         reset_stream_timing(c);
     pthread_cond_broadcast(&c->cv);
@@ -199,22 +191,6 @@ PXL_RETURN_CODE impl_GetStreamState(HANDLE h, U32 *pState, U32 *pNumBuffers)
 out:
     return cam_leave(c, rc);
 }
-
-typedef struct {
-    geom_t g;
-    double exposure, gain_db, temperature, fps_setting, actual_fps, frame_time;
-    int fps_off;
-    U64 number;
-    F32 trigger[5];
-    double scene, cast[3], ws[3];
-    int colour;
-    U32 native_pf; /* the CFA phase of the unflipped image */
-    double black;  /* BRIGHTNESS, % of full scale */
-    double gamma;  /* 0: OFF */
-    double saturation;
-    U32 mps;     /* MAX_PIXEL_SIZE, bits */
-    U32 desc_pf; /* the format the descriptor reports: FLIP shifts the Bayer phase (FEATURES.md 5, 9) */
-} frame_info_t;
 
 /* sequential writer of pixel values (mps-bit) in a frame format */
 typedef struct {
@@ -263,7 +239,7 @@ static void flush_values(writer_t *w)
 }
 
 /* Renders the frame (emulator/README.md "Test pattern").  Returns 0, or -1 if out of memory. */
-static int render_frame(U8 *dst, const frame_info_t *fi)
+int render_frame(U8 *dst, const frame_info_t *fi)
 {
     const geom_t *g = &fi->g;
     const U32 full = (1u << fi->mps) - 1u;
@@ -346,7 +322,7 @@ static int render_frame(U8 *dst, const frame_info_t *fi)
     return 0;
 }
 
-static void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
+void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
 {
     FRAME_DESC d;
     memset(&d, 0, sizeof d);
@@ -364,6 +340,14 @@ static void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
     d.Trigger.fPolarity = fi->trigger[2];
     d.Trigger.fDelay = fi->trigger[3];
     d.Trigger.fParameter = fi->trigger[4];
+    for (int i = 0; i < GPIO_LINES; i++) {
+        d.GPIO.fMode[i] = fi->gpio[0][i];
+        d.GPIO.fPolarity[i] = fi->gpio[1][i];
+        d.GPIO.fParameter1[i] = fi->gpio[2][i];
+        d.GPIO.fParameter2[i] = fi->gpio[3][i];
+        d.GPIO.fParameter3[i] = fi->gpio[4][i];
+    }
+    d.TriggerNumber.fValue = (F32)fi->trigger_number;
     d.FrameRate.fValue = (F32)(fi->fps_off ? fi->actual_fps : fi->fps_setting);
     d.Roi.fLeft = (F32)fi->g.left;
     d.Roi.fTop = (F32)fi->g.top;
@@ -389,35 +373,47 @@ static void fill_desc(FRAME_DESC *out, U32 usize, const frame_info_t *fi)
     memcpy(out, &d, n);
 }
 
-/* c->mu held: wait for PxLEmu_HardwareTrigger (mu released while waiting).  ApiSuccess, or why the wait ended:
- * ApiStreamStopped, ApiNoCameraError, ApiInvalidHandleError. */
-static PXL_RETURN_CODE wait_hw_trigger(camera_t *c, unsigned gen, unsigned epoch)
+void snapshot_frame(camera_t *c, const geom_t *g, frame_info_t *fi)
 {
-    PXL_RETURN_CODE rc = ApiSuccess;
-    unsigned long long seq = c->hw_seq;
-    c->hw_waiters++;
-    while (seq == c->hw_seq) {
-        rc = alive(c, gen);
-        if (!rc && (c->epoch != epoch || c->stream_state != STREAM_START))
-            rc = ApiStreamStopped;
-        if (rc)
-            break;
-        pthread_cond_wait(&c->cv, &c->mu);
-    }
-    c->hw_waiters--;
-    return rc;
+    memset(fi, 0, sizeof *fi);
+    fi->g = *g;
+    fi->exposure = (double)c->cur[FEATURE_SHUTTER].v[0];
+    fi->gain_db = c->cur[FEATURE_GAIN].v[0];
+    fi->scene = c->scene;
+    memcpy(fi->cast, c->cast, sizeof fi->cast);
+    fi->colour = c->prof->colour;
+    fi->native_pf = c->prof->formats[0];
+    for (int k = 0; k < 3; k++)
+        fi->ws[k] = c->def[FEATURE_WHITE_SHADING].caps ? c->cur[FEATURE_WHITE_SHADING].v[k] : 1.0;
+    fi->black = c->cur[FEATURE_BRIGHTNESS].v[0];
+    fi->gamma = c->cur[FEATURE_GAMMA].mode == F_OFF ? 0.0 : c->cur[FEATURE_GAMMA].v[0];
+    fi->saturation = c->def[FEATURE_SATURATION].caps ? c->cur[FEATURE_SATURATION].v[0] : 0.0;
+    fi->mps = (U32)c->cur[FEATURE_MAX_PIXEL_SIZE].v[0];
+    if (fi->mps < 8 || fi->mps > 16)
+        fi->mps = 12;
+    fi->desc_pf = pf_shift_phase(g->pf, g->flip_h ? (g->out_w - 1) & 1u : 0, g->flip_v ? (g->out_h - 1) & 1u : 0);
+    fi->temperature = c->cur[FEATURE_SENSOR_TEMPERATURE].v[0];
+    fi->fps_setting = c->cur[FEATURE_FRAME_RATE].v[0];
+    fi->fps_off = c->cur[FEATURE_FRAME_RATE].mode == F_OFF;
+    fi->actual_fps = 1.0 / frame_period(c, g);
+    if (c->cur[FEATURE_TRIGGER].mode == F_OFF) /* free running: the defaults, type FREE_RUNNING (FEATURES.md 1) */
+        for (int i = 0; i < 5; i++)
+            fi->trigger[i] = c->def[FEATURE_TRIGGER].factory[i];
+    else
+        memcpy(fi->trigger, c->cur[FEATURE_TRIGGER].v, sizeof fi->trigger);
+    gpio_desc(c, fi->gpio);
 }
 
 /* c->mu held: end of readout of the frame a grab at `now` gets, for the models without a hardware trigger;
  * *pk: its sequence number (in: the next one) */
-static double frame_due(camera_t *c, int kind, double now, double delay, double exposure, double ro, double period,
-                        U64 *pk)
+static double frame_due(camera_t *c, int kind, int freerun, double now, double delay, double exposure, double ro,
+                        double period, U64 *pk)
 {
     if (kind == 1) { /* software trigger: this call triggers one exposure */
         double start = now > c->last_due ? now : c->last_due;
         return start + delay + exposure + ro;
     }
-    if (g_freerun) { /* free-running sensor: frames nobody waits for are lost */
+    if (freerun) { /* free-running sensor: frames nobody waits for are lost */
         if (c->fr_period != period) {
             c->fr_anchor_t = c->last_due >= 0 ? c->last_due : now;
             c->fr_anchor_k = c->frame_seq;
@@ -439,6 +435,44 @@ static double frame_due(camera_t *c, int kind, double now, double delay, double 
     return due;
 }
 
+/* c->mu held: a hardware-trigger grab waits for a triggered frame (mu released while waiting).  ApiSuccess with
+ * *out, or why the wait ended: ApiStreamStopped, ApiNoCameraError, ApiInvalidHandleError, ApiCameraTimeoutError
+ * (nothing arrived within the camera's trigger timeout). */
+static PXL_RETURN_CODE wait_triggered(camera_t *c, unsigned gen, unsigned epoch, frame_info_t *out)
+{
+    PXL_RETURN_CODE rc;
+    double deadline = c->trig_timeout > 0 ? mono_now() + c->trig_timeout : 0.0;
+    c->hw_waiters++;
+    c->grabs_waiting++;
+    ensure_cam_thread(c); /* it completes the triggered frames */
+    for (;;) {
+        rc = alive(c, gen);
+        if (!rc && (c->epoch != epoch || c->stream_state != STREAM_START))
+            rc = ApiStreamStopped;
+        if (rc)
+            break;
+        if (c->nready > 0) {
+            *out = c->ready[0];
+            memmove(&c->ready[0], &c->ready[1], (size_t)(c->nready - 1) * sizeof c->ready[0]);
+            c->nready--;
+            break;
+        }
+        if (deadline > 0 && mono_now() >= deadline) {
+            rc = ApiCameraTimeoutError;
+            break;
+        }
+        if (deadline > 0) {
+            struct timespec ts = abs_time(deadline);
+            pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        } else {
+            pthread_cond_wait(&c->cv, &c->mu);
+        }
+    }
+    c->hw_waiters--;
+    c->grabs_waiting--;
+    return rc;
+}
+
 PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DESC *pDesc)
 {
     unsigned gen;
@@ -449,9 +483,15 @@ PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DES
     int deliver = 0;
     if (c->stream_state != STREAM_START)
         FAIL(ApiStreamStopped, "the stream is not started");
+    int kind = trigger_kind(c);
     if (!pFrame) {
-        if (bufsize == 0xFFFFFFFFu) /* "trigger only" form: frames go to callbacks, none emulated */
+        if (bufsize == 0xFFFFFFFFu) { /* "trigger only" (FEATURES.md 11.3): the image goes to FRAME callbacks */
+            if (kind == 1) {
+                double now = mono_now();
+                accept_trigger(c, now > c->last_due ? now : c->last_due, 0);
+            }
             goto out;
+        }
         FAIL(ApiNullPointerError, "pFrame is NULL");
     }
     if (!pDesc)
@@ -467,67 +507,62 @@ PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DES
         FAIL(ApiBufferTooSmall, "frame buffer of %u bytes is smaller than the %zu-byte frame (%ux%u, format %u)",
              bufsize, need, g.out_w, g.out_h, g.pf);
     unsigned epoch = c->epoch;
-    double now = mono_now();
-    double exposure = c->cur[FEATURE_SHUTTER].v[0], ro = readout_time(c, &g), period = frame_period(c, &g);
-    int kind = trigger_kind(c);
-    double delay = c->cur[FEATURE_TRIGGER].v[3];
-    double due;
-    U64 k = c->frame_seq + 1;
-    if (kind == 2) { /* hardware trigger: wait for PxLEmu_HardwareTrigger */
-        rc = wait_hw_trigger(c, gen, epoch);
+    if (kind == 2) { /* hardware trigger: a frame an edge triggered (pxlemu_trigger.c) */
+        rc = wait_triggered(c, gen, epoch, &fi);
         if (rc == ApiStreamStopped)
             FAIL(rc, "the stream was stopped while waiting for a trigger");
         if (rc == ApiNoCameraError)
             FAIL(rc, "camera %u was disconnected while waiting for a trigger", c->serial);
+        if (rc == ApiCameraTimeoutError)
+            FAIL(rc, "no triggered frame within %g s", c->trig_timeout);
         if (rc)
             goto out;
-        due = c->hw_time + delay + exposure + ro;
-    } else {
-        due = frame_due(c, kind, now, delay, exposure, ro, period, &k);
+        if (fi.g.bytes > bufsize) /* cannot happen: geometry changes need a stopped stream */
+            FAIL(ApiBufferTooSmall, "frame buffer of %u bytes is smaller than the %zu-byte frame", bufsize,
+                 fi.g.bytes);
+        if (fi.number > c->last_frame_number)
+            c->last_frame_number = fi.number;
+        deliver = 1;
+        goto out;
     }
+    double now = mono_now();
+    double exposure = c->cur[FEATURE_SHUTTER].v[0], ro = readout_time(c, &g), period = frame_period(c, &g);
+    double delay = kind == 1 ? c->cur[FEATURE_TRIGGER].v[3] : 0.0;
+    U64 k = c->frame_seq + 1;
+    /* a FRAME callback makes the sensor free-run (the callback gets every frame): grabs join that timeline */
+    double due = frame_due(c, kind, g_freerun || has_frame_cb(c), now, delay, exposure, ro, period, &k);
     if (due > c->last_due)
         c->last_due = due; /* reserve the sensor (concurrent grabs queue up) */
+    if (kind == 1 && due > c->busy_until)
+        c->busy_until = due;
+    c->grabs_waiting++;
     for (;;) {
         rc = alive(c, gen);
-        if (rc == ApiNoCameraError)
-            FAIL(rc, "camera %u was disconnected while waiting for a frame", c->serial);
-        if (rc)
-            goto out;
-        if (c->epoch != epoch || c->stream_state != STREAM_START)
-            FAIL(ApiStreamStopped, "the stream was stopped while waiting for a frame");
-        if (mono_now() >= due)
+        if (!rc && (c->epoch != epoch || c->stream_state != STREAM_START))
+            rc = ApiStreamStopped;
+        if (rc || mono_now() >= due)
             break;
         struct timespec ts = abs_time(due);
         pthread_cond_timedwait(&c->cv, &c->mu, &ts);
     }
+    c->grabs_waiting--;
+    if (rc == ApiNoCameraError)
+        FAIL(rc, "camera %u was disconnected while waiting for a frame", c->serial);
+    if (rc == ApiStreamStopped)
+        FAIL(rc, "the stream was stopped while waiting for a frame");
+    if (rc)
+        goto out;
     if (k <= c->frame_seq)
         k = c->frame_seq + 1;
-    c->frame_seq = k;
-    fi.g = g;
-    fi.number = k + c->drop_total;
-    c->last_frame_number = fi.number;
+    snapshot_frame(c, &g, &fi);
     fi.exposure = (double)(F32)exposure; /* what the frame was taken with (AUTO may change it below) */
-    fi.gain_db = c->cur[FEATURE_GAIN].v[0];
-    fi.scene = c->scene;
-    memcpy(fi.cast, c->cast, sizeof fi.cast);
-    fi.colour = c->prof->colour;
-    fi.native_pf = c->prof->formats[0];
-    for (int k = 0; k < 3; k++)
-        fi.ws[k] = c->def[FEATURE_WHITE_SHADING].caps ? c->cur[FEATURE_WHITE_SHADING].v[k] : 1.0;
-    fi.black = c->cur[FEATURE_BRIGHTNESS].v[0];
-    fi.gamma = c->cur[FEATURE_GAMMA].mode == F_OFF ? 0.0 : c->cur[FEATURE_GAMMA].v[0];
-    fi.saturation = c->def[FEATURE_SATURATION].caps ? c->cur[FEATURE_SATURATION].v[0] : 0.0;
-    fi.mps = (U32)c->cur[FEATURE_MAX_PIXEL_SIZE].v[0];
-    if (fi.mps < 8 || fi.mps > 16)
-        fi.mps = 12;
-    fi.desc_pf = pf_shift_phase(g.pf, g.flip_h ? (g.out_w - 1) & 1u : 0, g.flip_v ? (g.out_h - 1) & 1u : 0);
-    fi.temperature = c->cur[FEATURE_SENSOR_TEMPERATURE].v[0];
-    fi.fps_setting = c->cur[FEATURE_FRAME_RATE].v[0];
-    fi.fps_off = c->cur[FEATURE_FRAME_RATE].mode == F_OFF;
     fi.actual_fps = 1.0 / period;
-    fi.frame_time = due - c->t0;
-    memcpy(fi.trigger, c->cur[FEATURE_TRIGGER].v, sizeof fi.trigger);
-    auto_step(c); /* AUTO / ONEPUSH react to this frame */
+    fi.frame_time = due - ro - c->t0; /* latched at the end of the exposure (FEATURES.md 17) */
+    number_frame(c, k, &fi, due - ro - exposure, due - ro);
+    c->last_frame_number = fi.number;
+    account_delivery(c, fi.number, fi.frame_time);
+    if (kind == 1 && has_frame_cb(c))
+        push_cb_frame(c, &fi);
     deliver = 1;
 out:
     rc = cam_leave(c, rc);

@@ -158,6 +158,16 @@ def grab_until(api: Any, h: int, shape: tuple[int, int], done: Any, limit: int =
     raise AssertionError(f"not reached after {limit} frames")
 
 
+def wait_for(predicate: Any, timeout_s: float = 10.0) -> bool:
+    """Poll ``predicate`` until true (synchronous twin of tests.support.waiting.eventually); False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
 def stamp(buf: np.ndarray) -> int:
     return struct.unpack_from("<I", buf.tobytes(), 0)[0]
 
@@ -1135,12 +1145,11 @@ def test_hardware_trigger(pxl_api: Any, emulator: EmulatorControl) -> None:
     configure(pxl_api, h, (0, 0, 64, 64))
     assert set_feature(pxl_api, h, TRIGGER, [0, pxl_api.TriggerTypes.HARDWARE, 1, 0, 0]) == SUCCESS
     assert pxl_api.setStreamState(h, START)[0] == SUCCESS
-    assert emulator.hardware_trigger(SERIAL1) is False  # nobody waiting: lost
+    assert emulator.hardware_trigger(SERIAL1) is True  # taken, but nobody fetches it: lost (skipped)
+    assert wait_for(lambda: emulator.trigger_counts(SERIAL1)[2] == 1)
     thread, result = _grab_in_thread(pxl_api, h, (64, 64))
-    deadline = time.monotonic() + 5
-    while not emulator.hardware_trigger(SERIAL1):
-        assert time.monotonic() < deadline, "the grab never waited for the trigger"
-        time.sleep(0.01)
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    assert emulator.hardware_trigger(SERIAL1) is True
     thread.join(5)
     assert result["rc"] == SUCCESS
 
@@ -1187,7 +1196,7 @@ def test_unplug_wakes_a_blocked_grab_and_fails_calls(pxl_api: Any, emulator: Emu
     thread.join(5)
     assert not thread.is_alive() and result["rc"] == NO_CAMERA
     assert time.monotonic() - started < 5
-    assert events == [(h, pxl_api.EventId.CAMERA_DISCONNECTED)]
+    assert wait_for(lambda: events == [(h, pxl_api.EventId.CAMERA_DISCONNECTED)])  # on the camera's thread
     assert pxl_api.getNextNumPyFrame(h, np.zeros((64, 64), np.uint8))[0] == NO_CAMERA
     assert pxl_api.getFeature(h, EXPOSURE) == (NO_CAMERA,)
     assert set_feature(pxl_api, h, EXPOSURE, [0.01]) == NO_CAMERA

@@ -106,6 +106,17 @@ def _fn(name: str) -> bytes:
     return name.encode()
 
 
+#: Results of trigger_edge / trigger_pulse / set_gpi / hardware edges (0: no trigger).
+TRIGGER_ACCEPTED = 1
+TRIGGER_MISSED = 2
+
+
+def _edge_level(edge: str) -> int:
+    if edge not in ("rising", "falling"):
+        raise ValueError(f"edge must be 'rising' or 'falling', not {edge!r}")
+    return 1 if edge == "rising" else 0
+
+
 class EmulatorControl:
     """ctypes bindings to the ``PxLEmu_*`` functions of an emulator loaded in this process.
 
@@ -146,6 +157,22 @@ class EmulatorControl:
             ctypes.c_int,
         ),
         "PxLEmu_GetProfile": ([ctypes.c_uint, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
+        "PxLEmu_SetInput": ([ctypes.c_uint, ctypes.c_int], ctypes.c_int),
+        "PxLEmu_TriggerPulse": ([ctypes.c_uint, ctypes.c_float], ctypes.c_int),
+        "PxLEmu_TriggerBurst": ([ctypes.c_uint, ctypes.c_int, ctypes.c_float, ctypes.c_float], ctypes.c_int),
+        "PxLEmu_TriggerCounts": (
+            [
+                ctypes.c_uint,
+                ctypes.POINTER(ctypes.c_longlong),
+                ctypes.POINTER(ctypes.c_longlong),
+                ctypes.POINTER(ctypes.c_longlong),
+            ],
+            ctypes.c_int,
+        ),
+        "PxLEmu_GetOutput": ([ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_longlong)], ctypes.c_int),
+        "PxLEmu_SetTemperature": ([ctypes.c_uint, ctypes.c_float, ctypes.c_float], ctypes.c_int),
+        "PxLEmu_SetTriggerTimeout": ([ctypes.c_uint, ctypes.c_float], ctypes.c_int),
+        "PxLEmu_GrabWaiters": ([ctypes.c_uint], ctypes.c_int),
     }
 
     def __init__(self, lib: ctypes.CDLL) -> None:
@@ -230,8 +257,55 @@ class EmulatorControl:
         self._call("PxLEmu_DropFrames", serial, n)
 
     def hardware_trigger(self, serial: int) -> bool:
-        """Fire a hardware trigger; True if a grab was waiting for it (otherwise it is lost)."""
+        """A zero-width pulse on the trigger input; True if it started a triggered exposure (TRIGGER on with type
+        HARDWARE, streaming, camera not busy). Its frame goes to a grab waiting when the readout ends, else it is
+        lost (FRAMES_SKIPPED)."""
         return self._call("PxLEmu_HardwareTrigger", serial) == 1
+
+    # -- triggering, input line, GPIO, temperatures (emulator/README.md "Triggering, events, callbacks, GPIO")
+
+    def trigger_edge(self, serial: int, edge: str) -> int:
+        """The input line goes high ("rising") or low ("falling"): TRIGGER_ACCEPTED (1) if that edge started an
+        exposure, TRIGGER_MISSED (2) if the camera was busy, 0 otherwise."""
+        return self._call("PxLEmu_SetInput", serial, _edge_level(edge))
+
+    def trigger_pulse(self, serial: int, width_s: float = 0.0) -> int:
+        """A high pulse (rising, then falling ``width_s`` later, 0..1 s; blocks that long); result as
+        :meth:`trigger_edge` for its active edge."""
+        return self._call("PxLEmu_TriggerPulse", serial, width_s)
+
+    def trigger_burst(self, serial: int, count: int, period_s: float, width_s: float | None = None) -> None:
+        """``count`` high pulses every ``period_s`` (the first now), made by the camera's thread; returns at once.
+        ``width_s`` default min(1 ms, period/2). count 0 stops a running burst."""
+        self._call("PxLEmu_TriggerBurst", serial, count, period_s, -1.0 if width_s is None else width_s)
+
+    def set_gpi(self, serial: int, level: int) -> int:
+        """Level of the input line (shared by the hardware trigger and GPI 1); result as :meth:`trigger_edge`."""
+        return self._call("PxLEmu_SetInput", serial, int(level))
+
+    def trigger_counts(self, serial: int) -> tuple[int, int, int]:
+        """(triggers accepted, triggers missed, frames skipped) since power-up."""
+        out = [ctypes.c_longlong(), ctypes.c_longlong(), ctypes.c_longlong()]
+        self._call("PxLEmu_TriggerCounts", serial, *(ctypes.byref(v) for v in out))
+        return out[0].value, out[1].value, out[2].value
+
+    def gpo(self, serial: int, index: int) -> tuple[int, int]:
+        """GPIO line ``index`` (1-based): (level now, pulses since it was configured)."""
+        count = ctypes.c_longlong()
+        level = self._call("PxLEmu_GetOutput", serial, index, ctypes.byref(count))
+        return level, count.value
+
+    def set_temperature(self, serial: int, sensor: float, body: float | None = None) -> None:
+        """SENSOR_TEMPERATURE (and BODY_TEMPERATURE) in degrees C, rounded to 0.5."""
+        self._call("PxLEmu_SetTemperature", serial, sensor, math.nan if body is None else body)
+
+    def set_trigger_timeout(self, serial: int, seconds: float) -> None:
+        """How long a hardware-trigger grab waits before ApiCameraTimeoutError (0 = forever)."""
+        self._call("PxLEmu_SetTriggerTimeout", serial, seconds)
+
+    def waiting_grabs(self, serial: int) -> int:
+        """Threads blocked in PxLGetNextFrame on this camera now."""
+        return self._call("PxLEmu_GrabWaiters", serial)
 
     # -- observation -----------------------------------------------------------------------------------
 
@@ -377,6 +451,37 @@ class SocketControl:
 
     def hardware_trigger(self, serial: int) -> bool:
         return self._ok(f"trigger {serial}") == "1"
+
+    def trigger_edge(self, serial: int, edge: str) -> int:
+        _edge_level(edge)
+        return int(self._ok(f"trigger {serial} {edge}"))
+
+    def trigger_pulse(self, serial: int, width_s: float = 0.0) -> int:
+        return int(self._ok(f"trigger {serial} pulse {width_s!r}"))
+
+    def trigger_burst(self, serial: int, count: int, period_s: float, width_s: float | None = None) -> None:
+        width = "" if width_s is None else f" {width_s!r}"
+        self._ok(f"triggers {serial} {count} {period_s!r}{width}")
+
+    def set_gpi(self, serial: int, level: int) -> int:
+        return int(self._ok(f"gpi {serial} {int(level)}"))
+
+    def trigger_counts(self, serial: int) -> tuple[int, int, int]:
+        accepted, missed, skipped = (int(v) for v in self._ok(f"trigstats {serial}").split())
+        return accepted, missed, skipped
+
+    def gpo(self, serial: int, index: int) -> tuple[int, int]:
+        level, count = (int(v) for v in self._ok(f"gpo {serial} {index}").split())
+        return level, count
+
+    def set_temperature(self, serial: int, sensor: float, body: float | None = None) -> None:
+        self._ok(f"temperature {serial} {sensor!r}" + ("" if body is None else f" {body!r}"))
+
+    def set_trigger_timeout(self, serial: int, seconds: float) -> None:
+        self._ok(f"trigtimeout {serial} {seconds!r}")
+
+    def waiting_grabs(self, serial: int) -> int:
+        return int(self._ok(f"waiting {serial}"))
 
     def call_count(self, function: str) -> int:
         return int(self._ok(f"count {function}"))
