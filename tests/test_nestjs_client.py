@@ -481,6 +481,12 @@ async def test_example_app_serves_the_legacy_api_from_the_packed_package(
         for event in frames:
             assert event["data"]["width"] == 64
             assert base64.b64decode(event["data"]["jpeg"])[:3] == b"\xff\xd8\xff"
+        # The settings as they change (watchSettings): the current ones first, with their revision.
+        current = await service.stub.GetSettings(pb.GetSettingsRequest())
+        watched = await first_events(http, "/settings/events", 1)
+        assert watched[0]["data"]["cause"] == "initial" and watched[0]["data"]["connected"] is True
+        assert watched[0]["data"]["settings"]["revision"] == current.settings.revision
+        assert watched[0]["data"]["settings"]["exposureMs"] == current.settings.exposure_ms
         # A refused stream: one error event with the 422 the gateway would answer, then the end.
         refused_stream = await first_events(http, "/frames?max_width=1.5", 5)
         assert len(refused_stream) == 1

@@ -49,6 +49,17 @@ export class CameraController {
     return toSettings(await this.camera.updateSettings(settingsUpdate(body)));
   }
 
+  /**
+   * The full settings (camera.v1 CameraSettings, camelCase) with their revision, now and after every change
+   * whoever made it, as Server-Sent Events (`watchSettings`); closing the page cancels the watch.
+   */
+  @Sse("settings/events")
+  settingsEvents(): Observable<MessageEvent> {
+    return this.camera.watchSettings().pipe(
+      toSseEvents((change) => ({ cause: change.cause, connected: change.connected, settings: change.settings })),
+    );
+  }
+
   /** `{ exposure?, gain?, format?, quality? }`: capture and save one image on the service's host. */
   @Post("capture")
   @HttpCode(200)
