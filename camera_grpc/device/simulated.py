@@ -498,7 +498,7 @@ class SimulatedCamera(CameraDriver):
                 )
 
     def _check_channel(self, channel: int, first: int) -> None:
-        if not isinstance(channel, int) or not first <= channel <= SETTINGS_CHANNELS:
+        if isinstance(channel, bool) or not isinstance(channel, int) or not first <= channel <= SETTINGS_CHANNELS:
             raise InvalidArgumentError(
                 "channel",
                 channel,
