@@ -25,6 +25,7 @@ import grpc
 import numpy as np
 import psutil
 import pytest
+from google.protobuf import field_mask_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
 
@@ -41,7 +42,8 @@ ABSENT_SERIAL = 123456789
 WIDTH, HEIGHT = 640, 480
 ONE_SMALL_CAMERA = f"cameras={SERIAL}:{WIDTH}x{HEIGHT}"
 # Feature ids (PxLApi.FeatureId) and return codes (PxLApi.ReturnCode, SDK-ABI.md 5.1) as the emulator takes them.
-EXPOSURE, GAIN = 7, 8
+EXPOSURE, GAIN, ROI, PIXEL_FORMAT = 7, 8, 19, 22  # PxLApi.FeatureId
+SDK_MONO12_PACKED = 13  # PxLApi.PixelFormat
 API_CAMERA_TIMEOUT_ERROR = -1879048180  # 0x9000000C
 API_OUT_OF_RANGE_ERROR = -2147483626  # 0x80000016
 STREAM_STARTED = 0  # emulator "state" reply for START
@@ -174,7 +176,7 @@ async def test_every_rpc_reaches_the_camera_in_its_units(start_emulated: StartEm
     assert list(info.supported_pixel_formats) == [
         pb.PIXEL_FORMAT_MONO8,
         pb.PIXEL_FORMAT_MONO16,
-        pb.PIXEL_FORMAT_BAYER8_RGGB,
+        pb.PIXEL_FORMAT_MONO12_PACKED,
     ]
 
     assert service.emulator_value(EXPOSURE) == pytest.approx(0.002)  # DEFAULT_EXPOSURE=2 (ms)
@@ -238,6 +240,38 @@ async def test_timeouts_are_retried_then_reported_as_deadline_exceeded(
     assert (await service.stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S)).frame_number > 0
 
 
+async def test_region_and_packed_format_change_over_grpc_while_frames_stream(start_emulated: StartEmulated) -> None:
+    service = await start_emulated()
+    info = await service.stub.GetCameraInfo(pb.GetCameraInfoRequest(), timeout=CALL_TIMEOUT_S)
+    width_feature = next(feature for feature in info.features if feature.name == "roi.width")
+    assert (width_feature.minimum, width_feature.maximum, width_feature.step) == (64, WIDTH, 8)  # found by trial
+    assert not width_feature.settable_while_streaming
+    stream = service.stub.Frames(pb.FramesRequest(encoding=pb.FRAME_ENCODING_RAW))
+    first = await stream.read()
+    assert (first.width, first.pixel_format) == (WIDTH, pb.PIXEL_FORMAT_MONO8)
+    request = pb.UpdateSettingsRequest(
+        settings=pb.CameraSettings(
+            roi=pb.Region(offset_x=8, offset_y=16, width=320, height=240), pixel_format=pb.PIXEL_FORMAT_MONO12_PACKED
+        ),
+        update_mask=field_mask_pb2.FieldMask(paths=["roi", "pixel_format"]),
+    )
+    updated = await service.stub.UpdateSettings(request, timeout=CALL_TIMEOUT_S)
+    assert (updated.settings.width, updated.settings.height, updated.settings.bit_depth) == (320, 240, 12)
+    assert updated.settings.delivered_pixel_format == pb.PIXEL_FORMAT_MONO16
+    assert [service.control.feature_value(SERIAL, ROI, param) for param in range(4)] == [8, 16, 320, 240]
+    assert service.emulator_value(PIXEL_FORMAT) == SDK_MONO12_PACKED
+    for _ in range(10):  # the stream goes on, with the new geometry once the camera restarted
+        message = await stream.read()
+        assert message is not grpc.aio.EOF
+        if message.width == 320:
+            assert (message.height, message.pixel_format, message.bit_depth) == (240, pb.PIXEL_FORMAT_MONO16, 12)
+            assert len(message.data) == 320 * 240 * 2
+            break
+    else:
+        raise AssertionError("no frame with the new region")
+    stream.cancel()
+
+
 async def test_a_setting_that_needs_a_stopped_stream_changes_while_frames_stream(
     start_emulated: StartEmulated,
 ) -> None:
@@ -292,7 +326,7 @@ async def test_unplug_fails_calls_fast_and_replug_restores_the_requested_setting
     log = service.process.log
     for step in ("camera disconnected: PixeLINK camera 700000001 is gone", "PixeLINK camera 700000001 uninitialized",
                  "camera not available: PixeLINK camera 700000001 is not connected", "camera connected",
-                 "applied exposure 1500 ms, gain 3 dB"):  # fmt: skip
+                 "applied the requested settings: exposure 1500 ms (off), gain 3 dB (off)"):  # fmt: skip
         assert step in log, step
 
 
