@@ -62,6 +62,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.abuse
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.security
+	$(BIN)/python -m bench.settings
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

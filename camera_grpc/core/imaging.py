@@ -9,7 +9,7 @@ One path for every frame, whatever uses it (captures, Frames JPEG/PNG, previews,
    (``cv2.cvtColor``, bilinear, 8- or 16-bit); mono stays grey, RGB24 stays RGB. The camera has
    already white-balanced its mosaic (drivers do, as the camera's own gains), so this only
    interpolates. RAW streaming never comes here: it stays the mosaic.
-3. **Size**: previews are shrunk to ``max_width`` with an area (box) filter.
+3. **Size**: previews are shrunk to ``max_width`` (2x2 box averages, then a bilinear step; see :func:`_shrink`).
 4. **File**: JPEG with simplejpeg (libjpeg-turbo), PNG, TIFF and BMP with ``cv2.imencode``.
 
 Every step is vectorised and releases the GIL (OpenCV and simplejpeg both do), so encoder
@@ -84,12 +84,30 @@ def scaled_size(width: int, height: int, max_width: int | None) -> tuple[int, in
 
 
 def downscale(pixels: np.ndarray, max_width: int | None) -> np.ndarray:
-    """Shrink an image (grey or RGB, 8- or 16-bit) to at most ``max_width`` wide (area filter, aspect kept)."""
+    """Shrink an image (grey or RGB, 8- or 16-bit) to at most ``max_width`` wide, keeping the aspect ratio."""
     height, width = pixels.shape[:2]
     size = scaled_size(width, height, max_width)
     if size == (width, height):
         return pixels
-    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
+    return _shrink(pixels, size)
+
+
+def _shrink(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to the smaller ``size`` (width, height): halved by 2x2 box averages while the result stays at least
+    that large, then one bilinear step of less than 2x for the rest.
+
+    OpenCV's exact 2x area reduction is a fast path; its area filter at other ratios and one-step
+    resizes are not. Measured on a 5 MP RGB frame to 640 wide: one area resize 22.7 ms; halving, then
+    area 2.2 to 9 ms; halving, then bilinear about 1.5 ms. A bilinear step of less than 2x reads every
+    source pixel's neighbourhood, so it adds no aliasing to speak of after the box averages.
+    """
+    width, height = size
+    while pixels.shape[1] // 2 >= width and pixels.shape[0] // 2 >= height:
+        even = pixels[: pixels.shape[0] // 2 * 2, : pixels.shape[1] // 2 * 2]  # an odd last row/column is left out
+        pixels = cv2.resize(even, (even.shape[1] // 2, even.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if (pixels.shape[1], pixels.shape[0]) == size:
+        return pixels
+    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_LINEAR)
 
 
 def downscale_mosaic(pixels: np.ndarray, max_width: int | None) -> np.ndarray:
@@ -106,7 +124,7 @@ def downscale_mosaic(pixels: np.ndarray, max_width: int | None) -> np.ndarray:
     for dy in (0, 1):
         for dx in (0, 1):
             plane = np.ascontiguousarray(pixels[dy : height - height % 2 : 2, dx : width - width % 2 : 2])
-            out[dy::2, dx::2] = cv2.resize(plane, (half_width, half_height), interpolation=cv2.INTER_AREA)
+            out[dy::2, dx::2] = _shrink(plane, (half_width, half_height))
     return out
 
 
