@@ -533,8 +533,11 @@ PXL_RETURN_CODE impl_GetNextFrame(HANDLE h, U32 bufsize, void *pFrame, FRAME_DES
     double due = frame_due(c, kind, g_freerun || has_frame_cb(c), now, delay, exposure, ro, period, &k);
     if (due > c->last_due)
         c->last_due = due; /* reserve the sensor (concurrent grabs queue up) */
-    if (kind == 1 && due > c->busy_until)
-        c->busy_until = due;
+    if (kind == 1) { /* this call is the software trigger */
+        c->trig_accepted++;
+        if (due > c->busy_until)
+            c->busy_until = due;
+    }
     c->grabs_waiting++;
     for (;;) {
         rc = alive(c, gen);

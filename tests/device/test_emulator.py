@@ -1173,6 +1173,423 @@ def test_free_run_mode_loses_frames_nobody_waits_for(pxl_api: Any, emulator: Emu
     assert grab(pxl_api, h, 64, 64)[1].uFrameNumber == third.uFrameNumber + 1  # default: no loss
 
 
+# ------------------------------------------------------------------------------------------- triggering (issue 13)
+
+THIS_EVENT_NOT_SUPPORTED = -1879048149
+GPI_HW_TRIGGER_CONFLICT = -1879048162
+GPIO_CONFIGURATION_ERROR = -1879048161
+GPO_ONLY = -1879048146
+GPIO, BODY_TEMPERATURE = 17, 32
+SOFTWARE, HARDWARE = 1, 2
+NEGATIVE, POSITIVE = 0, 1  # rising edge, falling edge (FEATURES.md 11.4)
+EV_ANY, EV_DISCONNECTED, EV_RISING, EV_FALLING, EV_GPI_RISING, EV_GPI_FALLING, EV_MISSED, EV_SKIPPED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    9,
+)
+GPIO_STROBE, GPIO_NORMAL, GPIO_PULSE, GPIO_INPUT, GPIO_HW_TRIGGER = 0, 1, 2, 5, 9
+
+
+class _Events:
+    """Event callbacks through the wrapper's prototype, recorded as (handle, id, timestamp, data bytes)."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.seen: list[tuple[int, int, float, bytes]] = []
+        self.threads: set[int] = set()
+
+        @api._eventProcessFunction
+        def on_event(h_camera, event_id, timestamp, num_bytes, data, context):  # type: ignore[no-untyped-def]
+            payload = bytes(data[:num_bytes]) if data else b""
+            self.threads.add(threading.get_ident())
+            self.seen.append((h_camera, event_id, timestamp, payload))
+            return 0
+
+        self.fn = on_event
+
+    def register(self, h: int, event_id: int) -> int:
+        return self.api.setEventCallback(h, event_id, None, self.fn)[0]
+
+    def ids(self) -> list[int]:
+        return [e[1] for e in self.seen]
+
+
+class _Grabber:
+    """A thread that grabs frames until told to stop (or the stream stops): the descriptors and codes."""
+
+    def __init__(self, api: Any, h: int, shape: tuple[int, int] = (64, 64)) -> None:
+        self.descs: list[Any] = []
+        self.codes: list[int] = []
+        self.stop = threading.Event()
+
+        def run() -> None:
+            buf = np.zeros(shape, np.uint8)
+            while not self.stop.is_set():
+                ret = api.getNextNumPyFrame(h, buf)
+                self.codes.append(ret[0])
+                if ret[0] == SUCCESS:
+                    self.descs.append(ret[1])
+                    assert stamp(buf) == ret[1].uFrameNumber
+                elif ret[0] != CAMERA_TIMEOUT:
+                    return
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+
+def hw_camera(
+    api: Any, polarity: int = NEGATIVE, mode: int = 0, delay: float = 0.0, param: float = 0, exposure: float = 0.001
+) -> int:
+    """Camera 1, 64 x 64, TRIGGER on with type HARDWARE, streaming."""
+    h = open_camera(api)
+    configure(api, h, (0, 0, 64, 64))
+    assert set_feature(api, h, EXPOSURE, [exposure]) == SUCCESS
+    assert set_feature(api, h, TRIGGER, [mode, HARDWARE, polarity, delay, param]) == SUCCESS
+    assert api.setStreamState(h, START)[0] == SUCCESS
+    return h
+
+
+def test_trigger_settings_modes_types_and_stream_rule(pxl_api: Any) -> None:
+    h = open_camera(pxl_api)
+    feature = pxl_api.getCameraFeatures(h, TRIGGER)[1].Features[0]
+    assert _params(feature) == [(0, 14), (0, 2), (0, 1), (0, 10), (0, 1000)]  # TYPE: free, software, hardware
+    flags, params = pxl_api.getFeature(h, TRIGGER)[1:]
+    assert flags & OFF and params == [0, 0, 0, 0, 0]
+    for mode in (2, 3, 5):  # found by trial set, like the GUI does
+        assert set_feature(pxl_api, h, TRIGGER, [mode, SOFTWARE, 0, 0, 0]) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, TRIGGER, [0, 3, 0, 0, 0]) == OUT_OF_RANGE  # no actions on this camera
+    assert set_feature(pxl_api, h, TRIGGER, [14, HARDWARE, POSITIVE, 0.002, 2.6]) == PARAMETERS_CHANGED
+    flags, params = pxl_api.getFeature(h, TRIGGER)[1:]
+    assert flags & MANUAL and params == [14, HARDWARE, POSITIVE, pytest.approx(0.002), 3]
+    assert set_feature(pxl_api, h, TRIGGER, params, OFF) == SUCCESS
+    assert get_params(pxl_api, h, TRIGGER) == [0, 0, 0, 0, 0]  # OFF reads the defaults (FEATURES.md 1)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert set_feature(pxl_api, h, TRIGGER, [0, SOFTWARE, 0, 0, 0]) == NOT_PERMITTED_WHILE_STREAMING
+
+
+def test_software_trigger_each_grab_is_one_triggered_frame(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, EXPOSURE, [0.004]) == SUCCESS
+    assert set_feature(pxl_api, h, TRIGGER, [0, SOFTWARE, 0, 0.01, 0]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    descs = []
+    for _ in range(8):
+        started = time.monotonic()
+        descs.append(grab(pxl_api, h, 64, 64)[1])
+        assert time.monotonic() - started >= 0.014  # delay + exposure
+    assert emulator.trigger_counts(SERIAL1) == (8, 0, 0)
+    numbers = [d.uFrameNumber for d in descs]
+    assert numbers == list(range(numbers[0], numbers[0] + 8))
+    times = [d.dFrameTime for d in descs]
+    assert all(b - a >= 0.014 for a, b in itertools.pairwise(times))
+    d = descs[0]
+    assert (d.Trigger.fMode, d.Trigger.fType, d.Trigger.fDelay) == (0, SOFTWARE, pytest.approx(0.01))
+    assert d.fFrameTime == pytest.approx(d.dFrameTime, abs=1e-3)
+    assert d.dFrameTime <= pxl_api.getCurrentTimestamp(h)[1]  # the camera clock
+
+
+def test_software_trigger_only_sends_the_image_to_the_frame_callback(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, EXPOSURE, [0.05]) == SUCCESS
+    assert set_feature(pxl_api, h, TRIGGER, [0, SOFTWARE, 0, 0, 0]) == SUCCESS
+    got: list[tuple[int, int, int, int, int]] = []
+
+    @pxl_api._dataProcessFunction
+    def on_frame(h_camera, data, data_format, desc, context):  # type: ignore[no-untyped-def]
+        d = desc.contents
+        number = struct.unpack("<I", bytes(data[:4]))[0]
+        got.append((h_camera, data_format, d.uFrameNumber, number, threading.get_ident()))
+        return 0
+
+    assert pxl_api.setCallback(h, pxl_api.Callback.PREVIEW, None, on_frame) == (NOT_SUPPORTED,)
+    assert pxl_api.setCallback(h, pxl_api.Callback.FRAME, None, on_frame) == (SUCCESS,)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    for _ in range(3):
+        started = time.monotonic()
+        ret = pxl_api.getNextFrame(h, None)  # fires a software trigger and returns at once (FEATURES.md 11.3)
+        assert ret[0] == SUCCESS and ret[1].Shutter.fValue == 0.0  # descriptor untouched
+        assert time.monotonic() - started < 0.05
+    assert wait_for(lambda: len(got) == 3)
+    assert [g[2] for g in got] == [g[3] for g in got] == [1, 2, 3]  # data and descriptor of each frame
+    assert {g[0] for g in got} == {h} and {g[1] for g in got} == {MONO8}
+    assert threading.get_ident() not in {g[4] for g in got}  # an API thread
+    assert pxl_api.setCallback(h, pxl_api.Callback.FRAME, None, None) == (SUCCESS,)
+    assert pxl_api.getNextFrame(h, None)[0] == SUCCESS  # nobody takes this one: lost, never called back
+    assert wait_for(lambda: emulator.trigger_counts(SERIAL1) == (4, 0, 1))
+    assert len(got) == 3
+
+
+def test_hardware_trigger_burst_gives_one_frame_per_trigger(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = hw_camera(pxl_api, NEGATIVE, delay=0.002)
+    events = _Events(pxl_api)
+    assert events.register(h, EV_ANY) == SUCCESS
+    grabber = _Grabber(pxl_api, h)
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    count, period = 12, 0.025
+    emulator.trigger_burst(SERIAL1, count, period)
+    assert wait_for(lambda: emulator.trigger_counts(SERIAL1)[0] == count)
+    assert wait_for(lambda: len(grabber.descs) + emulator.trigger_counts(SERIAL1)[2] == count)
+    accepted, missed, skipped = emulator.trigger_counts(SERIAL1)
+    assert (accepted, missed) == (count, 0)
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS  # wakes the grabber
+    grabber.thread.join(5)
+    assert grabber.codes[-1] == STREAM_STOPPED
+    descs = grabber.descs
+    numbers = [d.uFrameNumber for d in descs]
+    assert numbers[-1] - numbers[0] + 1 == len(descs) + skipped  # gaps are exactly the skipped frames
+    assert all(b > a for a, b in itertools.pairwise(numbers))
+    for a, b in itertools.pairwise(descs):  # the camera clock: one trigger period per frame number
+        assert b.dFrameTime - a.dFrameTime == pytest.approx(period * (b.uFrameNumber - a.uFrameNumber), abs=1e-6)
+    assert all((d.Trigger.fType, d.Trigger.fPolarity) == (HARDWARE, NEGATIVE) for d in descs)
+    # events: rising/falling edges alternate, in time order; each frame 2 ms + 1 ms after its rising edge
+    assert wait_for(lambda: events.ids().count(EV_FALLING) == count)
+    edges = [e for e in events.seen if e[1] in (EV_RISING, EV_FALLING)]
+    assert [e[1] for e in edges] == [EV_RISING, EV_FALLING] * count
+    assert all(b[2] >= a[2] for a, b in itertools.pairwise(events.seen))
+    rising = [e[2] for e in edges if e[1] == EV_RISING]
+    first = numbers[0] - 1  # frames are numbered from 1 after power-up, one per trigger
+    for d in descs:
+        assert d.dFrameTime == pytest.approx(rising[d.uFrameNumber - 1 - first] + 0.003, abs=1e-6)
+    assert events.ids().count(EV_SKIPPED) == (1 if skipped else 0) or skipped > 1
+    assert {e[0] for e in events.seen} == {h} and threading.get_ident() not in events.threads
+
+
+def test_trigger_during_readout_is_missed_once_and_gives_no_frame(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = hw_camera(pxl_api, NEGATIVE, exposure=0.2)
+    events = _Events(pxl_api)
+    for event_id in (EV_MISSED, EV_SKIPPED):
+        assert events.register(h, event_id) == SUCCESS
+    emulator.set_trigger_timeout(SERIAL1, 0.5)
+    grabber = _Grabber(pxl_api, h)
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    assert emulator.trigger_pulse(SERIAL1) == 1  # TRIGGER_ACCEPTED: a 200 ms exposure starts
+    assert emulator.trigger_edge(SERIAL1, "rising") == 2  # TRIGGER_MISSED: still exposing
+    assert emulator.trigger_edge(SERIAL1, "falling") == 0  # not the active edge
+    assert wait_for(lambda: len(grabber.descs) == 1)
+    assert wait_for(lambda: CAMERA_TIMEOUT in grabber.codes)  # no second frame within the trigger timeout
+    assert len(grabber.descs) == 1 and emulator.trigger_counts(SERIAL1) == (1, 1, 0)
+    assert events.ids() == [EV_MISSED]
+    assert grabber.descs[0].dFrameTime - 0.2 < events.seen[0][2] < grabber.descs[0].dFrameTime
+    grabber.stop.set()
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    grabber.thread.join(5)
+
+
+def test_polarity_delay_pulse_width_and_frames_per_trigger(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = hw_camera(pxl_api, POSITIVE, mode=14, delay=0.004, param=3)
+    grabber = _Grabber(pxl_api, h)
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    assert emulator.trigger_edge(SERIAL1, "rising") == 0  # Positive triggers on the falling edge
+    assert emulator.trigger_edge(SERIAL1, "falling") == 1
+    assert emulator.trigger_edge(SERIAL1, "rising") == 0
+    assert wait_for(lambda: len(grabber.descs) == 3)  # mode 14: PARAMETER frames per trigger
+    descs = grabber.descs
+    assert [d.TriggerNumber.fValue for d in descs] == [0, 1, 2]
+    assert [d.uFrameNumber for d in descs] == [1, 2, 3]
+    period = 1 / descs[0].ActualFrameRate.fValue
+    assert descs[1].dFrameTime - descs[0].dFrameTime == pytest.approx(period, rel=1e-4)
+    d = descs[0]
+    assert (d.Trigger.fMode, d.Trigger.fType, d.Trigger.fPolarity, d.Trigger.fParameter) == (14, 2, 1, 3)
+    assert d.Trigger.fDelay == pytest.approx(0.004)
+    grabber.stop.set()
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    grabber.thread.join(5)
+    # mode 1: the exposure lasts from the active edge to the trailing one
+    assert set_feature(pxl_api, h, TRIGGER, [1, HARDWARE, NEGATIVE, 0, 0]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    grabber = _Grabber(pxl_api, h)
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    assert emulator.trigger_edge(SERIAL1, "falling") == 0  # the line is still high from above
+    assert emulator.trigger_pulse(SERIAL1, 0.03) == 1
+    assert wait_for(lambda: len(grabber.descs) == 1)
+    assert grabber.descs[0].Shutter.fValue == pytest.approx(0.03, abs=0.01)
+    grabber.stop.set()
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    grabber.thread.join(5)
+
+
+def test_blocked_hardware_trigger_grab_wakes_on_stop_unplug_and_times_out(
+    pxl_api: Any, emulator: EmulatorControl
+) -> None:
+    h = hw_camera(pxl_api)
+    emulator.set_trigger_timeout(SERIAL1, 0)  # wait forever
+    thread, result = _grab_in_thread(pxl_api, h, (64, 64))
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    thread.join(5)
+    assert result["rc"] == STREAM_STOPPED
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    emulator.set_trigger_timeout(SERIAL1, 0.2)
+    started = time.monotonic()
+    assert pxl_api.getNextNumPyFrame(h, np.zeros((64, 64), np.uint8))[0] == CAMERA_TIMEOUT
+    assert time.monotonic() - started >= 0.2
+    assert b"no triggered frame" in pxl_api.getErrorReport(h)[1].strReport
+    emulator.set_trigger_timeout(SERIAL1, 0)
+    events = _Events(pxl_api)
+    assert events.register(h, EV_DISCONNECTED) == SUCCESS
+    thread, result = _grab_in_thread(pxl_api, h, (64, 64))
+    assert wait_for(lambda: emulator.waiting_grabs(SERIAL1) == 1)
+    emulator.unplug(SERIAL1)
+    thread.join(5)
+    assert result["rc"] == NO_CAMERA
+    assert wait_for(lambda: events.ids() == [EV_DISCONNECTED])
+    assert 0 < events.seen[0][2] <= 60  # camera clock
+    assert pxl_api.uninitialize(h) == (SUCCESS,)
+
+
+def test_event_registration_order_and_cancel(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    monitor = pxl_api.initialize(SERIAL1, pxl_api.InitializeExFlags.MONITOR_ACCESS_ONLY)[1]
+    mine, sentinel = _Events(pxl_api), _Events(pxl_api)
+    assert mine.register(h, 7) == THIS_EVENT_NOT_SUPPORTED  # PTP synchronisation: PL-X only
+    assert mine.register(h, 11) == INVALID_PARAMETER
+    assert set_feature(pxl_api, h, GPIO, [1, GPIO_INPUT, 0]) == SUCCESS
+    assert mine.register(h, EV_GPI_RISING) == SUCCESS
+    assert mine.register(h, EV_ANY) == SUCCESS
+    assert sentinel.register(monitor, EV_ANY) == SUCCESS
+    for level in (1, 0, 1, 0):
+        assert emulator.set_gpi(SERIAL1, level) == 0
+    assert wait_for(lambda: len(sentinel.seen) == 4)
+    assert sentinel.ids() == [EV_GPI_RISING, EV_GPI_FALLING] * 2
+    assert mine.ids() == [EV_GPI_RISING, EV_GPI_FALLING] * 2  # own id, else ANY: each once
+    assert [e[0] for e in mine.seen] == [h] * 4 and [e[0] for e in sentinel.seen] == [monitor] * 4
+    assert all(b[2] > a[2] for a, b in itertools.pairwise(sentinel.seen))
+    assert pxl_api.setEventCallback(h, EV_ANY, None, None) == (SUCCESS,)  # cancels ANY and the GPI_RISING one
+    emulator.set_gpi(SERIAL1, 1)
+    assert wait_for(lambda: len(sentinel.seen) == 5)
+    assert len(mine.seen) == 4
+    assert mine.register(h, EV_GPI_FALLING) == SUCCESS
+    assert pxl_api.uninitialize(monitor) == (SUCCESS,)  # none of its callbacks after this returns
+    emulator.set_gpi(SERIAL1, 0)
+    assert wait_for(lambda: len(mine.seen) == 5)
+    assert len(sentinel.seen) == 5
+    # FRAMES_SKIPPED carries the number of frames lost (4 bytes)
+    assert mine.register(h, EV_SKIPPED) == SUCCESS
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, EXPOSURE, [0.001]) == SUCCESS
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    first = grab(pxl_api, h, 64, 64)[1].uFrameNumber
+    emulator.drop_frames(SERIAL1, 3)
+    assert grab(pxl_api, h, 64, 64)[1].uFrameNumber == first + 4
+    assert wait_for(lambda: mine.ids()[-1] == EV_SKIPPED)
+    assert struct.unpack("<I", mine.seen[-1][3])[0] == 3
+
+
+def test_gpio_lines_modes_validation_and_input(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    feature = pxl_api.getCameraFeatures(h, GPIO)[1].Features[0]
+    assert feature.uFlags & (PRESENCE | MANUAL | OFF) == PRESENCE | MANUAL | OFF
+    assert _params(feature) == [(1, 2), (0, 5), (0, 1), (0, 1000), (0, 10), (0, 10)]  # 2 lines, modes 0-5
+    assert pxl_api.getFeature(h, GPIO)[0] == INVALID_PARAMETER  # the wrapper's default index 0 is no line
+    flags, params = pxl_api.getFeature(h, GPIO, [2])[1:]
+    assert flags & OFF and params[0] == 2
+    assert set_feature(pxl_api, h, GPIO, [2, GPIO_NORMAL, 1]) == SUCCESS  # NORMAL: level = polarity
+    assert emulator.gpo(SERIAL1, 2) == (1, 0)
+    assert set_feature(pxl_api, h, GPIO, [2, GPIO_NORMAL, 0]) == SUCCESS
+    assert emulator.gpo(SERIAL1, 2)[0] == 0
+    assert set_feature(pxl_api, h, GPIO, [2, GPIO_INPUT, 0]) == GPO_ONLY  # only GPIO 1 is an input
+    assert set_feature(pxl_api, h, GPIO, [3, GPIO_NORMAL, 0]) == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, GPIO, [2, 6, 0]) == OUT_OF_RANGE
+    assert set_feature(pxl_api, h, GPIO, [2, GPIO_PULSE, 1, 0, 0.01, 0.02]) == GPIO_CONFIGURATION_ERROR
+    # PULSE: NUMBER pulses of DURATION every INTERVAL, from the set on, without frames
+    assert set_feature(pxl_api, h, GPIO, [2, GPIO_PULSE, 1, 3, 0.005, 0.01]) == SUCCESS
+    assert wait_for(lambda: emulator.gpo(SERIAL1, 2) == (0, 3))
+    assert pxl_api.getFeature(h, GPIO, [2])[2] == [2, GPIO_PULSE, 1, 3, pytest.approx(0.005), pytest.approx(0.01)]
+    # STROBE: one pulse per exposure; the descriptor carries each line's setting
+    assert set_feature(pxl_api, h, GPIO, [2, GPIO_STROBE, 1, 0, 0.001, 0]) == SUCCESS
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    desc = grab_until(pxl_api, h, (64, 64), lambda: emulator.gpo(SERIAL1, 2)[1] >= 3)[-1]
+    assert (desc.GPIO.fMode[1], desc.GPIO.fPolarity[1], desc.GPIO.fParameter2[1]) == (0, 1, pytest.approx(0.001))
+    assert set_feature(pxl_api, h, GPIO, [2], OFF) == SUCCESS
+    assert pxl_api.getFeature(h, GPIO, [2])[1] & OFF and emulator.gpo(SERIAL1, 2) == (0, 0)
+    # INPUT on GPIO 1: STATUS in params[3], edges as GPI events
+    assert set_feature(pxl_api, h, GPIO, [1, GPIO_INPUT, 0]) == SUCCESS
+    assert pxl_api.getFeature(h, GPIO, [1])[2][3] == 0
+    assert emulator.command(f"gpi {SERIAL1} 1") == "0"
+    assert pxl_api.getFeature(h, GPIO, [1])[2][3] == 1
+    assert emulator.gpo(SERIAL1, 1) == (1, 0)
+    # GPIO 1 is the trigger input while the hardware trigger is on: mode HARDWARE_TRIGGER, read-only
+    assert pxl_api.setStreamState(h, STOP)[0] == SUCCESS
+    assert set_feature(pxl_api, h, TRIGGER, [0, HARDWARE, 0, 0, 0]) == SUCCESS
+    flags, params = pxl_api.getFeature(h, GPIO, [1])[1:]
+    assert flags & MANUAL and params[1] == GPIO_HW_TRIGGER
+    assert set_feature(pxl_api, h, GPIO, [1, GPIO_INPUT, 0]) == GPI_HW_TRIGGER_CONFLICT
+    assert set_feature(pxl_api, h, TRIGGER, [0, HARDWARE, 0, 0, 0], OFF) == SUCCESS
+    assert pxl_api.getFeature(h, GPIO, [1])[2][1] == GPIO_INPUT  # its own setting is back
+
+
+def test_temperatures_read_only_and_set_for_tests(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    for feature_id, factory in ((TEMPERATURE, 40.0), (BODY_TEMPERATURE, 45.0)):
+        feature = pxl_api.getCameraFeatures(h, feature_id)[1].Features[0]
+        assert feature.uFlags & (PRESENCE | READ_ONLY) == PRESENCE | READ_ONLY
+        assert get_params(pxl_api, h, feature_id) == [factory]
+        assert set_feature(pxl_api, h, feature_id, [20.0]) == NOT_SUPPORTED
+    emulator.set_temperature(SERIAL1, 51.3, 60.8)
+    assert get_params(pxl_api, h, TEMPERATURE) == [51.5] and get_params(pxl_api, h, BODY_TEMPERATURE) == [61.0]
+    assert emulator.command(f"temperature {SERIAL1} -5") == "ok"
+    assert get_params(pxl_api, h, TEMPERATURE) == [-5.0] and get_params(pxl_api, h, BODY_TEMPERATURE) == [61.0]
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert grab(pxl_api, h, 64, 64)[1].Temperature.fValue == -5.0
+
+
+def test_frame_callback_while_free_running_and_cancel(pxl_api: Any, emulator: EmulatorControl) -> None:
+    h = open_camera(pxl_api)
+    configure(pxl_api, h, (0, 0, 64, 64))
+    assert set_feature(pxl_api, h, FRAME_RATE, [50.0]) == SUCCESS  # exposure 10 ms: MONO8 == pattern
+    got: list[tuple[int, float, int, bool]] = []
+
+    @pxl_api._dataProcessFunction
+    def on_frame(h_camera, data, data_format, desc, context):  # type: ignore[no-untyped-def]
+        d = desc.contents
+        pixels = np.ctypeslib.as_array(data, shape=(64 * 64,))
+        same = np.array_equal(pixels[4:], pattern(0, 0, 64, 64, d.uFrameNumber).reshape(-1)[4:])
+        got.append((d.uFrameNumber, d.dFrameTime, struct.unpack("<I", pixels[:4].tobytes())[0], same))
+        return 0
+
+    assert pxl_api.setCallback(h, pxl_api.Callback.FRAME, None, on_frame) == (SUCCESS,)
+    assert pxl_api.setStreamState(h, START)[0] == SUCCESS
+    assert wait_for(lambda: len(got) >= 5)
+    frames = got[:5]
+    assert [f[2] for f in frames] == [f[0] for f in frames] and all(f[3] for f in frames)
+    for a, b in itertools.pairwise(frames):  # every period, numbers consecutive unless the callback was late
+        assert b[1] - a[1] == pytest.approx(0.02 * (b[0] - a[0]), abs=1e-6)
+    # getNextFrame still works next to it (the emulator hands both every frame; the vendor says not to combine)
+    assert grab(pxl_api, h, 64, 64)[1].uFrameNumber > frames[0][0]
+    assert pxl_api.setCallback(h, pxl_api.Callback.FRAME, None, None) == (SUCCESS,)
+    after_cancel = len(got)
+    last = grab(pxl_api, h, 64, 64)[1].uFrameNumber
+    assert grab(pxl_api, h, 64, 64)[1].uFrameNumber > last
+    assert len(got) == after_cancel  # never called after the cancel returned
+
+
+def test_control_socket_trigger_commands(emulator: EmulatorControl, pxl_api: Any) -> None:
+    h = hw_camera(pxl_api, exposure=0.5)
+    assert emulator.command(f"trigger {SERIAL1} rising") == "1"
+    assert emulator.command(f"trigger {SERIAL1} falling") == "0"
+    assert emulator.command(f"trigger {SERIAL1} pulse 0.001") == "2"  # still exposing: missed
+    assert emulator.command(f"trigger {SERIAL1} sideways").startswith("err")
+    assert emulator.command(f"trigger {SERIAL1} pulse 5").startswith("err")
+    assert emulator.command(f"triggers {SERIAL1} 0 0.01") == "ok"
+    assert emulator.command(f"triggers {SERIAL1} 3 0").startswith("err")
+    assert emulator.command(f"gpo {SERIAL1} 3").startswith("err")
+    assert emulator.command(f"trigtimeout {SERIAL1} -1").startswith("err")
+    assert emulator.command(f"waiting {SERIAL1}") == "0"
+    assert emulator.command(f"input {SERIAL1} 2").startswith("err")
+    accepted, missed, _ = (int(v) for v in emulator.command(f"trigstats {SERIAL1}").split())
+    assert (accepted, missed) == (1, 1)
+    assert pxl_api.uninitialize(h) == (SUCCESS,)
+
+
 # ------------------------------------------------------------------------------------------- disconnects
 
 
