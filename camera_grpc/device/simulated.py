@@ -319,9 +319,9 @@ class SimulatedCamera(CameraDriver):
             checked = replace(value, fps=self._max_fps())  # the rate is not used while free: any value is fine
         target = replace(self._settings, **{name: checked})
         validate(target, (name,), self._features(), (self._width, self._height))  # what the camera refuses
+        if self._streaming and not self._features().settable_while_streaming(name):
+            raise RuntimeError(f"{name} cannot change while the camera streams (apply_settings stops it first)")
         if name in GEOMETRY_FIELDS:
-            if self._streaming and not self._features().settable_while_streaming(name):
-                raise RuntimeError(f"{name} cannot change while the camera streams (apply_settings stops it first)")
             self._check_mosaic(target)
         self._update(**{name: value})
         if name in _AUTO_MODES and value is AutoMode.ONCE:
@@ -415,7 +415,7 @@ class SimulatedCamera(CameraDriver):
     def _features(self) -> Features:
         """Every setting as this camera describes it; the frame-rate limit follows exposure and region."""
         width_limits, height_limits = _size_limits(self._width), _size_limits(self._height)
-        geometry_rule = {"settable_while_streaming": False}
+        stopped = {"settable_while_streaming": False}
         auto_choices = tuple(mode.value for mode in AutoMode)
         infos = [
             FeatureInfo("exposure_ms", minimum=EXPOSURE_RANGE_MS.minimum, maximum=EXPOSURE_RANGE_MS.maximum),
@@ -425,37 +425,36 @@ class SimulatedCamera(CameraDriver):
                 minimum=0,
                 maximum=self._width - width_limits.minimum,
                 step=ROI_OFFSET_STEP_PX,
-                **geometry_rule,
+                **stopped,
             ),
             FeatureInfo(
                 "roi.offset_y",
                 minimum=0,
                 maximum=self._height - height_limits.minimum,
                 step=ROI_OFFSET_STEP_PX,
-                **geometry_rule,
+                **stopped,
             ),
             FeatureInfo(
                 "roi.width",
                 minimum=width_limits.minimum,
                 maximum=width_limits.maximum,
                 step=ROI_SIZE_STEP_PX,
-                **geometry_rule,
+                **stopped,
             ),
             FeatureInfo(
                 "roi.height",
                 minimum=height_limits.minimum,
                 maximum=height_limits.maximum,
                 step=ROI_SIZE_STEP_PX,
-                **geometry_rule,
+                **stopped,
             ),
-            FeatureInfo(
-                "pixel_addressing.mode", choices=tuple(mode.value for mode in ADDRESSING_MODES), **geometry_rule
-            ),
-            FeatureInfo("pixel_addressing.horizontal", values=ADDRESSING_FACTORS, **geometry_rule),
-            FeatureInfo("pixel_addressing.vertical", values=ADDRESSING_FACTORS, **geometry_rule),
-            FeatureInfo("pixel_format", choices=tuple(fmt.value for fmt in self._formats), **geometry_rule),
-            FeatureInfo("frame_rate.mode", choices=tuple(mode.value for mode in FrameRateMode)),
-            FeatureInfo("frame_rate.fps", minimum=FRAME_RATE_MIN_FPS, maximum=self._max_fps()),
+            FeatureInfo("pixel_addressing.mode", choices=tuple(mode.value for mode in ADDRESSING_MODES), **stopped),
+            FeatureInfo("pixel_addressing.horizontal", values=ADDRESSING_FACTORS, **stopped),
+            FeatureInfo("pixel_addressing.vertical", values=ADDRESSING_FACTORS, **stopped),
+            FeatureInfo("pixel_format", choices=tuple(fmt.value for fmt in self._formats), **stopped),
+            # as on PixeLINK cameras, the frame rate too is set with acquisition stopped
+            FeatureInfo("frame_rate.mode", choices=tuple(mode.value for mode in FrameRateMode), **stopped),
+            FeatureInfo("frame_rate.fps", minimum=FRAME_RATE_MIN_FPS, maximum=self._max_fps(), **stopped),
             FeatureInfo("exposure_auto", choices=auto_choices),
             FeatureInfo(
                 "exposure_auto_limits_ms", minimum=EXPOSURE_RANGE_MS.minimum, maximum=EXPOSURE_RANGE_MS.maximum
@@ -465,8 +464,8 @@ class SimulatedCamera(CameraDriver):
                 "black_level_pct", minimum=BLACK_LEVEL_RANGE_PCT.minimum, maximum=BLACK_LEVEL_RANGE_PCT.maximum
             ),
             FeatureInfo("gamma", minimum=GAMMA_RANGE.minimum, maximum=GAMMA_RANGE.maximum),
-            FeatureInfo("flip.horizontal", **geometry_rule),
-            FeatureInfo("flip.vertical", **geometry_rule),
+            FeatureInfo("flip.horizontal", **stopped),
+            FeatureInfo("flip.vertical", **stopped),
         ]
         if self._color:
             gain = {"minimum": WHITE_BALANCE_GAIN_RANGE.minimum, "maximum": WHITE_BALANCE_GAIN_RANGE.maximum}

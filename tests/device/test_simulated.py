@@ -152,6 +152,27 @@ def test_binning_sums_and_averaging_averages_each_block(camera: SimulatedCamera)
     assert mean_level(AddressingMode.AVERAGE) == pytest.approx(decimated, rel=0.1)
 
 
+def test_geometry_and_frame_rate_change_only_with_acquisition_stopped_which_apply_settings_does(
+    camera: SimulatedCamera,
+) -> None:
+    features = camera.info().features
+    for name in ("roi", "pixel_addressing", "pixel_format", "flip", "frame_rate"):
+        assert not features.settable_while_streaming(name), name
+    assert features.settable_while_streaming("exposure_ms") and features.settable_while_streaming("gamma")
+    apply(camera, exposure_ms=1.0)
+    camera.start_streaming()
+    last = camera.grab().frame_number
+    with pytest.raises(RuntimeError):
+        camera.write_setting("roi", Region(0, 0, 320, 240))  # directly: refused, as the camera would
+    assert camera.geometry().width == WIDTH
+    apply(camera, roi=Region(0, 0, 320, 240))  # stopped and restarted around it
+    assert camera.is_streaming
+    frame = camera.grab()
+    assert frame.pixels.shape == (240, 320)
+    assert frame.frame_number == last + 1  # numbering continues across the restart
+    camera.stop_streaming()
+
+
 def test_the_bar_code_survives_every_geometry_and_format(colour_camera: SimulatedCamera) -> None:
     apply(
         colour_camera,
