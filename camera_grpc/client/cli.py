@@ -78,24 +78,24 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
     add_connection_arguments(capture, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g} plus the exposure)")
     capture.set_defaults(handler=_client_command(_capture))
 
-    settings = subcommands.add_parser(
+    settings = _add_command(
+        subcommands,
         "settings",
-        parents=parents,
+        _settings,
+        parents,
         help="print the camera's settings, or change them when values are given (see also: settings set)",
         description="Without an action: print the settings (GetSettings), or change exposure and gain when "
         "--exposure-ms or --gain-db is given. Actions: show, set PATH=VALUE..., watch, features.",
     )
     settings.add_argument("--exposure-ms", type=float, help="new exposure, milliseconds")
     settings.add_argument("--gain-db", type=float, help="new gain, decibels")
-    add_connection_arguments(settings, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-    settings.set_defaults(handler=_client_command(_settings))
     actions = settings.add_subparsers(dest="settings_action", metavar="[ACTION]")
-    show = actions.add_parser("show", parents=parents, help="print the settings (with their revision)")
-    add_connection_arguments(show, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-    show.set_defaults(handler=_client_command(_settings_show))
-    set_ = actions.add_parser(
+    _add_command(actions, "show", _settings_show, parents, help="print the settings (with their revision)")
+    set_ = _add_command(
+        actions,
         "set",
-        parents=parents,
+        _settings_set,
+        parents,
         help="change settings by field path: roi.width=640 exposure_auto=once (all or nothing)",
         description="Change the settings named, all or nothing, and print what the camera applied. Each "
         "PATH=VALUE names a field of camera.v1.CameraSettings as in an update_mask (roi.width, "
@@ -106,27 +106,19 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
     set_.add_argument(
         "assignments", nargs="+", type=assignment, metavar="PATH=VALUE", help="a setting and its new value"
     )
-    set_.add_argument(
-        "--expected-revision",
-        type=int,
-        metavar="N",
-        help="apply only if the settings still have revision N (else ABORTED, nothing changed)",
-    )
-    add_connection_arguments(set_, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-    set_.set_defaults(handler=_client_command(_settings_set))
-    watch_settings = actions.add_parser(
+    _add_expected_revision(set_)
+    watch_settings = _add_command(
+        actions,
         "watch",
-        parents=parents,
+        _settings_watch,
+        parents,
+        timeout_help="deadline of the stream (default: none)",
         help="print the settings, then again after every change (one JSON line each) until Ctrl-C",
     )
     watch_settings.add_argument(
         "--count", type=int, default=0, metavar="N", help="stop after N messages (default: Ctrl-C)"
     )
-    add_connection_arguments(watch_settings, timeout_help="deadline of the stream (default: none)")
-    watch_settings.set_defaults(handler=_client_command(_settings_watch))
-    features = actions.add_parser("features", parents=parents, help="a table of the settings the camera offers")
-    add_connection_arguments(features, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-    features.set_defaults(handler=_client_command(_settings_features))
+    _add_command(actions, "features", _settings_features, parents, help="a table of the settings the camera offers")
 
     preset = subcommands.add_parser(
         "preset", parents=parents, help="named settings kept by the service: save, load, list, show, delete"
@@ -138,20 +130,11 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
         ("show", "print preset NAME", _preset_show),
         ("delete", "delete preset NAME", _preset_delete),
     ):
-        one = preset_actions.add_parser(action, parents=parents, help=help_text)
+        one = _add_command(preset_actions, action, run, parents, help=help_text)
         one.add_argument("name", metavar="NAME", help="the preset's id (lower-case letters, digits, '-') or presets/ID")
         if action == "load":
-            one.add_argument(
-                "--expected-revision",
-                type=int,
-                metavar="N",
-                help="apply only if the settings still have revision N (else ABORTED, nothing changed)",
-            )
-        add_connection_arguments(one, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-        one.set_defaults(handler=_client_command(run))
-    listing = preset_actions.add_parser("list", parents=parents, help="list the presets")
-    add_connection_arguments(listing, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-    listing.set_defaults(handler=_client_command(_preset_list))
+            _add_expected_revision(one)
+    _add_command(preset_actions, "list", _preset_list, parents, help="list the presets")
 
     channel = subcommands.add_parser(
         "camera-channel",
@@ -163,10 +146,8 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
         ("save", "store the camera's current settings in its user channel N (1 to settings_channels)", _channel_save),
         ("load", "load the settings of channel N (0: factory defaults), making them the requested ones", _channel_load),
     ):
-        one = channel_actions.add_parser(action, parents=parents, help=help_text)
+        one = _add_command(channel_actions, action, run, parents, help=help_text)
         one.add_argument("channel", type=_channel_number, metavar="N", help="the channel")
-        add_connection_arguments(one, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
-        one.set_defaults(handler=_client_command(run))
 
     info = subcommands.add_parser("info", parents=parents, help="describe the camera (model, sensor, valid ranges)")
     add_connection_arguments(info, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
@@ -182,6 +163,35 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
     watch.add_argument("--policy", choices=sorted(POLICIES), default="latest", help="delivery policy (default: latest)")
     add_connection_arguments(watch, timeout_help="deadline of the stream (default: none)")
     watch.set_defaults(handler=_client_command(_watch))
+
+
+#: ``--timeout`` help of the commands that make one unary call.
+_UNARY_DEADLINE_HELP = f"deadline (default: {DEFAULT_TIMEOUT_S:g})"
+
+
+def _add_command(
+    subcommands: Any,
+    name: str,
+    run: Callable[[CameraClient, argparse.Namespace], int],
+    parents: Sequence[argparse.ArgumentParser],
+    *,
+    timeout_help: str = _UNARY_DEADLINE_HELP,
+    **parser_options: Any,
+) -> argparse.ArgumentParser:
+    """A client (sub)command ``name`` that runs ``run`` with a client, with the connection options."""
+    parser: argparse.ArgumentParser = subcommands.add_parser(name, parents=parents, **parser_options)
+    add_connection_arguments(parser, timeout_help=timeout_help)
+    parser.set_defaults(handler=_client_command(run))
+    return parser
+
+
+def _add_expected_revision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expected-revision",
+        type=int,
+        metavar="N",
+        help="apply only if the settings still have revision N (else ABORTED, nothing changed)",
+    )
 
 
 def add_connection_arguments(
@@ -452,13 +462,9 @@ def _channel_load(client: CameraClient, args: argparse.Namespace) -> int:
 
 
 def _channel_number(text: str) -> int:
-    try:
-        channel = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a channel number: {text!r}") from None
-    if channel < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (factory defaults) or a user channel from 1, got {channel}")
-    return channel
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"must be 0 (factory defaults) or a user channel from 1, not {text!r}")
+    return int(text)
 
 
 def _info(client: CameraClient, args: argparse.Namespace) -> int:
