@@ -94,6 +94,7 @@ from camera_grpc.device.buffers import BufferPool
 from camera_grpc.device.pixelink_sdk import RcKind, ReturnCodes, load_sdk
 from camera_grpc.device.settings import (
     FEATURE_NAMES,
+    GEOMETRY_FIELDS,
     SETTING_FIELDS,
     AddressingMode,
     AutoMode,
@@ -188,6 +189,8 @@ NUMERIC_PARAMS: dict[str, tuple[int, float]] = {
     "gamma": (0, 1.0),
     "saturation_pct": (0, 1.0),
 }
+#: Top-level settings after which the grab deadline is recomputed (they change the frame period).
+TIMING_FIELDS = frozenset({"exposure_ms", "exposure_auto", "exposure_auto_limits_ms", "frame_rate"})
 ROI_FIELDS = ("roi.offset_x", "roi.offset_y", "roi.width", "roi.height")
 WHITE_BALANCE_FIELDS = ("white_balance.red", "white_balance.green", "white_balance.blue")
 #: EXPOSURE parameters (PxLApi.ExposureParams): the value, and the range auto exposure stays in.
@@ -197,7 +200,7 @@ PA_VALUE, PA_MODE, PA_X, PA_Y = 0, 1, 2, 3
 PA_ASYMMETRIC_PARAMS = 4
 #: Camera pixel formats the driver never delivers: the SDK's RGB24 is a bottom-up BGR DIB.
 NOT_DELIVERED = frozenset({PixelFormat.RGB24})
-BAYER_PHASES = ("RGGB", "GRBG", "GBRG", "BGGR")
+BAYER_PHASES = tuple(sorted({fmt.bayer_phase.upper() for fmt in PixelFormat if fmt.is_bayer}))
 #: For a camera found in a format the driver does not deliver (PxLApi.PixelFormat names): the delivered ones
 #: to try, best first.
 FALLBACK_FORMATS: dict[str, tuple[str, ...]] = {
@@ -645,8 +648,10 @@ class PixelinkCamera(CameraDriver):
         if name not in SETTING_FIELDS:
             raise ValueError(f"unknown setting {name!r} (not one of SETTING_FIELDS)")
         getattr(self, f"_write_{name}")(camera, value)
-        self._read_geometry(camera)
-        self._update_grab_timeout(camera)
+        if name in GEOMETRY_FIELDS:
+            self._read_geometry(camera)
+        if name in TIMING_FIELDS:
+            self._update_grab_timeout(camera)
 
     def save_settings_to_channel(self, channel: int) -> None:
         camera = self._require()
