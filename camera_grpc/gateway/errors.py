@@ -35,6 +35,7 @@ message, and every field name in a ``loc``, is cut to :data:`MAX_ECHO_CHARS`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 import grpc
 from fastapi import Request
@@ -57,6 +58,9 @@ API_FIELDS: dict[str, tuple[str, str]] = {
 STORAGE_FULL = "STORAGE_FULL"
 #: ErrorInfo reason of a request that sets a feature the camera does not have (FAILED_PRECONDITION).
 FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED"
+#: gRPC request fields that a route takes from its path, by the path parameter's name: a preset's resource name
+#: (``presets/{preset_id}``) is made of the path's ``preset_id``.
+PATH_FIELDS: dict[str, str] = {"name": "preset_id"}
 #: Routes of the legacy API, whose bodies name exposure and gain ``exposure`` and ``gain`` (see API_FIELDS).
 LEGACY_ROUTES: frozenset[tuple[str, str]] = frozenset({("PUT", "/settings"), ("POST", "/capture")})
 #: Seconds a client should wait before retrying a 503.
@@ -141,15 +145,24 @@ def http_status(failure: CameraRpcError, *, conditional: bool = False) -> int:
 
 
 def rpc_error_response(
-    failure: CameraRpcError, *, location: str, legacy: bool = True, conditional: bool = False
+    failure: CameraRpcError,
+    *,
+    location: str,
+    legacy: bool = True,
+    conditional: bool = False,
+    path_params: Collection[str] = (),
 ) -> JSONResponse:
-    """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from,
-    ``legacy``: whether they have the legacy API's names (``exposure``), ``conditional``: it had an If-Match."""
+    """The HTTP response for a failed call; ``location`` (``body`` or ``query``) is where fields came from but
+    for the route's ``path_params``, ``legacy``: whether they have the legacy API's names (``exposure``),
+    ``conditional``: it had an If-Match."""
     status_code = http_status(failure, conditional=conditional)
     trusted = failure.from_service and status_code != 500
     message = bounded(failure.details) if trusted else _GENERIC_MESSAGES.get(status_code, _GENERIC_MESSAGES[500])
     if status_code == 422:
-        issues = [_violation(location, v.field, v.description, legacy=legacy) for v in failure.field_violations]
+        issues = [
+            _violation(location, v.field, v.description, legacy=legacy, path_params=path_params)
+            for v in failure.field_violations
+        ]
         if not issues:
             issues = [ValidationIssue(type="value_error", loc=[location], msg=message)]
         return JSONResponse(ValidationErrorBody(detail=issues).model_dump(exclude_none=True), status_code=422)
@@ -160,12 +173,17 @@ def rpc_error_response(
     return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
 
 
-def _violation(location: str, grpc_field: str, description: str, *, legacy: bool) -> ValidationIssue:
+def _violation(
+    location: str, grpc_field: str, description: str, *, legacy: bool, path_params: Collection[str]
+) -> ValidationIssue:
     name, unit = API_FIELDS.get(grpc_field, (bounded(grpc_field, 64), "")) if legacy else (bounded(grpc_field, 64), "")
     # Services since the units change name the unit themselves; older ones do not.
     missing_unit = unit and "between" in description and f"({unit})" not in description
     message = bounded(f"{name} {description}" + (f" ({unit})" if missing_unit else ""))
     kind = "out_of_range" if "between" in description else "value_error"
+    parameter = PATH_FIELDS.get(grpc_field, grpc_field)
+    if parameter in path_params:
+        return ValidationIssue(type=kind, loc=["path", parameter], msg=message)
     # A field path (roi.width) is a path in the JSON body, as pydantic writes it: ["body", "roi", "width"].
     return ValidationIssue(type=kind, loc=[location, *name.split(".")], msg=message)
 
@@ -184,7 +202,13 @@ async def handle_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     route = request.scope.get("route")
     legacy = (request.method, getattr(route, "path_format", request.url.path)) in LEGACY_ROUTES
     conditional = "if-match" in request.headers
-    return rpc_error_response(failure, location=request_location(request), legacy=legacy, conditional=conditional)
+    return rpc_error_response(
+        failure,
+        location=request_location(request),
+        legacy=legacy,
+        conditional=conditional,
+        path_params=tuple(request.path_params),
+    )
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -315,6 +315,8 @@ async def test_presets_save_list_show_apply_and_delete(gateway: RunningGateway) 
     assert (await http.get("/presets/narrow")).status_code == 404
     assert (await http.delete("/presets/narrow")).status_code == 404
     assert (await http.post("/presets/narrow/apply")).status_code == 404
+    bad = await http.get("/presets/Not-An-Id")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "preset_id"]
     assert (await http.get("/presets")).json() == {"presets": []}
 
 
@@ -336,6 +338,9 @@ async def test_camera_channels_save_and_load(gateway: RunningGateway) -> None:
     assert (await grpc_settings(gateway)).roi.width == 1024
     before = await grpc_settings(gateway)
     for path in ("/camera/channels/0/save", "/camera/channels/3/save", "/camera/channels/3/load"):
-        assert (await http.post(path)).status_code == 422, path
+        refused = await http.post(path)
+        assert refused.status_code == 422, path
+        assert refused.json()["detail"][0]["loc"] == ["path", "channel"]
+        assert "between" in refused.json()["detail"][0]["msg"]
     assert (await http.post("/camera/channels/-1/load")).status_code == 422
     assert await grpc_settings(gateway) == before
