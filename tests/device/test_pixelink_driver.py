@@ -850,3 +850,58 @@ def test_settings_channels_save_and_load(camera: Any) -> None:
         assert (caught.value.field, caught.value.minimum, caught.value.maximum) == ("channel", 0, 1)
     with pytest.raises(InvalidArgumentError):
         camera.save_settings_to_channel(0)  # the factory channel is read-only
+
+
+@pytest.fixture
+def symmetric_only(monkeypatch: pytest.MonkeyPatch, pxl_api: Any) -> None:
+    """Cameras (older APIs) whose PIXEL_ADDRESSING has 2 parameters, VALUE and MODE: symmetric only (FEATURES.md 3).
+
+    The emulator's 4-parameter feature, seen through a wrapper that reports and returns the first two.
+    """
+    real_get_feature, real_get_camera_features = pxl_api.getFeature, pxl_api.getCameraFeatures
+
+    def get_feature(handle: int, feature_id: int, params: Any = None) -> tuple[Any, ...]:
+        ret = real_get_feature(handle, feature_id, params)
+        return (*ret[:2], ret[2][:2]) if feature_id == PIXEL_ADDRESSING and ret[0] >= 0 else ret
+
+    def get_camera_features(handle: int, feature_id: int) -> tuple[Any, ...]:
+        ret = real_get_camera_features(handle, feature_id)
+        if ret[0] >= 0:
+            for index in range(ret[1].uNumberOfFeatures):
+                if ret[1].Features[index].uFeatureId == PIXEL_ADDRESSING:
+                    ret[1].Features[index].uNumberOfParameters = 2
+        return ret
+
+    monkeypatch.setattr(pxl_api, "getFeature", get_feature)
+    monkeypatch.setattr(pxl_api, "getCameraFeatures", get_camera_features)
+
+
+@pytest.mark.usefixtures("symmetric_only")
+def test_cameras_with_two_addressing_parameters_bin_symmetrically(camera: Any, emulated: EmulatorControl) -> None:
+    assert camera.info().features["pixel_addressing.vertical"].values == (1, 2, 3, 4, 6, 8)
+    emulated.reset_counts()
+    reading = apply(camera, pixel_addressing=PixelAddressing(AddressingMode.BIN, 2, 2))
+    assert reading.settings.pixel_addressing == PixelAddressing(AddressingMode.BIN, 2, 2)
+    assert (reading.geometry.width, reading.geometry.height) == (WIDTH // 2, HEIGHT // 2)
+    with pytest.raises(InvalidSettingError, match="symmetrically only") as caught:
+        camera.write_setting("pixel_addressing", PixelAddressing(AddressingMode.BIN, 2, 1))
+    assert caught.value.field == "pixel_addressing.vertical"
+    assert camera.read_settings().settings.pixel_addressing == PixelAddressing(AddressingMode.BIN, 2, 2)
+
+
+def test_the_bayer_phase_frames_report_is_believed(
+    colour_camera: Any, monkeypatch: pytest.MonkeyPatch, pxl_api: Any
+) -> None:
+    """A camera that reports another mosaic phase in its frames than the driver expected (FLIP, FEATURES.md 5)."""
+    real_grab = pxl_api.getNextNumPyFrame
+
+    def grab_reporting_grbg(handle: int, frame: Any = None) -> tuple[Any, ...]:
+        ret = real_grab(handle, frame)
+        if ret[0] >= 0:
+            ret[1].PixelFormat.fValue = pxl_api.PixelFormat.BAYER8_GRBG
+        return ret
+
+    monkeypatch.setattr(pxl_api, "getNextNumPyFrame", grab_reporting_grbg)
+    assert colour_camera.geometry().pixel_format is PixelFormat.BAYER8_RGGB
+    assert grab_one(colour_camera).pixel_format is PixelFormat.BAYER8_GRBG  # same buffers, the camera's phase
+    assert colour_camera.geometry().pixel_format is PixelFormat.BAYER8_GRBG
