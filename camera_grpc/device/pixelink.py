@@ -1061,15 +1061,17 @@ class PixelinkCamera(CameraDriver):
         )
         return _Discovered(formats, modes, factors, steps)
 
-    def _try(self, camera: _Camera, feature_id: int, params: list[float]) -> tuple[int, list[float]] | None:
-        """Set ``params`` (MANUAL) to see what the camera does: (rc, the values read back), or None if refused."""
+    def _try(self, camera: _Camera, feature_id: int, params: list[float]) -> list[float] | None:
+        """Set ``params`` (MANUAL) to see what the camera does: the values read back, or None if it refused them.
+
+        A value the camera rounded (``ApiSuccessParametersChanged``) reads back changed."""
         rc = self._api.setFeature(camera.handle, feature_id, self._flags.MANUAL, params)[0]
         kind = self._codes.kind(rc)
         if kind is RcKind.DISCONNECTED:
             raise self._error(camera, rc, f"try a value of {self._feature(feature_id)}")
         if kind is not RcKind.SUCCESS:
             return None
-        return rc, self._read(camera, feature_id)
+        return self._read(camera, feature_id)
 
     def _restore(self, camera: _Camera, feature_id: int, params: list[float]) -> None:
         """Put a feature back as it was before a trial (a value the camera now refuses is logged and left)."""
@@ -1093,7 +1095,7 @@ class PixelinkCamera(CameraDriver):
                 accepted.add(pixel_format)
                 continue
             outcome = self._try(camera, feature_id, [float(sdk_format)])
-            if outcome is not None and round(outcome[1][0]) == sdk_format:
+            if outcome is not None and round(outcome[0]) == sdk_format:
                 accepted.add(pixel_format)  # not another format (a generic Bayer value becomes the native phase)
         self._restore(camera, feature_id, original)
         return tuple(fmt for fmt in PixelFormat if fmt in accepted)
@@ -1115,13 +1117,13 @@ class PixelinkCamera(CameraDriver):
         mode_limits = feature.limits[PA_MODE]
         for value in range(math.ceil(mode_limits.minimum), math.floor(mode_limits.maximum) + 1):
             outcome = self._try(camera, feature_id, params(1.0, float(value)))
-            if value in self._mode_of and outcome is not None and round(outcome[1][PA_MODE]) == value:
+            if value in self._mode_of and outcome is not None and round(outcome[PA_MODE]) == value:
                 modes.append(self._mode_of[value])
         factors = []
         value_limits = feature.limits[PA_VALUE]
         for factor in range(max(math.ceil(value_limits.minimum), 1), math.floor(value_limits.maximum) + 1):
             outcome = self._try(camera, feature_id, params(float(factor), current_mode))
-            if outcome is not None and all(round(v) == factor for v in _factors_of(outcome[1])):
+            if outcome is not None and all(round(v) == factor for v in _factors_of(outcome)):
                 factors.append(factor)
         self._restore(camera, feature_id, original)
         return tuple(sorted(modes, key=list(AddressingMode).index)), tuple(factors)
@@ -1141,7 +1143,7 @@ class PixelinkCamera(CameraDriver):
                 trial = list(base)
                 trial[index] += candidate
                 outcome = self._try(camera, feature_id, trial)
-                if outcome is not None and outcome[0] == self._api.ReturnCode.ApiSuccess and outcome[1][:4] == trial:
+                if outcome is not None and outcome[:4] == trial:
                     step = candidate
                     break
             steps.append(step)
