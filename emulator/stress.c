@@ -28,6 +28,23 @@ PXL_RETURN_CODE PxLGetFeature(HANDLE, U32, U32 *, U32 *, F32 *);
 PXL_RETURN_CODE PxLSetStreamState(HANDLE, U32);
 PXL_RETURN_CODE PxLGetNextFrame(HANDLE, U32, void *, FRAME_DESC *);
 PXL_RETURN_CODE PxLGetNumberCamerasEx(CAMERA_ID_INFO *, U32 *);
+PXL_RETURN_CODE PxLSetEventCallback(HANDLE, U32, void *, void *);
+PXL_RETURN_CODE PxLSetCallback(HANDLE, U32, void *, void *);
+
+static atomic_long callbacks;
+static U32 on_event(U32 h, U32 id, double ts, U32 n, U8 *data, void *ctx)
+{
+    (void)h; (void)id; (void)ts; (void)n; (void)data; (void)ctx;
+    callbacks++;
+    return 0;
+}
+static U32 on_frame(U32 h, void *data, U32 format, const FRAME_DESC *d, void *ctx)
+{
+    (void)h; (void)format; (void)ctx;
+    if (data && d)
+        callbacks += ((volatile unsigned char *)data)[0] == 0xFF ? 2 : 1;
+    return 0;
+}
 
 static const U32 serials[2] = {700000001, 700000002};
 static _Atomic(HANDLE) handles[2];
@@ -39,7 +56,7 @@ static pthread_mutex_t stat_mu = PTHREAD_MUTEX_INITIALIZER;
 static int expected_grab_rc(PXL_RETURN_CODE rc)
 {
     return rc == ApiSuccess || rc == ApiStreamStopped || rc == ApiNoCameraError || rc == ApiInvalidHandleError ||
-           rc == ApiBufferTooSmall;
+           rc == ApiBufferTooSmall || rc == ApiCameraTimeoutError;
 }
 
 static void *grabber(void *arg)
@@ -88,7 +105,7 @@ static void *chaos(void *arg)
     while (!stop_all) {
         int cam = rand_r(&seed) % 2;
         HANDLE h = handles[cam];
-        switch (rand_r(&seed) % 9) {
+        switch (rand_r(&seed) % 13) {
         case 0: PxLSetStreamState(h, STREAM_STOP); break;
         case 1: PxLSetStreamState(h, STREAM_START); break;
         case 2: {
@@ -122,6 +139,22 @@ static void *chaos(void *arg)
             PxLEmu_DropFrames(serials[cam], 1);
             break;
         }
+        case 9: { /* issue 13: trigger type 0/1/2 (needs a stopped stream) */
+            F32 t[5] = {(F32)(rand_r(&seed) % 2 ? 0 : 14), (F32)(rand_r(&seed) % 3), 0, 0, 2};
+            PxLSetStreamState(h, STREAM_STOP);
+            PxLSetFeature(h, FEATURE_TRIGGER, rand_r(&seed) % 3 ? FEATURE_FLAG_MANUAL : FEATURE_FLAG_OFF, 5, t);
+            PxLSetStreamState(h, STREAM_START);
+            break;
+        }
+        case 10: PxLEmu_TriggerBurst(serials[cam], rand_r(&seed) % 20, 0.002f, -1.0f); break;
+        case 11:
+            PxLSetEventCallback(h, rand_r(&seed) % 10, NULL, rand_r(&seed) % 3 ? (void *)on_event : NULL);
+            PxLSetCallback(h, CALLBACK_FRAME, NULL, rand_r(&seed) % 2 ? (void *)on_frame : NULL);
+            break;
+        case 12:
+            PxLEmu_SetInput(serials[cam], rand_r(&seed) % 2);
+            PxLGetNextFrame(h, 0xFFFFFFFFu, NULL, NULL);
+            break;
         }
         usleep((useconds_t)(rand_r(&seed) % 3000));
     }
@@ -146,6 +179,7 @@ int main(int argc, char **argv)
     PxLEmu_Reset();
     for (int i = 0; i < 4; i++)
         pthread_join(g[i], NULL);
-    printf("grabs ok %ld, failed %ld, open handles %d\n", grabs_ok, grabs_fail, PxLEmu_OpenHandleCount());
+    printf("grabs ok %ld, failed %ld, open handles %d, callbacks %ld\n", grabs_ok, grabs_fail,
+           PxLEmu_OpenHandleCount(), (long)callbacks);
     return bad || grabs_ok == 0;
 }
