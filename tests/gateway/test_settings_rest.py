@@ -16,7 +16,7 @@ from camera_grpc.gateway.routers.settings import expected_revision
 from camera_grpc.gateway.settings_schemas import FullSettings, SettingsPatch
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import GatewayFactory, RunningGateway
-from tests.support import STATE_TIMEOUT_S, eventually
+from tests.support import STATE_TIMEOUT_S, ServiceFactory, eventually
 
 SENSOR = {"offset_x": 0, "offset_y": 0, "width": 2448, "height": 2048}
 #: Fields of GET /settings the legacy API had (unchanged by issue 12).
@@ -344,3 +344,20 @@ async def test_camera_channels_save_and_load(gateway: RunningGateway) -> None:
         assert "between" in refused.json()["detail"][0]["msg"]
     assert (await http.post("/camera/channels/-1/load")).status_code == 422
     assert await grpc_settings(gateway) == before
+
+
+async def test_a_colour_camera_takes_white_balance_and_bayer_formats(
+    start_service: ServiceFactory, start_gateway: GatewayFactory
+) -> None:
+    gateway = await start_gateway(await start_service(simulated_color=True))
+    features = {feature["name"]: feature for feature in (await gateway.http.get("/camera")).json()["features"]}
+    assert features["white_balance.mode"]["supported"] is True
+    assert "once" in features["white_balance.mode"]["choices"]
+    response = await gateway.http.patch(
+        "/settings", json={"white_balance": {"red": 1.5}, "pixel_format": "bayer8_rggb"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["white_balance"]["red"] == pytest.approx(1.5)
+    assert body["white_balance"]["blue"] == pytest.approx(1.0)  # the other gains as they were
+    assert body["pixel_format"] == body["delivered_pixel_format"] == "bayer8_rggb"

@@ -196,6 +196,13 @@ async def test_the_camera_settings_panel_sets_the_region_follows_other_clients_a
     assert await balance.is_disabled()
     assert await page.locator("#setting-white-balance-mode-reason").text_content() == "not on this camera"
 
+    # The frame-rate target applies to a fixed rate only.
+    assert await page.locator("#setting-frame-rate-mode").input_value() == "free"
+    assert await page.locator("#setting-frame-rate-fps").is_disabled()
+    await page.select_option("#setting-frame-rate-mode", "fixed")
+    assert await page.locator("#setting-frame-rate-fps").is_enabled()
+    await page.select_option("#setting-frame-rate-mode", "free")
+
     # Set the width through the page: the camera has it, the rest of the region is unchanged.
     await width.fill("640")
     await page.click("#camera-apply")

@@ -40,6 +40,10 @@ const LABELS = {
 const UNIT_SHORT = { milliseconds: "ms", "frames per second": "fps", percent: "%", dB: "dB" };
 const NOT_SUPPORTED = "not on this camera";
 const EVENTS_RETRY_MS = 2000;
+/** Significant digits a number control shows (the camera's own values may be 199.99999999). */
+const SHOWN_DIGITS = 6;
+/** Controls that only apply while another one has a value: the frame-rate target while the rate is fixed. */
+const APPLIES_WHEN = { "frame_rate.fps": ["frame_rate.mode", "fixed"] };
 
 /** The element id of a feature's control: `roi.width` -> `setting-roi-width`. */
 export function controlId(path) {
@@ -157,7 +161,10 @@ export class SettingsPanel {
     input.id = id;
     input.name = feature.name;
     for (const type of ["input", "change"]) {
-      input.addEventListener(type, () => this.dirty.add(feature.name));
+      input.addEventListener(type, () => {
+        this.dirty.add(feature.name);
+        this.setUsable(this.usable); // e.g. the frame-rate target follows the mode
+      });
     }
     row.append(label, input);
     const unit = unitText(feature.unit);
@@ -194,18 +201,23 @@ export class SettingsPanel {
       const value = valueAt(settings, path);
       if (input.type === "checkbox") {
         input.checked = Boolean(value);
+      } else if (typeof value === "number" && !Number.isInteger(value)) {
+        input.value = String(Number(value.toPrecision(SHOWN_DIGITS)));
       } else if (value !== null && value !== undefined) {
         input.value = String(value);
       }
     }
+    this.setUsable(this.usable);
     this.form.dataset.revision = String(this.revision ?? "");
     this.onSettings(settings);
   }
 
   setUsable(usable) {
     this.usable = usable;
-    for (const { input, feature } of this.controls.values()) {
-      input.disabled = !usable || !feature.supported;
+    for (const [path, { input, feature }] of this.controls) {
+      const [other, needed] = APPLIES_WHEN[path] ?? [];
+      const applies = !other || !this.controls.has(other) || this.controls.get(other).input.value === needed;
+      input.disabled = !usable || !feature.supported || !applies;
     }
     for (const id of ["camera-apply", "preset-save", "preset-apply"]) {
       document.getElementById(id).disabled = !usable;
