@@ -70,7 +70,9 @@ def test_if_match_names_a_revision(header: str | None, revision: int | None) -> 
     assert expected_revision(header) == revision
 
 
-@pytest.mark.parametrize("header", ['W/"7"', "7", '"seven"', '"7", "8"', '""', f'"{2**64}"', '"٣"'])
+@pytest.mark.parametrize(
+    "header", ['W/"7"', "7", '"seven"', '"7", "8"', '""', f'"{2**64}"', '"٣"', '"' + "9" * 5000 + '"']
+)
 def test_an_if_match_that_can_never_match_is_412(header: str) -> None:
     with pytest.raises(Exception) as raised:
         expected_revision(header)

@@ -65,7 +65,8 @@ def expected_revision(if_match: str | None) -> int | None:
         return None
     tag = if_match.strip()
     digits = tag[1:-1] if len(tag) > 2 and tag.startswith('"') and tag.endswith('"') else ""
-    if not digits.isdigit() or not digits.isascii() or int(digits) > UINT64_MAX:
+    valid = digits.isascii() and digits.isdigit() and len(digits) <= len(str(UINT64_MAX))
+    if not valid or int(digits) > UINT64_MAX:  # (the length first: int() refuses thousands of digits)
         raise HTTPException(412, PRECONDITION_FAILED)
     return int(digits)
 
