@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 
 from camera_grpc.gateway.dependencies import UpstreamDep
 from camera_grpc.gateway.errors import error_responses
-from camera_grpc.gateway.routers.settings import settings_answer
+from camera_grpc.gateway.routers.settings import WITH_ETAG, settings_answer
 from camera_grpc.gateway.schemas import CameraInfo, CameraSettings
 from camera_grpc.gateway.settings_schemas import UINT32_MAX
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -48,7 +48,7 @@ async def save_to_camera(channel: Channel, upstream: UpstreamDep) -> Response:
 @router.post(
     "/camera/channels/{channel}/load",
     summary="Load settings stored in the camera",
-    responses=error_responses(403, 409, 422, 500, 503, 504, http_422=BAD_CHANNEL),
+    responses={**WITH_ETAG, **error_responses(403, 409, 422, 500, 503, 504, http_422=BAD_CHANNEL)},
 )
 async def load_from_camera(channel: Channel, upstream: UpstreamDep, response: Response) -> CameraSettings:
     """Loads the settings of one of the camera's channels (0: factory defaults) and makes them the requested

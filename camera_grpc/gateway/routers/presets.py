@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from camera_grpc.client.settings import preset_name
 from camera_grpc.gateway.dependencies import UpstreamDep
 from camera_grpc.gateway.errors import error_responses
-from camera_grpc.gateway.routers.settings import IfMatch, expected_revision, settings_answer
+from camera_grpc.gateway.routers.settings import WITH_ETAG, IfMatch, expected_revision, settings_answer
 from camera_grpc.gateway.schemas import CameraSettings, Preset, PresetCreate, PresetList
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
@@ -68,7 +68,7 @@ async def delete_preset(preset_id: PresetId, upstream: UpstreamDep) -> Response:
 @router.post(
     "/presets/{preset_id}/apply",
     summary="Apply a preset",
-    responses=error_responses(403, 404, 409, 412, 422, 500, 503, 504, http_404=NO_PRESET),
+    responses={**WITH_ETAG, **error_responses(403, 404, 409, 412, 422, 500, 503, 504, http_404=NO_PRESET)},
 )
 async def apply_preset(
     preset_id: PresetId, upstream: UpstreamDep, response: Response, if_match: IfMatch = None

@@ -44,6 +44,18 @@ ANY_REVISION = "*"
 UINT64_MAX = 2**64 - 1
 PRECONDITION_FAILED = "If-Match names another revision than the settings have now; read them again"
 
+#: OpenAPI of a settings answer's ETag header.
+WITH_ETAG: dict[int | str, dict[str, object]] = {
+    200: {
+        "headers": {
+            "ETag": {
+                "description": 'The settings\' revision, "7" (send it back as If-Match)',
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
+
 IfMatch = Annotated[
     str | None,
     Header(
@@ -78,7 +90,7 @@ def settings_answer(response: Response, settings: CameraSettings) -> CameraSetti
     return settings
 
 
-@router.get("/settings", summary="Current camera settings", responses=error_responses(500, 503, 504))
+@router.get("/settings", summary="Current camera settings", responses={**WITH_ETAG, **error_responses(500, 503, 504)})
 async def get_settings(upstream: UpstreamDep, response: Response) -> CameraSettings:
     """Exposure, gain, resolution and connection status (last known values while disconnected), and every
     other setting with its revision (also the ``ETag``)."""
@@ -87,7 +99,9 @@ async def get_settings(upstream: UpstreamDep, response: Response) -> CameraSetti
 
 
 @router.put(
-    "/settings", summary="Change exposure and/or gain", responses=error_responses(403, 413, 415, 422, 500, 503, 504)
+    "/settings",
+    summary="Change exposure and/or gain",
+    responses={**WITH_ETAG, **error_responses(403, 413, 415, 422, 500, 503, 504)},
 )
 async def update_settings(update: SettingsUpdate, upstream: UpstreamDep, response: Response) -> CameraSettings:
     """Applies the fields given, all or nothing, and returns what the camera applied (it may round)."""
@@ -103,7 +117,7 @@ async def update_settings(update: SettingsUpdate, upstream: UpstreamDep, respons
 @router.patch(
     "/settings",
     summary="Change any settings (partial update)",
-    responses=error_responses(403, 409, 412, 413, 415, 422, 500, 503, 504),
+    responses={**WITH_ETAG, **error_responses(403, 409, 412, 413, 415, 422, 500, 503, 504)},
 )
 async def patch_settings(
     patch: SettingsPatch, upstream: UpstreamDep, response: Response, if_match: IfMatch = None
