@@ -324,7 +324,7 @@ class SimulatedCamera(CameraDriver):
         if name in GEOMETRY_FIELDS:
             self._check_mosaic(target)
         self._update(**{name: value})
-        if name in _AUTO_MODES and value is AutoMode.ONCE:
+        if AutoMode.ONCE in (value, getattr(value, "mode", None)):  # a one-shot adjustment starts
             self._once_frames = 0
 
     def save_settings_to_channel(self, channel: int) -> None:

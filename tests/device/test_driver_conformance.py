@@ -698,3 +698,70 @@ def test_settings_saved_to_a_channel_load_back_and_channel_zero_restores_the_fac
     factory = driver.load_settings_from_channel(0)
     for name in ("exposure_ms", "gain_db", "roi", "pixel_format", "pixel_addressing"):
         assert_reads(getattr(factory.settings, name), getattr(power_up, name), name)
+
+
+def divisible_size(info: FeatureInfo, sensor_px: int, divisor: int) -> int:
+    """The largest size the feature allows that ``divisor`` divides (a region that suits an addressing factor)."""
+    size = int(snap(info, sensor_px))
+    assert info.minimum is not None
+    while size % divisor:
+        size -= int(info.step or 1)
+        assert size >= info.minimum, f"no {info.name} is a multiple of {divisor}"
+    return size
+
+
+def test_every_addressing_mode_and_factor_gives_frames_of_the_reported_geometry(driver: CameraDriver) -> None:
+    features = driver.info().features
+    if not features.supported("pixel_addressing"):
+        pytest.skip("the camera has no pixel addressing")
+    driver.set_exposure_ms(snap(features["exposure_ms"], SHORT_EXPOSURE_MS))
+    current = driver.read_settings().settings
+    cell = 2 if current.pixel_format.is_bayer else 1  # a mosaic is addressed per colour: whole 2x2 cells
+    modes = [AddressingMode(choice) for choice in features["pixel_addressing.mode"].choices] or [
+        AddressingMode.DECIMATE
+    ]
+    factors = [int(factor) for factor in features["pixel_addressing.horizontal"].values]
+    combinations = [PixelAddressing(mode, 2, 2) for mode in modes if 2 in factors]
+    combinations += [PixelAddressing(modes[0], factor, factor) for factor in factors]
+    width, height = sensor(driver)
+    last = 0
+    for addressing in combinations:
+        roi = Region(
+            0,
+            0,
+            divisible_size(features["roi.width"], width, cell * addressing.horizontal),
+            divisible_size(features["roi.height"], height, cell * addressing.vertical),
+        )
+        target = replace(driver.read_settings().settings, roi=roi, pixel_addressing=addressing)
+        validate(target, ("pixel_addressing", "roi"), features, (width, height))
+        reading = driver.apply_settings(target, ("pixel_addressing", "roi"))
+        assert reading.settings.pixel_addressing == addressing
+        assert (reading.geometry.width, reading.geometry.height) == (
+            roi.width // addressing.horizontal,
+            roi.height // addressing.vertical,
+        )
+        driver.start_streaming()
+        last = assert_frames_match(driver, reading, last)
+        driver.stop_streaming()
+
+
+def test_continuous_auto_exposure_brightens_a_dark_scene(driver: CameraDriver) -> None:
+    features = driver.info().features
+    if AutoMode.CONTINUOUS.value not in features["exposure_auto"].choices:
+        pytest.skip("the camera has no continuous auto exposure")
+    driver.set_exposure_ms(snap(features["exposure_ms"], DARK_EXPOSURE_MS))
+    driver.apply_settings(
+        replace(driver.read_settings().settings, exposure_auto=AutoMode.CONTINUOUS), ("exposure_auto",)
+    )
+    driver.start_streaming()
+    first = driver.grab()
+    for _ in range(ONCE_MAX_FRAMES):
+        frame = driver.grab()
+        if frame.exposure_ms > 2 * first.exposure_ms and np.mean(frame.pixels) > 2 * np.mean(first.pixels):
+            break
+    else:
+        pytest.fail(f"continuous auto exposure did not brighten the frames within {ONCE_MAX_FRAMES} frames")
+    settings = driver.read_settings().settings
+    driver.stop_streaming()
+    assert settings.exposure_auto is AutoMode.CONTINUOUS
+    assert settings.exposure_ms > first.exposure_ms  # it reads the exposure it chose
