@@ -905,3 +905,15 @@ def test_the_bayer_phase_frames_report_is_believed(
     assert colour_camera.geometry().pixel_format is PixelFormat.BAYER8_RGGB
     assert grab_one(colour_camera).pixel_format is PixelFormat.BAYER8_GRBG  # same buffers, the camera's phase
     assert colour_camera.geometry().pixel_format is PixelFormat.BAYER8_GRBG
+
+
+def test_auto_gain_once_ends_and_auto_limits_the_camera_refuses(camera: Any, emulated: EmulatorControl) -> None:
+    emulated.set_scene(SERIAL, 0.5)  # half as bright: at 10 ms the camera needs 20 log10(2) = 6 dB
+    camera.start_streaming()
+    assert apply(camera, gain_auto=AutoMode.ONCE).settings.gain_auto is AutoMode.ONCE
+    reading = grab_until(camera, lambda r: r.settings.gain_auto is AutoMode.OFF)
+    assert reading.settings.gain_db == 6.0
+    with pytest.raises(InvalidSettingError, match="ApiInvalidParameterError") as caught:
+        camera.write_setting("exposure_auto_limits_ms", Range(5.0, 1.0))  # minimum above maximum
+    assert caught.value.field == "exposure_auto_limits_ms"
+    assert camera.read_settings().settings.exposure_auto_limits_ms == Range(0.1, 1000.0)
