@@ -8,7 +8,7 @@ out; black level, gamma and saturation act on the pixels; SIMULATED_COLOR makes 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import cv2
@@ -186,7 +186,8 @@ def test_the_bar_code_survives_every_geometry_and_format(colour_camera: Simulate
     assert read_frame_number(frame.pixels, full_scale=(1 << frame.bit_depth) - 1) == frame.frame_number
 
 
-def converge(camera: SimulatedCamera, settled: callable) -> Frame:  # type: ignore[valid-type]
+def converge(camera: SimulatedCamera, settled: Callable[[CameraSettings, Frame], bool]) -> Frame:
+    """Grab frames until ``settled(settings, frame)``; fails after CONVERGENCE_FRAMES."""
     camera.start_streaming()
     for _ in range(CONVERGENCE_FRAMES):
         frame = camera.grab()
