@@ -1,9 +1,12 @@
 """The PixeLINK driver through the unmodified pixelinkWrapper, on the SDK emulator loaded in this process.
 
-The conformance suite (tests/test_driver_conformance.py) runs the shared assertions; these tests cover what
-is specific to the PixeLINK driver: units at the SDK boundary, the camera's limits and rounding, pixel formats
-checked against the emulator's documented test pattern (emulator/README.md), buffer reuse, the streaming rule,
-grab retries and deadlines, disconnects and clean-up.
+The conformance suite (tests/device/test_driver_conformance.py) runs the shared assertions, and
+tests/device/test_settings_property.py random setting combinations; these tests cover what is specific to the
+PixeLINK driver: units at the SDK boundary, the camera's limits and rounding, capabilities as the camera reports
+them and as trials find them (formats, pixel addressing, ROI steps), every setting read and written with the
+vendor's idioms, refusals naming the field, rollback, pixel formats checked against the emulator's documented test
+pattern (emulator/README.md; MONO12_PACKED and BAYER16 pixel-exact), buffer reuse, the streaming rule, settings
+channels, grab retries and deadlines, disconnects and clean-up.
 """
 
 from __future__ import annotations
