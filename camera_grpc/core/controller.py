@@ -142,10 +142,6 @@ class SettingsSnapshot:
         return self.geometry.bit_depth
 
 
-#: The former name of the settings report (exposure, gain, geometry, connected).
-SettingsReport = SettingsSnapshot
-
-
 class CameraController:
     """Transport-neutral camera operations. Create it (inside the running event loop) before starting the worker."""
 
