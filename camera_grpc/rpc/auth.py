@@ -36,8 +36,17 @@ CAMERA_ROLES: dict[str, Role] = {
     "LiveFrames": Role.VIEWER,
     "ListCaptures": Role.VIEWER,
     "GetCapture": Role.VIEWER,
+    "WatchSettings": Role.VIEWER,
+    "ListPresets": Role.VIEWER,
+    "GetPreset": Role.VIEWER,
     "Capture": Role.OPERATOR,
     "UpdateSettings": Role.OPERATOR,
+    "CreatePreset": Role.OPERATOR,
+    "ApplyPreset": Role.OPERATOR,
+    "LoadSettingsFromCamera": Role.OPERATOR,
+    # Deleting what others saved, and overwriting the camera's own non-volatile memory, are administration.
+    "DeletePreset": Role.ADMIN,
+    "SaveSettingsToCamera": Role.ADMIN,
 }
 HEALTH_SERVICE: ServiceDescriptor = health_pb2.DESCRIPTOR.services_by_name["Health"]
 REFLECTION_SERVICE: ServiceDescriptor = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"]

@@ -48,9 +48,20 @@ LOWEST_ROLE: dict[str, Role] = {
     "LiveFrames": Role.VIEWER,
     "ListCaptures": Role.VIEWER,
     "GetCapture": Role.VIEWER,
+    "WatchSettings": Role.VIEWER,
+    "ListPresets": Role.VIEWER,
+    "GetPreset": Role.VIEWER,
     "Capture": Role.OPERATOR,
     "UpdateSettings": Role.OPERATOR,
+    "CreatePreset": Role.OPERATOR,
+    "ApplyPreset": Role.OPERATOR,
+    "LoadSettingsFromCamera": Role.OPERATOR,
+    "DeletePreset": Role.ADMIN,
+    "SaveSettingsToCamera": Role.ADMIN,
 }
+#: Presets the role test makes (as admin) before calling every RPC: one to read and apply, one to delete.
+KEPT_PRESET = "presets/kept"
+DOOMED_PRESET = "presets/doomed"
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -220,6 +231,25 @@ async def call_rpc(name: str, stub: camera_pb2_grpc.CameraServiceStub, metadata:
         newest = (await stub.ListCaptures(pb.ListCapturesRequest(page_size=1), metadata=metadata, timeout=10)).captures
         filename = newest[0].filename if newest else "capture_20260101_000000_000000_1.jpg"
         await stub.GetCapture(pb.GetCaptureRequest(filename=filename), metadata=metadata, timeout=10)
+    elif name == "WatchSettings":
+        call = stub.WatchSettings(pb.WatchSettingsRequest(), metadata=metadata, timeout=10)
+        async for _ in call:
+            break
+        call.cancel()
+    elif name == "CreatePreset":
+        await stub.CreatePreset(pb.CreatePresetRequest(preset_id="made"), metadata=metadata, timeout=10)
+    elif name == "ListPresets":
+        await stub.ListPresets(pb.ListPresetsRequest(), metadata=metadata, timeout=10)
+    elif name == "GetPreset":
+        await stub.GetPreset(pb.GetPresetRequest(name=KEPT_PRESET), metadata=metadata, timeout=10)
+    elif name == "ApplyPreset":
+        await stub.ApplyPreset(pb.ApplyPresetRequest(name=KEPT_PRESET), metadata=metadata, timeout=10)
+    elif name == "DeletePreset":
+        await stub.DeletePreset(pb.DeletePresetRequest(name=DOOMED_PRESET), metadata=metadata, timeout=10)
+    elif name == "SaveSettingsToCamera":
+        await stub.SaveSettingsToCamera(pb.SaveSettingsToCameraRequest(channel=1), metadata=metadata, timeout=10)
+    elif name == "LoadSettingsFromCamera":
+        await stub.LoadSettingsFromCamera(pb.LoadSettingsFromCameraRequest(channel=0), metadata=metadata, timeout=10)
     else:
         raise AssertionError(f"no test call for the RPC {name}: add one")
 
@@ -230,7 +260,10 @@ async def test_each_role_may_call_exactly_its_rpcs(
 ) -> None:
     service = await start_service(tokens_file=tokens.path, **SMALL_CAMERA)
     stub = camera_pb2_grpc.CameraServiceStub(channels(service.address))
-    await stub.Capture(pb.CaptureRequest(), metadata=tokens.metadata(Role.ADMIN), timeout=10)  # one to get
+    admin = tokens.metadata(Role.ADMIN)
+    await stub.Capture(pb.CaptureRequest(), metadata=admin, timeout=10)  # one to get
+    for preset in (KEPT_PRESET, DOOMED_PRESET):
+        await stub.CreatePreset(pb.CreatePresetRequest(preset_id=preset.split("/")[1]), metadata=admin, timeout=10)
     outcomes = {}
     for method in CAMERA_SERVICE.methods:
         try:
