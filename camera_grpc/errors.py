@@ -54,6 +54,7 @@ UNIT_SUFFIXES: dict[str, str] = {
     "_ms": "milliseconds",
     "_s": "seconds",
     "_db": "dB",
+    "_pct": "percent",
     "_fps": "frames per second",
     "_bytes": "bytes",
 }
