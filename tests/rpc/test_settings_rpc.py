@@ -241,3 +241,11 @@ async def test_a_settings_watch_counts_as_a_long_lived_stream(start_service: Ser
     error = await refused(second.read())
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "GRPC_MAX_STREAMS" in error.details()
     watch.cancel()
+
+
+async def test_an_update_that_names_nothing_changes_nothing(small: RunningService) -> None:
+    before = await small.stub.GetSettings(pb.GetSettingsRequest())
+    applied = await small.stub.UpdateSettings(pb.UpdateSettingsRequest())
+    assert applied.settings == before.settings  # same revision
+    error = await refused(small.stub.UpdateSettings(pb.UpdateSettingsRequest(update_mask=FieldMask(paths=["gain_db"]))))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "settings is not set" in error.details()
