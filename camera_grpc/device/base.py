@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from camera_grpc.device.events import EventListener, IoStatus
 from camera_grpc.device.settings import (
     SETTING_FIELDS,
     CameraSettings,
@@ -37,6 +38,7 @@ from camera_grpc.device.settings import (
     ImageGeometry,
     Range,
     SettingsReading,
+    TriggerSource,
 )
 from camera_grpc.errors import CameraServiceError, CameraUnavailableError, InvalidArgumentError
 from camera_grpc.formats import PixelFormat
@@ -52,6 +54,14 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Longest a HARDWARE-triggered :meth:`CameraDriver.grab` waits before raising :class:`NoTriggerYet`, seconds
+#: (the camera thread serves queued calls between waits).
+TRIGGER_WAIT_SLICE_S = 0.25
+
+
+class NoTriggerYet(Exception):
+    """A grab in hardware-trigger mode found no triggered frame within its wait slice (not an error)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,13 @@ class Frame:
     captured_at: datetime  #: host wall clock (UTC, timezone-aware) when the frame arrived
     exposure_ms: float  #: exposure this frame was taken with, milliseconds
     gain_db: float  #: gain this frame was taken with, decibels
+    #: The camera's own timestamp of the frame, seconds on :attr:`camera_clock` (None: the camera has none).
+    camera_time_s: float | None = None
+    #: Names the clock of ``camera_time_s`` (``pixelink:<serial>``, ``simulated:<serial>``).
+    camera_clock: str = ""
+    trigger_source: TriggerSource = TriggerSource.FREE_RUNNING  #: what started the exposure
+    trigger_count: int = 0  #: triggers accepted since acquisition started, this frame's included (0: free-running)
+    trigger_frame_index: int = 0  #: BURST/SEQUENCE: the frame's index within its trigger
 
     @property
     def width(self) -> int:
@@ -196,6 +213,25 @@ class CameraDriver(ABC):
             if restart and self.is_open and not self.is_streaming:
                 self.start_streaming()
         return self.read_settings()
+
+    # -- triggering, events and I/O (issue 13) ----------------------------------------------------------
+
+    @property
+    def trigger_source(self) -> TriggerSource:
+        """What starts exposures now (from the last settings written or read). Decides how :meth:`grab`
+        behaves: FREE_RUNNING returns the next frame; SOFTWARE fires one trigger and returns its frame;
+        HARDWARE waits for a triggered frame and raises :class:`NoTriggerYet` when none came within
+        :data:`TRIGGER_WAIT_SLICE_S` (not a fault: the worker serves its commands and waits again)."""
+        return TriggerSource.FREE_RUNNING
+
+    def set_event_listener(self, listener: EventListener | None) -> None:  # noqa: B027 - optional hook
+        """Deliver the camera's events to ``listener`` (None: stop). Called on the camera thread after
+        :meth:`open`; the driver registers with the SDK here and unregisters in :meth:`close`. The listener
+        may be called from an SDK thread: drivers only build the event and call it there."""
+
+    def read_io(self) -> IoStatus:
+        """The GPIO lines' levels and the temperatures, read now (empty when the camera has none)."""
+        return IoStatus()
 
     def save_settings_to_channel(self, channel: int) -> None:
         """Store the camera's current settings in its non-volatile user ``channel`` (1-based)."""

@@ -101,6 +101,66 @@ class WhiteBalance:
     blue: float = 1.0
 
 
+class TriggerSource(enum.Enum):
+    """What starts an exposure."""
+
+    FREE_RUNNING = "free_running"  #: nothing: the camera takes frames continuously
+    SOFTWARE = "software"  #: a program (``SoftwareTrigger``, ``Capture``)
+    HARDWARE = "hardware"  #: an edge on the camera's trigger input
+
+
+class TriggerMode(enum.Enum):
+    """How a trigger turns into exposures (the SDK's trigger modes)."""
+
+    EDGE = "edge"  #: one exposure of exposure_ms per trigger (SDK mode 0)
+    PULSE_WIDTH = "pulse_width"  #: the exposure lasts as long as the pulse (SDK mode 1)
+    BURST = "burst"  #: frames_per_trigger frames per trigger (SDK mode 4)
+    SEQUENCE = "sequence"  #: frames_per_trigger frames at the frame rate, indexed (SDK mode 14)
+
+
+class TriggerEdge(enum.Enum):
+    """The edge of the trigger input that starts an exposure."""
+
+    RISING = "rising"
+    FALLING = "falling"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The trigger configuration (free-running by default)."""
+
+    source: TriggerSource = TriggerSource.FREE_RUNNING
+    mode: TriggerMode = TriggerMode.EDGE
+    edge: TriggerEdge = TriggerEdge.RISING
+    delay_ms: float = 0.0  #: from the trigger to the start of the exposure
+    frames_per_trigger: int = 1  #: BURST and SEQUENCE
+
+
+class GpioMode(enum.Enum):
+    """What a GPIO line does."""
+
+    OFF = "off"  #: not driven
+    STROBE = "strobe"  #: a pulse of duration_ms, delay_ms after each exposure starts
+    NORMAL = "normal"  #: a static level (active_high: high)
+    PULSE = "pulse"  #: pulse_count pulses of duration_ms every interval_ms, once, when set
+    BUSY = "busy"  #: active while the camera cannot accept a trigger
+    FLASH = "flash"  #: active while the sensor exposes
+    INPUT = "input"  #: an input (levels read with the camera's I/O status; edges are events)
+
+
+@dataclass(frozen=True)
+class Gpio:
+    """One GPIO line's configuration."""
+
+    line: int  #: 1-based, as the camera numbers its lines
+    mode: GpioMode = GpioMode.OFF
+    active_high: bool = True
+    delay_ms: float = 0.0  #: STROBE
+    duration_ms: float = 0.0  #: STROBE, PULSE
+    pulse_count: int = 0  #: PULSE
+    interval_ms: float = 0.0  #: PULSE
+
+
 @dataclass(frozen=True)
 class Flip:
     """Mirror the image left-right (``horizontal``) and/or top-bottom (``vertical``)."""
@@ -127,6 +187,8 @@ class CameraSettings:
     gamma: float | None = None  #: 1.0 is linear (also how a camera with gamma switched off reads)
     flip: Flip = Flip()
     saturation_pct: float | None = None
+    trigger: Trigger = Trigger()
+    gpio: tuple[Gpio, ...] = ()  #: the configured lines (a line not listed is left as the camera has it)
 
 
 #: The top-level settings in the order drivers apply them: the pixel format and addressing decide the

@@ -60,7 +60,8 @@ def test_every_feature_name_is_a_path_of_the_settings() -> None:
     for name in FEATURE_NAMES:
         head = name.split(".")[0]
         assert head in SETTING_FIELDS, name
-    assert set(SETTING_FIELDS) == set(CameraSettings.__dataclass_fields__)
+    pending = {"trigger", "gpio"}  # issue 13: in the model, applied by drivers once the core translates them
+    assert set(SETTING_FIELDS) | pending == set(CameraSettings.__dataclass_fields__)
 
 
 def test_paths_read_and_write_nested_values_without_mutating() -> None:
