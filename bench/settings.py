@@ -563,7 +563,8 @@ binning 1x1 <-> 2x2; raw LATEST subscribers):
 - At {AIM_RATE_FPS:g} fps the service delivered **{at_aim.delivered:.4f}** ({at_aim_short.delivered:.4f} with the short
   switch interval) of produced frames where the driver alone, in this process with nothing else to do, grabbed
   **{alone[AIM_RATE_FPS]:.4f}**: ratio **{at_aim.delivered / alone[AIM_RATE_FPS]:.3f}**.
-- Reading: {reading}
+- Reading: {reading} One run's ladder is noisy on a shared 2-core machine (how late the camera thread comes
+  back depends on everything else running): rerun before drawing conclusions from one row.
 
 **Colour** (2448x2048 = 5 MP):
 
