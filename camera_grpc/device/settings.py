@@ -290,6 +290,17 @@ class FeatureUnsupportedError(CameraServiceError):
         self.field = field
 
 
+class TriggerModeError(FeatureUnsupportedError):
+    """A software trigger was asked for while ``trigger.source`` is not software (FAILED_PRECONDITION)."""
+
+    def __init__(self, source: TriggerSource) -> None:
+        CameraServiceError.__init__(
+            self,
+            f"trigger.source is {source.value}: a software trigger needs trigger.source {TriggerSource.SOFTWARE.value}",
+        )
+        self.field = "trigger.source"
+
+
 class Features(Mapping[str, FeatureInfo]):
     """The camera's :class:`FeatureInfo` by field path; paths it does not describe are unsupported."""
 
@@ -381,7 +392,8 @@ def validate(
         for path, leaf in _leaves(top, value):
             if path == "frame_rate.fps" and target.frame_rate.mode is FrameRateMode.FREE:
                 continue  # not used while free (it reads the rate the camera runs at, whose limit moves)
-            _check_leaf(path, leaf, features[path] if path in FEATURE_NAMES else features[top])
+            described = path in FEATURE_NAMES or features.supported(path)
+            _check_leaf(path, leaf, features[path] if described else features[top])
     if "roi" in fields_to_set:
         _check_region(target.roi, sensor)
 
@@ -390,6 +402,9 @@ def _leaves(path: str, value: Any) -> Iterable[tuple[str, Any]]:
     if is_dataclass(value) and not isinstance(value, Range):
         for field in fields(value):
             yield from _leaves(f"{path}.{field.name}", getattr(value, field.name))
+    elif isinstance(value, tuple) and all(is_dataclass(item) for item in value):  # gpio: one entry per line
+        for item in value:
+            yield from _leaves(path, item)
     else:
         yield path, value
 
@@ -499,6 +514,7 @@ __all__ = [
     "Range",
     "Region",
     "SettingsReading",
+    "TriggerModeError",
     "WhiteBalance",
     "changed_fields",
     "describe",

@@ -29,24 +29,62 @@ colour) is computed once per geometry or colour change as 16-bit indices; the li
 pattern at an exposure and gain is one table look-up of those, kept while frames use
 it; a frame is one copy of a window of it into a recycled buffer plus the bar code.
 
+Triggering (issue 13): ``trigger.source`` free-running uses the clock above. SOFTWARE: each
+:meth:`~SimulatedCamera.grab` fires one trigger (as PixeLINK's ``getNextFrame`` does) and returns its
+frame. HARDWARE: edges come from the test hooks :meth:`~SimulatedCamera.inject_trigger` and
+:meth:`~SimulatedCamera.set_input` (any thread); the active edge starts a sequence of
+``frames_per_trigger`` frames (``delay_ms`` after the edge, one frame period apart) unless the sensor
+is still busy with the previous one (from its trigger to the end of its last readout): then it is
+missed (TRIGGER_MISSED, no frame). A grab waits up to
+:data:`~camera_grpc.device.base.TRIGGER_WAIT_SLICE_S` for a triggered frame, then raises
+:class:`~camera_grpc.device.base.NoTriggerYet`. The camera holds :data:`FRAME_BUFFERS` finished
+frames; older ones not fetched in time are dropped and reported (FRAMES_SKIPPED), as a camera does
+when the host is slower than a triggered burst. PULSE_WIDTH exposes for ``exposure_ms`` (the
+simulated input has no pulse width). While free-running the other trigger fields read as their
+defaults (as on a PixeLINK camera, whose TRIGGER is then OFF).
+
+Frames carry ``camera_time_s``: seconds since the simulated power-up on a monotonic clock (clock
+``simulated:<serial>``), taken at the end of the exposure, and, when triggered, the trigger's count
+since the stream started and the frame's index within its trigger.
+
+GPIO: two lines as on a PL-D camera (line 1: input or output, line 2: output only); ``read_io``
+reports their levels (an INPUT line the input's level, a NORMAL line its ``active_high``) and fixed
+temperatures. Events (hardware trigger edges, missed triggers, skipped frames, input edges,
+disconnect) go to the listener of :meth:`~SimulatedCamera.set_event_listener`.
+
 Threading: like every driver, used by the camera worker thread only; that thread
-writes all state here. :meth:`SimulatedCamera.unplug` and :meth:`SimulatedCamera.replug`
-(test hooks) may be called from any thread: they only set events.
+writes all state here, except the trigger state shared with the test hooks
+(``_sensor``, guarded by ``_sensor_lock``; the hooks and the camera thread write it under the lock).
+:meth:`SimulatedCamera.unplug` and :meth:`SimulatedCamera.replug` (test hooks) may be called from
+any thread: they set events (and report the disconnect to the event listener).
 """
 
 from __future__ import annotations
 
+import collections
+import enum
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+import types
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, ImageGeometry, PixelFormat, Range
+from camera_grpc.device.base import (
+    TRIGGER_WAIT_SLICE_S,
+    CameraDescription,
+    CameraDriver,
+    Frame,
+    ImageGeometry,
+    NoTriggerYet,
+    PixelFormat,
+    Range,
+)
 from camera_grpc.device.buffers import BufferPool
+from camera_grpc.device.events import CameraEvent, CameraEventType, EventListener, GpioLineState, IoStatus
 from camera_grpc.device.settings import (
     GEOMETRY_FIELDS,
     SETTING_FIELDS,
@@ -58,9 +96,15 @@ from camera_grpc.device.settings import (
     Flip,
     FrameRate,
     FrameRateMode,
+    Gpio,
+    GpioMode,
     PixelAddressing,
     Region,
     SettingsReading,
+    Trigger,
+    TriggerEdge,
+    TriggerMode,
+    TriggerSource,
     WhiteBalance,
     validate,
 )
@@ -108,6 +152,76 @@ GAMMA_RANGE = Range(0.1, 4.0)
 DEFAULT_SATURATION_PCT = 100.0
 #: User settings channels kept by the camera (channel 0 holds the factory defaults).
 SETTINGS_CHANNELS = 2
+
+#: Triggering limits (as the SDK emulator's TRIGGER feature: DELAY 0..10 s, PARAMETER up to 1000).
+TRIGGER_DELAY_RANGE_MS = Range(0.0, 10_000.0)
+FRAMES_PER_TRIGGER_RANGE = Range(1, 1000)
+#: Finished frames the camera holds for the host; more not fetched in time are dropped (FRAMES_SKIPPED).
+FRAME_BUFFERS = 4
+#: GPIO lines as on a PL-D camera: line 1 is the input line (or an output), line 2 an output only.
+GPIO_LINES = (1, 2)
+INPUT_LINE = 1
+GPIO_MODES_BY_LINE: dict[int, tuple[GpioMode, ...]] = {
+    1: tuple(GpioMode),
+    2: tuple(mode for mode in GpioMode if mode is not GpioMode.INPUT),
+}
+#: GPIO parameter limits (the emulator's: PARAM_1 0..1000 (s or a count), PARAM_2 and PARAM_3 0..10 s).
+GPIO_DELAY_RANGE_MS = Range(0.0, 1_000_000.0)
+GPIO_TIME_RANGE_MS = Range(0.0, 10_000.0)
+GPIO_PULSE_COUNT_RANGE = Range(0, 1000)
+#: Temperatures read_io reports, degrees C (plausible for a camera at work).
+SENSOR_TEMPERATURE_C = 40.0
+BODY_TEMPERATURE_C = 45.0
+MS_PER_S = 1000.0
+
+
+class TriggerOutcome(enum.Enum):
+    """What an edge injected with :meth:`SimulatedCamera.inject_trigger` did."""
+
+    ACCEPTED = "accepted"  #: it started an exposure
+    MISSED = "missed"  #: the sensor was busy (TRIGGER_MISSED)
+    IGNORED = "ignored"  #: not a trigger (not armed, not streaming, or the inactive edge)
+
+
+@dataclass(frozen=True)
+class _Arming:
+    """How the sensor takes triggers now (a snapshot the camera thread publishes under the sensor lock)."""
+
+    trigger: Trigger
+    streaming: bool
+    exposure_ms: float
+    gain_db: float
+    frame_s: float  #: a frame's exposure plus readout
+    period_s: float  #: between the frames of one trigger
+    input_is_gpi: bool  #: line 1 is configured as INPUT (its edges are GPIO_INPUT events when not armed)
+
+
+@dataclass(frozen=True)
+class _Triggered:
+    """A frame a trigger started."""
+
+    number: int
+    trigger_count: int
+    index: int
+    exposure_end: float  #: monotonic seconds
+    ready_at: float  #: monotonic seconds (end of its readout)
+    exposure_ms: float
+    gain_db: float
+    source: TriggerSource
+
+
+@dataclass
+class _Sensor:
+    """Trigger state shared by the camera thread and the test hooks (guarded by ``_sensor_lock``)."""
+
+    arming: _Arming | None = None
+    busy_until: float = 0.0  #: monotonic seconds
+    frames: collections.deque[_Triggered] = field(default_factory=collections.deque)
+    trigger_count: int = 0  #: triggers accepted since the stream started
+    frame_counter: int = 0  #: the last frame number the sensor used
+    input_high: bool = False
+    listener: EventListener | None = None
+
 
 #: Auto exposure / gain: the mean level aimed at (fraction of full scale), how close counts as there,
 #: the fraction of the log-error corrected per frame, the largest change per frame (factor), and the most
@@ -222,18 +336,68 @@ class SimulatedCamera(CameraDriver):
         self._anchor_time = 0.0
         self._anchor_number = 0
         self._last_returned = 0
+        self._clock = f"simulated:{serial_number}"
+        self._powered_up_at = time.monotonic()  # the camera clock's zero
+        self._power_cycled = threading.Event()  # set by replug: the clock restarts at the next open
+        self._sensor_lock = threading.Condition()
+        self._sensor = _Sensor()  # guarded by _sensor_lock
 
     # -- test hooks (thread-safe) -------------------------------------------------
 
     def unplug(self) -> None:
-        """Simulate pulling the cable: every call fails until :meth:`replug`."""
+        """Simulate pulling the cable: every call fails until :meth:`replug` (the listener hears DISCONNECTED)."""
         self._plugged.clear()
         self._unplugged.set()
+        with self._sensor_lock:
+            self._sensor.frames.clear()
+            self._sensor.arming = None
+            self._emit_locked(CameraEvent(CameraEventType.DISCONNECTED, self._camera_time(time.monotonic())))
+            self._sensor_lock.notify_all()
 
     def replug(self) -> None:
-        """Simulate plugging the camera back in (settings revert to power-up values)."""
+        """Simulate plugging the camera back in (settings revert to power-up values, the clock restarts)."""
+        self._power_cycled.set()
         self._unplugged.clear()
         self._plugged.set()
+
+    def inject_trigger(self, edge: TriggerEdge | None = None) -> TriggerOutcome:
+        """An edge on the trigger input (default: the active edge of the trigger configured now), from any thread.
+
+        Armed (``trigger.source`` hardware), every edge is a HARDWARE_TRIGGER event; the active edge while
+        streaming starts a sequence, or is missed (TRIGGER_MISSED, no frame) while the sensor is busy."""
+        with self._sensor_lock:
+            arming = self._sensor.arming
+            if edge is None:
+                edge = arming.trigger.edge if arming is not None else TriggerEdge.RISING
+            return self._edge_locked(edge, time.monotonic())
+
+    def set_input(self, level: bool) -> TriggerOutcome:
+        """The input line (shared by the trigger and GPIO line 1) goes to ``level``, from any thread; an edge
+        acts as :meth:`inject_trigger` when armed, else it is a GPIO_INPUT event on an INPUT line."""
+        with self._sensor_lock:
+            if bool(level) == self._sensor.input_high:
+                return TriggerOutcome.IGNORED
+            return self._edge_locked(TriggerEdge.RISING if level else TriggerEdge.FALLING, time.monotonic())
+
+    def set_event_listener(self, listener: EventListener | None) -> None:
+        with self._sensor_lock:
+            self._sensor.listener = listener
+
+    def read_io(self) -> IoStatus:
+        self._check()
+        with self._sensor_lock:
+            input_high = self._sensor.input_high
+        armed = self._settings.trigger.source is TriggerSource.HARDWARE
+        lines = []
+        for line in self._settings.gpio:
+            mode = GpioMode.INPUT if armed and line.line == INPUT_LINE else line.mode
+            high = input_high if mode is GpioMode.INPUT else mode is GpioMode.NORMAL and line.active_high
+            lines.append(GpioLineState(line.line, mode, high))
+        return IoStatus(tuple(lines), SENSOR_TEMPERATURE_C, BODY_TEMPERATURE_C)
+
+    @property
+    def trigger_source(self) -> TriggerSource:
+        return self._settings.trigger.source
 
     # -- CameraDriver ------------------------------------------------------------------
 
@@ -241,13 +405,22 @@ class SimulatedCamera(CameraDriver):
         if not self._plugged.is_set():
             raise CameraUnavailableError(f"simulated camera {self._serial_number} is not connected")
         self._streaming = False
+        if self._power_cycled.is_set():
+            self._power_cycled.clear()
+            self._powered_up_at = time.monotonic()
         self._set_all(self._factory_settings())
         self._settings_from = [(self._last_returned, self._settings.exposure_ms, self._settings.gain_db)]
         self._open = True
+        self._rearm()
 
     def close(self) -> None:
         self._streaming = False
         self._open = False
+        with self._sensor_lock:  # no event after close returns
+            self._sensor.listener = None
+            self._sensor.arming = None
+            self._sensor.frames.clear()
+            self._sensor_lock.notify_all()
 
     @property
     def is_open(self) -> bool:
@@ -300,12 +473,23 @@ class SimulatedCamera(CameraDriver):
         actual_fps = 1.0 / self._period_s()
         if settings.frame_rate.mode is FrameRateMode.FREE:  # reads the rate it runs at
             settings = replace(settings, frame_rate=FrameRate(FrameRateMode.FREE, actual_fps))
+        if settings.trigger.source is TriggerSource.FREE_RUNNING:  # no trigger configuration while free-running
+            settings = replace(settings, trigger=Trigger())
         return SettingsReading(settings, self._geometry(self._settings), actual_fps)
 
     def write_setting(self, name: str, value: Any) -> None:
         self._check()
-        if name not in SETTING_FIELDS:
-            raise InvalidSettingError(name, value, reason=f"is not a setting (settings: {', '.join(SETTING_FIELDS)})")
+        if name not in _SETTINGS:
+            raise InvalidSettingError(name, value, reason=f"is not a setting (settings: {', '.join(_SETTINGS)})")
+        if name in ("trigger", "gpio"):
+            if self._streaming and not self._features().settable_while_streaming(name):
+                raise RuntimeError(f"{name} cannot change while the camera streams (apply_settings stops it first)")
+            if name == "trigger":
+                self._check_trigger(value)
+                self._update(trigger=value)
+            else:
+                self._update(gpio=self._merged_gpio(value))
+            return
         if name == "exposure_ms":
             self.set_exposure_ms(value)  # one path for old and new callers (and subclasses that refuse values)
             return
@@ -350,12 +534,19 @@ class SimulatedCamera(CameraDriver):
             # the scene as read out now is prepared before the clock starts, as a camera sets up before it exposes
             self._lit(self._settings.exposure_ms, self._settings.gain_db, self._geometry(self._settings))
             self._anchor_time = time.monotonic()
+            with self._sensor_lock:
+                self._last_returned = max(self._last_returned, self._sensor.frame_counter)
+                self._sensor.frame_counter = self._last_returned
+                self._sensor.trigger_count = 0
+                self._sensor.frames.clear()
             self._anchor_number = self._last_returned
             self._streaming = True
+            self._rearm()
 
     def stop_streaming(self) -> None:
         self._check()
         self._streaming = False
+        self._rearm()
 
     @property
     def is_streaming(self) -> bool:
@@ -365,6 +556,9 @@ class SimulatedCamera(CameraDriver):
         self._check()
         if not self._streaming:
             raise RuntimeError("grab() needs start_streaming() first")
+        source = self._settings.trigger.source
+        if source is not TriggerSource.FREE_RUNNING:
+            return self._grab_triggered(source)
         period_s = self._period_s()
         now = time.monotonic()
         completed = self._anchor_number + math.floor((now - self._anchor_time) / period_s)
@@ -383,10 +577,176 @@ class SimulatedCamera(CameraDriver):
             captured_at=datetime.now(UTC),
             exposure_ms=exposure_ms,
             gain_db=gain_db,
+            camera_time_s=self._camera_time(ready_at - READOUT_S),
+            camera_clock=self._clock,
         )
         if self._auto_running():
             self._adjust(frame)
         return frame
+
+    def _grab_triggered(self, source: TriggerSource) -> Frame:
+        """SOFTWARE: fire one trigger and wait for its frame; HARDWARE: wait a slice for a triggered frame."""
+        with self._sensor_lock:
+            now = time.monotonic()
+            if source is TriggerSource.SOFTWARE:
+                self._collect_locked(now, keep=0)  # frames of earlier triggers nobody took are lost
+                fired = self._fire_locked(max(now, self._sensor.busy_until), source)
+                assert fired
+                deadline = None
+            else:
+                deadline = now + TRIGGER_WAIT_SLICE_S
+            while True:
+                if not self._plugged.is_set():
+                    raise CameraDisconnectedError(f"simulated camera {self._serial_number} was unplugged")
+                if not self._open or not self._streaming:
+                    raise CameraUnavailableError("simulated camera is not open")
+                now = time.monotonic()
+                self._collect_locked(now)
+                frames = self._sensor.frames
+                if frames and frames[0].ready_at <= now:
+                    taken = frames.popleft()
+                    break
+                wake_at = frames[0].ready_at if frames else math.inf
+                if deadline is not None:
+                    if now >= deadline:
+                        raise NoTriggerYet()
+                    wake_at = min(wake_at, deadline)
+                self._sensor_lock.wait(None if math.isinf(wake_at) else wake_at - now)
+        self._last_returned = max(self._last_returned, taken.number)
+        geometry = self._geometry(self._settings)
+        frame = Frame(
+            pixels=self._render(taken.number, taken.exposure_ms, taken.gain_db, geometry),
+            pixel_format=geometry.pixel_format,
+            bit_depth=geometry.bit_depth,
+            frame_number=taken.number,
+            captured_at=datetime.now(UTC),
+            exposure_ms=taken.exposure_ms,
+            gain_db=taken.gain_db,
+            camera_time_s=self._camera_time(taken.exposure_end),
+            camera_clock=self._clock,
+            trigger_source=taken.source,
+            trigger_count=taken.trigger_count,
+            trigger_frame_index=taken.index,
+        )
+        if self._auto_running():
+            self._adjust(frame)
+        return frame
+
+    # -- the trigger model (callers hold _sensor_lock) -------------------------------------------
+
+    def _camera_time(self, monotonic_s: float) -> float:
+        return monotonic_s - self._powered_up_at
+
+    def _emit_locked(self, event: CameraEvent) -> None:
+        listener = self._sensor.listener
+        if listener is not None:
+            listener(event)
+
+    def _edge_locked(self, edge: TriggerEdge, now: float) -> TriggerOutcome:
+        sensor = self._sensor
+        sensor.input_high = edge is TriggerEdge.RISING
+        arming = sensor.arming
+        if arming is None:
+            return TriggerOutcome.IGNORED
+        if arming.trigger.source is not TriggerSource.HARDWARE:
+            if arming.input_is_gpi:
+                high = edge is TriggerEdge.RISING
+                self._emit_locked(
+                    CameraEvent(
+                        CameraEventType.GPIO_INPUT, self._camera_time(now), edge=edge, line=INPUT_LINE, high=high
+                    )
+                )
+            return TriggerOutcome.IGNORED
+        self._collect_locked(now)
+        self._emit_locked(CameraEvent(CameraEventType.HARDWARE_TRIGGER, self._camera_time(now), edge=edge))
+        if edge is not arming.trigger.edge or not arming.streaming:
+            return TriggerOutcome.IGNORED
+        if not self._fire_locked(now, TriggerSource.HARDWARE):
+            self._emit_locked(CameraEvent(CameraEventType.TRIGGER_MISSED, self._camera_time(now)))
+            return TriggerOutcome.MISSED
+        self._sensor_lock.notify_all()
+        return TriggerOutcome.ACCEPTED
+
+    def _fire_locked(self, at: float, source: TriggerSource) -> bool:
+        """A trigger at monotonic time ``at``: schedule its frames, or False if the sensor is busy then."""
+        sensor, arming = self._sensor, self._sensor.arming
+        if arming is None or at < sensor.busy_until:
+            return False
+        sensor.trigger_count += 1
+        frames_per_trigger = arming.trigger.frames_per_trigger
+        if arming.trigger.mode in (TriggerMode.EDGE, TriggerMode.PULSE_WIDTH) or source is TriggerSource.SOFTWARE:
+            frames_per_trigger = 1
+        start = at + arming.trigger.delay_ms / MS_PER_S
+        for index in range(frames_per_trigger):
+            exposure_start = start + index * arming.period_s
+            sensor.frame_counter += 1
+            sensor.frames.append(
+                _Triggered(
+                    number=sensor.frame_counter,
+                    trigger_count=sensor.trigger_count,
+                    index=index,
+                    exposure_end=exposure_start + arming.exposure_ms / MS_PER_S,
+                    ready_at=exposure_start + arming.frame_s,
+                    exposure_ms=arming.exposure_ms,
+                    gain_db=arming.gain_db,
+                    source=source,
+                )
+            )
+        sensor.busy_until = sensor.frames[-1].ready_at
+        return True
+
+    def _collect_locked(self, now: float, keep: int = FRAME_BUFFERS) -> None:
+        """Drop finished frames beyond the ``keep`` oldest the camera holds (reported as FRAMES_SKIPPED)."""
+        frames = self._sensor.frames
+        ready = sum(1 for frame in frames if frame.ready_at <= now)
+        if ready <= keep:
+            return
+        for _ in range(ready - keep):
+            frames.popleft()
+        self._emit_locked(CameraEvent(CameraEventType.FRAMES_SKIPPED, self._camera_time(now), count=ready - keep))
+
+    def _rearm(self) -> None:
+        """Publish how the sensor takes triggers now (after every settings or stream change; camera thread)."""
+        settings = self._settings
+        gpi = any(line.line == INPUT_LINE and line.mode is GpioMode.INPUT for line in settings.gpio)
+        arming = (
+            _Arming(
+                trigger=settings.trigger,
+                streaming=self._streaming,
+                exposure_ms=settings.exposure_ms,
+                gain_db=settings.gain_db,
+                frame_s=self._free_period_s(settings),
+                period_s=self._period_s(),
+                input_is_gpi=gpi,
+            )
+            if self._open
+            else None
+        )
+        with self._sensor_lock:
+            self._sensor.arming = arming
+            if not self._streaming:
+                self._sensor.frames.clear()
+                self._sensor.busy_until = 0.0
+            self._sensor_lock.notify_all()
+
+    def _check_trigger(self, trigger: Trigger) -> None:
+        validate(types.SimpleNamespace(trigger=trigger), ("trigger",), self._features(), (self._width, self._height))
+
+    def _merged_gpio(self, lines: tuple[Gpio, ...]) -> tuple[Gpio, ...]:
+        """The camera's lines with ``lines`` replacing theirs, after checking each as the camera would."""
+        features = self._features()
+        by_line = {line.line: line for line in self._settings.gpio}
+        for line in lines:
+            validate(types.SimpleNamespace(gpio=line), ("gpio",), features, (self._width, self._height))
+            allowed = GPIO_MODES_BY_LINE[line.line]
+            if line.mode not in allowed:
+                choices = ", ".join(mode.value for mode in allowed)
+                raise InvalidSettingError(
+                    "gpio.mode", line.mode.value, reason=f"must be one of {choices} on line {line.line}"
+                )
+            _check_gpio_parameters(line)
+            by_line[line.line] = line
+        return tuple(by_line[number] for number in sorted(by_line))
 
     def check_connection(self) -> None:
         self._check()
@@ -410,6 +770,8 @@ class SimulatedCamera(CameraDriver):
             gamma=1.0,
             flip=Flip(),
             saturation_pct=DEFAULT_SATURATION_PCT if self._color else None,
+            trigger=Trigger(),
+            gpio=tuple(Gpio(line) for line in GPIO_LINES),
         )
 
     def _features(self) -> Features:
@@ -466,6 +828,34 @@ class SimulatedCamera(CameraDriver):
             FeatureInfo("gamma", minimum=GAMMA_RANGE.minimum, maximum=GAMMA_RANGE.maximum),
             FeatureInfo("flip.horizontal", **stopped),
             FeatureInfo("flip.vertical", **stopped),
+            FeatureInfo("trigger.source", choices=tuple(source.value for source in TriggerSource), **stopped),
+            FeatureInfo("trigger.mode", choices=tuple(mode.value for mode in TriggerMode), **stopped),
+            FeatureInfo("trigger.edge", choices=tuple(edge.value for edge in TriggerEdge), **stopped),
+            FeatureInfo(
+                "trigger.delay_ms",
+                minimum=TRIGGER_DELAY_RANGE_MS.minimum,
+                maximum=TRIGGER_DELAY_RANGE_MS.maximum,
+                **stopped,
+            ),
+            FeatureInfo(
+                "trigger.frames_per_trigger",
+                minimum=FRAMES_PER_TRIGGER_RANGE.minimum,
+                maximum=FRAMES_PER_TRIGGER_RANGE.maximum,
+                step=1,
+                **stopped,
+            ),
+            FeatureInfo("gpio.line", values=tuple(float(line) for line in GPIO_LINES)),
+            FeatureInfo("gpio.mode", choices=tuple(mode.value for mode in GpioMode)),
+            FeatureInfo("gpio.active_high"),
+            FeatureInfo("gpio.delay_ms", minimum=GPIO_DELAY_RANGE_MS.minimum, maximum=GPIO_DELAY_RANGE_MS.maximum),
+            FeatureInfo("gpio.duration_ms", minimum=GPIO_TIME_RANGE_MS.minimum, maximum=GPIO_TIME_RANGE_MS.maximum),
+            FeatureInfo(
+                "gpio.pulse_count",
+                minimum=GPIO_PULSE_COUNT_RANGE.minimum,
+                maximum=GPIO_PULSE_COUNT_RANGE.maximum,
+                step=1,
+            ),
+            FeatureInfo("gpio.interval_ms", minimum=GPIO_TIME_RANGE_MS.minimum, maximum=GPIO_TIME_RANGE_MS.maximum),
         ]
         if self._color:
             gain = {"minimum": WHITE_BALANCE_GAIN_RANGE.minimum, "maximum": WHITE_BALANCE_GAIN_RANGE.maximum}
@@ -529,6 +919,7 @@ class SimulatedCamera(CameraDriver):
         """Replace the settings; rebuild the readout (and its buffers) when what is read out changes."""
         before = self._settings
         self._settings = settings
+        self._rearm()
         if self._readout is None or any(getattr(before, name) != getattr(settings, name) for name in _READOUT_FIELDS):
             self._readout = None
             self._lit_patterns = {}
@@ -758,6 +1149,25 @@ class SimulatedCamera(CameraDriver):
 _READOUT_FIELDS = ("pixel_format", "pixel_addressing", "roi", "flip", "white_balance", "saturation_pct")
 _TONE_FIELDS = ("black_level_pct", "gamma")
 _AUTO_MODES = ("exposure_auto", "gain_auto")
+#: Every top-level setting (SETTING_FIELDS is the apply order; trigger and gpio join it in issue 13).
+_SETTINGS = tuple(setting.name for setting in fields(CameraSettings))
+
+
+def _check_gpio_parameters(line: Gpio) -> None:
+    """What the camera refuses of a line's parameters (the emulator's ApiGpioConfigurationError cases)."""
+    if line.mode is GpioMode.STROBE and line.duration_ms <= 0:
+        raise InvalidSettingError("gpio.duration_ms", line.duration_ms, reason="must be above 0 ms for a strobe")
+    if line.mode is GpioMode.PULSE:
+        if line.pulse_count < 1:
+            raise InvalidSettingError("gpio.pulse_count", line.pulse_count, reason="must be at least 1 for pulses")
+        if line.duration_ms <= 0:
+            raise InvalidSettingError("gpio.duration_ms", line.duration_ms, reason="must be above 0 ms for pulses")
+        if line.interval_ms < line.duration_ms:
+            raise InvalidSettingError(
+                "gpio.interval_ms",
+                line.interval_ms,
+                reason=f"must be at least gpio.duration_ms ({line.duration_ms:g} ms) for pulses",
+            )
 
 
 def _size_limits(sensor_px: int) -> Range:
