@@ -16,6 +16,24 @@ The thread also
 * polls :meth:`CameraDriver.check_connection` when idle, so an unplug is
   noticed without traffic.
 
+Acquisition follows the camera's trigger source (:attr:`CameraDriver.trigger_source`, issue 13):
+
+* FREE_RUNNING: frames are grabbed continuously while acquisition is on (or a
+  :meth:`CameraWorker.next_frame` streams just long enough for one);
+* HARDWARE: the thread grabs in slices (:data:`~camera_grpc.device.base.TRIGGER_WAIT_SLICE_S`);
+  a slice without a trigger (:class:`~camera_grpc.device.base.NoTriggerYet`) is not a fault: it
+  serves queued commands and waits again (pending ``next_frame`` requests keep waiting until a
+  triggered frame arrives or their future is cancelled; there is no reconnect);
+* SOFTWARE: nothing is grabbed by itself (every grab fires a trigger): frames come only from
+  :meth:`CameraWorker.software_trigger` (or ``next_frame(trigger=True)``); the stream is kept
+  running so that a trigger is not delayed by a stream start.
+
+Events: :meth:`CameraWorker.add_event_listener` receives the camera's events. On every (re)connect
+the worker installs a hand-off listener on the driver (:meth:`CameraDriver.set_event_listener`),
+which forwards each event to the worker's listeners, serialised by ``_event_lock`` (events may
+come from an SDK thread); when the worker notices a disconnect that the driver did not report, it
+reports DISCONNECTED itself (once per connection).
+
 Calls made while the camera is not connected fail at once with
 :class:`~camera_grpc.errors.CameraUnavailableError` (they never wait for a
 reconnect).
@@ -33,8 +51,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from camera_grpc.device.base import CameraDriver, Frame
+from camera_grpc.device.base import CameraDriver, Frame, NoTriggerYet
+from camera_grpc.device.events import CameraEvent, CameraEventType, EventListener
 from camera_grpc.device.futures import settle
+from camera_grpc.device.settings import TriggerModeError, TriggerSource
 from camera_grpc.errors import (
     CameraDisconnectedError,
     CameraServiceError,
@@ -101,6 +121,7 @@ class _Listeners:
     state: list[Callable[[CameraState], None]] = field(default_factory=list)
     connect: list[Callable[[CameraDriver], None]] = field(default_factory=list)
     frame: list[Callable[[Frame], None]] = field(default_factory=list)
+    event: list[EventListener] = field(default_factory=list)
 
 
 class CameraWorker:
@@ -127,6 +148,9 @@ class CameraWorker:
         self._state_lock = threading.Lock()
         self._stopping = threading.Event()
         self._connected = threading.Event()
+        # Serialises event delivery (SDK threads and this one); guards _disconnect_reported.
+        self._event_lock = threading.Lock()
+        self._disconnect_reported = False  #: DISCONNECTED was delivered for the current connection
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
 
     # -- wiring (before start) ------------------------------------------------------
@@ -140,8 +164,14 @@ class CameraWorker:
         self._listeners.connect.append(hook)
 
     def add_frame_listener(self, listener: Callable[[Frame], None]) -> None:
-        """Call ``listener(frame)`` on the camera thread for every frame of continuous acquisition (keep it quick)."""
+        """Call ``listener(frame)`` on the camera thread for every frame of continuous acquisition and every
+        software-triggered frame (keep it quick)."""
         self._listeners.frame.append(listener)
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for every camera event, in order, from the thread that reported it (an SDK
+        thread or the camera thread; one at a time): keep it quick and thread-safe."""
+        self._listeners.event.append(listener)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -193,19 +223,24 @@ class CameraWorker:
         """Await ``function(driver)`` run on the camera thread; cancelling skips it if not yet started."""
         return await asyncio.wrap_future(self.submit(function))
 
-    def next_frame(self, accept: FrameAccept | None = None) -> Future[Frame]:
+    def next_frame(self, accept: FrameAccept | None = None, *, trigger: bool = False) -> Future[Frame]:
         """The next frame the camera delivers (that ``accept`` takes, within a few frames).
 
-        While acquisition runs, this is the next frame of the shared stream (it
+        FREE_RUNNING: while acquisition runs, this is the next frame of the shared stream (it
         is also given to the frame listeners); otherwise the camera streams just long
-        enough to take one.
+        enough to take one. HARDWARE: the next triggered frame, however long it takes (cancel the
+        future to stop waiting). SOFTWARE: the next software-triggered frame; with ``trigger`` this
+        request fires that trigger itself (as :meth:`software_trigger`; ignored in other modes).
         """
         outer: Future[Frame] = Future()
         request = _FrameRequest(outer, accept or _accept_any)
 
         def register_or_grab(driver: CameraDriver) -> None:
-            if self._acquiring:
+            source = driver.trigger_source
+            if self._acquiring or source is not TriggerSource.FREE_RUNNING:
                 self._frame_requests.append(request)
+                if trigger and source is TriggerSource.SOFTWARE:
+                    self._software_grab(driver)
                 return
             settle(outer, _grab_one(driver, request))
 
@@ -213,6 +248,12 @@ class CameraWorker:
         inner.add_done_callback(lambda done: _forward_failure(done, outer))
         outer.add_done_callback(lambda done: done.cancelled() and inner.cancel())
         return outer
+
+    def software_trigger(self) -> Future[Frame]:
+        """Fire one software trigger: the frame it produced, also handed to the frame listeners and to pending
+        :meth:`next_frame` requests. Fails with :class:`~camera_grpc.device.settings.TriggerModeError` unless
+        the camera's trigger source is SOFTWARE."""
+        return self.submit(self._software_grab)
 
     def set_acquiring(self, acquiring: bool) -> Future[None]:
         """Switch continuous acquisition on or off."""
@@ -225,8 +266,20 @@ class CameraWorker:
         return self.submit(switch)
 
     def _wants_frames(self) -> bool:
-        """Acquisition is on, or frame requests registered while it was on still wait for a frame."""
+        """Acquisition is on, or frame requests still wait for a frame (camera thread; drops cancelled ones)."""
+        self._frame_requests = [request for request in self._frame_requests if not request.future.done()]
         return self._acquiring or bool(self._frame_requests)
+
+    def _software_grab(self, driver: CameraDriver) -> Frame:
+        """One software trigger and its frame, delivered like any acquired frame (camera thread)."""
+        source = driver.trigger_source
+        if source is not TriggerSource.SOFTWARE:
+            raise TriggerModeError(source)
+        if not driver.is_streaming:
+            driver.start_streaming()
+        frame = driver.grab()
+        self._deliver(frame)
+        return frame
 
     # -- the thread ---------------------------------------------------------------------------
 
@@ -243,8 +296,14 @@ class CameraWorker:
                 elif self._wants_frames():
                     self._serve_commands(block=False)
                     if self._wants_frames() and self._state.usable and not self._stopping.is_set():
-                        self._acquire_one()
-                    if not self._wants_frames():
+                        if self._driver.trigger_source is TriggerSource.SOFTWARE:
+                            # every grab would fire a trigger: stream (so triggers are quick) and wait for commands
+                            self._guarded(_start_streaming)
+                            if self._state.usable:
+                                self._serve_commands(block=True)
+                        else:
+                            self._acquire_one()
+                    if self._state.usable and not self._wants_frames():
                         self._guarded(_stop_streaming)
                 else:
                     self._serve_commands(block=True)
@@ -255,6 +314,9 @@ class CameraWorker:
         self._set_state(CameraState.CONNECTING if self._state is CameraState.CONNECTING else CameraState.DISCONNECTED)
         try:
             self._driver.open()
+            with self._event_lock:
+                self._disconnect_reported = False
+            self._driver.set_event_listener(self._hand_off_event)
             for hook in self._listeners.connect:
                 hook(self._driver)
         except CameraServiceError as exc:
@@ -309,6 +371,8 @@ class CameraWorker:
             if not self._driver.is_streaming:
                 self._driver.start_streaming()
             frame = self._driver.grab()
+        except NoTriggerYet:
+            return  # waiting for a hardware trigger is not a fault: serve commands, then wait again
         except CameraDisconnectedError as exc:
             self._on_disconnect(exc)
             return
@@ -321,6 +385,9 @@ class CameraWorker:
             self._fail_frame_requests(exc)
             self._acquiring = False
             return
+        self._deliver(frame)
+
+    def _deliver(self, frame: Frame) -> None:
         self._resolve_frame_requests(frame)
         for listener in self._listeners.frame:
             listener(frame)
@@ -354,7 +421,8 @@ class CameraWorker:
     def _on_disconnect(self, exc: CameraDisconnectedError) -> None:
         log.warning("camera disconnected: %s; reconnecting", exc)
         self._acquiring = False
-        self._driver.close()
+        self._driver.close()  # ends the driver's events
+        self._hand_off_event(CameraEvent(CameraEventType.DISCONNECTED))  # unless the driver reported it
         self._set_state(CameraState.DISCONNECTED)
         unavailable = CameraUnavailableError(f"camera disconnected: {exc}")
         self._fail_frame_requests(unavailable)
@@ -368,6 +436,19 @@ class CameraWorker:
         self._driver.close()
         self._set_state(CameraState.STOPPED)
         log.info("camera closed")
+
+    def _hand_off_event(self, event: CameraEvent) -> None:
+        """Forward a camera event to the listeners (any thread; one DISCONNECTED per connection)."""
+        with self._event_lock:
+            if event.type is CameraEventType.DISCONNECTED:
+                if self._disconnect_reported:
+                    return
+                self._disconnect_reported = True
+            for listener in self._listeners.event:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("camera event listener failed")
 
     def _set_state(self, state: CameraState) -> None:
         with self._state_lock:
@@ -384,6 +465,11 @@ class CameraWorker:
                 listener(state)
             except Exception:
                 log.exception("camera state listener failed")
+
+
+def _start_streaming(driver: CameraDriver) -> None:
+    if not driver.is_streaming:
+        driver.start_streaming()
 
 
 def _stop_streaming(driver: CameraDriver) -> None:
