@@ -448,6 +448,8 @@ async def test_roi_and_pixel_format_changed_while_streaming_show_in_the_next_mes
     # each message has its own frame's geometry; each change happens once, between two frames
     assert geometries == sorted(geometries, key=[full, roi, deep].index)
     assert {full, roi, deep} == set(geometries)
+    # (the camera thread records a frame just after handing it to the hub: wait for that)
+    await eventually(lambda: messages[-1].frame_number in published, what="the last frame delivered recorded")
     # every frame the camera produced reached this QUEUE subscriber; missed counts only the camera's own gaps
     # within one geometry (the simulated camera skips a frame it could not deliver in time), never a restart
     assert [m.frame_number for m in messages] == [n for n in published if n <= messages[-1].frame_number]

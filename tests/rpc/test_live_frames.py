@@ -109,6 +109,8 @@ async def test_binning_changed_while_a_live_stream_waits_for_credit_gives_the_ne
     second = (await call.read()).frame  # the newest frame: a binned one, the stream never ended
     call.cancel()
     assert (second.width, second.height, len(second.data)) == (160, 120, 160 * 120)
+    # (the camera thread records a frame just after handing it to the hub: wait for that)
+    await eventually(lambda: (second.frame_number, 160) in published, what="the delivered frame recorded")
     # missed: the frames produced in between and the camera's own gaps within one geometry, not the restart
     span = published[published.index((first.frame_number, 320)) : published.index((second.frame_number, 160)) + 1]
     gaps = sum(n - previous - 1 for (previous, w0), (n, w1) in itertools.pairwise(span) if w0 == w1)
