@@ -1,4 +1,5 @@
-"""ListCaptures and GetCapture over a real server: paging, metadata, bytes, and names that must not resolve."""
+"""Captures over a real server: ListCaptures and GetCapture (paging, metadata, bytes, names that must not resolve), and
+a colour camera's captures in colour with a truthful sidecar."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import json
 import os
 from pathlib import Path
 
+import cv2
 import grpc
+import numpy as np
 import pytest
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import RunningService
+from tests.support import RunningService, ServiceFactory
 
 
 def error_info(error: grpc.aio.AioRpcError) -> tuple[str, str]:
@@ -151,3 +155,30 @@ async def test_a_link_that_stays_inside_the_folder_is_served(service: RunningSer
     response = await service.stub.GetCapture(pb.GetCaptureRequest(filename=f"{alias}.jpg"))
     assert response.data == Path(taken.path).read_bytes()
     assert response.capture.filename == f"{alias}.jpg"
+
+
+@pytest.mark.parametrize(
+    ("image_format", "extension", "bits"),
+    [(pb.IMAGE_FORMAT_JPEG, ".jpg", 8), (pb.IMAGE_FORMAT_PNG, ".png", 16), (pb.IMAGE_FORMAT_TIFF, ".tiff", 16)],
+)
+async def test_a_colour_camera_capture_is_saved_in_colour_and_its_sidecar_says_so(
+    start_service: ServiceFactory, image_format: int, extension: str, bits: int
+) -> None:
+    service = await start_service(simulated_width=320, simulated_height=240, simulated_color=True)
+    mask = field_mask_pb2.FieldMask(paths=["pixel_format"])
+    settings = pb.CameraSettings(
+        pixel_format=pb.PIXEL_FORMAT_BAYER16_RGGB if bits == 16 else pb.PIXEL_FORMAT_BAYER8_RGGB
+    )
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(settings=settings, update_mask=mask))
+    response = await service.stub.Capture(pb.CaptureRequest(format=image_format, include_image_data=True))
+    assert response.filename.endswith(extension)
+    assert pb.PixelFormat.Name(response.pixel_format).startswith("PIXEL_FORMAT_BAYER")  # as delivered
+    image = cv2.imdecode(np.frombuffer(response.image_data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image.shape == (240, 320, 3)  # demosaiced: three channels of the sensor's size
+    assert image.dtype == (np.uint16 if bits == 16 else np.uint8)
+    assert image.max() < 1 << response.bit_depth  # 16-bit samples keep the camera's right-aligned values
+    sidecar = json.loads(Path(response.path).with_suffix(".json").read_text())
+    assert sidecar["pixel_format"] == pb.PixelFormat.Name(response.pixel_format).removeprefix("PIXEL_FORMAT_").lower()
+    assert sidecar["bit_depth"] == response.bit_depth
+    assert sidecar["image"]["color"] == "rgb" and sidecar["image"]["bits_per_sample"] == bits
+    assert sidecar["image"]["demosaiced_from"] == "rggb"
