@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import cv2
 import grpc
 import numpy as np
 import pytest
@@ -467,3 +468,18 @@ async def test_roi_and_pixel_format_changed_while_streaming_show_in_the_next_mes
     assert sizes[0] == (320, 240) and sizes[-1] == (160, 120) and sum(m.missed_frames for m in jpegs) == 0
     with Image.open(io.BytesIO(jpegs[-1].data)) as image:
         assert image.size == (160, 120)
+
+
+async def test_a_colour_camera_streams_raw_as_the_mosaic_and_jpeg_png_in_colour(start_service: ServiceFactory) -> None:
+    service = await start_service(**{**SMALL_CAMERA, "simulated_color": True})
+    for encoding in (pb.FRAME_ENCODING_RAW, pb.FRAME_ENCODING_JPEG, pb.FRAME_ENCODING_PNG):
+        (message,) = [m async for m in service.stub.Frames(pb.FramesRequest(encoding=encoding, max_frames=1))]
+        assert pb.PixelFormat.Name(message.pixel_format).startswith("PIXEL_FORMAT_BAYER8_")
+        if encoding == pb.FRAME_ENCODING_RAW:  # the mosaic, one sample per pixel
+            assert len(message.data) == 320 * 240
+        else:
+            image = cv2.imdecode(np.frombuffer(message.data, np.uint8), cv2.IMREAD_UNCHANGED)
+            assert image.shape == (240, 320, 3)
+    # a raw preview stays a mosaic of the same phase: even size, one sample per pixel
+    (small,) = [m async for m in service.stub.Frames(pb.FramesRequest(max_width=101, max_frames=1))]
+    assert (small.width, small.height, len(small.data)) == (100, 76, 100 * 76)
