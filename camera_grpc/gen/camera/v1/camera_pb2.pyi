@@ -74,6 +74,53 @@ class DeliveryPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_POLICY_UNSPECIFIED: _ClassVar[DeliveryPolicy]
     DELIVERY_POLICY_LATEST: _ClassVar[DeliveryPolicy]
     DELIVERY_POLICY_QUEUE: _ClassVar[DeliveryPolicy]
+
+class TriggerSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRIGGER_SOURCE_UNSPECIFIED: _ClassVar[TriggerSource]
+    TRIGGER_SOURCE_FREE_RUNNING: _ClassVar[TriggerSource]
+    TRIGGER_SOURCE_SOFTWARE: _ClassVar[TriggerSource]
+    TRIGGER_SOURCE_HARDWARE: _ClassVar[TriggerSource]
+
+class TriggerEdge(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRIGGER_EDGE_UNSPECIFIED: _ClassVar[TriggerEdge]
+    TRIGGER_EDGE_RISING: _ClassVar[TriggerEdge]
+    TRIGGER_EDGE_FALLING: _ClassVar[TriggerEdge]
+
+class TriggerMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRIGGER_MODE_UNSPECIFIED: _ClassVar[TriggerMode]
+    TRIGGER_MODE_EDGE: _ClassVar[TriggerMode]
+    TRIGGER_MODE_PULSE_WIDTH: _ClassVar[TriggerMode]
+    TRIGGER_MODE_BURST: _ClassVar[TriggerMode]
+    TRIGGER_MODE_SEQUENCE: _ClassVar[TriggerMode]
+
+class GpioMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GPIO_MODE_UNSPECIFIED: _ClassVar[GpioMode]
+    GPIO_MODE_OFF: _ClassVar[GpioMode]
+    GPIO_MODE_STROBE: _ClassVar[GpioMode]
+    GPIO_MODE_NORMAL: _ClassVar[GpioMode]
+    GPIO_MODE_PULSE: _ClassVar[GpioMode]
+    GPIO_MODE_BUSY: _ClassVar[GpioMode]
+    GPIO_MODE_FLASH: _ClassVar[GpioMode]
+    GPIO_MODE_INPUT: _ClassVar[GpioMode]
+
+class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
+    EVENT_TYPE_CAMERA_CONNECTED: _ClassVar[EventType]
+    EVENT_TYPE_CAMERA_DISCONNECTED: _ClassVar[EventType]
+    EVENT_TYPE_CAMERA_RECONNECTED: _ClassVar[EventType]
+    EVENT_TYPE_SETTINGS_CHANGED: _ClassVar[EventType]
+    EVENT_TYPE_HARDWARE_TRIGGER: _ClassVar[EventType]
+    EVENT_TYPE_TRIGGER_MISSED: _ClassVar[EventType]
+    EVENT_TYPE_FRAMES_SKIPPED: _ClassVar[EventType]
+    EVENT_TYPE_CAPTURE_SAVED: _ClassVar[EventType]
+    EVENT_TYPE_SENSOR_TEMPERATURE: _ClassVar[EventType]
+    EVENT_TYPE_GPIO_INPUT: _ClassVar[EventType]
+    EVENT_TYPE_SERVICE_STOPPING: _ClassVar[EventType]
 IMAGE_FORMAT_UNSPECIFIED: ImageFormat
 IMAGE_FORMAT_JPEG: ImageFormat
 IMAGE_FORMAT_PNG: ImageFormat
@@ -114,6 +161,38 @@ FRAME_ENCODING_PNG: FrameEncoding
 DELIVERY_POLICY_UNSPECIFIED: DeliveryPolicy
 DELIVERY_POLICY_LATEST: DeliveryPolicy
 DELIVERY_POLICY_QUEUE: DeliveryPolicy
+TRIGGER_SOURCE_UNSPECIFIED: TriggerSource
+TRIGGER_SOURCE_FREE_RUNNING: TriggerSource
+TRIGGER_SOURCE_SOFTWARE: TriggerSource
+TRIGGER_SOURCE_HARDWARE: TriggerSource
+TRIGGER_EDGE_UNSPECIFIED: TriggerEdge
+TRIGGER_EDGE_RISING: TriggerEdge
+TRIGGER_EDGE_FALLING: TriggerEdge
+TRIGGER_MODE_UNSPECIFIED: TriggerMode
+TRIGGER_MODE_EDGE: TriggerMode
+TRIGGER_MODE_PULSE_WIDTH: TriggerMode
+TRIGGER_MODE_BURST: TriggerMode
+TRIGGER_MODE_SEQUENCE: TriggerMode
+GPIO_MODE_UNSPECIFIED: GpioMode
+GPIO_MODE_OFF: GpioMode
+GPIO_MODE_STROBE: GpioMode
+GPIO_MODE_NORMAL: GpioMode
+GPIO_MODE_PULSE: GpioMode
+GPIO_MODE_BUSY: GpioMode
+GPIO_MODE_FLASH: GpioMode
+GPIO_MODE_INPUT: GpioMode
+EVENT_TYPE_UNSPECIFIED: EventType
+EVENT_TYPE_CAMERA_CONNECTED: EventType
+EVENT_TYPE_CAMERA_DISCONNECTED: EventType
+EVENT_TYPE_CAMERA_RECONNECTED: EventType
+EVENT_TYPE_SETTINGS_CHANGED: EventType
+EVENT_TYPE_HARDWARE_TRIGGER: EventType
+EVENT_TYPE_TRIGGER_MISSED: EventType
+EVENT_TYPE_FRAMES_SKIPPED: EventType
+EVENT_TYPE_CAPTURE_SAVED: EventType
+EVENT_TYPE_SENSOR_TEMPERATURE: EventType
+EVENT_TYPE_GPIO_INPUT: EventType
+EVENT_TYPE_SERVICE_STOPPING: EventType
 
 class CaptureRequest(_message.Message):
     __slots__ = ("exposure_ms", "gain_db", "format", "quality", "include_image_data")
@@ -130,7 +209,7 @@ class CaptureRequest(_message.Message):
     def __init__(self, exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., quality: _Optional[int] = ..., include_image_data: _Optional[bool] = ...) -> None: ...
 
 class CaptureResponse(_message.Message):
-    __slots__ = ("filename", "path", "format", "size_bytes", "width", "height", "pixel_format", "frame_number", "captured_at", "exposure_ms", "gain_db", "metadata_path", "image_data", "bit_depth")
+    __slots__ = ("filename", "path", "format", "size_bytes", "width", "height", "pixel_format", "frame_number", "captured_at", "exposure_ms", "gain_db", "metadata_path", "image_data", "bit_depth", "metadata")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +224,7 @@ class CaptureResponse(_message.Message):
     METADATA_PATH_FIELD_NUMBER: _ClassVar[int]
     IMAGE_DATA_FIELD_NUMBER: _ClassVar[int]
     BIT_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     filename: str
     path: str
     format: ImageFormat
@@ -159,7 +239,8 @@ class CaptureResponse(_message.Message):
     metadata_path: str
     image_data: bytes
     bit_depth: int
-    def __init__(self, filename: _Optional[str] = ..., path: _Optional[str] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., frame_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., metadata_path: _Optional[str] = ..., image_data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ...) -> None: ...
+    metadata: FrameMetadata
+    def __init__(self, filename: _Optional[str] = ..., path: _Optional[str] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., frame_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., metadata_path: _Optional[str] = ..., image_data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ...) -> None: ...
 
 class GetSettingsRequest(_message.Message):
     __slots__ = ()
@@ -334,7 +415,7 @@ class Flip(_message.Message):
     def __init__(self, horizontal: _Optional[bool] = ..., vertical: _Optional[bool] = ...) -> None: ...
 
 class CameraSettings(_message.Message):
-    __slots__ = ("exposure_ms", "gain_db", "roi", "pixel_addressing", "pixel_format", "frame_rate", "exposure_auto", "exposure_auto_limits_ms", "gain_auto", "white_balance", "black_level_pct", "gamma", "flip", "saturation_pct", "width", "height", "bit_depth", "actual_frame_rate_fps", "revision", "delivered_pixel_format")
+    __slots__ = ("exposure_ms", "gain_db", "roi", "pixel_addressing", "pixel_format", "frame_rate", "exposure_auto", "exposure_auto_limits_ms", "gain_auto", "white_balance", "black_level_pct", "gamma", "flip", "saturation_pct", "width", "height", "bit_depth", "actual_frame_rate_fps", "revision", "delivered_pixel_format", "trigger", "gpio")
     EXPOSURE_MS_FIELD_NUMBER: _ClassVar[int]
     GAIN_DB_FIELD_NUMBER: _ClassVar[int]
     ROI_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +436,8 @@ class CameraSettings(_message.Message):
     ACTUAL_FRAME_RATE_FPS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_PIXEL_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    GPIO_FIELD_NUMBER: _ClassVar[int]
     exposure_ms: float
     gain_db: float
     roi: Region
@@ -375,7 +458,9 @@ class CameraSettings(_message.Message):
     actual_frame_rate_fps: float
     revision: int
     delivered_pixel_format: PixelFormat
-    def __init__(self, exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., roi: _Optional[_Union[Region, _Mapping]] = ..., pixel_addressing: _Optional[_Union[PixelAddressing, _Mapping]] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., frame_rate: _Optional[_Union[FrameRate, _Mapping]] = ..., exposure_auto: _Optional[_Union[AutoMode, str]] = ..., exposure_auto_limits_ms: _Optional[_Union[ValueRange, _Mapping]] = ..., gain_auto: _Optional[_Union[AutoMode, str]] = ..., white_balance: _Optional[_Union[WhiteBalance, _Mapping]] = ..., black_level_pct: _Optional[float] = ..., gamma: _Optional[float] = ..., flip: _Optional[_Union[Flip, _Mapping]] = ..., saturation_pct: _Optional[float] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., bit_depth: _Optional[int] = ..., actual_frame_rate_fps: _Optional[float] = ..., revision: _Optional[int] = ..., delivered_pixel_format: _Optional[_Union[PixelFormat, str]] = ...) -> None: ...
+    trigger: Trigger
+    gpio: _containers.RepeatedCompositeFieldContainer[Gpio]
+    def __init__(self, exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., roi: _Optional[_Union[Region, _Mapping]] = ..., pixel_addressing: _Optional[_Union[PixelAddressing, _Mapping]] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., frame_rate: _Optional[_Union[FrameRate, _Mapping]] = ..., exposure_auto: _Optional[_Union[AutoMode, str]] = ..., exposure_auto_limits_ms: _Optional[_Union[ValueRange, _Mapping]] = ..., gain_auto: _Optional[_Union[AutoMode, str]] = ..., white_balance: _Optional[_Union[WhiteBalance, _Mapping]] = ..., black_level_pct: _Optional[float] = ..., gamma: _Optional[float] = ..., flip: _Optional[_Union[Flip, _Mapping]] = ..., saturation_pct: _Optional[float] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., bit_depth: _Optional[int] = ..., actual_frame_rate_fps: _Optional[float] = ..., revision: _Optional[int] = ..., delivered_pixel_format: _Optional[_Union[PixelFormat, str]] = ..., trigger: _Optional[_Union[Trigger, _Mapping]] = ..., gpio: _Optional[_Iterable[_Union[Gpio, _Mapping]]] = ...) -> None: ...
 
 class WatchSettingsRequest(_message.Message):
     __slots__ = ()
@@ -496,7 +581,7 @@ class FramesRequest(_message.Message):
     def __init__(self, encoding: _Optional[_Union[FrameEncoding, str]] = ..., quality: _Optional[int] = ..., max_width: _Optional[int] = ..., max_fps: _Optional[float] = ..., max_frames: _Optional[int] = ..., policy: _Optional[_Union[DeliveryPolicy, str]] = ..., queue_depth: _Optional[int] = ...) -> None: ...
 
 class FramesResponse(_message.Message):
-    __slots__ = ("frame_number", "sequence_number", "missed_frames", "captured_at", "width", "height", "pixel_format", "encoding", "exposure_ms", "gain_db", "data", "bit_depth")
+    __slots__ = ("frame_number", "sequence_number", "missed_frames", "captured_at", "width", "height", "pixel_format", "encoding", "exposure_ms", "gain_db", "data", "bit_depth", "metadata")
     FRAME_NUMBER_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     MISSED_FRAMES_FIELD_NUMBER: _ClassVar[int]
@@ -509,6 +594,7 @@ class FramesResponse(_message.Message):
     GAIN_DB_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     BIT_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     frame_number: int
     sequence_number: int
     missed_frames: int
@@ -521,7 +607,8 @@ class FramesResponse(_message.Message):
     gain_db: float
     data: bytes
     bit_depth: int
-    def __init__(self, frame_number: _Optional[int] = ..., sequence_number: _Optional[int] = ..., missed_frames: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ...) -> None: ...
+    metadata: FrameMetadata
+    def __init__(self, frame_number: _Optional[int] = ..., sequence_number: _Optional[int] = ..., missed_frames: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ...) -> None: ...
 
 class LiveFramesRequest(_message.Message):
     __slots__ = ("subscription", "credits")
@@ -546,7 +633,7 @@ class ListCapturesRequest(_message.Message):
     def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class CaptureSummary(_message.Message):
-    __slots__ = ("filename", "format", "size_bytes", "width", "height", "frame_number", "captured_at", "exposure_ms", "gain_db")
+    __slots__ = ("filename", "format", "size_bytes", "width", "height", "frame_number", "captured_at", "exposure_ms", "gain_db", "metadata")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -556,6 +643,7 @@ class CaptureSummary(_message.Message):
     CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPOSURE_MS_FIELD_NUMBER: _ClassVar[int]
     GAIN_DB_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     filename: str
     format: ImageFormat
     size_bytes: int
@@ -565,7 +653,8 @@ class CaptureSummary(_message.Message):
     captured_at: _timestamp_pb2.Timestamp
     exposure_ms: float
     gain_db: float
-    def __init__(self, filename: _Optional[str] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ...) -> None: ...
+    metadata: FrameMetadata
+    def __init__(self, filename: _Optional[str] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ...) -> None: ...
 
 class ListCapturesResponse(_message.Message):
     __slots__ = ("captures", "next_page_token")
@@ -598,3 +687,135 @@ class LoadSettingsFromCameraResponse(_message.Message):
     settings: CameraSettings
     connected: bool
     def __init__(self, settings: _Optional[_Union[CameraSettings, _Mapping]] = ..., connected: _Optional[bool] = ...) -> None: ...
+
+class Trigger(_message.Message):
+    __slots__ = ("source", "mode", "edge", "delay_ms", "frames_per_trigger")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    EDGE_FIELD_NUMBER: _ClassVar[int]
+    DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_PER_TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    source: TriggerSource
+    mode: TriggerMode
+    edge: TriggerEdge
+    delay_ms: float
+    frames_per_trigger: int
+    def __init__(self, source: _Optional[_Union[TriggerSource, str]] = ..., mode: _Optional[_Union[TriggerMode, str]] = ..., edge: _Optional[_Union[TriggerEdge, str]] = ..., delay_ms: _Optional[float] = ..., frames_per_trigger: _Optional[int] = ...) -> None: ...
+
+class Gpio(_message.Message):
+    __slots__ = ("line", "mode", "active_high", "delay_ms", "duration_ms", "pulse_count", "interval_ms")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_HIGH_FIELD_NUMBER: _ClassVar[int]
+    DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    PULSE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    line: int
+    mode: GpioMode
+    active_high: bool
+    delay_ms: float
+    duration_ms: float
+    pulse_count: int
+    interval_ms: float
+    def __init__(self, line: _Optional[int] = ..., mode: _Optional[_Union[GpioMode, str]] = ..., active_high: _Optional[bool] = ..., delay_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., pulse_count: _Optional[int] = ..., interval_ms: _Optional[float] = ...) -> None: ...
+
+class FrameMetadata(_message.Message):
+    __slots__ = ("frame_number", "camera_time_s", "camera_clock", "received_at", "trigger_source", "trigger_count", "trigger_frame_index")
+    FRAME_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FRAME_INDEX_FIELD_NUMBER: _ClassVar[int]
+    frame_number: int
+    camera_time_s: float
+    camera_clock: str
+    received_at: _timestamp_pb2.Timestamp
+    trigger_source: TriggerSource
+    trigger_count: int
+    trigger_frame_index: int
+    def __init__(self, frame_number: _Optional[int] = ..., camera_time_s: _Optional[float] = ..., camera_clock: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trigger_source: _Optional[_Union[TriggerSource, str]] = ..., trigger_count: _Optional[int] = ..., trigger_frame_index: _Optional[int] = ...) -> None: ...
+
+class SoftwareTriggerRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SoftwareTriggerResponse(_message.Message):
+    __slots__ = ("frame_numbers", "metadata")
+    FRAME_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    frame_numbers: _containers.RepeatedScalarFieldContainer[int]
+    metadata: FrameMetadata
+    def __init__(self, frame_numbers: _Optional[_Iterable[int]] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ...) -> None: ...
+
+class GetIoStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GpioLineState(_message.Message):
+    __slots__ = ("line", "mode", "high")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    line: int
+    mode: GpioMode
+    high: bool
+    def __init__(self, line: _Optional[int] = ..., mode: _Optional[_Union[GpioMode, str]] = ..., high: _Optional[bool] = ...) -> None: ...
+
+class GetIoStatusResponse(_message.Message):
+    __slots__ = ("lines", "sensor_temperature_c", "body_temperature_c")
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    SENSOR_TEMPERATURE_C_FIELD_NUMBER: _ClassVar[int]
+    BODY_TEMPERATURE_C_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[GpioLineState]
+    sensor_temperature_c: float
+    body_temperature_c: float
+    def __init__(self, lines: _Optional[_Iterable[_Union[GpioLineState, _Mapping]]] = ..., sensor_temperature_c: _Optional[float] = ..., body_temperature_c: _Optional[float] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("types",)
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    types: _containers.RepeatedScalarFieldContainer[EventType]
+    def __init__(self, types: _Optional[_Iterable[_Union[EventType, str]]] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("sequence_number", "type", "time", "camera_time_s", "camera_clock", "message", "settings_revision", "cause", "edge", "count", "filename", "temperature_c", "line", "high")
+    SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SETTINGS_REVISION_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    EDGE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_C_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    sequence_number: int
+    type: EventType
+    time: _timestamp_pb2.Timestamp
+    camera_time_s: float
+    camera_clock: str
+    message: str
+    settings_revision: int
+    cause: str
+    edge: TriggerEdge
+    count: int
+    filename: str
+    temperature_c: float
+    line: int
+    high: bool
+    def __init__(self, sequence_number: _Optional[int] = ..., type: _Optional[_Union[EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_time_s: _Optional[float] = ..., camera_clock: _Optional[str] = ..., message: _Optional[str] = ..., settings_revision: _Optional[int] = ..., cause: _Optional[str] = ..., edge: _Optional[_Union[TriggerEdge, str]] = ..., count: _Optional[int] = ..., filename: _Optional[str] = ..., temperature_c: _Optional[float] = ..., line: _Optional[int] = ..., high: _Optional[bool] = ...) -> None: ...
+
+class WatchEventsResponse(_message.Message):
+    __slots__ = ("event", "missed_events")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    MISSED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    event: Event
+    missed_events: int
+    def __init__(self, event: _Optional[_Union[Event, _Mapping]] = ..., missed_events: _Optional[int] = ...) -> None: ...

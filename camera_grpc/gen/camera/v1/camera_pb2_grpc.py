@@ -90,6 +90,21 @@ class CameraServiceStub:
                 request_serializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraRequest.SerializeToString,
                 response_deserializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraResponse.FromString,
                 _registered_method=True)
+        self.SoftwareTrigger = channel.unary_unary(
+                '/camera.v1.CameraService/SoftwareTrigger',
+                request_serializer=camera_dot_v1_dot_camera__pb2.SoftwareTriggerRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.SoftwareTriggerResponse.FromString,
+                _registered_method=True)
+        self.GetIoStatus = channel.unary_unary(
+                '/camera.v1.CameraService/GetIoStatus',
+                request_serializer=camera_dot_v1_dot_camera__pb2.GetIoStatusRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.GetIoStatusResponse.FromString,
+                _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/camera.v1.CameraService/WatchEvents',
+                request_serializer=camera_dot_v1_dot_camera__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.WatchEventsResponse.FromString,
+                _registered_method=True)
         self.GetCameraInfo = channel.unary_unary(
                 '/camera.v1.CameraService/GetCameraInfo',
                 request_serializer=camera_dot_v1_dot_camera__pb2.GetCameraInfoRequest.SerializeToString,
@@ -216,6 +231,34 @@ class CameraServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SoftwareTrigger(self, request, context):
+        """SoftwareTrigger fires one software trigger (the camera must be in
+        software-trigger mode: trigger.source TRIGGER_SOURCE_SOFTWARE, else
+        FAILED_PRECONDITION) and answers with the frame it produced, once the
+        camera has delivered it (so a Frames subscriber receives it too).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIoStatus(self, request, context):
+        """GetIoStatus reads the camera's GPIO input levels and temperatures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchEvents(self, request, context):
+        """WatchEvents streams the camera's and the service's events as they
+        happen, each with a sequence number (consecutive for one service run).
+        A subscriber that falls behind loses the oldest events and is told how
+        many in missed_events. Ends when the client cancels or the service stops
+        (after the SERVICE_STOPPING event).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCameraInfo(self, request, context):
         """GetCameraInfo describes the camera: identity, sensor and valid ranges.
         """
@@ -319,6 +362,21 @@ def add_CameraServiceServicer_to_server(servicer, server):
                     servicer.LoadSettingsFromCamera,
                     request_deserializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraRequest.FromString,
                     response_serializer=camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraResponse.SerializeToString,
+            ),
+            'SoftwareTrigger': grpc.unary_unary_rpc_method_handler(
+                    servicer.SoftwareTrigger,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.SoftwareTriggerRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.SoftwareTriggerResponse.SerializeToString,
+            ),
+            'GetIoStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIoStatus,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.GetIoStatusRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.GetIoStatusResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.WatchEventsRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.WatchEventsResponse.SerializeToString,
             ),
             'GetCameraInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCameraInfo,
@@ -644,6 +702,87 @@ class CameraService:
             '/camera.v1.CameraService/LoadSettingsFromCamera',
             camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraRequest.SerializeToString,
             camera_dot_v1_dot_camera__pb2.LoadSettingsFromCameraResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SoftwareTrigger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/SoftwareTrigger',
+            camera_dot_v1_dot_camera__pb2.SoftwareTriggerRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.SoftwareTriggerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIoStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/GetIoStatus',
+            camera_dot_v1_dot_camera__pb2.GetIoStatusRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.GetIoStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/camera.v1.CameraService/WatchEvents',
+            camera_dot_v1_dot_camera__pb2.WatchEventsRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.WatchEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

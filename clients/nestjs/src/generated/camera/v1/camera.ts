@@ -177,6 +177,99 @@ export enum DeliveryPolicy {
   DELIVERY_POLICY_QUEUE = "DELIVERY_POLICY_QUEUE",
 }
 
+/** TriggerSource says what starts an exposure. */
+export enum TriggerSource {
+  /** TRIGGER_SOURCE_UNSPECIFIED - Not set: in an update, FREE_RUNNING. */
+  TRIGGER_SOURCE_UNSPECIFIED = "TRIGGER_SOURCE_UNSPECIFIED",
+  /** TRIGGER_SOURCE_FREE_RUNNING - The camera takes frames continuously (no trigger). */
+  TRIGGER_SOURCE_FREE_RUNNING = "TRIGGER_SOURCE_FREE_RUNNING",
+  /** TRIGGER_SOURCE_SOFTWARE - SoftwareTrigger (or Capture) starts each exposure. */
+  TRIGGER_SOURCE_SOFTWARE = "TRIGGER_SOURCE_SOFTWARE",
+  /** TRIGGER_SOURCE_HARDWARE - An edge on the camera's trigger input line starts each exposure. */
+  TRIGGER_SOURCE_HARDWARE = "TRIGGER_SOURCE_HARDWARE",
+}
+
+/** TriggerEdge is the edge of the trigger signal that starts an exposure. */
+export enum TriggerEdge {
+  /** TRIGGER_EDGE_UNSPECIFIED - Not set: in an update, RISING. */
+  TRIGGER_EDGE_UNSPECIFIED = "TRIGGER_EDGE_UNSPECIFIED",
+  /** TRIGGER_EDGE_RISING - The input going from low to high. */
+  TRIGGER_EDGE_RISING = "TRIGGER_EDGE_RISING",
+  /** TRIGGER_EDGE_FALLING - The input going from high to low. */
+  TRIGGER_EDGE_FALLING = "TRIGGER_EDGE_FALLING",
+}
+
+/**
+ * TriggerMode is how a trigger turns into exposures (the SDK's trigger
+ * modes that the camera reports, see FeatureDescription "trigger.mode").
+ */
+export enum TriggerMode {
+  /** TRIGGER_MODE_UNSPECIFIED - Not set: in an update, EDGE. */
+  TRIGGER_MODE_UNSPECIFIED = "TRIGGER_MODE_UNSPECIFIED",
+  /** TRIGGER_MODE_EDGE - The edge starts one exposure of exposure_ms (SDK mode 0). */
+  TRIGGER_MODE_EDGE = "TRIGGER_MODE_EDGE",
+  /** TRIGGER_MODE_PULSE_WIDTH - The exposure lasts as long as the trigger pulse (SDK mode 1). */
+  TRIGGER_MODE_PULSE_WIDTH = "TRIGGER_MODE_PULSE_WIDTH",
+  /** TRIGGER_MODE_BURST - Each trigger takes frames_per_trigger frames (SDK mode 4). */
+  TRIGGER_MODE_BURST = "TRIGGER_MODE_BURST",
+  /**
+   * TRIGGER_MODE_SEQUENCE - Each trigger takes frames_per_trigger frames at the current frame
+   * rate, numbered by trigger_frame_index (SDK mode 14).
+   */
+  TRIGGER_MODE_SEQUENCE = "TRIGGER_MODE_SEQUENCE",
+}
+
+/**
+ * GpioMode is what a GPIO line does (as the camera reports, see
+ * FeatureDescription "gpio.mode").
+ */
+export enum GpioMode {
+  /** GPIO_MODE_UNSPECIFIED - Not set: in an update, OFF. */
+  GPIO_MODE_UNSPECIFIED = "GPIO_MODE_UNSPECIFIED",
+  /** GPIO_MODE_OFF - The line is not driven. */
+  GPIO_MODE_OFF = "GPIO_MODE_OFF",
+  /** GPIO_MODE_STROBE - A pulse of duration_ms, delay_ms after each exposure starts. */
+  GPIO_MODE_STROBE = "GPIO_MODE_STROBE",
+  /** GPIO_MODE_NORMAL - A static level (active_high: high). */
+  GPIO_MODE_NORMAL = "GPIO_MODE_NORMAL",
+  /** GPIO_MODE_PULSE - pulse_count pulses of duration_ms every interval_ms, once, when set. */
+  GPIO_MODE_PULSE = "GPIO_MODE_PULSE",
+  /** GPIO_MODE_BUSY - Active while the camera cannot accept a trigger. */
+  GPIO_MODE_BUSY = "GPIO_MODE_BUSY",
+  /** GPIO_MODE_FLASH - Active while the sensor is exposing (gated lighting). */
+  GPIO_MODE_FLASH = "GPIO_MODE_FLASH",
+  /** GPIO_MODE_INPUT - The line is an input (read with GetIoStatus; edges in WatchEvents). */
+  GPIO_MODE_INPUT = "GPIO_MODE_INPUT",
+}
+
+/** EventType names the kinds of event. */
+export enum EventType {
+  /** EVENT_TYPE_UNSPECIFIED - Not set. */
+  EVENT_TYPE_UNSPECIFIED = "EVENT_TYPE_UNSPECIFIED",
+  /** EVENT_TYPE_CAMERA_CONNECTED - The camera connected (first time since the service started). */
+  EVENT_TYPE_CAMERA_CONNECTED = "EVENT_TYPE_CAMERA_CONNECTED",
+  /** EVENT_TYPE_CAMERA_DISCONNECTED - The camera went away; the service reconnects. */
+  EVENT_TYPE_CAMERA_DISCONNECTED = "EVENT_TYPE_CAMERA_DISCONNECTED",
+  /** EVENT_TYPE_CAMERA_RECONNECTED - The camera is back, with the requested settings re-applied. */
+  EVENT_TYPE_CAMERA_RECONNECTED = "EVENT_TYPE_CAMERA_RECONNECTED",
+  /** EVENT_TYPE_SETTINGS_CHANGED - The settings changed (see settings_revision and cause). */
+  EVENT_TYPE_SETTINGS_CHANGED = "EVENT_TYPE_SETTINGS_CHANGED",
+  /** EVENT_TYPE_HARDWARE_TRIGGER - The camera received a hardware trigger edge. */
+  EVENT_TYPE_HARDWARE_TRIGGER = "EVENT_TYPE_HARDWARE_TRIGGER",
+  /** EVENT_TYPE_TRIGGER_MISSED - A trigger arrived while the camera could not take it. */
+  EVENT_TYPE_TRIGGER_MISSED = "EVENT_TYPE_TRIGGER_MISSED",
+  /** EVENT_TYPE_FRAMES_SKIPPED - The camera dropped frames the host did not fetch in time. */
+  EVENT_TYPE_FRAMES_SKIPPED = "EVENT_TYPE_FRAMES_SKIPPED",
+  /** EVENT_TYPE_CAPTURE_SAVED - A capture was saved. */
+  EVENT_TYPE_CAPTURE_SAVED = "EVENT_TYPE_CAPTURE_SAVED",
+  /** EVENT_TYPE_SENSOR_TEMPERATURE - The sensor temperature (sent periodically where the camera has it). */
+  EVENT_TYPE_SENSOR_TEMPERATURE = "EVENT_TYPE_SENSOR_TEMPERATURE",
+  /** EVENT_TYPE_GPIO_INPUT - A GPIO input line changed level. */
+  EVENT_TYPE_GPIO_INPUT = "EVENT_TYPE_GPIO_INPUT",
+  /** EVENT_TYPE_SERVICE_STOPPING - The service is stopping (the last event of a stream). */
+  EVENT_TYPE_SERVICE_STOPPING = "EVENT_TYPE_SERVICE_STOPPING",
+}
+
 /** CaptureRequest asks for one saved frame. */
 export interface CaptureRequest {
   /** Exposure to apply before the capture, in milliseconds. Kept afterwards. */
@@ -238,6 +331,8 @@ export interface CaptureResponse {
   imageData: Uint8Array;
   /** Significant bits per pixel sample (8 for 8-bit formats). */
   bitDepth: number;
+  /** The frame's camera timestamp, trigger and receive time. */
+  metadata: FrameMetadata | undefined;
 }
 
 /** GetSettingsRequest has no fields. */
@@ -555,6 +650,15 @@ export interface CameraSettings {
   revision: number;
   /** Output only: the pixel format of delivered frames. */
   deliveredPixelFormat: PixelFormat;
+  /** Trigger configuration (free-running by default). */
+  trigger:
+    | Trigger
+    | undefined;
+  /**
+   * GPIO line configurations, one per line the camera has (in an update,
+   * the lines listed are changed; the list replaces the whole field).
+   */
+  gpio: Gpio[];
 }
 
 /** WatchSettingsRequest has no fields. */
@@ -574,7 +678,8 @@ export interface WatchSettingsResponse {
   connected: boolean;
   /**
    * What caused the change: "update", "auto", "reconnect", "preset",
-   * "camera_channel", or "initial" for the first message.
+   * "camera_channel", "disconnect" (the camera went away: same revision,
+   * connected false), or "initial" for the first message.
    */
   cause: string;
 }
@@ -741,6 +846,8 @@ export interface FramesResponse {
   data: Uint8Array;
   /** Significant bits per pixel sample (8 for 8-bit formats). */
   bitDepth: number;
+  /** The frame's camera timestamp, trigger and receive time. */
+  metadata: FrameMetadata | undefined;
 }
 
 /**
@@ -796,6 +903,11 @@ export interface CaptureSummary {
   exposureMs: number;
   /** Gain the frame was taken with, in decibels. */
   gainDb: number;
+  /**
+   * The frame's camera timestamp, trigger and receive time (from the
+   * sidecar; unset for captures saved before it was recorded).
+   */
+  metadata: FrameMetadata | undefined;
 }
 
 /** ListCapturesResponse is one page of saved captures. */
@@ -835,6 +947,166 @@ export interface LoadSettingsFromCameraResponse {
     | undefined;
   /** Whether the camera is connected and usable. */
   connected: boolean;
+}
+
+/** Trigger is the trigger configuration. */
+export interface Trigger {
+  /** What starts an exposure. */
+  source: TriggerSource;
+  /** How a trigger turns into exposures. */
+  mode: TriggerMode;
+  /** Hardware: the edge that triggers. */
+  edge: TriggerEdge;
+  /** Time from the trigger to the start of the exposure, milliseconds. */
+  delayMs: number;
+  /** BURST and SEQUENCE: frames per trigger. */
+  framesPerTrigger: number;
+}
+
+/** Gpio is the configuration of one GPIO line. */
+export interface Gpio {
+  /** Line number, 1-based, as the camera numbers them. */
+  line: number;
+  /** What the line does. */
+  mode: GpioMode;
+  /** Whether the active level is high. */
+  activeHigh: boolean;
+  /** STROBE: delay after the exposure starts, milliseconds. */
+  delayMs: number;
+  /** STROBE, PULSE: pulse length, milliseconds. */
+  durationMs: number;
+  /** PULSE: number of pulses. */
+  pulseCount: number;
+  /** PULSE: time between pulse starts, milliseconds. */
+  intervalMs: number;
+}
+
+/** FrameMetadata is what is known about one frame besides its pixels. */
+export interface FrameMetadata {
+  /**
+   * The camera's frame number (counts every frame the camera took: a gap
+   * means frames were lost between the camera and the service).
+   */
+  frameNumber: number;
+  /**
+   * The camera's own timestamp of the frame, seconds on camera_clock (the
+   * end of the exposure).
+   */
+  cameraTimeS: number;
+  /**
+   * The clock of camera_time_s: "pixelink:<serial>" (seconds since the
+   * camera powered up) or "simulated:<serial>"; timestamps of two frames
+   * compare only when their clocks are the same.
+   */
+  cameraClock: string;
+  /** When the service received the frame (host clock, UTC). */
+  receivedAt:
+    | Timestamp
+    | undefined;
+  /** What triggered the frame. */
+  triggerSource: TriggerSource;
+  /**
+   * Triggers the camera accepted since acquisition started, counting the
+   * one that produced this frame (0 when free-running). Frames of cameras
+   * triggered by one line match by this count.
+   */
+  triggerCount: number;
+  /** BURST and SEQUENCE: the frame's index within its trigger, from 0. */
+  triggerFrameIndex: number;
+}
+
+/** SoftwareTriggerRequest fires a software trigger. */
+export interface SoftwareTriggerRequest {
+}
+
+/** SoftwareTriggerResponse is the frame a software trigger produced. */
+export interface SoftwareTriggerResponse {
+  /** The frame numbers the trigger produced (one, or frames_per_trigger). */
+  frameNumbers: number[];
+  /** The first frame's metadata. */
+  metadata: FrameMetadata | undefined;
+}
+
+/** GetIoStatusRequest has no fields. */
+export interface GetIoStatusRequest {
+}
+
+/** GpioLineState is one GPIO line's level. */
+export interface GpioLineState {
+  /** Line number, 1-based. */
+  line: number;
+  /** What the line is configured as. */
+  mode: GpioMode;
+  /** Input lines: the level read now. */
+  high: boolean;
+}
+
+/** GetIoStatusResponse is the camera's inputs and temperatures. */
+export interface GetIoStatusResponse {
+  /** The GPIO lines. */
+  lines: GpioLineState[];
+  /** Sensor temperature, degrees Celsius (unset: the camera cannot say). */
+  sensorTemperatureC?:
+    | number
+    | undefined;
+  /** Body temperature, degrees Celsius (unset: the camera cannot say). */
+  bodyTemperatureC?: number | undefined;
+}
+
+/** WatchEventsRequest subscribes to events. */
+export interface WatchEventsRequest {
+  /** Only these event types; empty means all. */
+  types: EventType[];
+}
+
+/** Event is one event. */
+export interface Event {
+  /** Consecutive for one run of the service, from 1. */
+  sequenceNumber: number;
+  /** What happened. */
+  type: EventType;
+  /** When the service learned of it (host clock, UTC). */
+  time:
+    | Timestamp
+    | undefined;
+  /** The camera's timestamp of it, seconds on camera_clock (0: none). */
+  cameraTimeS: number;
+  /** The clock of camera_time_s (see FrameMetadata.camera_clock). */
+  cameraClock: string;
+  /** A sentence for people. */
+  message: string;
+  /** SETTINGS_CHANGED, CAMERA_RECONNECTED: the settings revision. */
+  settingsRevision: number;
+  /** SETTINGS_CHANGED: the cause, as in WatchSettingsResponse.cause. */
+  cause: string;
+  /** HARDWARE_TRIGGER: the edge. */
+  edge: TriggerEdge;
+  /**
+   * TRIGGER_MISSED, FRAMES_SKIPPED, HARDWARE_TRIGGER: how many (missed
+   * triggers, skipped frames; the trigger count for HARDWARE_TRIGGER).
+   */
+  count: number;
+  /** CAPTURE_SAVED: the capture's file name. */
+  filename: string;
+  /** SENSOR_TEMPERATURE: degrees Celsius. */
+  temperatureC: number;
+  /** GPIO_INPUT: the line and its new level. */
+  line: number;
+  /** GPIO_INPUT: whether the line is now high. */
+  high: boolean;
+}
+
+/** WatchEventsResponse is one event. */
+export interface WatchEventsResponse {
+  /** The event. */
+  event:
+    | Event
+    | undefined;
+  /**
+   * Events this subscriber lost since its previous message because it
+   * read too slowly (the oldest are dropped first).
+   */
+  missedEvents: number;
 }
 
 export const CAMERA_V1_PACKAGE_NAME = "camera.v1";
@@ -927,6 +1199,33 @@ export interface CameraServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<LoadSettingsFromCameraResponse>;
+
+  /**
+   * SoftwareTrigger fires one software trigger (the camera must be in
+   * software-trigger mode: trigger.source TRIGGER_SOURCE_SOFTWARE, else
+   * FAILED_PRECONDITION) and answers with the frame it produced, once the
+   * camera has delivered it (so a Frames subscriber receives it too).
+   */
+
+  softwareTrigger(
+    request: SoftwareTriggerRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<SoftwareTriggerResponse>;
+
+  /** GetIoStatus reads the camera's GPIO input levels and temperatures. */
+
+  getIoStatus(request: GetIoStatusRequest, metadata: Metadata, ...rest: any): Observable<GetIoStatusResponse>;
+
+  /**
+   * WatchEvents streams the camera's and the service's events as they
+   * happen, each with a sequence number (consecutive for one service run).
+   * A subscriber that falls behind loses the oldest events and is told how
+   * many in missed_events. Ends when the client cancels or the service stops
+   * (after the SERVICE_STOPPING event).
+   */
+
+  watchEvents(request: WatchEventsRequest, metadata: Metadata, ...rest: any): Observable<WatchEventsResponse>;
 
   /** GetCameraInfo describes the camera: identity, sensor and valid ranges. */
 
@@ -1092,6 +1391,37 @@ export interface CameraServiceController {
     | Observable<LoadSettingsFromCameraResponse>
     | LoadSettingsFromCameraResponse;
 
+  /**
+   * SoftwareTrigger fires one software trigger (the camera must be in
+   * software-trigger mode: trigger.source TRIGGER_SOURCE_SOFTWARE, else
+   * FAILED_PRECONDITION) and answers with the frame it produced, once the
+   * camera has delivered it (so a Frames subscriber receives it too).
+   */
+
+  softwareTrigger(
+    request: SoftwareTriggerRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<SoftwareTriggerResponse> | Observable<SoftwareTriggerResponse> | SoftwareTriggerResponse;
+
+  /** GetIoStatus reads the camera's GPIO input levels and temperatures. */
+
+  getIoStatus(
+    request: GetIoStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<GetIoStatusResponse> | Observable<GetIoStatusResponse> | GetIoStatusResponse;
+
+  /**
+   * WatchEvents streams the camera's and the service's events as they
+   * happen, each with a sequence number (consecutive for one service run).
+   * A subscriber that falls behind loses the oldest events and is told how
+   * many in missed_events. Ends when the client cancels or the service stops
+   * (after the SERVICE_STOPPING event).
+   */
+
+  watchEvents(request: WatchEventsRequest, metadata: Metadata, ...rest: any): Observable<WatchEventsResponse>;
+
   /** GetCameraInfo describes the camera: identity, sensor and valid ranges. */
 
   getCameraInfo(
@@ -1158,6 +1488,9 @@ export function CameraServiceControllerMethods() {
       "applyPreset",
       "saveSettingsToCamera",
       "loadSettingsFromCamera",
+      "softwareTrigger",
+      "getIoStatus",
+      "watchEvents",
       "getCameraInfo",
       "frames",
       "listCaptures",
