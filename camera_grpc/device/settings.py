@@ -199,6 +199,7 @@ SETTING_FIELDS: tuple[str, ...] = (
     "pixel_addressing",
     "roi",
     "flip",
+    "trigger",
     "exposure_auto_limits_ms",
     "exposure_ms",
     "exposure_auto",
@@ -209,7 +210,10 @@ SETTING_FIELDS: tuple[str, ...] = (
     "black_level_pct",
     "gamma",
     "saturation_pct",
+    "gpio",
 )
+#: Settings that hold a list (a FieldMask names them whole: AIP-134 replaces repeated fields).
+LIST_FIELDS = frozenset({"gpio"})
 #: Settings that change the frames' geometry (size, layout): changing them restarts acquisition.
 GEOMETRY_FIELDS = frozenset({"pixel_format", "pixel_addressing", "roi", "flip"})
 
@@ -279,6 +283,18 @@ FEATURE_NAMES: tuple[str, ...] = (
     "flip.horizontal",
     "flip.vertical",
     "saturation_pct",
+    "trigger.source",
+    "trigger.mode",
+    "trigger.edge",
+    "trigger.delay_ms",
+    "trigger.frames_per_trigger",
+    "gpio.line",
+    "gpio.mode",
+    "gpio.active_high",
+    "gpio.delay_ms",
+    "gpio.duration_ms",
+    "gpio.pulse_count",
+    "gpio.interval_ms",
 )
 
 
@@ -399,12 +415,12 @@ def validate(
 
 
 def _leaves(path: str, value: Any) -> Iterable[tuple[str, Any]]:
-    if is_dataclass(value) and not isinstance(value, Range):
-        for field in fields(value):
-            yield from _leaves(f"{path}.{field.name}", getattr(value, field.name))
-    elif isinstance(value, tuple) and all(is_dataclass(item) for item in value):  # gpio: one entry per line
+    if isinstance(value, tuple):  # a list setting (gpio): each item's leaves, under the list's path
         for item in value:
             yield from _leaves(path, item)
+    elif is_dataclass(value) and not isinstance(value, Range):
+        for field in fields(value):
+            yield from _leaves(f"{path}.{field.name}", getattr(value, field.name))
     else:
         yield path, value
 
@@ -459,9 +475,23 @@ def _check_number(path: str, value: Any, info: FeatureInfo) -> None:
 
 def _is_neutral(path: str, value: Any) -> bool:
     """Whether a value of an unsupported feature asks for nothing (its default)."""
-    return value in (None, False, AutoMode.OFF, FrameRateMode.FREE, AddressingMode.DECIMATE) or (
-        path.startswith("pixel_addressing.") and value == 1
+    if path in _NEUTRAL_LEAVES:
+        return bool(value == _NEUTRAL_LEAVES[path])
+    return value in (None, False, AutoMode.OFF)
+
+
+#: The defaults of the settings that are messages: what a camera without the feature reads.
+_NEUTRAL_LEAVES: dict[str, Any] = {
+    path: leaf
+    for top, default in (
+        ("pixel_addressing", PixelAddressing()),
+        ("frame_rate", FrameRate()),
+        ("flip", Flip()),
+        ("trigger", Trigger()),
+        ("gpio", Gpio(line=0)),
     )
+    for path, leaf in _leaves(top, default)
+}
 
 
 def _check_region(roi: Region, sensor: tuple[int, int]) -> None:
@@ -499,6 +529,7 @@ def describe(settings: CameraSettings) -> str:
 
 __all__ = [
     "GEOMETRY_FIELDS",
+    "LIST_FIELDS",
     "SETTING_FIELDS",
     "AddressingMode",
     "AutoMode",
@@ -509,12 +540,18 @@ __all__ = [
     "Flip",
     "FrameRate",
     "FrameRateMode",
+    "Gpio",
+    "GpioMode",
     "ImageGeometry",
     "PixelAddressing",
     "Range",
     "Region",
     "SettingsReading",
+    "Trigger",
+    "TriggerEdge",
+    "TriggerMode",
     "TriggerModeError",
+    "TriggerSource",
     "WhiteBalance",
     "changed_fields",
     "describe",

@@ -23,6 +23,7 @@ from camera_grpc.core.controller import ALL_SETTINGS, SettingsSnapshot
 from camera_grpc.core.settings_store import Preset, check_preset_id
 from camera_grpc.device.settings import (
     FEATURE_NAMES,
+    LIST_FIELDS,
     SETTING_FIELDS,
     AddressingMode,
     AutoMode,
@@ -32,9 +33,15 @@ from camera_grpc.device.settings import (
     Flip,
     FrameRate,
     FrameRateMode,
+    Gpio,
+    GpioMode,
     PixelAddressing,
     Range,
     Region,
+    Trigger,
+    TriggerEdge,
+    TriggerMode,
+    TriggerSource,
     WhiteBalance,
     get_path,
     is_known_path,
@@ -52,6 +59,10 @@ def _by_name(domain: type[enum.Enum], proto_enum: Any, prefix: str) -> dict[enum
 AUTO_MODES: dict[enum.Enum, int] = _by_name(AutoMode, pb.AutoMode, "AUTO_MODE")
 ADDRESSING_MODES: dict[enum.Enum, int] = _by_name(AddressingMode, pb.AddressingMode, "ADDRESSING_MODE")
 FRAME_RATE_MODES: dict[enum.Enum, int] = _by_name(FrameRateMode, pb.FrameRateMode, "FRAME_RATE_MODE")
+TRIGGER_SOURCES: dict[enum.Enum, int] = _by_name(TriggerSource, pb.TriggerSource, "TRIGGER_SOURCE")
+TRIGGER_MODES: dict[enum.Enum, int] = _by_name(TriggerMode, pb.TriggerMode, "TRIGGER_MODE")
+TRIGGER_EDGES: dict[enum.Enum, int] = _by_name(TriggerEdge, pb.TriggerEdge, "TRIGGER_EDGE")
+GPIO_MODES: dict[enum.Enum, int] = _by_name(GpioMode, pb.GpioMode, "GPIO_MODE")
 #: CameraSettings fields a client may not set.
 OUTPUT_ONLY_FIELDS = frozenset(
     {"width", "height", "bit_depth", "actual_frame_rate_fps", "revision", "delivered_pixel_format"}
@@ -62,7 +73,17 @@ OPTIONAL_SETTINGS = frozenset(field.name for field in dataclasses.fields(CameraS
 PRESET_COLLECTION = "presets/"
 #: The enum types of the settings, their API names listed in errors.
 _ENUM_CHOICES: dict[type[enum.Enum], str] = {
-    kind: ", ".join(member.value for member in kind) for kind in (AutoMode, AddressingMode, FrameRateMode, PixelFormat)
+    kind: ", ".join(member.value for member in kind)
+    for kind in (
+        AutoMode,
+        AddressingMode,
+        FrameRateMode,
+        PixelFormat,
+        TriggerSource,
+        TriggerMode,
+        TriggerEdge,
+        GpioMode,
+    )
 }
 
 
@@ -85,6 +106,8 @@ def settings_to_proto(settings: CameraSettings) -> pb.CameraSettings:
         exposure_auto=AUTO_MODES[settings.exposure_auto],
         gain_auto=AUTO_MODES[settings.gain_auto],
         flip=pb.Flip(horizontal=settings.flip.horizontal, vertical=settings.flip.vertical),
+        trigger=trigger_to_proto(settings.trigger),
+        gpio=[gpio_to_proto(line) for line in settings.gpio],
     )
     limits = settings.exposure_auto_limits_ms
     if limits is not None:
@@ -99,6 +122,28 @@ def settings_to_proto(settings: CameraSettings) -> pb.CameraSettings:
         if value is not None:
             setattr(message, name, value)
     return message
+
+
+def trigger_to_proto(trigger: Trigger) -> pb.Trigger:
+    return pb.Trigger(
+        source=TRIGGER_SOURCES[trigger.source],
+        mode=TRIGGER_MODES[trigger.mode],
+        edge=TRIGGER_EDGES[trigger.edge],
+        delay_ms=trigger.delay_ms,
+        frames_per_trigger=trigger.frames_per_trigger,
+    )
+
+
+def gpio_to_proto(line: Gpio) -> pb.Gpio:
+    return pb.Gpio(
+        line=line.line,
+        mode=GPIO_MODES[line.mode],
+        active_high=line.active_high,
+        delay_ms=line.delay_ms,
+        duration_ms=line.duration_ms,
+        pulse_count=line.pulse_count,
+        interval_ms=line.interval_ms,
+    )
 
 
 def snapshot_to_proto(snapshot: SettingsSnapshot) -> pb.CameraSettings:
@@ -211,6 +256,10 @@ def resolve_mask(message: pb.CameraSettings, mask: list[str]) -> tuple[str, ...]
         for path in mask:
             if path.partition(".")[0] in OUTPUT_ONLY_FIELDS:
                 raise InvalidArgumentError("update_mask", path, reason="is output only and cannot be set")
+            if path.partition(".")[0] in LIST_FIELDS and "." in path:
+                raise InvalidArgumentError(
+                    "update_mask", path, reason=f"{path.partition('.')[0]} is a list: name it whole (AIP-134)"
+                )
             if not is_known_path(path):
                 raise InvalidArgumentError(
                     "update_mask", path, reason=f"is not a setting; settings are {', '.join(FEATURE_NAMES)}"
@@ -313,4 +362,29 @@ def settings_from_proto(message: pb.CameraSettings) -> CameraSettings:
         gamma=message.gamma if message.HasField("gamma") else None,
         flip=Flip(horizontal=message.flip.horizontal, vertical=message.flip.vertical),
         saturation_pct=message.saturation_pct if message.HasField("saturation_pct") else None,
+        trigger=Trigger(
+            # Unspecified: the defaults (proto comments).
+            source=_enum_or(TRIGGER_SOURCES, TriggerSource, message.trigger.source, "trigger.source", Trigger.source),
+            mode=_enum_or(TRIGGER_MODES, TriggerMode, message.trigger.mode, "trigger.mode", Trigger.mode),
+            edge=_enum_or(TRIGGER_EDGES, TriggerEdge, message.trigger.edge, "trigger.edge", Trigger.edge),
+            delay_ms=message.trigger.delay_ms,
+            frames_per_trigger=message.trigger.frames_per_trigger or Trigger.frames_per_trigger,
+        ),
+        gpio=tuple(
+            Gpio(
+                line=line.line,
+                mode=_enum_or(GPIO_MODES, GpioMode, line.mode, "gpio.mode", GpioMode.OFF),
+                active_high=line.active_high,
+                delay_ms=line.delay_ms,
+                duration_ms=line.duration_ms,
+                pulse_count=line.pulse_count,
+                interval_ms=line.interval_ms,
+            )
+            for line in message.gpio
+        ),
     )
+
+
+def _enum_or(table: dict[enum.Enum, int], kind: type[enum.Enum], number: int, path: str, default: Any) -> Any:
+    """An enum whose UNSPECIFIED value means its default (documented so in the proto)."""
+    return _enum(table, kind, number, path) if number else default

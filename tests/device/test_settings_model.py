@@ -17,9 +17,13 @@ from camera_grpc.device.settings import (
     FeatureUnsupportedError,
     Flip,
     FrameRate,
+    Gpio,
+    GpioMode,
     PixelAddressing,
     Range,
     Region,
+    Trigger,
+    TriggerSource,
     changed_fields,
     get_path,
     is_known_path,
@@ -60,8 +64,7 @@ def test_every_feature_name_is_a_path_of_the_settings() -> None:
     for name in FEATURE_NAMES:
         head = name.split(".")[0]
         assert head in SETTING_FIELDS, name
-    pending = {"trigger", "gpio"}  # issue 13: in the model, applied by drivers once the core translates them
-    assert set(SETTING_FIELDS) | pending == set(CameraSettings.__dataclass_fields__)
+    assert set(SETTING_FIELDS) == set(CameraSettings.__dataclass_fields__)
 
 
 def test_paths_read_and_write_nested_values_without_mutating() -> None:
@@ -143,3 +146,26 @@ def test_capabilities_report_what_streaming_allows() -> None:
     assert FEATURES.supported("roi") and not FEATURES.supported("flip")
     assert not FEATURES["white_balance.red"].supported
     assert FEATURES["exposure_ms"].unit == "milliseconds"
+
+
+def test_trigger_and_gpio_are_checked_like_the_other_settings() -> None:
+    features = Features(
+        [
+            FeatureInfo("trigger.source", choices=("free_running", "software")),
+            FeatureInfo("trigger.delay_ms", minimum=0.0, maximum=10_000.0),
+            FeatureInfo("gpio.line", values=(1, 2)),
+            FeatureInfo("gpio.mode", choices=("off", "strobe")),
+            FeatureInfo("gpio.duration_ms", minimum=0.0, maximum=1000.0),
+        ]
+    )
+    software = set_path(SETTINGS, "trigger", Trigger(source=TriggerSource.SOFTWARE))
+    validate(software, ["trigger"], features, SENSOR)
+    with pytest.raises(InvalidSettingError, match="one of free_running, software"):
+        validate(set_path(SETTINGS, "trigger", Trigger(source=TriggerSource.HARDWARE)), ["trigger"], features, SENSOR)
+    strobe = (Gpio(line=2, mode=GpioMode.STROBE, duration_ms=5.0),)
+    validate(set_path(SETTINGS, "gpio", strobe), ["gpio"], features, SENSOR)
+    with pytest.raises(InvalidSettingError) as caught:
+        validate(set_path(SETTINGS, "gpio", (Gpio(line=3),)), ["gpio"], features, SENSOR)
+    assert caught.value.field == "gpio.line"
+    with pytest.raises(FeatureUnsupportedError):  # a camera without frames per trigger: only the default is fine
+        validate(set_path(SETTINGS, "trigger", Trigger(frames_per_trigger=5)), ["trigger"], features, SENSOR)
