@@ -73,8 +73,71 @@ Disconnects
     for an unplugged camera) and reopens it with backoff. With ``CAMERA_SERIAL_NUMBER`` empty the first
     camera found is opened, and reconnects go back to that same camera.
 
+Triggering (issue 13, FEATURES.md 11)
+    ``trigger`` is the TRIGGER feature: free-running is TRIGGER **OFF** (the camera then reads its
+    parameters as defaults, so free-running reads the default :class:`Trigger`); software and hardware
+    are MANUAL ``[mode, type, polarity, delay s, parameter]``. PixeLINK polarity is inverted against
+    the edge names: POSITIVE (1) triggers on the **falling** edge, NEGATIVE (0) on the rising one
+    (FEATURES.md 11.4, KB 3000062128). ``trigger.source`` offers free_running always, software when the
+    camera has TRIGGER, hardware when TYPE HARDWARE (2) is inside the TYPE range (11.2); the trigger
+    modes (edge 0, pulse width 1, burst 4, sequence 14) are found by trial at open, as the vendor GUI
+    does. TRIGGER is not settable while streaming (its flags): the stream is stopped around it.
+
+    Grabs by source: FREE_RUNNING as above. SOFTWARE: every ``PxLGetNextFrame`` fires one trigger and
+    blocks until its frame (FEATURES.md 11.3), so a grab is one trigger (the grab deadline adds the
+    trigger delay). HARDWARE: ``PxLGetNextFrame`` blocks until a triggered frame arrives; no timeout is
+    documented (CS aborttrigger.cpp), though samples see ``ApiCameraTimeoutError`` "on occasion" and
+    the emulator returns it after its trigger timeout (FEATURES.md 24.11 leaves it open). So the
+    blocking call runs on a short-lived helper thread (one at a time, ``pixelink-trigger-wait``) that
+    does nothing but call ``getNextNumPyFrame`` into a buffer it was given, again after each timeout
+    code, and hand the return code and descriptor back through a Future. :meth:`PixelinkCamera.grab`
+    waits for that Future at most :data:`~camera_grpc.device.base.TRIGGER_WAIT_SLICE_S`, probes the
+    camera (a cheap read: an unplug is noticed even if the SDK keeps the grab blocked) and raises
+    :class:`~camera_grpc.device.base.NoTriggerYet`; the next grab continues the same wait, so no frame
+    is lost between slices. Control calls meanwhile are allowed by the SDK (the vendor's aborttrigger
+    sample stops the stream from another thread while a grab blocks; the emulator documents the same).
+    Every stream STOP (stop_streaming, a setting that needs a stopped stream, close) wakes the helper
+    with ``ApiStreamStopped`` (aborttrigger.cpp) and its outcome is dropped: a frame completed in that
+    instant is lost. An unplug wakes it with a disconnect code, raised at the next grab.
+
+    Per-frame metadata: ``camera_time_s`` is the descriptor's ``dFrameTime`` (``fFrameTime`` if 0):
+    seconds on the camera's clock (``pixelink:<serial>``; latched at the end of the exposure, FEATURES.md
+    17; the clock of ``PxLGetCurrentTimestamp`` and of events). ``trigger_count`` counts the triggers
+    accepted since the stream started: SOFTWARE, the grabs (each fired one); HARDWARE, from the
+    descriptor's frame number n and ``TriggerNumber`` i (the frame's index within a burst/sequence
+    trigger, else 0): the camera numbers every frame its sensor produced, fetched or lost (11.3), and a
+    missed trigger produces none, so with F frames per trigger (1 for edge and pulse width) the trigger
+    is ``(n - i - b) / F + 1``, b being ``n - i`` of the first triggered frame received after the
+    stream started. Two cameras wired to one trigger line and started before the first edge therefore
+    give the same ``trigger_count`` to the frames of the same edge, unless one of them missed an edge
+    (a TRIGGER_MISSED event; it then counts one less from there) or lost every frame of the first
+    trigger; ``camera_time_s`` differences cross-check (each camera has its own clock). A stream
+    restart (a setting that needs a stopped stream) starts the count again.
+
+    GPIO (FEATURES.md 12): the lines are 1..``Params[INDEX].fMaxValue``; each is read with its index
+    preloaded (``getFeature(h, GPIO, [line])``), set MANUAL ``[index, mode, polarity, p1, p2, p3]``
+    (STROBE p1 delay s, p2 duration s; PULSE p1 count, p2 duration s, p3 interval s; other modes 0s,
+    and the fields a mode does not use read 0) or OFF ``[index]``. Each line's modes are found by
+    trial at open, as the vendor GUI does (the MODE minimum is not trustworthy, 12.3), and restored;
+    with the hardware trigger armed the trigger is switched off around the trials. While armed, the
+    trigger input line reads mode HARDWARE_TRIGGER (9): it is reported as INPUT, and a write that
+    leaves it INPUT or OFF skips it (any other mode is refused naming ``gpio.mode``: the camera answers
+    ``ApiGpiHardwareTriggerConflict``).
+
+Events (FEATURES.md 15)
+    :meth:`PixelinkCamera.set_event_listener` registers one ``setEventCallback`` function for each event
+    id the driver maps (disconnect, trigger edges, missed trigger, skipped frames, input edges); ids the
+    camera does not support (``ApiThisEventNotSupported`` / ``ApiNotSupportedError``) are skipped, as
+    the vendor GUI does. The callback runs on an SDK thread: it only builds a
+    :class:`~camera_grpc.device.events.CameraEvent` from its arguments and calls the listener (it reads
+    nothing of the driver; a closed flag captured with it stops delivery once close has begun). The
+    CFUNCTYPE object is kept alive until the registrations are cancelled and the handle uninitialized
+    (``close``, also after an unplug, when cancelling fails but uninitialize ends them). FRAMES_SKIPPED
+    carries the count as 4 little-endian bytes (1 when the camera sends none).
+
 Threading
-    Like every driver, used by the camera worker's thread only; all state here is written by it.
+    Like every driver, used by the camera worker's thread only; all state here is written by it (the
+    trigger-wait helper and the event callback only make SDK calls and hand back results).
 """
 
 from __future__ import annotations
@@ -82,20 +145,32 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import threading
 import time
-from dataclasses import dataclass, replace
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, ImageGeometry, PixelFormat, Range
+from camera_grpc.device.base import (
+    TRIGGER_WAIT_SLICE_S,
+    CameraDescription,
+    CameraDriver,
+    Frame,
+    ImageGeometry,
+    NoTriggerYet,
+    PixelFormat,
+    Range,
+)
 from camera_grpc.device.buffers import BufferPool
+from camera_grpc.device.events import CameraEvent, CameraEventType, EventListener, GpioLineState, IoStatus
 from camera_grpc.device.pixelink_sdk import RcKind, ReturnCodes, load_sdk
 from camera_grpc.device.settings import (
     FEATURE_NAMES,
     GEOMETRY_FIELDS,
-    SETTING_FIELDS,
     AddressingMode,
     AutoMode,
     CameraSettings,
@@ -105,9 +180,15 @@ from camera_grpc.device.settings import (
     Flip,
     FrameRate,
     FrameRateMode,
+    Gpio,
+    GpioMode,
     PixelAddressing,
     Region,
     SettingsReading,
+    Trigger,
+    TriggerEdge,
+    TriggerMode,
+    TriggerSource,
     WhiteBalance,
 )
 from camera_grpc.errors import (
@@ -189,8 +270,8 @@ NUMERIC_PARAMS: dict[str, tuple[int, float]] = {
     "gamma": (0, 1.0),
     "saturation_pct": (0, 1.0),
 }
-#: Top-level settings after which the grab deadline is recomputed (they change the frame period).
-TIMING_FIELDS = frozenset({"exposure_ms", "exposure_auto", "exposure_auto_limits_ms", "frame_rate"})
+#: Top-level settings after which the grab deadline is recomputed (they change the frame period, or add a delay).
+TIMING_FIELDS = frozenset({"exposure_ms", "exposure_auto", "exposure_auto_limits_ms", "frame_rate", "trigger"})
 ROI_FIELDS = ("roi.offset_x", "roi.offset_y", "roi.width", "roi.height")
 WHITE_BALANCE_FIELDS = ("white_balance.red", "white_balance.green", "white_balance.blue")
 #: EXPOSURE parameters (PxLApi.ExposureParams): the value, and the range auto exposure stays in.
@@ -212,6 +293,48 @@ FALLBACK_FORMATS: dict[str, tuple[str, ...]] = {
         for family, packing in (("BAYER12", "PACKED"), ("BAYER12", "PACKED_MSFIRST"), ("BAYER10", "PACKED_MSFIRST"))
     },
 }
+
+
+#: Every top-level setting write_setting takes (SETTING_FIELDS is their apply order).
+WRITABLE_SETTINGS = tuple(setting.name for setting in fields(CameraSettings))
+#: The SDK's trigger modes (PxLApi.TriggerModes names) behind each TriggerMode.
+TRIGGER_MODE_NAMES = {
+    TriggerMode.EDGE: "MODE_0",
+    TriggerMode.PULSE_WIDTH: "MODE_1",
+    TriggerMode.BURST: "MODE_4",
+    TriggerMode.SEQUENCE: "MODE_14",
+}
+#: Trigger modes whose PARAMETER is the number of frames per trigger.
+MULTI_FRAME_MODES = frozenset({TriggerMode.BURST, TriggerMode.SEQUENCE})
+#: The SDK's GPIO modes (PxLApi.GpioModes names) behind each GpioMode but OFF (the OFF flag).
+GPIO_MODE_NAMES = {
+    GpioMode.STROBE: "STROBE",
+    GpioMode.NORMAL: "NORMAL",
+    GpioMode.PULSE: "PULSE",
+    GpioMode.BUSY: "BUSY",
+    GpioMode.FLASH: "FLASH",
+    GpioMode.INPUT: "INPUT",
+}
+#: Times tried with STROBE and PULSE when the line modes are found (a valid combination: 1 pulse of 1 ms), s.
+GPIO_TRIAL_TIME_S = 0.001
+GPIO_TRIAL_PULSES = 1.0
+#: GPI line of cameras with three GPIOs (PL-X); others use line 1 (FEATURES.md 12.3, PW gpio.py).
+THREE_LINE_GPI = 3
+DEFAULT_GPI = 1
+#: Events mapped (PxLApi.EventId name -> type, edge, input level).
+EVENT_TYPES: dict[str, tuple[CameraEventType, TriggerEdge | None, bool]] = {
+    "CAMERA_DISCONNECTED": (CameraEventType.DISCONNECTED, None, False),
+    "HW_TRIGGER_RISING_EDGE": (CameraEventType.HARDWARE_TRIGGER, TriggerEdge.RISING, True),
+    "HW_TRIGGER_FALLING_EDGE": (CameraEventType.HARDWARE_TRIGGER, TriggerEdge.FALLING, False),
+    "GPI_RISING_EDGE": (CameraEventType.GPIO_INPUT, TriggerEdge.RISING, True),
+    "GPI_FALLING_EDGE": (CameraEventType.GPIO_INPUT, TriggerEdge.FALLING, False),
+    "HW_TRIGGER_MISSED": (CameraEventType.TRIGGER_MISSED, None, False),
+    "FRAMES_SKIPPED": (CameraEventType.FRAMES_SKIPPED, None, False),
+}
+#: FRAMES_SKIPPED data: the count of frames lost, uint32 little-endian.
+SKIPPED_COUNT_BYTES = 4
+#: Longest a stream stop waits for the trigger-wait helper's blocked grab to end, seconds.
+TRIGGER_WAIT_END_S = 2.0
 
 
 class _Layout(enum.Enum):
@@ -260,6 +383,8 @@ class _Discovered:
     addressing_modes: tuple[AddressingMode, ...]
     addressing_factors: tuple[int, ...]
     roi_steps: tuple[int | None, ...]  #: left, top, width, height (None: the parameter cannot change)
+    trigger_modes: tuple[TriggerMode, ...] = ()  #: () when the camera has no TRIGGER
+    gpio_modes: tuple[tuple[GpioMode, ...], ...] = ()  #: per line (index 0 = line 1), OFF included
 
 
 @dataclass(frozen=True)
@@ -354,6 +479,30 @@ class _Camera:
     buffers: _FrameBuffers | None = None
     streaming: bool = False
     grab_timeout_s: float = GRAB_TIMEOUT_MARGIN_S
+    trigger: Trigger = field(default_factory=Trigger)  #: as last read or written
+    trigger_wait: _TriggerWait | None = None  #: HARDWARE: the helper's grab in progress
+    trigger_base: int | None = None  #: HARDWARE: first frame number of the first trigger of this stream
+    software_triggers: int = 0  #: SOFTWARE: grabs (= triggers) since the stream started
+    events: _EventRegistration | None = None
+
+
+@dataclass
+class _TriggerWait:
+    """A hardware-trigger grab running on the helper thread (its buffer is the frame's once it is done)."""
+
+    result: Future[tuple[Any, ...]]  #: getNextNumPyFrame's return
+    buffers: _FrameBuffers
+    target: np.ndarray
+    thread: threading.Thread
+
+
+@dataclass(frozen=True)
+class _EventRegistration:
+    """The event callback the SDK holds (kept alive here until the handle is released)."""
+
+    callback: Any  #: the CFUNCTYPE object
+    event_ids: tuple[int, ...]
+    closed: threading.Event  #: set when delivery must stop (close, a new listener)
 
 
 class PixelinkCamera(CameraDriver):
@@ -372,7 +521,16 @@ class PixelinkCamera(CameraDriver):
         self._handle: int | None = None
         self._camera: _Camera | None = None
         feature_id = self._api.FeatureId
-        used = {*FEATURE_OF.values(), *REQUIRED_FEATURES, "MAX_PIXEL_SIZE", "ACTUAL_FRAME_RATE"}
+        used = {
+            *FEATURE_OF.values(),
+            *REQUIRED_FEATURES,
+            "MAX_PIXEL_SIZE",
+            "ACTUAL_FRAME_RATE",
+            "TRIGGER",
+            "GPIO",
+            "SENSOR_TEMPERATURE",
+            "BODY_TEMPERATURE",
+        }
         self._id: dict[str, int] = {name: getattr(feature_id, name) for name in sorted(used)}
         self._feature_names = {value: name for name, value in self._id.items()}
         formats = self._api.PixelFormat
@@ -386,6 +544,13 @@ class PixelinkCamera(CameraDriver):
         modes = self._api.PixelAddressingModes
         self._sdk_mode_of = {mode: getattr(modes, mode.name) for mode in AddressingMode}
         self._mode_of = {value: mode for mode, value in self._sdk_mode_of.items()}
+        self._trigger_mode_of = {
+            getattr(self._api.TriggerModes, name): mode for mode, name in TRIGGER_MODE_NAMES.items()
+        }
+        self._sdk_trigger_mode = {mode: value for value, mode in self._trigger_mode_of.items()}
+        self._gpio_mode_of = {getattr(self._api.GpioModes, name): mode for mode, name in GPIO_MODE_NAMES.items()}
+        self._sdk_gpio_mode = {mode: value for value, mode in self._gpio_mode_of.items()}
+        self._event_types = {getattr(self._api.EventId, name): kind for name, kind in EVENT_TYPES.items()}
         channels = self._api.Settings
         self._factory_channel = channels.SETTINGS_FACTORY
         #: Non-volatile user channels: the PxLApi.Settings values above the factory one.
@@ -439,13 +604,19 @@ class PixelinkCamera(CameraDriver):
         if handle is None:
             return
         label = camera.serial if camera is not None else "(opening)"
+        registration = camera.events if camera is not None else None  # kept alive until uninitialize returned
         try:
+            if registration is not None:
+                self._cancel_events(handle, registration)
             if camera is not None and camera.streaming:
                 self._api.setStreamState(handle, self._api.StreamState.STOP)  # best effort; uninitialize stops too
             rc = self._api.uninitialize(handle)[0]
         except Exception:  # never raise from close
             log.exception("PixeLINK camera %s: uninitialize failed", label)
             return
+        finally:
+            if camera is not None:
+                self._end_trigger_wait(camera)
         if rc < 0:
             log.info("PixeLINK camera %s uninitialized (%s: it was gone)", label, self._codes.name(rc))
         else:
@@ -485,13 +656,107 @@ class PixelinkCamera(CameraDriver):
         """Every field path the camera supports, as it reports it (and as the trials at open found)."""
         infos = []
         for path in FEATURE_NAMES:
+            if path not in FEATURE_OF:
+                continue  # trigger.* and gpio.*: below
             feature = camera.features.get(self._id[FEATURE_OF[path]])
             if feature is None or feature.flags & self._flags.READ_ONLY:
                 continue
             info = self._describe_one(camera, path, feature)
             if info is not None:
                 infos.append(info)
-        return Features(infos)
+        return Features([*infos, *self._describe_trigger(camera), *self._describe_gpio(camera)])
+
+    def _describe_trigger(self, camera: _Camera) -> list[FeatureInfo]:
+        """trigger.*: sources from TYPE's range, modes as found by trial, delay and frames from the limits."""
+        feature = self._trigger_feature(camera)
+        if feature is None:
+            return []
+        assert camera.discovered is not None
+        params = self._api.TriggerParams
+        sws = bool(feature.flags & self._flags.SETTABLE_WHILE_STREAMING)
+        delay = _scaled(feature.limits[params.DELAY], MS_PER_S)
+        frames = feature.limits[params.PARAMETER]
+        return [
+            FeatureInfo(
+                "trigger.source",
+                choices=tuple(source.value for source in self._trigger_sources(feature)),
+                settable_while_streaming=sws,
+            ),
+            FeatureInfo(
+                "trigger.mode",
+                choices=tuple(mode.value for mode in camera.discovered.trigger_modes),
+                settable_while_streaming=sws,
+            ),
+            FeatureInfo(
+                "trigger.edge", choices=tuple(edge.value for edge in TriggerEdge), settable_while_streaming=sws
+            ),
+            FeatureInfo("trigger.delay_ms", minimum=delay.minimum, maximum=delay.maximum, settable_while_streaming=sws),
+            FeatureInfo(
+                "trigger.frames_per_trigger",
+                minimum=max(1, math.ceil(frames.minimum)),
+                maximum=math.floor(frames.maximum),
+                step=1,
+                settable_while_streaming=sws,
+            ),
+        ]
+
+    def _describe_gpio(self, camera: _Camera) -> list[FeatureInfo]:
+        """gpio.*: lines 1..INDEX maximum, the modes the trials found on any line, parameters from the limits."""
+        feature = self._gpio_feature(camera)
+        assert camera.discovered is not None
+        if feature is None or not camera.discovered.gpio_modes:
+            return []
+        params = self._api.GpioParams
+        sws = bool(feature.flags & self._flags.SETTABLE_WHILE_STREAMING)
+        lines = tuple(float(line) for line in range(1, len(camera.discovered.gpio_modes) + 1))
+        offered = {mode for modes in camera.discovered.gpio_modes for mode in modes}
+        first, second, third = (feature.limits[index] for index in (params.PARAM_1, params.PARAM_2, params.PARAM_3))
+        delay, duration, interval = _scaled(first, MS_PER_S), _scaled(second, MS_PER_S), _scaled(third, MS_PER_S)
+        return [
+            FeatureInfo(
+                "gpio.line", minimum=min(lines), maximum=max(lines), values=lines, settable_while_streaming=sws
+            ),
+            FeatureInfo(
+                "gpio.mode",
+                choices=tuple(mode.value for mode in GpioMode if mode in offered),
+                settable_while_streaming=sws,
+            ),
+            FeatureInfo("gpio.active_high", settable_while_streaming=sws),
+            FeatureInfo("gpio.delay_ms", minimum=delay.minimum, maximum=delay.maximum, settable_while_streaming=sws),
+            FeatureInfo(
+                "gpio.duration_ms", minimum=duration.minimum, maximum=duration.maximum, settable_while_streaming=sws
+            ),
+            FeatureInfo(
+                "gpio.pulse_count",
+                minimum=math.ceil(first.minimum),
+                maximum=math.floor(first.maximum),
+                step=1,
+                settable_while_streaming=sws,
+            ),
+            FeatureInfo(
+                "gpio.interval_ms", minimum=interval.minimum, maximum=interval.maximum, settable_while_streaming=sws
+            ),
+        ]
+
+    def _trigger_feature(self, camera: _Camera) -> _Feature | None:
+        """TRIGGER as the camera reports it, if it has the five parameters of FEATURES.md 11.1."""
+        feature = camera.features.get(self._id["TRIGGER"])
+        if feature is None or len(feature.limits) < self._api.TriggerParams.NUM_PARAMS:
+            return None
+        return feature
+
+    def _gpio_feature(self, camera: _Camera) -> _Feature | None:
+        """GPIO as the camera reports it, if it has the six parameters of FEATURES.md 12.1."""
+        feature = camera.features.get(self._id["GPIO"])
+        if feature is None or len(feature.limits) < self._api.GpioParams.NUM_PARAMS:
+            return None
+        return feature
+
+    def _trigger_sources(self, feature: _Feature) -> tuple[TriggerSource, ...]:
+        """Free-running always; software with TRIGGER; hardware when TYPE HARDWARE is in TYPE's range (11.2)."""
+        types = self._api.TriggerTypes
+        hardware = types.HARDWARE in feature.limits[self._api.TriggerParams.TYPE]
+        return (TriggerSource.FREE_RUNNING, TriggerSource.SOFTWARE, *((TriggerSource.HARDWARE,) if hardware else ()))
 
     def _describe_one(self, camera: _Camera, path: str, feature: _Feature) -> FeatureInfo | None:
         sws = bool(feature.flags & self._flags.SETTABLE_WHILE_STREAMING)
@@ -604,6 +869,8 @@ class PixelinkCamera(CameraDriver):
             gamma=self._gamma(values.get("GAMMA")),
             flip=Flip(*(bool(round(v)) for v in values["FLIP"][1][:2])) if "FLIP" in values else Flip(),
             saturation_pct=_first(values.get("SATURATION")),
+            trigger=self._read_trigger(camera),
+            gpio=self._read_gpio(camera),
         )
         actual = _first(values.get("ACTUAL_FRAME_RATE"))
         if actual is None:
@@ -645,8 +912,8 @@ class PixelinkCamera(CameraDriver):
 
     def write_setting(self, name: str, value: Any) -> None:
         camera = self._require()
-        if name not in SETTING_FIELDS:
-            raise ValueError(f"unknown setting {name!r} (not one of SETTING_FIELDS)")
+        if name not in WRITABLE_SETTINGS:
+            raise ValueError(f"unknown setting {name!r} (not a field of CameraSettings)")
         getattr(self, f"_write_{name}")(camera, value)
         if name in GEOMETRY_FIELDS:
             self._read_geometry(camera)
@@ -674,6 +941,7 @@ class PixelinkCamera(CameraDriver):
             if current not in self._delivered:
                 self._choose_format(camera, current)
             self._read_geometry(camera)
+            self._read_trigger(camera)
             self._update_grab_timeout(camera)
         except CameraUnavailableError:
             raise  # gone: nothing to restart
@@ -904,6 +1172,240 @@ class PixelinkCamera(CameraDriver):
         }
         self._set_params(camera, feature_id, params, path, mode.value, flags=flag[mode])
 
+    def _write_trigger(self, camera: _Camera, trigger: Trigger) -> None:
+        """Free-running: TRIGGER OFF; software / hardware: MANUAL [mode, type, polarity, delay s, parameter]."""
+        feature_id = self._id["TRIGGER"]
+        feature = self._trigger_feature(camera)
+        if feature is None:
+            if trigger.source is not TriggerSource.FREE_RUNNING:
+                raise FeatureUnsupportedError("trigger.source")
+            return
+        sources = self._trigger_sources(feature)
+        if trigger.source not in sources:
+            choices = ", ".join(source.value for source in sources)
+            raise InvalidSettingError(
+                "trigger.source", trigger.source.value, reason=f"must be one of {choices} (this camera's)"
+            )
+        if trigger.source is TriggerSource.FREE_RUNNING:
+            params = self._read(camera, feature_id)
+            self._set_params(camera, feature_id, params, "trigger.source", trigger.source.value, flags=self._flags.OFF)
+            self._read_trigger(camera)
+            return
+        assert camera.discovered is not None
+        if trigger.mode not in camera.discovered.trigger_modes:
+            choices = ", ".join(mode.value for mode in camera.discovered.trigger_modes)
+            raise InvalidSettingError(
+                "trigger.mode", trigger.mode.value, reason=f"must be one of {choices} (this camera's)"
+            )
+        names = self._api.TriggerParams
+        limits = self._refresh_feature(camera, feature_id).limits
+        delay = _scaled(limits[names.DELAY], MS_PER_S)
+        if trigger.delay_ms not in delay:
+            raise InvalidSettingError(
+                "trigger.delay_ms", trigger.delay_ms, minimum=delay.minimum, maximum=delay.maximum
+            )
+        frames = limits[names.PARAMETER]
+        lowest, highest = max(1, math.ceil(frames.minimum)), math.floor(frames.maximum)
+        if not lowest <= trigger.frames_per_trigger <= highest:
+            raise InvalidSettingError(
+                "trigger.frames_per_trigger", trigger.frames_per_trigger, minimum=lowest, maximum=highest
+            )
+        types, polarity = self._api.TriggerTypes, self._api.Polarity
+        params = [0.0] * names.NUM_PARAMS
+        params[names.MODE] = float(self._sdk_trigger_mode[trigger.mode])
+        params[names.TYPE] = float(types.SOFTWARE if trigger.source is TriggerSource.SOFTWARE else types.HARDWARE)
+        # PixeLINK polarity: POSITIVE triggers on the falling edge, NEGATIVE on the rising one (FEATURES.md 11.4)
+        params[names.POLARITY] = float(polarity.POSITIVE if trigger.edge is TriggerEdge.FALLING else polarity.NEGATIVE)
+        params[names.DELAY] = trigger.delay_ms / MS_PER_S
+        params[names.PARAMETER] = float(trigger.frames_per_trigger)
+        self._set_params(camera, feature_id, params, "trigger", trigger)
+        self._read_trigger(camera)
+
+    def _read_trigger(self, camera: _Camera) -> Trigger:
+        """The trigger as the camera has it (remembered as the camera's trigger source)."""
+        if self._trigger_feature(camera) is None:
+            camera.trigger = Trigger()
+            return camera.trigger
+        flags, params = self._read_flags(camera, self._id["TRIGGER"])
+        camera.trigger = self._trigger_from(flags, params)
+        return camera.trigger
+
+    def _trigger_from(self, flags: int, params: list[float]) -> Trigger:
+        names, types = self._api.TriggerParams, self._api.TriggerTypes
+        if flags & self._flags.OFF or len(params) < names.NUM_PARAMS:
+            return Trigger()  # OFF: free-running (the camera reads its defaults then)
+        sdk_type = round(params[names.TYPE])
+        if sdk_type == types.FREE_RUNNING:
+            return Trigger()
+        # HARDWARE is LINE1; other lines (and ACTION) are hardware signals too
+        source = TriggerSource.SOFTWARE if sdk_type == types.SOFTWARE else TriggerSource.HARDWARE
+        mode = self._trigger_mode_of.get(round(params[names.MODE]), TriggerMode.EDGE)
+        positive = round(params[names.POLARITY]) == self._api.Polarity.POSITIVE
+        return Trigger(
+            source=source,
+            mode=mode,
+            edge=TriggerEdge.FALLING if positive else TriggerEdge.RISING,
+            delay_ms=_from_sdk(params[names.DELAY], MS_PER_S),
+            frames_per_trigger=max(round(params[names.PARAMETER]), 1),
+        )
+
+    def _write_gpio(self, camera: _Camera, lines: tuple[Gpio, ...]) -> None:
+        """Each line given: MANUAL [index, mode, polarity, p1, p2, p3] (seconds), or OFF [index]."""
+        feature_id = self._id["GPIO"]
+        assert camera.discovered is not None
+        modes_by_line = camera.discovered.gpio_modes
+        if self._gpio_feature(camera) is None or not modes_by_line:
+            for line in lines:
+                if line.mode is not GpioMode.OFF:
+                    raise FeatureUnsupportedError("gpio.mode")
+            return
+        for line in lines:
+            if (
+                isinstance(line.line, bool)
+                or not isinstance(line.line, int)
+                or not 1 <= line.line <= len(modes_by_line)
+            ):
+                raise InvalidSettingError("gpio.line", line.line, minimum=1, maximum=len(modes_by_line))
+            allowed = modes_by_line[line.line - 1]
+            if line.mode not in allowed:
+                choices = ", ".join(mode.value for mode in allowed)
+                raise InvalidSettingError(
+                    "gpio.mode", line.mode.value, reason=f"must be one of {choices} on line {line.line} (this camera's)"
+                )
+        names, polarity = self._api.GpioParams, self._api.Polarity
+        for line in lines:
+            flags, current = self._read_gpio_line(camera, line.line)
+            if not flags & self._flags.OFF and round(current[names.MODE]) == self._api.GpioModes.HARDWARE_TRIGGER:
+                if line.mode in (GpioMode.INPUT, GpioMode.OFF):
+                    continue  # the armed trigger's input: it is an input already
+                raise InvalidSettingError(
+                    "gpio.mode",
+                    line.mode.value,
+                    reason=f"line {line.line} is the hardware trigger's input while trigger.source is hardware "
+                    "(it can only be input or off)",
+                )
+            if line.mode is GpioMode.OFF:
+                self._set_params(camera, feature_id, [float(line.line)], "gpio.mode", "off", flags=self._flags.OFF)
+                continue
+            params = [0.0] * names.NUM_PARAMS
+            params[names.INDEX] = float(line.line)
+            params[names.MODE] = float(self._sdk_gpio_mode[line.mode])
+            params[names.POLARITY] = float(polarity.ACTIVE_HIGH if line.active_high else polarity.ACTIVE_LOW)
+            if line.mode is GpioMode.STROBE:
+                params[names.PARAM_1] = line.delay_ms / MS_PER_S
+                params[names.PARAM_2] = line.duration_ms / MS_PER_S
+            elif line.mode is GpioMode.PULSE:
+                params[names.PARAM_1] = float(line.pulse_count)
+                params[names.PARAM_2] = line.duration_ms / MS_PER_S
+                params[names.PARAM_3] = line.interval_ms / MS_PER_S
+            self._set_params(camera, feature_id, params, "gpio.mode", f"{line.mode.value} on line {line.line}")
+
+    def _read_gpio(self, camera: _Camera) -> tuple[Gpio, ...]:
+        """Every GPIO line as the camera has it (the armed trigger's input reads INPUT)."""
+        assert camera.discovered is not None
+        if self._gpio_feature(camera) is None:
+            return ()
+        lines = range(1, len(camera.discovered.gpio_modes) + 1)
+        return tuple(self._gpio_from(line, *self._read_gpio_line(camera, line)) for line in lines)
+
+    def _read_gpio_line(self, camera: _Camera, line: int) -> tuple[int, list[float]]:
+        """getFeature(GPIO) for one line: its index preloaded in params[0] (FEATURES.md 12.1)."""
+        ret = self._api.getFeature(camera.handle, self._id["GPIO"], [float(line)])
+        if ret[0] < 0:
+            raise self._error(camera, ret[0], f"read GPIO line {line}")
+        return int(ret[1]), list(ret[2])
+
+    def _gpio_from(self, line: int, flags: int, params: list[float]) -> Gpio:
+        if flags & self._flags.OFF:
+            return Gpio(line)
+        names = self._api.GpioParams
+        sdk_mode = round(params[names.MODE])
+        if sdk_mode == self._api.GpioModes.HARDWARE_TRIGGER:
+            return Gpio(line, GpioMode.INPUT)  # the armed trigger's input (its own setting returns when disarmed)
+        mode = self._gpio_mode_of.get(sdk_mode)
+        if mode is None:
+            log.debug("GPIO line %d is in mode %d, which this driver does not offer: reported off", line, sdk_mode)
+            return Gpio(line)
+        active_high = round(params[names.POLARITY]) == self._api.Polarity.ACTIVE_HIGH
+        first, second, third = params[names.PARAM_1], params[names.PARAM_2], params[names.PARAM_3]
+        if mode is GpioMode.STROBE:
+            return Gpio(
+                line, mode, active_high, delay_ms=_from_sdk(first, MS_PER_S), duration_ms=_from_sdk(second, MS_PER_S)
+            )
+        if mode is GpioMode.PULSE:
+            return Gpio(
+                line,
+                mode,
+                active_high,
+                duration_ms=_from_sdk(second, MS_PER_S),
+                pulse_count=round(first),
+                interval_ms=_from_sdk(third, MS_PER_S),
+            )
+        return Gpio(line, mode, active_high)
+
+    # -- CameraDriver: triggering, events and I/O ------------------------------------------------------
+
+    @property
+    def trigger_source(self) -> TriggerSource:
+        return self._camera.trigger.source if self._camera is not None else TriggerSource.FREE_RUNNING
+
+    def read_io(self) -> IoStatus:
+        camera = self._require()
+        lines = []
+        names = self._api.GpioParams
+        for gpio_line in self._read_gpio(camera):
+            flags, params = self._read_gpio_line(camera, gpio_line.line)
+            input_line = not flags & self._flags.OFF and round(params[names.MODE]) == self._api.GpioModes.INPUT
+            if input_line:
+                high = round(params[self._api.GpioModeInput.STATUS]) != 0
+            else:  # NORMAL: the polarity is the level; others: idle (the trigger input's level is not readable)
+                high = gpio_line.mode is GpioMode.NORMAL and gpio_line.active_high
+            lines.append(GpioLineState(gpio_line.line, gpio_line.mode, high))
+        temperatures = []
+        for name in ("SENSOR_TEMPERATURE", "BODY_TEMPERATURE"):
+            feature_id = self._id[name]
+            temperatures.append(_from_sdk(self._read(camera, feature_id)[0]) if feature_id in camera.features else None)
+        return IoStatus(tuple(lines), *temperatures)
+
+    def set_event_listener(self, listener: EventListener | None) -> None:
+        camera = self._require()
+        if camera.events is not None:
+            self._cancel_events(camera.handle, camera.events)  # the SDK no longer calls it once this returns
+            camera.events = None
+        if listener is None:
+            return
+        closed = threading.Event()
+        callback = self._api._eventProcessFunction(
+            _event_callback(listener, closed, self._event_types, self._gpi_line(camera))
+        )
+        registered: list[int] = []
+        try:
+            for event_id in self._event_types:
+                rc = self._api.setEventCallback(camera.handle, event_id, None, callback)[0]
+                kind = self._codes.kind(rc)
+                if kind is RcKind.SUCCESS:
+                    registered.append(event_id)
+                elif kind is not RcKind.NOT_SUPPORTED:  # an event this camera does not report: skipped
+                    raise self._error(camera, rc, f"register the event callback for event {event_id}")
+        finally:
+            camera.events = _EventRegistration(callback, tuple(registered), closed)
+        log.debug("PixeLINK camera %d: event callback registered for events %s", camera.serial, registered)
+
+    def _cancel_events(self, handle: int, registration: _EventRegistration) -> None:
+        """Stop delivery and cancel each registration (fails harmlessly for an unplugged camera)."""
+        registration.closed.set()
+        for event_id in registration.event_ids:
+            rc = self._api.setEventCallback(handle, event_id, None, None)[0]
+            if rc < 0:
+                log.debug("cancelling the callback of event %d: %s", event_id, self._codes.name(rc))
+
+    def _gpi_line(self, camera: _Camera) -> int:
+        """The line whose edges are GPI events: 3 on cameras with three GPIOs (PL-X), else 1 (FEATURES.md 12.3)."""
+        feature = self._gpio_feature(camera)
+        if feature is not None and round(feature.limits[self._api.GpioParams.INDEX].maximum) == THREE_LINE_GPI:
+            return THREE_LINE_GPI
+        return DEFAULT_GPI
+
     # -- CameraDriver: streaming ---------------------------------------------------------------------
 
     def start_streaming(self) -> None:
@@ -929,6 +1431,8 @@ class PixelinkCamera(CameraDriver):
         camera = self._require()
         if not camera.streaming:
             raise RuntimeError("grab() needs start_streaming() first")
+        if camera.trigger.source is TriggerSource.HARDWARE:
+            return self._grab_triggered(camera)
         started = time.monotonic()
         deadline = started + camera.grab_timeout_s
         problem = "no attempt"
@@ -945,7 +1449,7 @@ class PixelinkCamera(CameraDriver):
                     if geometry != buffers.geometry:
                         log.info("PixeLINK camera %d delivers %s frames", camera.serial, geometry.pixel_format.value)
                         buffers.geometry = geometry  # same layout, the Bayer phase the camera reports
-                    return self._frame(descriptor, buffers, target)
+                    return self._frame(camera, descriptor, buffers, target)
                 problem = "the frame's geometry changed"
                 log.warning("PixeLINK camera %d: %s; re-reading it", camera.serial, problem)
                 self._read_geometry(camera)
@@ -971,6 +1475,61 @@ class PixelinkCamera(CameraDriver):
             f"PixeLINK camera {camera.serial}: no frame after {attempt} attempts in {elapsed:.2f} s ({problem}; "
             f"grab deadline {camera.grab_timeout_s:.2f} s)"
         )
+
+    def _grab_triggered(self, camera: _Camera) -> Frame:
+        """HARDWARE: the helper's grab, waited for up to a slice (see the module docstring)."""
+        deadline = time.monotonic() + TRIGGER_WAIT_SLICE_S
+        while True:
+            wait = camera.trigger_wait or self._start_trigger_wait(camera)
+            try:
+                ret = wait.result.result(timeout=max(deadline - time.monotonic(), 0.0))
+            except FutureTimeout:
+                self._read(camera, self._id["EXPOSURE"])  # still there? (raises CameraDisconnectedError if not)
+                raise NoTriggerYet() from None
+            camera.trigger_wait = None
+            rc = ret[0]
+            kind = self._codes.kind(rc)
+            if kind is RcKind.SUCCESS:
+                geometry = self._frame_geometry(ret[1], wait.buffers.geometry)
+                if geometry is not None:
+                    wait.buffers.geometry = geometry
+                    return self._frame(camera, ret[1], wait.buffers, wait.target)
+                log.warning("PixeLINK camera %d: a triggered frame's geometry changed; re-reading it", camera.serial)
+                self._read_geometry(camera)
+            elif kind is RcKind.BUFFER_TOO_SMALL:
+                log.warning("PixeLINK camera %d: a triggered frame is larger than expected", camera.serial)
+                self._read_geometry(camera)
+            elif kind is RcKind.STREAM_STOPPED:
+                camera.streaming = False
+                raise CameraSdkError(f"PixeLINK camera {camera.serial}: the stream stopped ({self._codes.name(rc)})")
+            else:
+                raise self._error(camera, rc, "wait for a triggered frame")
+            if time.monotonic() >= deadline:
+                raise NoTriggerYet()
+
+    def _start_trigger_wait(self, camera: _Camera) -> _TriggerWait:
+        buffers = self._buffers(camera)
+        target = buffers.sdk_target()
+        result: Future[tuple[Any, ...]] = Future()
+        thread = threading.Thread(
+            target=_wait_for_trigger,
+            args=(self._api, self._codes, camera.handle, target, result),
+            name="pixelink-trigger-wait",
+            daemon=True,
+        )
+        thread.start()
+        camera.trigger_wait = _TriggerWait(result, buffers, target, thread)
+        return camera.trigger_wait
+
+    def _end_trigger_wait(self, camera: _Camera) -> None:
+        """After a stream stop (which wakes it): wait for the helper's grab to end and drop its outcome."""
+        wait, camera.trigger_wait = camera.trigger_wait, None
+        if wait is None:
+            return
+        wait.thread.join(TRIGGER_WAIT_END_S)
+        if wait.thread.is_alive():
+            log.warning("PixeLINK camera %d: a grab waiting for a trigger did not end with the stream", camera.serial)
+            camera.buffers = None  # it may still write its buffer: later frames get new ones
 
     # -- internals: connection ------------------------------------------------------------------------
 
@@ -1039,6 +1598,7 @@ class PixelinkCamera(CameraDriver):
         if current not in self._delivered:
             self._choose_format(camera, current)
         self._read_geometry(camera)
+        self._read_trigger(camera)
         self._update_grab_timeout(camera)
         return camera
 
@@ -1050,16 +1610,97 @@ class PixelinkCamera(CameraDriver):
         formats = self._probe_formats(camera, current_format)
         modes, factors = self._probe_addressing(camera)
         steps = self._probe_roi_steps(camera)
+        trigger_modes = self._probe_trigger_modes(camera)
+        gpio_modes = self._probe_gpio_modes(camera)
         log.info(
-            "PixeLINK camera %d: formats %s, addressing modes %s, factors %s, ROI steps %s (found in %.2f s)",
+            "PixeLINK camera %d: formats %s, addressing modes %s, factors %s, ROI steps %s, trigger modes %s, "
+            "GPIO modes %s (found in %.2f s)",
             camera.serial,
             ", ".join(fmt.value for fmt in formats) or "none",
             ", ".join(mode.value for mode in modes) or "none",
             ", ".join(str(factor) for factor in factors) or "none",
             steps,
+            ", ".join(mode.value for mode in trigger_modes) or "none",
+            "; ".join(f"line {i + 1}: " + ", ".join(m.value for m in line) for i, line in enumerate(gpio_modes))
+            or "none",
             time.monotonic() - started,
         )
-        return _Discovered(formats, modes, factors, steps)
+        return _Discovered(formats, modes, factors, steps, trigger_modes, gpio_modes)
+
+    def _probe_trigger_modes(self, camera: _Camera) -> tuple[TriggerMode, ...]:
+        """The trigger modes the camera takes (each tried as a software trigger, as the vendor GUI does; restored)."""
+        feature = self._trigger_feature(camera)
+        if feature is None:
+            return ()
+        feature_id, names = self._id["TRIGGER"], self._api.TriggerParams
+        flags, original = self._read_flags(camera, feature_id)
+        modes = []
+        for mode, value in self._sdk_trigger_mode.items():
+            if value not in feature.limits[names.MODE]:
+                continue
+            trial = [0.0] * names.NUM_PARAMS
+            trial[names.MODE], trial[names.TYPE], trial[names.PARAMETER] = value, self._api.TriggerTypes.SOFTWARE, 1.0
+            outcome = self._try(camera, feature_id, trial)
+            if outcome is not None and round(outcome[names.MODE]) == value:
+                modes.append(mode)
+        self._put_back(camera, feature_id, flags, original)
+        return tuple(modes)
+
+    def _probe_gpio_modes(self, camera: _Camera) -> tuple[tuple[GpioMode, ...], ...]:
+        """Each GPIO line's modes, tried one by one (the MODE minimum is not trustworthy, FEATURES.md 12.3) and
+        restored; an armed hardware trigger (which holds line 1) is switched off around the trials."""
+        feature = self._gpio_feature(camera)
+        if feature is None:
+            return ()
+        names = self._api.GpioParams
+        trigger = self._trigger_feature(camera)
+        disarmed: tuple[int, list[float]] | None = None
+        if trigger is not None:
+            trigger_flags, trigger_params = self._read_flags(camera, self._id["TRIGGER"])
+            if self._trigger_from(trigger_flags, trigger_params).source is TriggerSource.HARDWARE:
+                disarmed = (trigger_flags, trigger_params)
+                self._put_back(camera, self._id["TRIGGER"], self._flags.OFF, trigger_params)
+        try:
+            by_line = []
+            for line in range(1, math.floor(feature.limits[names.INDEX].maximum) + 1):
+                flags, original = self._read_gpio_line(camera, line)
+                modes = [GpioMode.OFF] if feature.flags & self._flags.OFF else []
+                for mode, value in self._sdk_gpio_mode.items():
+                    if value > feature.limits[names.MODE].maximum:
+                        continue
+                    trial = [0.0] * names.NUM_PARAMS
+                    trial[names.INDEX], trial[names.MODE], trial[names.POLARITY] = line, value, original[names.POLARITY]
+                    if mode is GpioMode.STROBE:
+                        trial[names.PARAM_2] = GPIO_TRIAL_TIME_S
+                    elif mode is GpioMode.PULSE:
+                        trial[names.PARAM_1] = GPIO_TRIAL_PULSES
+                        trial[names.PARAM_2] = trial[names.PARAM_3] = GPIO_TRIAL_TIME_S
+                    rc = self._api.setFeature(camera.handle, self._id["GPIO"], self._flags.MANUAL, trial)[0]
+                    kind = self._codes.kind(rc)
+                    if kind is RcKind.DISCONNECTED:
+                        raise self._error(camera, rc, f"try GPIO mode {mode.value} on line {line}")
+                    if kind is RcKind.SUCCESS and round(self._read_gpio_line(camera, line)[1][names.MODE]) == value:
+                        modes.append(mode)
+                self._put_back(camera, self._id["GPIO"], flags, original)
+                by_line.append(tuple(m for m in GpioMode if m in modes))
+        finally:
+            if disarmed is not None:
+                self._put_back(camera, self._id["TRIGGER"], *disarmed)
+        return tuple(by_line)
+
+    def _put_back(self, camera: _Camera, feature_id: int, flags: int, params: list[float]) -> None:
+        """Set a feature as read before a trial: OFF or MANUAL with its parameters (a refusal is logged)."""
+        mode = self._flags.OFF if flags & self._flags.OFF else self._flags.MANUAL
+        rc = self._api.setFeature(camera.handle, feature_id, mode, params)[0]
+        if rc < 0:
+            if self._codes.kind(rc) is RcKind.DISCONNECTED:
+                raise self._error(camera, rc, f"restore {self._feature(feature_id)}")
+            log.warning(
+                "PixeLINK camera %d: could not restore %s after a trial (%s)",
+                camera.serial,
+                self._feature(feature_id),
+                self._codes.name(rc),
+            )
 
     def _try(self, camera: _Camera, feature_id: int, params: list[float]) -> list[float] | None:
         """Set ``params`` (MANUAL) to see what the camera does: the values read back, or None if it refused them.
@@ -1284,9 +1925,16 @@ class PixelinkCamera(CameraDriver):
         return InvalidSettingError(field_name, value, minimum=valid.minimum, maximum=valid.maximum)
 
     def _stream(self, camera: _Camera, state: int, action: str) -> None:
-        rc = self._api.setStreamState(camera.handle, state)[0]
+        try:
+            rc = self._api.setStreamState(camera.handle, state)[0]
+        finally:
+            if state == self._api.StreamState.STOP:
+                self._end_trigger_wait(camera)  # the stop woke it (ApiStreamStopped)
         if rc < 0:
             raise self._error(camera, rc, action)
+        if state == self._api.StreamState.START:  # trigger counts start with the stream
+            camera.trigger_base = None
+            camera.software_triggers = 0
 
     # -- internals: geometry and frames -------------------------------------------------------------------
 
@@ -1371,16 +2019,34 @@ class PixelinkCamera(CameraDriver):
             return replace(geometry, frame_sdk_format=sdk_format, pixel_format=reported)
         return None
 
-    def _frame(self, descriptor: Any, buffers: _FrameBuffers, target: np.ndarray) -> Frame:
+    def _frame(self, camera: _Camera, descriptor: Any, buffers: _FrameBuffers, target: np.ndarray) -> Frame:
         geometry = buffers.geometry
+        number = int(descriptor.u64FrameNumber or descriptor.uFrameNumber)
+        trigger = camera.trigger
+        index = round(descriptor.TriggerNumber.fValue) if trigger.mode in MULTI_FRAME_MODES else 0
+        count = 0
+        if trigger.source is TriggerSource.SOFTWARE:
+            camera.software_triggers += 1  # this grab fired it
+            count = camera.software_triggers
+        elif trigger.source is TriggerSource.HARDWARE:
+            first = number - index  # the first frame of this frame's trigger
+            if camera.trigger_base is None:
+                camera.trigger_base = first
+            per_trigger = trigger.frames_per_trigger if trigger.mode in MULTI_FRAME_MODES else 1
+            count = (first - camera.trigger_base) // per_trigger + 1
         return Frame(
             pixels=buffers.to_pixels(target),
             pixel_format=geometry.pixel_format,
             bit_depth=geometry.bit_depth,
-            frame_number=int(descriptor.u64FrameNumber or descriptor.uFrameNumber),
+            frame_number=number,
             captured_at=datetime.now(UTC),
             exposure_ms=_from_sdk(descriptor.Shutter.fValue, MS_PER_S),
             gain_db=_from_sdk(descriptor.Gain.fValue),
+            camera_time_s=float(descriptor.dFrameTime or descriptor.fFrameTime),
+            camera_clock=f"pixelink:{camera.serial}",
+            trigger_source=trigger.source,
+            trigger_count=count,
+            trigger_frame_index=index,
         )
 
     def _update_grab_timeout(self, camera: _Camera) -> None:
@@ -1394,6 +2060,8 @@ class PixelinkCamera(CameraDriver):
             rate_flags, rate = self._read_flags(camera, frame_rate_id)
             if rate_flags & self._flags.MANUAL and rate and rate[0] > 0:
                 period_s = max(period_s, 1.0 / rate[0])
+        if camera.trigger.source is TriggerSource.SOFTWARE:
+            period_s += camera.trigger.delay_ms / MS_PER_S  # a software-triggered exposure starts after the delay
         camera.grab_timeout_s = GRAB_TIMEOUT_MARGIN_S + GRAB_TIMEOUT_FRAME_PERIODS * period_s
 
     # -- internals: errors --------------------------------------------------------------------------------
@@ -1416,6 +2084,55 @@ class PixelinkCamera(CameraDriver):
     def _error_report(self, handle: int) -> str:
         ret = self._api.getErrorReport(handle)
         return _text(ret[1].strReport) if ret[0] >= 0 else ""
+
+
+def _wait_for_trigger(api: Any, codes: ReturnCodes, handle: int, target: np.ndarray, result: Future[Any]) -> None:
+    """The trigger-wait helper thread: grab into ``target`` until something other than a timeout comes back.
+
+    Only SDK calls and the Future: nothing of the driver is touched here."""
+    try:
+        while True:
+            ret = api.getNextNumPyFrame(handle, target)
+            if codes.kind(ret[0]) is not RcKind.TIMEOUT:
+                break
+        result.set_result(ret)
+    except BaseException as exc:
+        result.set_exception(exc)
+
+
+def _event_callback(
+    listener: EventListener,
+    closed: threading.Event,
+    event_types: dict[int, tuple[CameraEventType, TriggerEdge | None, bool]],
+    gpi_line: int,
+) -> Any:
+    """The function the SDK calls on its own thread: it builds the event from its arguments and calls ``listener``."""
+
+    def on_event(handle: int, event_id: int, timestamp: float, data_bytes: int, data: Any, context: Any) -> int:
+        kind = event_types.get(event_id)
+        if kind is None or closed.is_set():
+            return 0
+        event_type, edge, high = kind
+        try:
+            count = 1
+            if event_type is CameraEventType.FRAMES_SKIPPED and data and data_bytes >= SKIPPED_COUNT_BYTES:
+                count = int.from_bytes(bytes(data[:SKIPPED_COUNT_BYTES]), "little")
+            gpio = event_type is CameraEventType.GPIO_INPUT
+            listener(
+                CameraEvent(
+                    event_type,
+                    float(timestamp),
+                    count=count,
+                    edge=edge,
+                    line=gpi_line if gpio else 0,
+                    high=high if gpio else False,
+                )
+            )
+        except Exception:
+            log.exception("PixeLINK event %d: the listener failed", event_id)
+        return 0
+
+    return on_event
 
 
 def _text(raw: bytes) -> str:

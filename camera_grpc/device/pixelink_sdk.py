@@ -80,6 +80,7 @@ class RcKind(enum.Enum):
     TIMEOUT = "timeout"  #: no frame in time; grabs retry
     STREAM_STOPPED = "stream stopped"  #: the stream is not running
     BUFFER_TOO_SMALL = "buffer too small"  #: the frame is larger than expected (geometry changed)
+    NOT_SUPPORTED = "not supported"  #: the camera lacks this (e.g. an event id it does not report)
     OTHER = "other"
 
 
@@ -100,6 +101,13 @@ RETURN_CODE_KINDS: dict[str, RcKind] = {
     "ApiOutOfRangeError": RcKind.INVALID_VALUE,
     "ApiInvalidParameterError": RcKind.INVALID_VALUE,
     "ApiCameraRejectedValueError": RcKind.INVALID_VALUE,
+    # GPIO configurations the camera refuses (FEATURES.md 12.3; the names say it, the docs say no more)
+    "ApiGpioConfigurationError": RcKind.INVALID_VALUE,
+    "ApiGpiHardwareTriggerConflict": RcKind.INVALID_VALUE,
+    "ApiGpiOnlyError": RcKind.INVALID_VALUE,
+    "ApiGpoOnlyError": RcKind.INVALID_VALUE,
+    "ApiNotSupportedError": RcKind.NOT_SUPPORTED,
+    "ApiThisEventNotSupported": RcKind.NOT_SUPPORTED,
     "ApiNotPermittedWhileStreaming": RcKind.NOT_PERMITTED_WHILE_STREAMING,
     "ApiCameraTimeoutError": RcKind.TIMEOUT,
     "ApiTimeoutError": RcKind.TIMEOUT,

@@ -475,6 +475,11 @@ class SimulatedCamera(CameraDriver):
             settings = replace(settings, frame_rate=FrameRate(FrameRateMode.FREE, actual_fps))
         if settings.trigger.source is TriggerSource.FREE_RUNNING:  # no trigger configuration while free-running
             settings = replace(settings, trigger=Trigger())
+        elif settings.trigger.source is TriggerSource.HARDWARE:  # the input line is the trigger's
+            gpio = tuple(
+                Gpio(INPUT_LINE, GpioMode.INPUT) if line.line == INPUT_LINE else line for line in settings.gpio
+            )
+            settings = replace(settings, gpio=gpio)
         return SettingsReading(settings, self._geometry(self._settings), actual_fps)
 
     def write_setting(self, name: str, value: Any) -> None:
@@ -745,6 +750,15 @@ class SimulatedCamera(CameraDriver):
                     "gpio.mode", line.mode.value, reason=f"must be one of {choices} on line {line.line}"
                 )
             _check_gpio_parameters(line)
+            if line.line == INPUT_LINE and self._settings.trigger.source is TriggerSource.HARDWARE:
+                if line.mode in (GpioMode.INPUT, GpioMode.OFF):
+                    continue  # the armed trigger's input: it is an input already
+                raise InvalidSettingError(
+                    "gpio.mode",
+                    line.mode.value,
+                    reason=f"line {line.line} is the hardware trigger's input while trigger.source is hardware "
+                    "(it can only be input or off)",
+                )
             by_line[line.line] = line
         return tuple(by_line[number] for number in sorted(by_line))
 

@@ -35,10 +35,16 @@ from camera_grpc.device.settings import (
     Flip,
     FrameRate,
     FrameRateMode,
+    Gpio,
+    GpioMode,
     PixelAddressing,
     Range,
     Region,
     SettingsReading,
+    Trigger,
+    TriggerEdge,
+    TriggerMode,
+    TriggerSource,
     WhiteBalance,
     get_path,
     set_path,
@@ -368,6 +374,30 @@ def new_value(name: str, current: CameraSettings, features: Features, sensor: tu
     if name in ("black_level_pct", "gamma", "saturation_pct"):
         value = middle(features[name])
         return value if value != getattr(current, name) else snap(features[name], value / 2)
+    if name == "trigger":
+        # software: it changes nothing else (an armed hardware trigger takes over the input line, see test_triggering)
+        if TriggerSource.SOFTWARE.value not in features["trigger.source"].choices:
+            return None
+        modes = features["trigger.mode"].choices
+        return Trigger(
+            source=TriggerSource.SOFTWARE,
+            mode=TriggerMode.BURST if TriggerMode.BURST.value in modes else TriggerMode(modes[0]),
+            edge=TriggerEdge.FALLING,
+            delay_ms=snap(features["trigger.delay_ms"], 5.0),
+            frames_per_trigger=int(snap(features["trigger.frames_per_trigger"], 3)),
+        )
+    if name == "gpio":
+        if GpioMode.STROBE.value not in features["gpio.mode"].choices:
+            return None
+        line = int(max(features["gpio.line"].values))  # the last line: an output on every camera
+        strobe = Gpio(
+            line,
+            GpioMode.STROBE,
+            active_high=False,
+            delay_ms=snap(features["gpio.delay_ms"], 1.0),
+            duration_ms=snap(features["gpio.duration_ms"], 2.0),
+        )
+        return tuple(strobe if item.line == line else item for item in current.gpio)
     raise AssertionError(f"no test value for {name}")
 
 
@@ -482,6 +512,9 @@ def refused_values(features: Features, current: CameraSettings) -> Iterator[tupl
         top = path.split(".")[0]
         if not info.supported or getattr(current, top) is None:
             continue
+        if top in ("trigger", "gpio"):
+            yield from refused_trigger_or_gpio(path, info, current)
+            continue
         if info.values:
             yield path, top, set_path(current, path, type(get_path(current, path))(max(info.values) * 2 + 1))
         elif info.maximum is not None and info.minimum is not None:
@@ -499,6 +532,28 @@ def refused_values(features: Features, current: CameraSettings) -> Iterator[tupl
         yield "pixel_format", "pixel_format", replace(current, pixel_format=PixelFormat.BAYER8_RGGB)
     else:
         yield "pixel_format", "pixel_format", replace(current, pixel_format=PixelFormat.MONO8)
+
+
+def refused_trigger_or_gpio(
+    path: str, info: FeatureInfo, current: CameraSettings
+) -> Iterator[tuple[str, str, CameraSettings]]:
+    """A trigger or GPIO line value beyond what the camera reports, in a mode that uses it (so a camera sends it)."""
+    top, leaf = path.split(".")
+    if info.values:
+        beyond: Any = int(max(info.values) * 2 + 1)
+    elif info.maximum is not None and info.minimum is not None:
+        beyond = info.maximum + max(info.maximum - info.minimum, 1.0)
+        beyond = int(beyond) if leaf in ("frames_per_trigger", "pulse_count") else beyond
+    else:
+        return
+    if top == "trigger":
+        trigger = replace(current.trigger, source=TriggerSource.SOFTWARE, **{leaf: beyond})
+        yield path, top, replace(current, trigger=trigger)
+        return
+    last = current.gpio[-1]
+    mode = GpioMode.PULSE if leaf in ("pulse_count", "interval_ms") else GpioMode.STROBE
+    line = Gpio(last.line, mode, duration_ms=1.0, pulse_count=1, interval_ms=1.0)
+    yield path, top, replace(current, gpio=(*current.gpio[:-1], replace(line, **{leaf: beyond})))
 
 
 def test_values_beyond_what_the_camera_reports_are_refused_and_change_nothing(driver: CameraDriver) -> None:

@@ -34,10 +34,12 @@ from camera_grpc.device.settings import (
     Flip,
     FrameRate,
     FrameRateMode,
+    Gpio,
     ImageGeometry,
     PixelAddressing,
     Region,
     SettingsReading,
+    Trigger,
     WhiteBalance,
     validate,
 )
@@ -484,6 +486,14 @@ SETTABLE_WHILE_STREAMING = {
     "gain_auto",
     "black_level_pct",
     "gamma",
+    # GPIO is settable while streaming (the emulator's flags); TRIGGER is not (FEATURES.md 11.2)
+    "gpio.line",
+    "gpio.mode",
+    "gpio.active_high",
+    "gpio.delay_ms",
+    "gpio.duration_ms",
+    "gpio.pulse_count",
+    "gpio.interval_ms",
 }
 #: Frames to grab at most while an auto adjustment runs (the emulator's ONEPUSH takes a few frames).
 AUTO_FRAMES = 40
@@ -579,6 +589,8 @@ def test_read_settings_reports_every_setting(camera: Any) -> None:
         gamma=1.0,
         flip=Flip(),
         saturation_pct=None,
+        trigger=Trigger(),  # TRIGGER OFF: free-running
+        gpio=(Gpio(1), Gpio(2)),  # both lines off
     )
     assert reading.geometry == ImageGeometry(WIDTH, HEIGHT, PixelFormat.MONO8, 8)
     assert reading.actual_frame_rate_fps == pytest.approx(30.0)
