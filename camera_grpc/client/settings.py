@@ -8,6 +8,7 @@ the generated descriptors, so a field added to the proto needs no change:
   message (the whole field), a mapping (its parts, each a path of its own in the mask), an enum by
   its short name (``"once"``, ``"mono8"``, as ``FeatureDescription.choices`` spells them) or number,
   or a plain number or boolean;
+- a list (``gpio``) is replaced whole: its value is a list of messages or of mappings of their parts;
 - :func:`parse_value` turns the text of a command line (``roi.width=640``) into the field's type;
 - :func:`preset_name` makes ``presets/{id}`` of an id.
 
@@ -17,7 +18,7 @@ before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from google.protobuf import field_mask_pb2
@@ -175,6 +176,10 @@ def update_request(values: Mapping[str, Any], *, expected_revision: int | None =
 
 def _set(settings: pb.CameraSettings, path: str, value: Any, paths: list[str]) -> None:
     field = field_at(path)
+    if field.is_repeated:
+        _set_list(settings, path, field, value)
+        paths.append(path)
+        return
     if field.message_type is not None:
         if isinstance(value, Message):
             if value.DESCRIPTOR is not field.message_type:
@@ -198,6 +203,35 @@ def _set(settings: pb.CameraSettings, path: str, value: Any, paths: list[str]) -
     parent = _holder(settings, parent_path) if parent_path else settings
     setattr(parent, name, _scalar(path, field, value))
     paths.append(path)
+
+
+def _set_list(settings: pb.CameraSettings, path: str, field: FieldDescriptor, value: Any) -> None:
+    """A list (``gpio``): replaced whole, its items messages or mappings of all their parts."""
+    if isinstance(value, (str, bytes, Mapping, Message)) or not isinstance(value, Iterable):
+        raise SettingsValueError(
+            path, f"is a list: give all its items (a list of {field.message_type.name}), not {value!r}"
+        )
+    holder = _holder(settings, path)
+    del holder[:]
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        if isinstance(item, Message):
+            if item.DESCRIPTOR is not field.message_type:
+                raise SettingsValueError(
+                    item_path, f"must be a {field.message_type.full_name}, not a {item.DESCRIPTOR.name}"
+                )
+            holder.add().CopyFrom(item)
+        elif isinstance(item, Mapping):
+            message = holder.add()
+            for name, part in item.items():
+                part_field = field.message_type.fields_by_name.get(name)
+                if part_field is None:
+                    parts = ", ".join(f.name for f in field.message_type.fields)
+                    raise SettingsValueError(f"{item_path}.{name}", f"not a part of {path} (its parts: {parts})")
+                if part is not None:
+                    setattr(message, name, _scalar(f"{path}.{name}", part_field, part))
+        else:
+            raise SettingsValueError(item_path, f"must be a {field.message_type.full_name} or a mapping, not {item!r}")
 
 
 def _holder(settings: Message, path: str) -> Any:

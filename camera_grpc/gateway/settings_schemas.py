@@ -13,9 +13,12 @@ proto's fields).
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any, Literal
 
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
 from camera_grpc.client.settings import enum_choices, enum_name, update_request
@@ -28,24 +31,36 @@ AutoModeName = Literal[enum_choices(pb.AutoMode.DESCRIPTOR)]  # type: ignore[val
 AddressingModeName = Literal[enum_choices(pb.AddressingMode.DESCRIPTOR)]  # type: ignore[valid-type]
 FrameRateModeName = Literal[enum_choices(pb.FrameRateMode.DESCRIPTOR)]  # type: ignore[valid-type]
 PixelFormatName = Literal[enum_choices(pb.PixelFormat.DESCRIPTOR)]  # type: ignore[valid-type]
+TriggerSourceName = Literal[enum_choices(pb.TriggerSource.DESCRIPTOR)]  # type: ignore[valid-type]
+TriggerModeName = Literal[enum_choices(pb.TriggerMode.DESCRIPTOR)]  # type: ignore[valid-type]
+TriggerEdgeName = Literal[enum_choices(pb.TriggerEdge.DESCRIPTOR)]  # type: ignore[valid-type]
+GpioModeName = Literal[enum_choices(pb.GpioMode.DESCRIPTOR)]  # type: ignore[valid-type]
 #: Largest value of a uint32 field (region offsets and sizes, addressing factors, channels).
 UINT32_MAX = 2**32 - 1
 
 
 def message_json(message: Message) -> dict[str, Any]:
     """Every field of ``message`` as JSON values: enums by short name (``once``), unset optional fields and
-    messages None."""
+    messages None, lists as lists, timestamps as UTC datetimes."""
     values: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
-        if field.has_presence and not message.HasField(field.name):
+        if field.is_repeated:
+            values[field.name] = [_value_json(field, item) for item in getattr(message, field.name)]
+        elif field.has_presence and not message.HasField(field.name):
             values[field.name] = None
-        elif field.message_type is not None:
-            values[field.name] = message_json(getattr(message, field.name))
-        elif field.enum_type is not None:
-            values[field.name] = enum_name(field.enum_type, getattr(message, field.name))
         else:
-            values[field.name] = getattr(message, field.name)
+            values[field.name] = _value_json(field, getattr(message, field.name))
     return values
+
+
+def _value_json(field: FieldDescriptor, value: Any) -> Any:
+    if field.message_type is not None:
+        if field.message_type.full_name == Timestamp.DESCRIPTOR.full_name:
+            return value.ToDatetime(tzinfo=UTC)
+        return message_json(value)
+    if field.enum_type is not None:
+        return enum_name(field.enum_type, value)
+    return value
 
 
 # -- models --------------------------------------------------------------------------------------------------------
@@ -98,6 +113,28 @@ class Flip(BaseModel):
     vertical: bool = Field(description="Mirror top-bottom")
 
 
+class Trigger(BaseModel):
+    """What starts an exposure (issue 13): free-running, a software trigger (POST /trigger) or a hardware edge."""
+
+    source: str = Field(description="free_running, software or hardware", examples=["free_running"])
+    mode: str = Field(description="edge, pulse_width, burst or sequence (as the camera offers)", examples=["edge"])
+    edge: str = Field(description="Hardware: rising or falling", examples=["rising"])
+    delay_ms: float = Field(description="From the trigger to the start of the exposure, milliseconds", examples=[0.0])
+    frames_per_trigger: int = Field(description="Burst and sequence: frames per trigger", examples=[1])
+
+
+class Gpio(BaseModel):
+    """One GPIO line's configuration."""
+
+    line: int = Field(description="Line number, 1-based, as the camera numbers them", examples=[1])
+    mode: str = Field(description="off, strobe, normal, pulse, busy, flash or input (as the camera offers)")
+    active_high: bool = Field(description="Whether the active level is high")
+    delay_ms: float = Field(description="Strobe: delay after the exposure starts, milliseconds")
+    duration_ms: float = Field(description="Strobe, pulse: pulse length, milliseconds")
+    pulse_count: int = Field(description="Pulse: number of pulses")
+    interval_ms: float = Field(description="Pulse: time between pulse starts, milliseconds")
+
+
 class FullSettings(BaseModel):
     """Every camera setting as the camera applied it (``camera.v1.CameraSettings``), with its revision.
 
@@ -131,6 +168,8 @@ class FullSettings(BaseModel):
     delivered_pixel_format: str | None = Field(
         None, description="Pixel format of delivered frames (mono12_packed is delivered as mono16)", examples=["mono8"]
     )
+    trigger: Trigger | None = Field(None, description="What starts an exposure (free-running by default)")
+    gpio: list[Gpio] | None = Field(None, description="The GPIO lines' configurations, one per line the camera has")
 
     @classmethod
     def values_from_proto(cls, message: pb.CameraSettings | None) -> dict[str, Any]:
@@ -194,6 +233,28 @@ class FlipPatch(_Patch):
     vertical: bool | None = None
 
 
+class TriggerPatch(_Patch):
+    """Parts of the trigger configuration to change (a stopped stream is restarted, as for the region)."""
+
+    source: TriggerSourceName | None = None
+    mode: TriggerModeName | None = None
+    edge: TriggerEdgeName | None = None
+    delay_ms: float | None = Field(None, allow_inf_nan=False, description="milliseconds")
+    frames_per_trigger: int | None = Field(None, ge=0, le=UINT32_MAX)
+
+
+class GpioPatch(_Patch):
+    """One GPIO line, given whole (fields left out take their neutral value: mode off, times 0)."""
+
+    line: int = Field(ge=0, le=UINT32_MAX, description="Line number, 1-based")
+    mode: GpioModeName | None = None
+    active_high: bool | None = None
+    delay_ms: float | None = Field(None, allow_inf_nan=False, description="milliseconds")
+    duration_ms: float | None = Field(None, allow_inf_nan=False, description="milliseconds")
+    pulse_count: int | None = Field(None, ge=0, le=UINT32_MAX)
+    interval_ms: float | None = Field(None, allow_inf_nan=False, description="milliseconds")
+
+
 class SettingsPatch(_Patch):
     """The settings to change (``PATCH /settings``), in the shape of GET /settings' full settings.
 
@@ -216,6 +277,10 @@ class SettingsPatch(_Patch):
     gamma: float | None = Field(None, allow_inf_nan=False, description="1.0 is linear")
     flip: FlipPatch | None = None
     saturation_pct: float | None = Field(None, allow_inf_nan=False, description="percent")
+    trigger: TriggerPatch | None = None
+    gpio: list[GpioPatch] | None = Field(
+        None, description="GPIO lines, each given whole; the list replaces the whole setting (list every line)"
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -225,11 +290,14 @@ class SettingsPatch(_Patch):
 
     def paths(self) -> dict[str, Any]:
         """The settings given, by top-level path: nested objects as mappings of their parts (each part a path of
-        its own in the FieldMask), :data:`WHOLE_MESSAGES` as messages (one path)."""
+        its own in the FieldMask), :data:`WHOLE_MESSAGES` as messages (one path), lists (``gpio``) as lists of
+        mappings (one path: a list is replaced whole)."""
         values = self.model_dump(exclude_none=True)
         for name, message_type in WHOLE_MESSAGES.items():
             if name in values:
                 values[name] = message_type(**values[name])
+        if self.gpio is not None:  # a list: replaced whole (one path), even by an empty one
+            values["gpio"] = list(values["gpio"])
         return {name: value for name, value in values.items() if value != {}}
 
     def to_request(self, expected_revision: int | None) -> pb.UpdateSettingsRequest | None:

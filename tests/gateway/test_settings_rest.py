@@ -39,6 +39,8 @@ def test_the_json_names_are_the_protos_field_names() -> None:
     for name, field in pb.CameraSettings.DESCRIPTOR.fields_by_name.items():
         if field.message_type is not None and name in SettingsPatch.model_fields:
             nested = SettingsPatch.model_fields[name].annotation.__args__[0]  # type: ignore[union-attr]
+            if field.is_repeated:  # gpio: a list of them
+                nested = nested.__args__[0]
             assert set(nested.model_fields) == {part.name for part in field.message_type.fields}, name
 
 
@@ -136,6 +138,46 @@ async def test_patch_changes_only_the_fields_present_nested_ones_too(gateway: Ru
     assert body["roi"]["width"] == 640
 
 
+async def test_trigger_parts_and_the_whole_gpio_list_are_patched_with_units_in_names(gateway: RunningGateway) -> None:
+    body = (await gateway.http.get("/settings")).json()
+    assert body["trigger"] == {
+        "source": "free_running",
+        "mode": "edge",
+        "edge": "rising",
+        "delay_ms": 0.0,
+        "frames_per_trigger": 1,
+    }
+    assert [line["line"] for line in body["gpio"]] == [1, 2]
+    assert set(body["gpio"][0]) == {field.name for field in pb.Gpio.DESCRIPTOR.fields}
+
+    response = await gateway.http.patch("/settings", json={"trigger": {"source": "software", "delay_ms": 1.5}})
+    assert response.status_code == 200, response.text
+    assert response.json()["trigger"] == {**body["trigger"], "source": "software", "delay_ms": 1.5}
+    after = await grpc_settings(gateway)
+    assert (after.trigger.source, after.trigger.delay_ms) == (pb.TRIGGER_SOURCE_SOFTWARE, 1.5)
+
+    strobe = {"line": 1, "mode": "strobe", "active_high": True, "delay_ms": 0.5, "duration_ms": 2.0}
+    response = await gateway.http.patch("/settings", json={"gpio": [strobe, {"line": 2, "mode": "normal"}]})
+    assert response.status_code == 200, response.text
+    lines = {line["line"]: line for line in response.json()["gpio"]}
+    assert {key: lines[1][key] for key in strobe} == strobe
+    assert lines[2]["mode"] == "normal"
+    assert [(line.line, line.mode) for line in (await grpc_settings(gateway)).gpio] == [
+        (1, pb.GPIO_MODE_STROBE),
+        (2, pb.GPIO_MODE_NORMAL),
+    ]
+    assert (await grpc_settings(gateway)).trigger.source == pb.TRIGGER_SOURCE_SOFTWARE  # not touched by gpio
+
+
+def test_a_gpio_list_is_one_mask_path() -> None:
+    request = SettingsPatch.model_validate({"gpio": [{"line": 1, "mode": "strobe"}], "trigger": {"edge": "falling"}})
+    built = request.to_request(None)
+    assert built is not None
+    assert sorted(built.update_mask.paths) == ["gpio", "trigger.edge"]
+    assert [(line.line, line.mode) for line in built.settings.gpio] == [(1, pb.GPIO_MODE_STROBE)]
+    assert built.settings.trigger.edge == pb.TRIGGER_EDGE_FALLING
+
+
 async def test_if_match_applies_only_at_that_revision_else_412_and_nothing_changes(gateway: RunningGateway) -> None:
     etag = (await gateway.http.get("/settings")).headers["etag"]
     changed = await gateway.http.patch("/settings", json={"gain_db": 3.0}, headers={"If-Match": etag})
@@ -162,6 +204,9 @@ async def test_if_match_applies_only_at_that_revision_else_412_and_nothing_chang
         ({"exposure_ms": 0.0}, ["body", "exposure_ms"], "between 0.01 and 10000 (milliseconds)"),
         ({"pixel_addressing": {"horizontal": 3}}, ["body", "pixel_addressing", "horizontal"], "1, 2, 4"),
         ({"exposure_auto_limits_ms": {"minimum": 1.0}}, ["body", "exposure_auto_limits_ms", "maximum"], "required"),
+        ({"trigger": {"source": "sometimes"}}, ["body", "trigger", "source"], "'software'"),
+        ({"trigger": {"delay_ms": 20000.0}}, ["body", "trigger", "delay_ms"], "milliseconds"),
+        ({"gpio": [{"mode": "strobe"}]}, ["body", "gpio", 0, "line"], "required"),
     ],
 )
 async def test_bad_values_are_422_naming_the_field_and_change_nothing(

@@ -369,6 +369,41 @@ def check_live_frames(run: Run, session: Session) -> None:
         assert base64.b64decode(str(frame["data"])).startswith(b"\xff\xd8\xff")  # JPEG
 
 
+def check_software_trigger(run: Run, session: Session) -> None:
+    # The recipe before switched to software-trigger mode: one frame, numbered, with its trigger's metadata.
+    answer = run.json()
+    numbers = [int(str(number)) for number in answer["frame_numbers"]]  # type: ignore[attr-defined]
+    assert len(numbers) == 1, answer
+    metadata = answer["metadata"]
+    assert isinstance(metadata, dict)
+    assert int(str(metadata["frame_number"])) == numbers[0]
+    assert metadata["trigger_source"] == "TRIGGER_SOURCE_SOFTWARE"
+    assert int(str(metadata["trigger_count"])) >= 1
+    assert str(metadata["camera_clock"]).startswith("simulated:")
+    assert "received_at" in metadata
+
+
+def check_get_io_status(run: Run, session: Session) -> None:
+    status = run.json()
+    lines = status["lines"]
+    assert isinstance(lines, list) and [line["line"] for line in lines] == [1, 2], status
+    assert all(str(line["mode"]).startswith("GPIO_MODE_") for line in lines), status
+
+
+def check_watch_events(run: Run, session: Session) -> None:
+    # -max-time ended the endless stream: DEADLINE_EXCEEDED (4), after the events that came
+    messages = run.json_stream(status=GRPCURL_STATUS_BASE + 4)
+    assert "Code: DeadlineExceeded" in run.stderr, run.stderr
+    wanted = run.request["types"]
+    assert isinstance(wanted, list)
+    for message in messages:
+        event = message["event"]
+        assert event["type"] in wanted, message
+        assert int(str(event["sequence_number"])) >= 1 and "time" in event, message
+    numbers = [int(str(message["event"]["sequence_number"])) for message in messages]
+    assert numbers == sorted(set(numbers)), numbers
+
+
 def check_health(run: Run, session: Session) -> None:
     assert run.json() == {"status": "SERVING"}
 
@@ -392,6 +427,9 @@ CHECKS: dict[str, Callable[[Run, Session], None]] = {
     "camera.v1.CameraService/GetCapture": check_get_capture,
     "camera.v1.CameraService/Frames": check_frames,
     "camera.v1.CameraService/LiveFrames": check_live_frames,
+    "camera.v1.CameraService/SoftwareTrigger": check_software_trigger,
+    "camera.v1.CameraService/GetIoStatus": check_get_io_status,
+    "camera.v1.CameraService/WatchEvents": check_watch_events,
     "grpc.health.v1.Health/Check": check_health,
 }
 
