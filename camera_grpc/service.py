@@ -24,6 +24,7 @@ import grpc
 from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings, check_network_exposure
 from camera_grpc.core.controller import CameraController
+from camera_grpc.core.events import EventHub
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.storage import CaptureStore
 from camera_grpc.core.streaming import FrameHub
@@ -114,6 +115,9 @@ class CameraRuntime:
             ServiceMetrics(settings.image_save_path.expanduser().resolve()) if settings.metrics_enabled else None
         )
         self.store = CaptureStore(settings.image_save_path, metrics=self.metrics)
+        #: The service's events (WatchEvents): the camera's, the connection's, settings, captures, temperature.
+        self.events = EventHub(queue_size=settings.events_queue_size, metrics=self.metrics)
+        self._temperature: asyncio.Task[None] | None = None
         self.controller = CameraController(
             self.worker,
             self.store,
@@ -124,6 +128,7 @@ class CameraRuntime:
             default_quality=settings.image_quality,
             state_path=settings.state_path,
             metrics=self.metrics,
+            events=self.events,
         )
         self.frames = FrameHub(
             self.worker,
@@ -139,6 +144,8 @@ class CameraRuntime:
         # and a lost camera ends its streams.
         self.worker.add_frame_listener(self.frames.publish)
         self.worker.add_state_listener(self.frames.on_camera_state)
+        # The camera's events (any thread, SDK callback threads included) are handed to the loop by the hub.
+        self.worker.add_event_listener(self.events.on_camera_event)
         if self.metrics is not None:
             self.worker.add_state_listener(self.metrics.on_camera_state)
             self.metrics.follow_camera(lambda: self.worker.state.usable, lambda: self.controller.ready)
@@ -148,13 +155,24 @@ class CameraRuntime:
         (it connects in the background)."""
         self.store.clean_up()
         self.worker.start()
+        self._temperature = asyncio.get_running_loop().create_task(
+            self.events.follow_temperature(self.controller.io_status), name="sensor-temperature-events"
+        )
+
+    def stop_events(self) -> None:
+        """SERVICE_STOPPING, the last event: every WatchEvents stream ends after it (event loop)."""
+        if self._temperature is not None:
+            self._temperature.cancel()
+        self.events.close()
 
     async def wait_until_connected(self, timeout_s: float) -> bool:
         """Wait, without blocking the loop, until the camera is connected."""
         return await asyncio.to_thread(self.worker.wait_until_connected, timeout_s)
 
     async def aclose(self) -> None:
-        """End streams and settings watches, stop the camera thread (closing the camera), stop the executor."""
+        """End event streams (after SERVICE_STOPPING), live streams and settings watches, stop the camera thread
+        (closing the camera), stop the executor."""
+        self.stop_events()
         self.controller.close_watches()
         await self.frames.close()
         await asyncio.to_thread(self.worker.stop)
@@ -252,6 +270,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     finally:
         log.info("shutting down (grace %.1f s)", settings.shutdown_grace_s)
         await server.health_servicer.enter_graceful_shutdown()  # type: ignore[attr-defined]
+        runtime.stop_events()  # SERVICE_STOPPING, then event streams end (OK)
         runtime.controller.close_watches()  # settings watches end (OK) with the service
         await runtime.frames.close()
         # In-flight HTTP requests need their gRPC calls: both drain within the same grace.

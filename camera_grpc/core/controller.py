@@ -40,10 +40,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from camera_grpc.core.events import EventHub, EventSubscription, EventType
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.settings_store import Preset, PresetStore, Requested, SettingsStore, check_preset_id
 from camera_grpc.core.storage import CaptureRecord, CaptureRecordPage, CaptureStore, NewCapture
 from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, PixelFormat, Range
+from camera_grpc.device.events import IoStatus
 from camera_grpc.device.futures import then_in_executor
 from camera_grpc.device.settings import (
     SETTING_FIELDS,
@@ -52,6 +54,7 @@ from camera_grpc.device.settings import (
     FeatureUnsupportedError,
     ImageGeometry,
     SettingsReading,
+    TriggerSource,
     changed_fields,
     describe,
     get_path,
@@ -157,9 +160,11 @@ class CameraController:
         default_quality: int,
         state_path: Path,
         metrics: ServiceMetrics | None = None,
+        events: EventHub | None = None,
     ) -> None:
         self._worker = worker
         self._metrics = metrics
+        self._events = events
         self._store = store
         self._executor = executor
         self._default_image_format = default_image_format
@@ -172,6 +177,8 @@ class CameraController:
             log.info("requested settings from %s: %s", self._settings_store.path, ", ".join(saved))
         # Written on the camera thread only (and here, before it starts); read by the event loop. Each is an
         # immutable snapshot (or a flag or number), replaced whole.
+        #: Whether the camera has been connected since the service started (CONNECTED vs RECONNECTED events).
+        self._connected_once = False
         #: What clients asked for (as the camera applied it); persisted, re-applied after every reconnect.
         self._requested = Requested.of({"exposure_ms": default_exposure_ms, "gain_db": default_gain_db}).with_values(
             saved
@@ -196,6 +203,8 @@ class CameraController:
         self._changed = asyncio.Event()
         self._closed = False
         self._auto_poll: asyncio.Task[None] | None = None
+        #: The newest revision published as a SETTINGS_CHANGED event.
+        self._event_revision = saved_revision
         self._state_listeners: list[Callable[[CameraState], None]] = []
         worker.add_connect_hook(self._on_connect)
         worker.add_state_listener(self._on_state)
@@ -385,7 +394,9 @@ class CameraController:
         if exposure_ms is None and gain_db is None:
             self._refuse_while_in_conflict()
             current = await self.get_settings()
-            return await asyncio.wrap_future(self._take_and_save(current.settings, image_format, quality)[1])
+            return self._saved(
+                await asyncio.wrap_future(self._take_and_save(current.settings, image_format, quality)[1])
+            )
         patch, paths = legacy_patch(exposure_ms, gain_db)
         self._prevalidate(patch, paths)
         # Refuse before changing anything if the result could not be saved. (Without settings to
@@ -397,7 +408,36 @@ class CameraController:
             self._refuse_while_in_conflict()  # another setting may still be one the camera cannot take
             frame, saved = self._take_and_save(applied.settings, image_format, quality)
             await asyncio.wrap_future(frame)
-        return await asyncio.wrap_future(saved)
+        return self._saved(await asyncio.wrap_future(saved))
+
+    def _saved(self, capture: NewCapture) -> NewCapture:
+        """A capture was saved: the CAPTURE_SAVED event (event loop)."""
+        if self._events is not None:
+            self._events.publish(
+                EventType.CAPTURE_SAVED, f"capture saved: {capture.filename}", filename=capture.filename
+            )
+        return capture
+
+    async def software_trigger(self) -> Frame:
+        """Fire one software trigger and return the frame it produced, once the camera delivered it (Frames
+        subscribers get it too). TriggerModeError (FAILED_PRECONDITION) unless trigger.source is SOFTWARE."""
+        frame = await asyncio.wrap_future(self._worker.software_trigger())
+        if self._metrics is not None:
+            self._metrics.software_trigger_fired()
+        return frame
+
+    def watch_events(
+        self, types: Collection[EventType] = ()
+    ) -> contextlib.AbstractAsyncContextManager[EventSubscription]:
+        """A subscription to the service's events (of ``types``; empty: all) from now on; ends after
+        SERVICE_STOPPING (ServiceStoppingError at once if the service is stopping)."""
+        if self._events is None:
+            raise CameraUnavailableError("this service publishes no events")
+        return self._events.subscribe(types)
+
+    async def io_status(self) -> IoStatus:
+        """The camera's GPIO lines and temperatures, read now on the camera thread."""
+        return await self._worker.call(lambda driver: driver.read_io())
 
     def _refuse_while_in_conflict(self) -> None:
         conflict = self.conflict
@@ -409,10 +449,19 @@ class CameraController:
     ) -> tuple[Future[Frame], Future[NewCapture]]:
         """The next frame taken with ``target`` (its exposure and gain, unless an auto mode sets them), and its save.
 
+        By ``target``'s trigger source: FREE_RUNNING, the next such frame; SOFTWARE, the frame of a trigger
+        fired for this capture (exactly that frame); HARDWARE, the next triggered frame, however long it
+        takes (the caller's deadline cancels the wait: nothing is saved).
+
         The camera thread hands the frame straight to the encoder pool (no hop through the loop);
-        cancelling the save before it starts skips it.
+        cancelling the save before it starts skips it (and stops the wait for the frame).
         """
-        frame = self._worker.next_frame(lambda candidate: _taken_with(candidate, target))
+        if target.trigger.source is TriggerSource.SOFTWARE:
+            frame = self._worker.next_frame(trigger=True)
+            if self._metrics is not None:
+                self._metrics.software_trigger_fired()
+        else:
+            frame = self._worker.next_frame(lambda candidate: _taken_with(candidate, target))
         if self._metrics is not None:
             _time_grab(frame, self._metrics)
         saved = then_in_executor(
@@ -446,6 +495,8 @@ class CameraController:
         self._applied = False
         self._conflict = None
         info = self._read_info(driver)
+        if self._events is not None:
+            self._events.set_camera_clock(camera_clock_of(info))
         log.info(
             "camera: %s serial %s (%s driver), sensor %dx%d",
             info.model,
@@ -596,7 +647,35 @@ class CameraController:
             self._applied = False
             self._snapshot = snapshot = replace(self._not_ready(snapshot), cause=Cause.DISCONNECT)
             self._hand_to_loop(snapshot)
+        if state is CameraState.CONNECTED:
+            self._publish_connected(snapshot)
         self._notify(state)
+
+    def _publish_connected(self, snapshot: SettingsSnapshot | None) -> None:
+        """CAMERA_CONNECTED (the first time) or CAMERA_RECONNECTED, with the revision re-applied (camera thread)."""
+        reconnected, self._connected_once = self._connected_once, True
+        if self._events is None:
+            return
+        revision = snapshot.revision if snapshot is not None else self._revision
+        applied = (
+            "with the requested settings re-applied"
+            if self._applied
+            else f"but not ready: {self._conflict or 'the requested settings are not applied'}"
+        )
+        if reconnected:
+            self._events.publish_threadsafe(
+                EventType.CAMERA_RECONNECTED,
+                f"camera reconnected {applied} (revision {revision})",
+                settings_revision=revision,
+            )
+        else:
+            info = self._info
+            name = f"{info.model} serial {info.serial_number}" if info is not None else "camera"
+            self._events.publish_threadsafe(
+                EventType.CAMERA_CONNECTED,
+                f"{name} connected {applied} (revision {revision})",
+                settings_revision=revision,
+            )
 
     def _not_ready(self, snapshot: SettingsSnapshot) -> SettingsSnapshot:
         """``snapshot`` as reported while the camera is not ready: the requested values, not connected."""
@@ -615,6 +694,14 @@ class CameraController:
         self._latest = snapshot
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        if self._events is not None and snapshot.revision > self._event_revision:
+            self._event_revision = snapshot.revision
+            self._events.publish(
+                EventType.SETTINGS_CHANGED,
+                f"settings changed ({snapshot.cause.value}), revision {snapshot.revision}",
+                settings_revision=snapshot.revision,
+                cause=snapshot.cause.value,
+            )
         if _auto_active(snapshot.settings) and (self._auto_poll is None or self._auto_poll.done()):
             self._auto_poll = asyncio.create_task(self._follow_auto(), name="follow-auto-settings")
 
@@ -631,6 +718,11 @@ class CameraController:
                 return
             except CameraServiceError as exc:
                 log.warning("reading the settings auto modes chose failed: %s", exc)
+
+
+def camera_clock_of(info: CameraDescription) -> str:
+    """The name of a camera's clock (as its drivers name it in :attr:`Frame.camera_clock`): ``<driver>:<serial>``."""
+    return f"{info.driver}:{info.serial_number}"
 
 
 def legacy_patch(exposure_ms: float | None, gain_db: float | None) -> tuple[CameraSettings, tuple[str, ...]]:

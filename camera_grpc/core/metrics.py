@@ -17,7 +17,9 @@ Every name starts with ``camera_grpc_`` (but for the standard ``process_*`` and
   numbers the camera skipped: frames it took that the service did not get in time);
 - ``encoding``/``policy`` of a subscriber: ``raw``/``jpeg``/``png``, ``latest``/``queue``;
 - ``stage`` of a capture: ``grab``, ``encode``, ``write``;
-- ``protocol`` of a connection: ``grpc``, ``http``.
+- ``protocol`` of a connection: ``grpc``, ``http``;
+- ``type`` of an event: the values of :class:`camera_grpc.core.events.EventType` (declared by the events hub);
+- ``source`` of a trigger: ``software``, ``hardware``.
 
 Counting is thread-safe (prometheus_client's own locks): the camera thread and the
 encoder threads observe directly. Gauges that are a view of the service's state
@@ -56,6 +58,8 @@ CAPTURE_STAGES = ("grab", "encode", "write")
 POLICIES = ("latest", "queue")
 #: Kinds of connection counted.
 PROTOCOLS = ("grpc", "http")
+#: Trigger sources counted (``TriggerSource`` values other than free-running).
+TRIGGER_SOURCES = ("software", "hardware")
 
 #: RPC latency, seconds: unary calls take from a few hundred microseconds (settings) to the exposure
 #: (captures); a stream's is its lifetime.
@@ -150,6 +154,26 @@ class ServiceMetrics:
             ["protocol"],
             registry=registry,
         )
+        self.events = Counter(
+            PREFIX + "events_total", "Events published to WatchEvents subscribers, by type", ["type"], registry=registry
+        )
+        self.triggers = Counter(
+            PREFIX + "triggers_total",
+            "Triggers: software triggers fired (SoftwareTrigger, Capture) and hardware trigger edges the camera saw",
+            ["source"],
+            registry=registry,
+        )
+        self._triggers = {source: self.triggers.labels(source) for source in TRIGGER_SOURCES}
+        self.triggers_missed = Counter(
+            PREFIX + "triggers_missed_total",
+            "Triggers that arrived while the camera could not take them (no frame)",
+            registry=registry,
+        )
+        self.camera_frames_skipped = Counter(
+            PREFIX + "camera_frames_skipped_total",
+            "Frames the camera reported it dropped because the host did not fetch them in time",
+            registry=registry,
+        )
         registry.register(DiskSpaceCollector(captures_dir))
         if process:
             ProcessCollector(registry=registry)
@@ -171,6 +195,26 @@ class ServiceMetrics:
     def capture_stage_took(self, stage: str, seconds: float) -> None:
         """A capture's ``stage`` (one of :data:`CAPTURE_STAGES`) took ``seconds``."""
         self._stages[stage].observe(seconds)
+
+    def declare_event_types(self, names: Iterable[str]) -> None:
+        """Show every event type's count (0 until one is published): the events hub names them."""
+        for name in names:
+            self.events.labels(name)
+
+    def event_published(self, event_type: str, count: int = 0) -> None:
+        """An event of ``event_type`` (a declared type) was published; ``count``: its missed triggers or skipped
+        frames."""
+        self.events.labels(event_type).inc()
+        if event_type == "hardware_trigger":
+            self._triggers["hardware"].inc()
+        elif event_type == "trigger_missed":
+            self.triggers_missed.inc(count)
+        elif event_type == "frames_skipped":
+            self.camera_frames_skipped.inc(count)
+
+    def software_trigger_fired(self) -> None:
+        """A software trigger was fired (SoftwareTrigger or a Capture in software-trigger mode)."""
+        self._triggers["software"].inc()
 
     def subscriber_opened(self, encoding: Encoding, policy: str) -> Callable[[], None]:
         """Count a Frames subscriber; returns the function that uncounts it when it ends."""

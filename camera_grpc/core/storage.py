@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 from camera_grpc.core import imaging
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
-from camera_grpc.device.settings import CameraSettings
+from camera_grpc.device.settings import CameraSettings, TriggerSource
 from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError, echo
 from camera_grpc.formats import IMAGE_FORMATS
 
@@ -96,6 +96,59 @@ MAX_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
+class FrameMetadata:
+    """What is known about one frame besides its pixels (``camera.v1.FrameMetadata``; the sidecar's ``metadata``).
+
+    Frames of cameras triggered by one line match by ``trigger_count`` (each camera counts the triggers it
+    accepted since its acquisition started), not by ``camera_time_s``: each camera has its own clock.
+    """
+
+    frame_number: int
+    camera_time_s: float | None  #: the camera's timestamp (end of exposure), seconds on ``camera_clock``
+    camera_clock: str  #: ``pixelink:<serial>``, ``simulated:<serial>`` ("" : the camera has no timestamp)
+    received_at: datetime  #: when the service received the frame (host clock, UTC)
+    trigger_source: TriggerSource
+    trigger_count: int  #: triggers accepted since acquisition started, this frame's included (0: free-running)
+    trigger_frame_index: int  #: BURST/SEQUENCE: the frame's index within its trigger
+
+    @classmethod
+    def of(cls, frame: Frame) -> FrameMetadata:
+        return cls(
+            frame_number=frame.frame_number,
+            camera_time_s=frame.camera_time_s,
+            camera_clock=frame.camera_clock,
+            received_at=frame.captured_at,
+            trigger_source=frame.trigger_source,
+            trigger_count=frame.trigger_count,
+            trigger_frame_index=frame.trigger_frame_index,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "frame_number": self.frame_number,
+            "camera_time_s": self.camera_time_s,
+            "camera_clock": self.camera_clock,
+            "received_at": self.received_at.isoformat(),
+            "trigger_source": self.trigger_source.value,
+            "trigger_count": self.trigger_count,
+            "trigger_frame_index": self.trigger_frame_index,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> FrameMetadata:
+        camera_time_s = document.get("camera_time_s")
+        return cls(
+            frame_number=int(document["frame_number"]),
+            camera_time_s=None if camera_time_s is None else float(camera_time_s),
+            camera_clock=str(document.get("camera_clock", "")),
+            received_at=datetime.fromisoformat(document["received_at"]),
+            trigger_source=TriggerSource(document.get("trigger_source", TriggerSource.FREE_RUNNING.value)),
+            trigger_count=int(document.get("trigger_count", 0)),
+            trigger_frame_index=int(document.get("trigger_frame_index", 0)),
+        )
+
+
+@dataclass(frozen=True)
 class NewCapture:
     """What was written, and everything the API reports about it."""
 
@@ -117,6 +170,8 @@ class NewCapture:
     image: Mapping[str, object]
     #: Every setting of the camera when the frame was taken, as JSON values (None: not given).
     camera_settings: Mapping[str, object] | None = None
+    #: The frame's metadata (camera time and clock, trigger); None only for a capture made without a frame.
+    metadata: FrameMetadata | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +187,8 @@ class CaptureRecord:
     captured_at: datetime
     exposure_ms: float
     gain_db: float
+    #: The frame's metadata; for a capture saved before issue 13, what its sidecar says (number and time).
+    metadata: FrameMetadata | None = None
 
     @property
     def content_type(self) -> str:
@@ -335,6 +392,7 @@ class CaptureStore:
                 data=data,
                 image=imaging.image_description(frame, image_format),
                 camera_settings=camera_settings,
+                metadata=FrameMetadata.of(frame),
             )
             sidecar = json.dumps(sidecar_document(capture, camera, quality), indent=2).encode()
             if not self._publish(sidecar, sidecar_path):
@@ -430,6 +488,7 @@ class CaptureStore:
             document = json.loads(sidecar)
             settings = document["settings"]
             captured_at = datetime.fromisoformat(document["captured_at"])
+            metadata = document.get("metadata")
             return CaptureRecord(
                 filename=filename,
                 image_format=_EXTENSION_FORMATS[match["ext"]],
@@ -440,6 +499,7 @@ class CaptureStore:
                 captured_at=captured_at,
                 exposure_ms=float(settings["exposure_ms"]),
                 gain_db=float(settings["gain_db"]),
+                metadata=FrameMetadata.from_json(metadata) if isinstance(metadata, Mapping) else None,
             )
         except (ValueError, TypeError, KeyError) as exc:
             if filename not in self._reported_unreadable:  # once per file, not once per listing
@@ -520,6 +580,8 @@ def sidecar_document(capture: NewCapture, camera: CameraDescription | None, qual
         "image": dict(capture.image),
         "settings": {"exposure_ms": capture.exposure_ms, "gain_db": capture.gain_db},
     }
+    if capture.metadata is not None:
+        document["metadata"] = capture.metadata.to_json()
     if capture.camera_settings is not None:
         document["camera_settings"] = dict(capture.camera_settings)
     if capture.image_format == "jpeg":

@@ -15,7 +15,7 @@ import grpc
 
 from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
 from camera_grpc.core.controller import CameraController
-from camera_grpc.core.storage import CaptureRecord
+from camera_grpc.core.storage import CaptureRecord, FrameMetadata
 from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
 from camera_grpc.errors import InvalidArgumentError
 from camera_grpc.formats import (
@@ -30,7 +30,11 @@ from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from camera_grpc.rpc import status
 from camera_grpc.rpc.handlers import HANDLER_FACTORIES
 from camera_grpc.rpc.settings_wire import (
+    event_to_proto,
+    event_types_from_request,
     features_to_proto,
+    frame_metadata_to_proto,
+    io_status_to_proto,
     legacy_settings_fields,
     preset_id_of,
     preset_to_proto,
@@ -89,7 +93,31 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
             gain_db=saved.gain_db,
             metadata_path=str(saved.metadata_path),
             image_data=saved.data if request.include_image_data else b"",
+            metadata=frame_metadata_to_proto(saved.metadata) if saved.metadata is not None else None,
         )
+
+    async def SoftwareTrigger(
+        self, request: pb.SoftwareTriggerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SoftwareTriggerResponse:
+        frame = await self._camera.software_trigger()
+        return pb.SoftwareTriggerResponse(
+            frame_numbers=[frame.frame_number], metadata=frame_metadata_to_proto(FrameMetadata.of(frame))
+        )
+
+    async def GetIoStatus(
+        self, request: pb.GetIoStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetIoStatusResponse:
+        return io_status_to_proto(await self._camera.io_status())
+
+    async def WatchEvents(
+        self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchEventsResponse]:
+        types = event_types_from_request(request)
+        async with self._camera.watch_events(types) as subscription:
+            # The headers say the subscription is in place: every event from now on will be delivered.
+            await context.send_initial_metadata(())
+            async for delivery in subscription:
+                yield pb.WatchEventsResponse(event=event_to_proto(delivery.event), missed_events=delivery.missed_events)
 
     async def GetSettings(
         self, request: pb.GetSettingsRequest, context: grpc.aio.ServicerContext
@@ -293,6 +321,7 @@ def _frames_message(delivery: Delivery, options: StreamOptions, wrap_field: int 
         encoding=options.encoding.proto,
         exposure_ms=frame.exposure_ms,
         gain_db=frame.gain_db,
+        metadata=frame_metadata_to_proto(FrameMetadata.of(frame)),
     )
     return with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data, wrap_field=wrap_field)
 
@@ -312,6 +341,7 @@ def _capture_summary(capture: CaptureRecord) -> pb.CaptureSummary:
         **{name: getattr(capture, name) for name in _SUMMARY_FIELDS},
         format=IMAGE_FORMATS[capture.image_format].proto,
         captured_at=timestamp(capture.captured_at),
+        metadata=frame_metadata_to_proto(capture.metadata) if capture.metadata is not None else None,
     )
 
 

@@ -1,4 +1,5 @@
-"""Settings between the domain model and camera.v1: CameraSettings, FieldMask updates, features, presets.
+"""Settings between the domain model and camera.v1: CameraSettings, FieldMask updates, features, presets;
+and (issue 13) frame metadata, events and the I/O status.
 
 Translation only: no camera logic. The update rules (AIP-134) live in :func:`update_from_request`:
 
@@ -20,7 +21,10 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from camera_grpc.core.controller import ALL_SETTINGS, SettingsSnapshot
+from camera_grpc.core.events import Event, EventType
 from camera_grpc.core.settings_store import Preset, check_preset_id
+from camera_grpc.core.storage import FrameMetadata
+from camera_grpc.device.events import IoStatus
 from camera_grpc.device.settings import (
     FEATURE_NAMES,
     LIST_FIELDS,
@@ -63,6 +67,9 @@ TRIGGER_SOURCES: dict[enum.Enum, int] = _by_name(TriggerSource, pb.TriggerSource
 TRIGGER_MODES: dict[enum.Enum, int] = _by_name(TriggerMode, pb.TriggerMode, "TRIGGER_MODE")
 TRIGGER_EDGES: dict[enum.Enum, int] = _by_name(TriggerEdge, pb.TriggerEdge, "TRIGGER_EDGE")
 GPIO_MODES: dict[enum.Enum, int] = _by_name(GpioMode, pb.GpioMode, "GPIO_MODE")
+EVENT_TYPES: dict[enum.Enum, int] = _by_name(EventType, pb.EventType, "EVENT_TYPE")
+#: WatchEventsRequest.types -> the hub's event types.
+EVENT_TYPE_REQUESTS: dict[int, EventType] = {number: member for member, number in EVENT_TYPES.items()}  # type: ignore[misc]
 #: CameraSettings fields a client may not set.
 OUTPUT_ONLY_FIELDS = frozenset(
     {"width", "height", "bit_depth", "actual_frame_rate_fps", "revision", "delivered_pixel_format"}
@@ -205,6 +212,59 @@ def timestamp(moment: datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(moment)
     return stamp
+
+
+def frame_metadata_to_proto(metadata: FrameMetadata) -> pb.FrameMetadata:
+    return pb.FrameMetadata(
+        frame_number=metadata.frame_number,
+        camera_time_s=metadata.camera_time_s or 0.0,
+        camera_clock=metadata.camera_clock if metadata.camera_time_s is not None else "",
+        received_at=timestamp(metadata.received_at),
+        trigger_source=TRIGGER_SOURCES[metadata.trigger_source],
+        trigger_count=metadata.trigger_count,
+        trigger_frame_index=metadata.trigger_frame_index,
+    )
+
+
+def event_to_proto(event: Event) -> pb.Event:
+    return pb.Event(
+        sequence_number=event.sequence_number,
+        type=EVENT_TYPES[event.type],
+        time=timestamp(event.time),
+        camera_time_s=event.camera_time_s or 0.0,
+        camera_clock=event.camera_clock,
+        message=event.message,
+        settings_revision=event.settings_revision,
+        cause=event.cause,
+        edge=TRIGGER_EDGES[event.edge] if event.edge is not None else pb.TRIGGER_EDGE_UNSPECIFIED,
+        count=event.count,
+        filename=event.filename,
+        temperature_c=event.temperature_c or 0.0,
+        line=event.line,
+        high=event.high,
+    )
+
+
+def io_status_to_proto(status: IoStatus) -> pb.GetIoStatusResponse:
+    message = pb.GetIoStatusResponse(
+        lines=[pb.GpioLineState(line=line.line, mode=GPIO_MODES[line.mode], high=line.high) for line in status.lines]
+    )
+    if status.sensor_temperature_c is not None:
+        message.sensor_temperature_c = status.sensor_temperature_c
+    if status.body_temperature_c is not None:
+        message.body_temperature_c = status.body_temperature_c
+    return message
+
+
+def event_types_from_request(request: pb.WatchEventsRequest) -> frozenset[EventType]:
+    """The types a WatchEvents request asks for (empty: all); INVALID_ARGUMENT for an unknown or UNSPECIFIED one."""
+    types = set()
+    for number in request.types:
+        if number not in EVENT_TYPE_REQUESTS:
+            choices = ", ".join(pb.EventType.Name(value) for value in sorted(EVENT_TYPE_REQUESTS))
+            raise InvalidArgumentError("types", number, reason=f"must be one of {choices}")
+        types.add(EVENT_TYPE_REQUESTS[number])
+    return frozenset(types)
 
 
 # -- camera.v1 -> domain ------------------------------------------------------------------------------
