@@ -218,9 +218,11 @@ class _Sensor:
     busy_until: float = 0.0  #: monotonic seconds
     frames: collections.deque[_Triggered] = field(default_factory=collections.deque)
     trigger_count: int = 0  #: triggers accepted since the stream started
+    missed_count: int = 0  #: triggers missed since the stream started
     frame_counter: int = 0  #: the last frame number the sensor used
     input_high: bool = False
     listener: EventListener | None = None
+    scheduled: collections.deque[float] = field(default_factory=collections.deque)  #: trigger_burst's edges
 
 
 #: Auto exposure / gain: the mean level aimed at (fraction of full scale), how close counts as there,
@@ -366,10 +368,25 @@ class SimulatedCamera(CameraDriver):
         Armed (``trigger.source`` hardware), every edge is a HARDWARE_TRIGGER event; the active edge while
         streaming starts a sequence, or is missed (TRIGGER_MISSED, no frame) while the sensor is busy."""
         with self._sensor_lock:
+            self._process_scheduled_locked(time.monotonic())
             arming = self._sensor.arming
             if edge is None:
                 edge = arming.trigger.edge if arming is not None else TriggerEdge.RISING
             return self._edge_locked(edge, time.monotonic())
+
+    def trigger_burst(self, count: int, period_s: float) -> None:
+        """``count`` active edges ``period_s`` apart, the first now, from any thread (returns at once). They act at
+        their scheduled times on the camera clock (taken as the camera thread grabs, in order)."""
+        with self._sensor_lock:
+            start = time.monotonic()
+            self._sensor.scheduled.extend(start + index * period_s for index in range(count))
+            self._sensor_lock.notify_all()
+
+    def trigger_counts(self) -> tuple[int, int]:
+        """(triggers accepted, triggers missed) since the stream started (edges of a burst that are due included)."""
+        with self._sensor_lock:
+            self._process_scheduled_locked(time.monotonic())
+            return self._sensor.trigger_count, self._sensor.missed_count
 
     def set_input(self, level: bool) -> TriggerOutcome:
         """The input line (shared by the trigger and GPIO line 1) goes to ``level``, from any thread; an edge
@@ -542,7 +559,7 @@ class SimulatedCamera(CameraDriver):
             with self._sensor_lock:
                 self._last_returned = max(self._last_returned, self._sensor.frame_counter)
                 self._sensor.frame_counter = self._last_returned
-                self._sensor.trigger_count = 0
+                self._sensor.trigger_count = self._sensor.missed_count = 0
                 self._sensor.frames.clear()
             self._anchor_number = self._last_returned
             self._streaming = True
@@ -606,12 +623,15 @@ class SimulatedCamera(CameraDriver):
                 if not self._open or not self._streaming:
                     raise CameraUnavailableError("simulated camera is not open")
                 now = time.monotonic()
+                self._process_scheduled_locked(now)
                 self._collect_locked(now)
                 frames = self._sensor.frames
                 if frames and frames[0].ready_at <= now:
                     taken = frames.popleft()
                     break
                 wake_at = frames[0].ready_at if frames else math.inf
+                if self._sensor.scheduled:
+                    wake_at = min(wake_at, self._sensor.scheduled[0])
                 if deadline is not None:
                     if now >= deadline:
                         raise NoTriggerYet()
@@ -667,10 +687,19 @@ class SimulatedCamera(CameraDriver):
         if edge is not arming.trigger.edge or not arming.streaming:
             return TriggerOutcome.IGNORED
         if not self._fire_locked(now, TriggerSource.HARDWARE):
+            sensor.missed_count += 1
             self._emit_locked(CameraEvent(CameraEventType.TRIGGER_MISSED, self._camera_time(now)))
             return TriggerOutcome.MISSED
         self._sensor_lock.notify_all()
         return TriggerOutcome.ACCEPTED
+
+    def _process_scheduled_locked(self, now: float) -> None:
+        """Act on the burst's edges that are due, at their own times."""
+        scheduled = self._sensor.scheduled
+        while scheduled and scheduled[0] <= now:
+            at = scheduled.popleft()
+            arming = self._sensor.arming
+            self._edge_locked(arming.trigger.edge if arming is not None else TriggerEdge.RISING, at)
 
     def _fire_locked(self, at: float, source: TriggerSource) -> bool:
         """A trigger at monotonic time ``at``: schedule its frames, or False if the sensor is busy then."""
@@ -731,6 +760,7 @@ class SimulatedCamera(CameraDriver):
             self._sensor.arming = arming
             if not self._streaming:
                 self._sensor.frames.clear()
+                self._sensor.scheduled.clear()
                 self._sensor.busy_until = 0.0
             self._sensor_lock.notify_all()
 

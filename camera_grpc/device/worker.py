@@ -25,8 +25,9 @@ Acquisition follows the camera's trigger source (:attr:`CameraDriver.trigger_sou
   serves queued commands and waits again (pending ``next_frame`` requests keep waiting until a
   triggered frame arrives or their future is cancelled; there is no reconnect);
 * SOFTWARE: nothing is grabbed by itself (every grab fires a trigger): frames come only from
-  :meth:`CameraWorker.software_trigger` (or ``next_frame(trigger=True)``); the stream is kept
-  running so that a trigger is not delayed by a stream start.
+  :meth:`CameraWorker.software_trigger` (or ``next_frame(trigger=True)``); the stream, once
+  started for a trigger, keeps running until acquisition is switched off, so that a trigger is not
+  delayed by a stream start and trigger counts go on.
 
 Events: :meth:`CameraWorker.add_event_listener` receives the camera's events. On every (re)connect
 the worker installs a hand-off listener on the driver (:meth:`CameraDriver.set_event_listener`),
@@ -270,6 +271,9 @@ class CameraWorker:
         self._frame_requests = [request for request in self._frame_requests if not request.future.done()]
         return self._acquiring or bool(self._frame_requests)
 
+    def _software_mode(self) -> bool:
+        return self._driver.trigger_source is TriggerSource.SOFTWARE
+
     def _software_grab(self, driver: CameraDriver) -> Frame:
         """One software trigger and its frame, delivered like any acquired frame (camera thread)."""
         source = driver.trigger_source
@@ -296,15 +300,15 @@ class CameraWorker:
                 elif self._wants_frames():
                     self._serve_commands(block=False)
                     if self._wants_frames() and self._state.usable and not self._stopping.is_set():
-                        if self._driver.trigger_source is TriggerSource.SOFTWARE:
+                        if self._software_mode():
                             # every grab would fire a trigger: stream (so triggers are quick) and wait for commands
                             self._guarded(_start_streaming)
                             if self._state.usable:
                                 self._serve_commands(block=True)
                         else:
                             self._acquire_one()
-                    if self._state.usable and not self._wants_frames():
-                        self._guarded(_stop_streaming)
+                    if self._state.usable and not self._wants_frames() and not self._software_mode():
+                        self._guarded(_stop_streaming)  # (software mode keeps streaming until acquisition is off)
                 else:
                     self._serve_commands(block=True)
         finally:
