@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from camera_grpc.device.base import PixelFormat, Range
+from camera_grpc.device.base import NoTriggerYet, PixelFormat, Range
+from camera_grpc.device.events import CameraEventType
 from camera_grpc.device.settings import (
     AddressingMode,
     AutoMode,
@@ -35,11 +36,15 @@ from camera_grpc.device.settings import (
     FrameRate,
     FrameRateMode,
     Gpio,
+    GpioMode,
     ImageGeometry,
     PixelAddressing,
     Region,
     SettingsReading,
     Trigger,
+    TriggerEdge,
+    TriggerMode,
+    TriggerSource,
     WhiteBalance,
     validate,
 )
@@ -51,8 +56,9 @@ from camera_grpc.errors import (
     InvalidArgumentError,
     InvalidSettingError,
 )
-from tests.support.pxlemu import STAMP_BYTES, EmulatorControl
+from tests.support.pxlemu import STAMP_BYTES, TRIGGER_ACCEPTED, EmulatorControl
 from tests.support.pxlemu import sensor_pattern as pattern
+from tests.support.waiting import eventually
 
 SERIAL, OTHER_SERIAL = 700000001, 700000002
 WIDTH, HEIGHT = 640, 480
@@ -932,3 +938,131 @@ def test_auto_gain_once_ends_and_auto_limits_the_camera_refuses(camera: Any, emu
         camera.write_setting("exposure_auto_limits_ms", Range(5.0, 1.0))  # minimum above maximum
     assert caught.value.field == "exposure_auto_limits_ms"
     assert camera.read_settings().settings.exposure_auto_limits_ms == Range(0.1, 1000.0)
+
+
+# -- issue 13: triggering, GPIO, events, I/O (the shared behaviour is in test_triggering.py) -------------------
+
+TRIGGER, GPIO = 12, 17  # PxLApi.FeatureId
+HARDWARE_TYPE, SOFTWARE_TYPE = 2, 1  # PxLApi.TriggerTypes
+#: How long the emulator's hardware-trigger grabs wait before ApiCameraTimeoutError in the timeout test, s.
+SHORT_TRIGGER_TIMEOUT_S = 0.02
+
+
+def trigger_state(camera: Any) -> tuple[int, list[float]]:
+    """TRIGGER's flags and parameters as the camera holds them (read on the driver's own handle)."""
+    ret = camera._api.getFeature(camera._camera.handle, TRIGGER)
+    assert ret[0] >= 0
+    return int(ret[1]), [round(value, 6) for value in ret[2]]
+
+
+def test_trigger_is_written_with_the_vendor_idioms(camera: Any) -> None:
+    flags = camera._api.FeatureFlags
+    camera.write_setting(
+        "trigger",
+        Trigger(TriggerSource.HARDWARE, TriggerMode.BURST, TriggerEdge.FALLING, delay_ms=2.5, frames_per_trigger=3),
+    )
+    state_flags, params = trigger_state(camera)
+    assert state_flags & flags.MANUAL and not state_flags & flags.OFF
+    # [mode 4, type HARDWARE, polarity POSITIVE (= falling edge, FEATURES.md 11.4), delay in seconds, frames]
+    assert params == [4.0, float(HARDWARE_TYPE), 1.0, 0.0025, 3.0]
+    camera.write_setting("trigger", Trigger(TriggerSource.SOFTWARE, edge=TriggerEdge.RISING))
+    assert trigger_state(camera)[1][:3] == [0.0, float(SOFTWARE_TYPE), 0.0]  # NEGATIVE: rising
+    camera.write_setting("trigger", Trigger())
+    assert trigger_state(camera)[0] & flags.OFF  # free-running is TRIGGER OFF
+
+
+def test_only_the_configured_edge_triggers(camera: Any, emulated: EmulatorControl) -> None:
+    camera.write_setting("trigger", Trigger(TriggerSource.HARDWARE, edge=TriggerEdge.FALLING))
+    camera.start_streaming()
+    assert emulated.trigger_edge(SERIAL, "rising") == 0  # not the active edge
+    assert emulated.trigger_edge(SERIAL, "falling") == TRIGGER_ACCEPTED
+    frame = next_triggered(camera)
+    assert (frame.trigger_source, frame.trigger_count) == (TriggerSource.HARDWARE, 1)
+
+
+async def test_gpio_times_are_sent_in_seconds(camera: Any, emulated: EmulatorControl) -> None:
+    pulses = 3
+    camera.write_setting(
+        "gpio", (Gpio(2, GpioMode.PULSE, active_high=True, duration_ms=1.0, pulse_count=pulses, interval_ms=2.0),)
+    )
+    assert camera.read_settings().settings.gpio[1] == Gpio(
+        2, GpioMode.PULSE, active_high=True, duration_ms=1.0, pulse_count=pulses, interval_ms=2.0
+    )
+    ret = camera._api.getFeature(camera._camera.handle, GPIO, [2.0])  # as the camera holds it: seconds
+    assert [round(value, 6) for value in ret[2]] == [2.0, 2.0, 1.0, float(pulses), 0.001, 0.002]  # line, PULSE, high
+    await eventually(lambda: emulated.gpo(SERIAL, 2)[1] == pulses)  # and the camera pulses
+    camera.write_setting("gpio", (Gpio(2, GpioMode.NORMAL, active_high=True),))
+    assert emulated.gpo(SERIAL, 2)[0] == 1
+    camera.write_setting("gpio", (Gpio(2),))
+    assert emulated.gpo(SERIAL, 2) == (0, 0)  # OFF
+    assert camera.read_settings().settings.gpio[1] == Gpio(2)
+
+
+def test_io_status_reads_the_camera_temperatures(camera: Any, emulated: EmulatorControl) -> None:
+    emulated.set_temperature(SERIAL, 51.5, 60.0)
+    status = camera.read_io()
+    assert (status.sensor_temperature_c, status.body_temperature_c) == (51.5, 60.0)
+
+
+def test_trigger_timeouts_of_the_sdk_are_neither_errors_nor_warnings(
+    camera: Any, emulated: EmulatorControl, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulated.set_trigger_timeout(SERIAL, SHORT_TRIGGER_TIMEOUT_S)  # the SDK returns ApiCameraTimeoutError often
+    camera.write_setting("trigger", Trigger(TriggerSource.HARDWARE))
+    camera.start_streaming()
+    caplog.set_level(logging.INFO)
+    timeouts_before = emulated.call_count("PxLGetNextFrame")
+    for _ in range(3):
+        with pytest.raises(NoTriggerYet):
+            camera.grab()
+    assert emulated.call_count("PxLGetNextFrame") > timeouts_before + 1  # the helper waited again after timeouts
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert emulated.trigger_pulse(SERIAL) == TRIGGER_ACCEPTED
+    assert next_triggered(camera).trigger_count == 1
+    camera.stop_streaming()  # ends the helper's wait
+    assert emulated.waiting_grabs(SERIAL) == 0
+
+
+async def test_event_ids_the_camera_does_not_support_are_skipped(
+    camera: Any, emulated: EmulatorControl, codes: Any
+) -> None:
+    emulated.fail_next("PxLSetEventCallback", codes.ApiThisEventNotSupported)  # the first id: CAMERA_DISCONNECTED
+    received: list[Any] = []
+    camera.set_event_listener(received.append)
+    camera.write_setting("trigger", Trigger(TriggerSource.HARDWARE))
+    assert emulated.trigger_pulse(SERIAL) == 0  # not streaming: an edge, no trigger
+    await eventually(lambda: len(received) == 2)  # rising and falling edges
+    assert [event.edge for event in received] == [TriggerEdge.RISING, TriggerEdge.FALLING]
+    emulated.unplug(SERIAL)
+    camera.close()  # not registered for disconnects: none came (and none can come now)
+    assert all(event.type is CameraEventType.HARDWARE_TRIGGER for event in received)
+
+
+async def test_a_cancelled_listener_hears_nothing_more(camera: Any, emulated: EmulatorControl) -> None:
+    received: list[Any] = []
+    camera.set_event_listener(received.append)
+    calls = emulated.call_count("PxLSetEventCallback")
+    camera.set_event_listener(None)
+    assert emulated.call_count("PxLSetEventCallback") == calls * 2  # one cancel per registered id
+    camera.write_setting("trigger", Trigger(TriggerSource.HARDWARE))
+    emulated.trigger_pulse(SERIAL)  # to nobody
+    ret = camera._api.getCurrentTimestamp(camera._camera.handle)
+    assert ret[0] >= 0
+    camera.set_event_listener(received.append)  # a witness: events come in order
+    emulated.trigger_pulse(SERIAL)
+    await eventually(lambda: any(event.edge is TriggerEdge.FALLING for event in received))
+    assert [event.edge for event in received] == [TriggerEdge.RISING, TriggerEdge.FALLING]
+    assert all(event.camera_time_s >= ret[1] for event in received)
+
+
+def next_triggered(camera: Any) -> Any:
+    for _ in range(MAX_TRIGGER_SLICES):
+        try:
+            return camera.grab()
+        except NoTriggerYet:
+            continue
+    raise AssertionError("no triggered frame")
+
+
+#: Wait slices a test grabs through before it gives up on a triggered frame.
+MAX_TRIGGER_SLICES = 100
