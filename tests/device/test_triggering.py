@@ -63,6 +63,7 @@ class Rig:
     accepted: Callable[[], int]  #: triggers the camera accepted so far (the camera's own counter)
     set_input: Callable[[bool], None]
     unplug: Callable[[], None]
+    replug: Callable[[], None]
     emulator: EmulatorControl | None = None
 
 
@@ -81,6 +82,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
             accepted=lambda: camera.trigger_counts()[0],
             set_input=lambda level: camera.set_input(level) and None,
             unplug=harness.unplug,
+            replug=harness.replug,
         )
     else:
         emulator: EmulatorControl = request.getfixturevalue("emulator")
@@ -92,6 +94,7 @@ def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
             accepted=lambda: emulator.trigger_counts(EMULATED_SERIAL)[0],
             set_input=lambda level: emulator.set_gpi(EMULATED_SERIAL, int(level)) and None,
             unplug=harness.unplug,
+            replug=harness.replug,
             emulator=emulator,
         )
     try:
@@ -344,6 +347,8 @@ async def test_the_listener_is_not_called_after_close(rig: Rig) -> None:
     driver.close()
     delivered = len(closed.all)
     rig.pulse()  # to nobody
+    rig.unplug()  # nobody hears of it
+    rig.replug()
     driver.open()  # a witness: its events come after anything still on the way to the first listener
     configure(driver, Trigger(TriggerSource.HARDWARE))
     witness = Events()

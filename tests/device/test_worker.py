@@ -9,6 +9,7 @@ from concurrent.futures import CancelledError, Future
 import pytest
 
 from camera_grpc.device.base import CameraDriver
+from camera_grpc.device.events import CameraEvent, CameraEventType, EventListener
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.device.worker import CameraState, CameraWorker
 from camera_grpc.errors import CameraUnavailableError, ServiceStoppingError
@@ -178,3 +179,36 @@ def test_cancelling_next_frame_before_it_starts_cancels_its_camera_work() -> Non
         assert worker.next_frame().result(TIMEOUT_S).frame_number >= 0  # and the camera still works
     finally:
         worker.stop()
+
+
+class SilentCamera(SimulatedCamera):
+    """A camera whose driver reports no events (the interface's default hook)."""
+
+    def set_event_listener(self, listener: EventListener | None) -> None:
+        CameraDriver.set_event_listener(self, listener)
+
+
+def test_the_worker_reports_a_disconnect_the_driver_did_not() -> None:
+    camera = SilentCamera(width=64, height=48, max_frame_rate_fps=500)
+    worker = fast_worker(camera)
+    events: list[CameraEvent] = []
+    worker.add_event_listener(events.append)
+    worker.start()
+    assert worker.wait_until_connected(TIMEOUT_S)
+    try:
+        for connection in (1, 2):
+            camera.unplug()  # noticed by the idle check
+            wait_for_state(worker, CameraState.DISCONNECTED)
+            assert [event.type for event in events] == [CameraEventType.DISCONNECTED] * connection  # once each
+            camera.replug()
+            wait_for_state(worker, CameraState.CONNECTED)
+    finally:
+        worker.stop()
+
+
+def test_a_driver_reported_disconnect_is_not_reported_twice(camera: SimulatedCamera, worker: CameraWorker) -> None:
+    events: list[CameraEvent] = []
+    worker.add_event_listener(events.append)
+    camera.unplug()  # the simulated camera reports it (as the SDK's callback does), then the worker notices
+    wait_for_state(worker, CameraState.DISCONNECTED)
+    assert [event.type for event in events] == [CameraEventType.DISCONNECTED]
