@@ -114,8 +114,6 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     ) -> AsyncIterator[pb.WatchEventsResponse]:
         types = event_types_from_request(request)
         async with self._camera.watch_events(types) as subscription:
-            # The headers say the subscription is in place: every event from now on will be delivered.
-            await context.send_initial_metadata(())
             async for delivery in subscription:
                 yield pb.WatchEventsResponse(event=event_to_proto(delivery.event), missed_events=delivery.missed_events)
 
