@@ -37,7 +37,18 @@ from camera_grpc.gateway.errors import (
     handle_validation_error,
 )
 from camera_grpc.gateway.request_ids import RequestIds, asgi_endpoint
-from camera_grpc.gateway.routers import camera, capture, captures, docs, health, presets, stream, viewer
+from camera_grpc.gateway.routers import (
+    camera,
+    capture,
+    captures,
+    docs,
+    events,
+    health,
+    presets,
+    stream,
+    trigger,
+    viewer,
+)
 from camera_grpc.gateway.routers import settings as settings_router
 from camera_grpc.gateway.security import BodyLimit, CrossSiteGuard, HostAllowList, SecurityHeaders, served_host_names
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -55,10 +66,14 @@ gain, white balance, black level, gamma, flip) is read with `GET /settings` and 
 `PATCH /settings` (a partial update; names carry their unit, valid values are in `GET /camera`
 `features`); `ETag`/`If-Match` carry the settings' revision, `GET /settings/events` sends every change
 as Server-Sent Events. Presets (`/presets`) and the camera's own channels (`/camera/channels`) keep
-settings.
+settings. Triggering (`trigger` in the settings: free-running, software, hardware) and GPIO lines (`gpio`)
+are settings too; `POST /trigger` fires a software trigger, `GET /io` reads the GPIO levels and
+temperatures, `GET /events` sends the camera's and the service's events as Server-Sent Events, and
+captures carry their frame's `metadata` (camera timestamp, trigger count).
 
 Errors: 422 for bad input (the field and, for camera settings, the valid range), 404 for an
-unknown capture or preset, 409 for a feature the camera does not have, 412 when `If-Match` names
+unknown capture or preset, 409 for a feature the camera does not have (or a software trigger
+outside software-trigger mode), 412 when `If-Match` names
 an older revision, 503 while the camera is not connected, 504 when the camera does not answer in
 time, 507 when the disk is full, 500 (generic body) for anything else.
 
@@ -74,6 +89,8 @@ TAGS = [
     {"name": "capture", "description": "Capture an image - legacy API"},
     {"name": "captures", "description": "Saved captures: list and download"},
     {"name": "camera", "description": "Camera identity, valid ranges, features and its own settings channels"},
+    {"name": "trigger", "description": "Software trigger, GPIO levels and temperatures"},
+    {"name": "events", "description": "Camera and service events as they happen (Server-Sent Events)"},
     {"name": "stream", "description": "Live view"},
     {"name": "viewer", "description": "The viewer page"},
 ]
@@ -160,7 +177,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
-    for router in (health, settings_router, capture, captures, camera, presets, stream, viewer, docs):
+    routers = (health, settings_router, capture, captures, camera, presets, trigger, events, stream, viewer, docs)
+    for router in routers:
         app.include_router(router.router)
     for path, route_app in (extra_routes or {}).items():
         app.add_api_route(path, asgi_endpoint(route_app), methods=["GET"], include_in_schema=False)

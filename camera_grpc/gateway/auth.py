@@ -58,6 +58,9 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("DELETE", "/presets/{preset_id}"): Role.ADMIN,
     ("POST", "/camera/channels/{channel}/load"): Role.OPERATOR,
     ("POST", "/camera/channels/{channel}/save"): Role.ADMIN,
+    ("POST", "/trigger"): Role.OPERATOR,
+    ("GET", "/io"): Role.VIEWER,
+    ("GET", "/events"): Role.VIEWER,
 }
 UNAUTHENTICATED_MESSAGE = "missing or invalid token"
 PERMISSION_DENIED_MESSAGE = "the token's role does not allow this request"

@@ -14,8 +14,10 @@ RESOURCE_EXHAUSTED   507 when the disk is full (ErrorInfo reason STORAGE_FULL),
 FAILED_PRECONDITION  409 when a request sets a feature the camera does not have
                      (ErrorInfo reason FEATURE_UNSUPPORTED; the message names it:
                      the request conflicts with the camera, not with its own
-                     syntax, and retrying will not help), 503 otherwise (the
-                     captures folder is missing or not writable)
+                     syntax, and retrying will not help) or asks for a software
+                     trigger while the camera is not in software-trigger mode
+                     (reason TRIGGER_MODE; the message names the mode), 503
+                     otherwise (the captures folder is missing or not writable)
 ABORTED              412 for a request with If-Match (the settings changed
                      since that revision), 409 otherwise
 UNIMPLEMENTED        501 (the service is older than this gateway)
@@ -58,6 +60,10 @@ API_FIELDS: dict[str, tuple[str, str]] = {
 STORAGE_FULL = "STORAGE_FULL"
 #: ErrorInfo reason of a request that sets a feature the camera does not have (FAILED_PRECONDITION).
 FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED"
+#: ErrorInfo reason of a software trigger asked for while trigger.source is not software (FAILED_PRECONDITION).
+TRIGGER_MODE = "TRIGGER_MODE"
+#: FAILED_PRECONDITION reasons that are a conflict with the camera's configuration (409), not an outage (503).
+CONFLICT_REASONS = frozenset({FEATURE_UNSUPPORTED, TRIGGER_MODE})
 #: gRPC request fields that a route takes from its path, by the path parameter's name: a preset's resource name
 #: (``presets/{preset_id}``) is made of the path's ``preset_id``.
 PATH_FIELDS: dict[str, str] = {"name": "preset_id"}
@@ -136,8 +142,8 @@ def http_status(failure: CameraRpcError, *, conditional: bool = False) -> int:
     """The HTTP status for a failed call; ``conditional``: the request had an If-Match."""
     if failure.code is grpc.StatusCode.RESOURCE_EXHAUSTED and failure.from_service and failure.reason == STORAGE_FULL:
         return 507
-    unsupported = failure.from_service and failure.reason == FEATURE_UNSUPPORTED
-    if failure.code is grpc.StatusCode.FAILED_PRECONDITION and unsupported:
+    conflict = failure.from_service and failure.reason in CONFLICT_REASONS
+    if failure.code is grpc.StatusCode.FAILED_PRECONDITION and conflict:
         return 409
     if failure.code is grpc.StatusCode.ABORTED and conditional:
         return 412
@@ -258,6 +264,7 @@ def error_responses(*status_codes: int, **described: str) -> dict[int | str, dic
         403: "A browser sent it from a page of another site (its Origin is not in ALLOWED_ORIGINS)",
         404: "No such capture",
         409: "The request sets a feature the camera does not have (reason FEATURE_UNSUPPORTED); nothing changed",
+        # (POST /trigger describes its own 409: reason TRIGGER_MODE)
         412: "If-Match names another revision than the settings have now; nothing changed",
         413: "The body is larger than REST_MAX_BODY_BYTES",
         415: "The body is not sent as application/json",

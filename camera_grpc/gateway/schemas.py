@@ -26,7 +26,7 @@ from camera_grpc.formats import (
     image_format_named,
     pixel_format_name,
 )
-from camera_grpc.gateway.settings_schemas import Feature, FullSettings
+from camera_grpc.gateway.settings_schemas import Feature, FullSettings, message_json
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 #: How a capture request may name its file format (``jpg`` and ``jpeg`` are the same format).
@@ -127,6 +127,94 @@ class SettingsEvent(CameraSettings):
     )
 
 
+# -- frame metadata, triggers, I/O and events (issue 13) ------------------------------------
+
+
+class FrameMetadata(BaseModel):
+    """What is known about one frame besides its pixels (``camera.v1.FrameMetadata``).
+
+    Frames of two cameras triggered by one line match by ``trigger_count`` (and, within a burst or sequence,
+    ``trigger_frame_index``); their ``camera_time_s`` compare only when their ``camera_clock`` is the same.
+    """
+
+    frame_number: int = Field(description="The camera's frame number (a gap: frames lost before the service)")
+    camera_time_s: float = Field(description="The camera's timestamp of the frame, seconds on camera_clock")
+    camera_clock: str = Field(
+        description='The clock of camera_time_s: "pixelink:<serial>" or "simulated:<serial>"',
+        examples=["simulated:SIM-0001"],
+    )
+    received_at: datetime | None = Field(description="When the service received the frame (host clock, UTC)")
+    trigger_source: str = Field(description="free_running, software or hardware", examples=["software"])
+    trigger_count: int = Field(description="Triggers accepted since acquisition started, this one included (0: none)")
+    trigger_frame_index: int = Field(description="Burst and sequence: the frame's index within its trigger, from 0")
+
+    @classmethod
+    def from_proto(cls, message: pb.FrameMetadata) -> FrameMetadata:
+        return cls.model_validate(message_json(message))
+
+    @classmethod
+    def of(cls, message: pb.CaptureResponse | pb.CaptureSummary) -> FrameMetadata | None:
+        """The metadata of a capture (None for one saved before metadata was recorded)."""
+        return cls.from_proto(message.metadata) if message.HasField("metadata") else None
+
+
+class TriggerResult(BaseModel):
+    """What a software trigger produced."""
+
+    frame_numbers: list[int] = Field(description="The frames it produced (one, or frames_per_trigger)")
+    metadata: FrameMetadata = Field(description="The first frame's metadata")
+
+    @classmethod
+    def from_proto(cls, message: pb.SoftwareTriggerResponse) -> TriggerResult:
+        return cls(frame_numbers=list(message.frame_numbers), metadata=FrameMetadata.from_proto(message.metadata))
+
+
+class GpioLineState(BaseModel):
+    """One GPIO line's level."""
+
+    line: int = Field(description="Line number, 1-based", examples=[1])
+    mode: str = Field(description="What the line is configured as (as in the settings' gpio)", examples=["input"])
+    high: bool = Field(description="Input lines: the level read now")
+
+
+class IoStatus(BaseModel):
+    """The camera's GPIO lines and temperatures, read now."""
+
+    lines: list[GpioLineState]
+    sensor_temperature_c: float | None = Field(description="Degrees Celsius (null: the camera cannot say)")
+    body_temperature_c: float | None = Field(description="Degrees Celsius (null: the camera cannot say)")
+
+    @classmethod
+    def from_proto(cls, message: pb.GetIoStatusResponse) -> IoStatus:
+        return cls.model_validate(message_json(message))
+
+
+class CameraEvent(BaseModel):
+    """One event of ``GET /events`` (``camera.v1.Event``), with what this subscriber missed before it."""
+
+    sequence_number: int = Field(description="Consecutive for one run of the service, from 1 (also the SSE id)")
+    type: str = Field(description="What happened (also the SSE event name)", examples=["trigger_missed"])
+    time: datetime | None = Field(description="When the service learned of it (host clock, UTC)")
+    camera_time_s: float = Field(description="The camera's timestamp of it, seconds on camera_clock (0: none)")
+    camera_clock: str = Field(description="The clock of camera_time_s (see FrameMetadata.camera_clock)")
+    message: str = Field(description="A sentence for people")
+    settings_revision: int = Field(description="settings_changed, camera_reconnected: the settings' revision")
+    cause: str = Field(description="settings_changed: the cause, as in the settings events", examples=["update"])
+    edge: str = Field(description="hardware_trigger: rising or falling")
+    count: int = Field(description="trigger_missed, frames_skipped: how many; hardware_trigger: the trigger count")
+    filename: str = Field(description="capture_saved: the capture's file name")
+    temperature_c: float = Field(description="sensor_temperature: degrees Celsius")
+    line: int = Field(description="gpio_input: the line")
+    high: bool = Field(description="gpio_input: whether the line is now high")
+    missed_events: int = Field(
+        description="Events this subscriber lost just before this one because it read too slowly (oldest first)"
+    )
+
+    @classmethod
+    def from_proto(cls, message: pb.WatchEventsResponse) -> CameraEvent:
+        return cls.model_validate({**message_json(message.event), "missed_events": message.missed_events})
+
+
 # -- capture --------------------------------------------------------------------------------
 
 
@@ -177,6 +265,7 @@ class CaptureResult(BaseModel):
     frame_number: int = Field(description="The camera's frame number")
     captured_at: datetime = Field(description="When the frame was captured (UTC)")
     metadata_path: str = Field(description="Absolute path of the JSON sidecar on the service's host")
+    metadata: FrameMetadata | None = Field(None, description="The frame's camera timestamp, trigger and receive time")
 
     @classmethod
     def from_proto(cls, message: pb.CaptureResponse) -> CaptureResult:
@@ -195,6 +284,7 @@ class CaptureResult(BaseModel):
             frame_number=message.frame_number,
             captured_at=_utc(message.captured_at),
             metadata_path=message.metadata_path,
+            metadata=FrameMetadata.of(message),
         )
 
 
@@ -219,6 +309,9 @@ class CaptureSummary(BaseModel):
     captured_at: datetime = Field(description="UTC")
     exposure_ms: float
     gain_db: float
+    metadata: FrameMetadata | None = Field(
+        None, description="The frame's camera timestamp, trigger and receive time (null: saved before it was recorded)"
+    )
 
     @classmethod
     def from_proto(cls, message: pb.CaptureSummary) -> CaptureSummary:
@@ -229,6 +322,7 @@ class CaptureSummary(BaseModel):
             format=image_format,
             content_type=IMAGE_FORMATS[image_format].content_type if image_format in IMAGE_FORMATS else OCTET_STREAM,
             captured_at=_utc(message.captured_at),
+            metadata=FrameMetadata.of(message),
         )
 
 

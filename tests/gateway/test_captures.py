@@ -46,6 +46,7 @@ async def test_captures_are_listed_newest_first_and_paged(gateway: RunningGatewa
         "captured_at": capture["captured_at"],
         "exposure_ms": pytest.approx(3.0),
         "gain_db": pytest.approx(1.5),
+        "metadata": capture["metadata"],
     }
 
 

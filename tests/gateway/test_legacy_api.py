@@ -111,6 +111,7 @@ async def test_capture_without_a_body_uses_the_current_settings_and_full_metadat
         "frame_number",
         "captured_at",
         "metadata_path",
+        "metadata",  # issue 13: camera timestamp, trigger and receive time
     }
     assert (body["exposure"], body["gain"]) == (pytest.approx(4.0), pytest.approx(3.0))
     assert (body["format"], body["pixel_format"], body["bit_depth"]) == ("jpeg", "mono8", 8)
@@ -118,6 +119,10 @@ async def test_capture_without_a_body_uses_the_current_settings_and_full_metadat
     assert before - timedelta(seconds=1) < captured_at < datetime.now(UTC) + timedelta(seconds=1)
     sidecar = json.loads(Path(body["metadata_path"]).read_text())
     assert sidecar["frame_number"] == body["frame_number"]
+    assert (body["metadata"]["frame_number"], body["metadata"]["trigger_source"]) == (
+        body["frame_number"],
+        "free_running",
+    )
 
 
 async def test_capture_format_and_quality_options(gateway: RunningGateway) -> None:

@@ -53,7 +53,7 @@ def api_schema(gateway_url: str) -> schemathesis.BaseSchema:
 
 
 #: Streams that do not end (not called by schemathesis).
-ENDLESS = ("/stream.mjpg", "/settings/events")
+ENDLESS = ("/stream.mjpg", "/settings/events", "/events")
 OPERATIONS = [
     ("GET", "/"),
     ("GET", "/health"),
@@ -72,6 +72,8 @@ OPERATIONS = [
     ("POST", "/presets/{preset_id}/apply"),
     ("POST", "/camera/channels/{channel}/save"),
     ("POST", "/camera/channels/{channel}/load"),
+    ("POST", "/trigger"),
+    ("GET", "/io"),
 ]
 #: Slowest fixed frame rate a generated request may ask for, frames per second (slower ones only make captures
 #: and the rest of the run slow).

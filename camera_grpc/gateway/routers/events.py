@@ -1,0 +1,141 @@
+"""``GET /events`` (issue 13): the camera's and the service's events (WatchEvents) as Server-Sent Events.
+
+Each event is one SSE event: its name the event's type in lower case (``trigger_missed``), its ``id`` the
+sequence number, its data the JSON of :class:`~camera_grpc.gateway.schemas.CameraEvent` (every field of
+``camera.v1.Event`` and ``missed_events``). A quiet stream gets a keep-alive comment every
+:data:`~camera_grpc.gateway.routers.settings.EVENTS_KEEPALIVE_S`. It counts as a live stream (the limits of
+/stream.mjpg and /settings/events) and ends when the client goes (the watch is cancelled) or the service
+stops (after ``service_stopping``). Should the watch fail once the response has started, a last ``error``
+event carries the error body (as a JSON error answer would) and the stream ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import grpc
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from camera_grpc.client import CameraRpcError
+from camera_grpc.client.settings import enum_choices, enum_number
+from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
+from camera_grpc.gateway.errors import error_responses, rpc_error_response
+from camera_grpc.gateway.routers.settings import EVENT_STREAM, EVENTS_KEEPALIVE_S, KEEPALIVE
+from camera_grpc.gateway.routers.stream import StreamSlot, StreamSlots, get_stream_slots
+from camera_grpc.gateway.schemas import CameraEvent
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["events"])
+
+#: SSE event name of a failure after the stream started (its data: the error body).
+ERROR_EVENT = "error"
+EventTypeName = Annotated[
+    list[str] | None,
+    Query(
+        alias="type",
+        description=f"Only events of these types (repeat it: ?type=trigger_missed&type=frames_skipped); "
+        f"default: all. Types: {', '.join(enum_choices(pb.EventType.DESCRIPTOR))}",
+    ),
+]
+
+
+def sse_event(message: pb.WatchEventsResponse) -> bytes:
+    """One SSE event: the type as its name, the sequence number as its id, the event's JSON as its data."""
+    event = CameraEvent.from_proto(message)
+    return f"event: {event.type}\nid: {event.sequence_number}\ndata: {event.model_dump_json()}\n\n".encode()
+
+
+def error_event(failure: CameraRpcError) -> bytes:
+    response = rpc_error_response(failure, location="query")
+    return f"event: {ERROR_EVENT}\ndata: {bytes(response.body).decode()}\n\n".encode()
+
+
+async def _events(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> AsyncIterator[bytes]:
+    reading: asyncio.Future[object] | None = None
+    try:
+        while True:
+            reading = asyncio.ensure_future(call.read())
+            while not reading.done():
+                done, _ = await asyncio.wait({reading}, timeout=EVENTS_KEEPALIVE_S)
+                if not done:
+                    yield KEEPALIVE
+            message = reading.result()
+            reading = None
+            if not isinstance(message, pb.WatchEventsResponse):
+                return  # the service ended the watch (stopping, after SERVICE_STOPPING)
+            yield sse_event(message)
+    except grpc.aio.AioRpcError as exc:
+        log.info("events ended by the camera service: %s", exc.code().name)
+        yield error_event(CameraRpcError.from_rpc_error(exc))
+    finally:
+        if reading is not None:
+            reading.cancel()
+        call.cancel()
+        slot.release()
+
+
+def _end(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
+    call.cancel()
+    slot.release()
+
+
+@router.get(
+    "/events",
+    summary="Camera and service events (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "An endless text/event-stream: one event per camera or service event as it happens; "
+            "its name is the type (camera_disconnected, trigger_missed, ...), its `id` the sequence number, its "
+            "data the JSON of CameraEvent (with `missed_events`)",
+            "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+        },
+        **error_responses(422, 429, 500, 503, 504),
+    },
+)
+async def events(
+    upstream: UpstreamDep,
+    slots: Annotated[StreamSlots, Depends(get_stream_slots)],
+    client: ClientDep,
+    types: EventTypeName = None,
+) -> Response:
+    """For an ``EventSource("/events")``: events from now on, in order, with no gaps in ``id`` but those counted
+    in ``missed_events`` (a reader too slow loses the oldest). Counts as a live stream; closing it ends the
+    watch."""
+    try:
+        numbers = [enum_number("type", pb.EventType.DESCRIPTOR, name) for name in types or ()]
+    except ValueError as exc:
+        raise RequestValidationError([{"type": "enum", "loc": ("query", "type"), "msg": str(exc)}]) from None
+    slot = slots.take(client)
+    call = upstream.camera.WatchEvents(pb.WatchEventsRequest(types=numbers))
+    try:  # the service answers a watch with its headers at once; the events come when they happen
+        await asyncio.wait_for(call.initial_metadata(), timeout=upstream.timeout_s)
+    except TimeoutError:
+        _end(call, slot)
+        return rpc_error_response(CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
+    except grpc.aio.AioRpcError as exc:
+        _end(call, slot)
+        return rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
+    except BaseException:
+        _end(call, slot)
+        raise
+    if call.done():  # failed at once (e.g. the service publishes no events)
+        try:
+            await call.read()
+        except grpc.aio.AioRpcError as exc:
+            _end(call, slot)
+            return rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
+    return StreamingResponse(
+        _events(call, slot),
+        media_type=EVENT_STREAM,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(_end, call, slot),  # runs when the client disconnects, too
+    )
