@@ -63,6 +63,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.security
 	$(BIN)/python -m bench.settings
+	$(BIN)/python -m bench.triggering
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
