@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_grpc.core.storage import CaptureStore
+from camera_grpc.core.storage import CaptureStore, FrameMetadata
 from camera_grpc.device.base import Frame, PixelFormat
 from camera_grpc.device.settings import (
     AddressingMode,
@@ -25,6 +25,7 @@ from camera_grpc.device.settings import (
     PixelAddressing,
     Range,
     Region,
+    TriggerSource,
     WhiteBalance,
 )
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -90,7 +91,7 @@ import errno, os, resource, sys
 from datetime import UTC, datetime
 from pathlib import Path
 import numpy as np
-from camera_grpc.core.storage import CaptureStore
+from camera_grpc.core.storage import CaptureStore, FrameMetadata
 from camera_grpc.device.base import Frame, PixelFormat
 
 store = CaptureStore(Path(sys.argv[1]), fd_reserve=int(sys.argv[2]))
@@ -215,3 +216,46 @@ def test_a_capture_without_settings_still_saves_and_names_the_delivered_format(t
     assert sidecar["image"]["color"] == "grey" and sidecar["image"]["bits_per_sample"] == 16
     record, _ = store.read_capture(saved.filename)
     assert (record.width, record.height, record.exposure_ms) == (8, 8, 1.0)
+
+
+def test_the_sidecar_keeps_the_frame_metadata_and_the_listing_reads_it_back(tmp_path: Path) -> None:
+    store = CaptureStore(tmp_path)
+    frame = Frame(
+        np.zeros((8, 8), np.uint8),
+        PixelFormat.MONO8,
+        8,
+        41,
+        datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        2.0,
+        0.0,
+        camera_time_s=1234.5678,
+        camera_clock="pixelink:700000001",
+        trigger_source=TriggerSource.HARDWARE,
+        trigger_count=17,
+        trigger_frame_index=2,
+    )
+    saved = store.save(frame, "png", 95, None)
+    sidecar = json.loads(saved.metadata_path.read_text())
+    assert sidecar["metadata"] == {
+        "frame_number": 41,
+        "camera_time_s": 1234.5678,
+        "camera_clock": "pixelink:700000001",
+        "received_at": "2026-01-02T03:04:05.678901+00:00",
+        "trigger_source": "hardware",
+        "trigger_count": 17,
+        "trigger_frame_index": 2,
+    }
+    [listed] = store.list_captures().captures
+    assert listed.metadata == saved.metadata == FrameMetadata.of(frame)
+
+
+def test_a_capture_saved_before_frame_metadata_is_still_listed_without_it(tmp_path: Path) -> None:
+    store = CaptureStore(tmp_path)
+    saved = store.save(
+        Frame(np.zeros((8, 8), np.uint8), PixelFormat.MONO8, 8, 3, datetime.now(UTC), 1.0, 0.0), "png", 95, None
+    )
+    sidecar = json.loads(saved.metadata_path.read_text())
+    del sidecar["metadata"]
+    saved.metadata_path.write_text(json.dumps(sidecar))
+    [listed] = store.list_captures().captures
+    assert (listed.frame_number, listed.metadata) == (3, None)

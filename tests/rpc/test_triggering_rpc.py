@@ -394,3 +394,34 @@ async def test_an_unknown_event_type_in_the_filter_is_invalid_argument(small: Ru
             pass
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "types" in (refused.value.details() or "")
+
+
+async def test_triggers_missed_triggers_and_events_are_counted_in_the_metrics(small: RunningService) -> None:
+    metrics = small.runtime.metrics
+    assert metrics is not None
+
+    def value(name: str, **labels: str) -> float:
+        return metrics.registry.get_sample_value(f"camera_grpc_{name}", labels) or 0.0
+
+    await set_trigger(small, pb.TRIGGER_SOURCE_SOFTWARE)
+    fired = 3
+    for _ in range(fired):
+        await small.stub.SoftwareTrigger(pb.SoftwareTriggerRequest(), timeout=CALL_TIMEOUT_S)
+    await small.stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S)
+    assert value("triggers_total", source="software") == fired + 1
+    assert value("events_total", type="capture_saved") == 1
+
+    await set_exposure(small, LONG_EXPOSURE_MS)
+    await set_trigger(small, pb.TRIGGER_SOURCE_HARDWARE)
+    stream = frames(small)
+    frame = asyncio.ensure_future(anext(stream))
+    await streaming(small)
+    await trigger_accepted(small.camera)
+    await eventually(lambda: small.camera.inject_trigger() is TriggerOutcome.MISSED, what="a missed trigger")
+    await frame
+    await stream.aclose()
+    hub = small.runtime.events
+    await eventually(lambda: value("triggers_missed_total") == 1, what="the missed trigger counted")
+    assert value("triggers_total", source="hardware") == value("events_total", type="hardware_trigger") >= 2
+    assert value("events_total", type="settings_changed") >= 3
+    assert sum(value("events_total", type=kind.value) for kind in EventType) == hub.last_sequence_number
