@@ -51,7 +51,7 @@ import inspect
 import math
 import queue
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
@@ -63,8 +63,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options
 from camera_grpc.client.credentials import PemSource, channel_credentials
 from camera_grpc.client.errors import PLAINTEXT, CameraRpcError, Security
+from camera_grpc.client.settings import enum_number, preset_name, update_request
 from camera_grpc.client.settings import preset_id as preset_id_of
-from camera_grpc.client.settings import preset_name, update_request
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -91,6 +91,7 @@ _R = TypeVar("_R", bound=Message)
 _M = TypeVar("_M", bound=Message)
 _Stream = TypeVar("_Stream", "FrameStream", "AsyncFrameStream")
 _Watch = TypeVar("_Watch", "SettingsStream", "AsyncSettingsStream")
+_Events = TypeVar("_Events", "EventStream", "AsyncEventStream")
 
 
 class CaptureFields(TypedDict, total=False):
@@ -132,6 +133,8 @@ class SettingsFields(TypedDict, total=False):
     gamma: float | None
     flip: pb.Flip | Mapping[str, bool] | None
     saturation_pct: float | None
+    trigger: pb.Trigger | Mapping[str, Any] | None
+    gpio: Sequence[pb.Gpio | Mapping[str, Any]] | None  # a list: replaced whole (list every line)
 
 
 def capture_request(**fields: Unpack[CaptureFields]) -> pb.CaptureRequest:
@@ -144,6 +147,12 @@ def capture_request(**fields: Unpack[CaptureFields]) -> pb.CaptureRequest:
 def frames_request(**fields: Unpack[FramesFields]) -> pb.FramesRequest:
     """A FramesRequest from :class:`FramesFields` keyword arguments."""
     return pb.FramesRequest(**fields)  # type: ignore[arg-type]
+
+
+def events_request(types: Iterable[str | int] = ()) -> pb.WatchEventsRequest:
+    """A WatchEventsRequest for events of ``types`` (short names as ``"trigger_missed"``, full names or numbers;
+    none: all). SettingsValueError (a ValueError naming the valid types) for an unknown one."""
+    return pb.WatchEventsRequest(types=[enum_number("types", pb.EventType.DESCRIPTOR, kind) for kind in types])
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,14 @@ class AsyncSettingsStream(AsyncResponseStream[pb.WatchSettingsResponse]):
     """The settings of one ``WatchSettings`` call (asyncio): the current ones first, then after every change."""
 
 
+class EventStream(ResponseStream[pb.WatchEventsResponse]):
+    """The events of one ``WatchEvents`` call, as they happen (``missed_events``: lost before this one)."""
+
+
+class AsyncEventStream(AsyncResponseStream[pb.WatchEventsResponse]):
+    """The events of one ``WatchEvents`` call (asyncio), as they happen."""
+
+
 class LiveFrameStream(FrameStream):
     """The frames of one ``LiveFrames`` call: each ``next()`` grants one credit, then waits for that frame, so
     every frame is the newest when it is asked for, however slowly the caller iterates (see ``live_frames``)."""
@@ -308,9 +325,9 @@ class AsyncLiveFrameStream(AsyncFrameStream):
 GRANT_ONE = pb.LiveFramesRequest(credits=1)
 
 
-class _ClientBase(Generic[_Stream, _Watch]):
+class _ClientBase(Generic[_Stream, _Watch, _Events]):
     """What both clients share: the channel, every call, the deadlines. ``_Stream`` is the type of ``frames()``,
-    ``_Watch`` that of ``watch_settings()``."""
+    ``_Watch`` that of ``watch_settings()``, ``_Events`` that of ``watch_events()``."""
 
     #: ``grpc`` or ``grpc.aio``: where the channel comes from.
     _channel_module: Any
@@ -318,6 +335,8 @@ class _ClientBase(Generic[_Stream, _Watch]):
     _stream_type: type[_Stream]
     #: SettingsStream or AsyncSettingsStream.
     _watch_type: type[_Watch]
+    #: EventStream or AsyncEventStream.
+    _events_type: type[_Events]
 
     def __init__(
         self,
@@ -407,6 +426,29 @@ class _ClientBase(Generic[_Stream, _Watch]):
         """The settings now, then again after every change (whoever made it), each with a higher ``revision``
         and its ``cause``; iterate it, ``cancel()`` ends it. No deadline unless given."""
         return self._watch_type(self._stub.WatchSettings(pb.WatchSettingsRequest(), timeout=timeout_s), self.security)
+
+    @_Unary
+    def software_trigger(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.SoftwareTriggerResponse]:
+        """Fire one software trigger (the camera must be in software-trigger mode, ``trigger={"source":
+        "software"}``, else FAILED_PRECONDITION with reason TRIGGER_MODE); returns the frame number(s) it produced
+        and the first frame's ``metadata``, once the camera delivered it. The default deadline adds the exposure,
+        as a capture's does."""
+        if timeout_s is _DEFAULT_TIMEOUT:
+            timeout_s = self.capture_deadline_s()
+        return UnaryCall(self._stub.SoftwareTrigger, pb.SoftwareTriggerRequest(), timeout_s)
+
+    @_Unary
+    def io_status(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.GetIoStatusResponse]:
+        """The GPIO lines (mode, input level read now) and the camera's temperatures (unset where it has none)."""
+        return UnaryCall(self._stub.GetIoStatus, pb.GetIoStatusRequest(), self._timeout(timeout_s))
+
+    def watch_events(self, types: Iterable[str | int] = (), *, timeout_s: float | None = None) -> _Events:
+        """The camera's and the service's events from now on, as they happen; ``types``: only these (short names
+        as ``"trigger_missed"``, or ``pb.EVENT_TYPE_*``; none: all). Each has a consecutive ``sequence_number``;
+        ``missed_events`` counts those lost just before it (a reader too slow). Iterate it, ``cancel()`` ends it.
+        No deadline unless given."""
+        request = events_request(types)
+        return self._events_type(self._stub.WatchEvents(request, timeout=timeout_s), self.security)
 
     @_Unary
     def create_preset(
@@ -534,7 +576,7 @@ class _ClientBase(Generic[_Stream, _Watch]):
         return f"{type(self).__name__}({self.target!r})"
 
 
-class CameraClient(_ClientBase[FrameStream, SettingsStream]):
+class CameraClient(_ClientBase[FrameStream, SettingsStream, EventStream]):
     """Blocking client of camera.v1.CameraService. Use it as a context manager, or call ``close()``.
 
     ``target`` is ``host:port`` (any gRPC target string). ``timeout_s`` is the default deadline of
@@ -551,6 +593,7 @@ class CameraClient(_ClientBase[FrameStream, SettingsStream]):
     _channel_module: Any = grpc
     _stream_type = FrameStream
     _watch_type = SettingsStream
+    _events_type = EventStream
 
     def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> LiveFrameStream:
         """Live frames paced by this client (``LiveFrames``): a frame is sent only when the loop asks for the
@@ -579,13 +622,14 @@ class CameraClient(_ClientBase[FrameStream, SettingsStream]):
             raise CameraRpcError.from_rpc_error(error, self.security) from error
 
 
-class AsyncCameraClient(_ClientBase[AsyncFrameStream, AsyncSettingsStream]):
+class AsyncCameraClient(_ClientBase[AsyncFrameStream, AsyncSettingsStream, AsyncEventStream]):
     """asyncio client of camera.v1.CameraService (grpc.aio). Create it inside a running loop;
     use ``async with`` or ``await close()``. Arguments as :class:`CameraClient`; each call returns an awaitable."""
 
     _channel_module: Any = grpc.aio
     _stream_type = AsyncFrameStream
     _watch_type = AsyncSettingsStream
+    _events_type = AsyncEventStream
 
     def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> AsyncLiveFrameStream:
         """As :meth:`CameraClient.live_frames`, for asyncio."""

@@ -1,4 +1,5 @@
-"""The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info`` and ``watch``.
+"""The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info``, ``watch``, ``trigger``, ``io`` and
+``events``.
 
 They talk to a running service through :class:`camera_grpc.client.CameraClient`.
 Results are printed as proto3 JSON: every field in the proto's order, zero values
@@ -26,12 +27,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,11 +43,11 @@ from camera_grpc.client import (
     CameraRpcError,
     CaptureFields,
     CredentialsError,
-    FrameStream,
     loopback_target,
 )
+from camera_grpc.client.camera import ResponseStream
 from camera_grpc.client.credentials import CA_ENV, CERT_ENV, KEY_ENV, TOKEN_ENV, first_given, from_environment
-from camera_grpc.client.settings import SettingsValueError, parse_value, preset_name
+from camera_grpc.client.settings import SettingsValueError, enum_choices, enum_name, parse_value, preset_name
 from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -57,10 +59,23 @@ EXIT_CREDENTIALS = 2
 
 ENCODINGS = {encoding.value: encoding.proto for encoding in Encoding}
 POLICIES = {"latest": pb.DELIVERY_POLICY_LATEST, "queue": pb.DELIVERY_POLICY_QUEUE}
+#: Event types by their short names (``trigger_missed``), as ``events --type`` takes them.
+EVENT_TYPES = enum_choices(pb.EventType.DESCRIPTOR)
+#: Colour of each event type's name in ``events`` (rich markup); others plain.
+EVENT_STYLES = {
+    "camera_disconnected": "bold red",
+    "trigger_missed": "yellow",
+    "frames_skipped": "yellow",
+    "camera_reconnected": "green",
+    "camera_connected": "green",
+    "service_stopping": "bold red",
+}
 #: Window over which ``watch`` computes its live frame rate, seconds.
 RATE_WINDOW_S = 1.0
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+#: A stream that Ctrl-C cancels (frames, settings, events).
+_Stream = TypeVar("_Stream", bound=ResponseStream[Any])
 
 
 def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
@@ -152,6 +167,36 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
     info = subcommands.add_parser("info", parents=parents, help="describe the camera (model, sensor, valid ranges)")
     add_connection_arguments(info, timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g})")
     info.set_defaults(handler=_client_command(_info))
+
+    _add_command(
+        subcommands,
+        "trigger",
+        _trigger,
+        parents,
+        timeout_help=f"deadline (default: {DEFAULT_TIMEOUT_S:g} plus the exposure)",
+        help="fire one software trigger (needs trigger.source=software): print its frame numbers and metadata",
+    )
+    _add_command(subcommands, "io", _io, parents, help="print the GPIO lines (input levels) and temperatures")
+    events = _add_command(
+        subcommands,
+        "events",
+        _events,
+        parents,
+        timeout_help="deadline of the stream (default: none)",
+        help="print the camera's and the service's events as they happen, until Ctrl-C",
+        description="One line per event (WatchEvents): sequence number, time, type and what happened; with "
+        "--json one JSON object per line instead. Types: " + ", ".join(EVENT_TYPES) + ".",
+    )
+    events.add_argument("--count", type=int, default=0, metavar="N", help="stop after N events (default: Ctrl-C)")
+    events.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        choices=EVENT_TYPES,
+        metavar="TYPE",
+        help="only events of TYPE (repeat for several; default: all)",
+    )
+    events.add_argument("--json", action="store_true", help="one JSON object per event (as grpcurl prints it)")
 
     watch = subcommands.add_parser(
         "watch", parents=parents, help="watch the live stream: frame rate and dropped frames, then a summary"
@@ -539,6 +584,47 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
 
 
+def _trigger(client: CameraClient, args: argparse.Namespace) -> int:
+    # --timeout is the exact deadline; without it, the default deadline plus the exposure
+    fired = client.software_trigger() if args.timeout_s is None else client.software_trigger(timeout_s=args.timeout_s)
+    print(message_json(fired))
+    return 0
+
+
+def _io(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.io_status()))
+    return 0
+
+
+def event_line(message: pb.WatchEventsResponse) -> str:
+    """One event as a line of rich markup: sequence number, host time, type, what happened, missed ones before."""
+    event = message.event
+    kind = enum_name(pb.EventType.DESCRIPTOR, event.type)
+    style = EVENT_STYLES.get(kind)
+    name = f"[{style}]{kind}[/]" if style else kind
+    at = event.time.ToDatetime().strftime("%H:%M:%S.%f")[:-3] if event.HasField("time") else "--:--:--.---"
+    missed = f" [dim](missed {message.missed_events} before this one)[/]" if message.missed_events else ""
+    return f"#{event.sequence_number} {at} {name} {escape(event.message)}{missed}"
+
+
+def _events(client: CameraClient, args: argparse.Namespace) -> int:
+    received = 0
+    console = Console(highlight=False, soft_wrap=True)  # one line per event, also in a pipe
+    with CtrlC() as ctrl_c:  # Ctrl-C cancels the stream (see CtrlC); the loop then ends
+        if ctrl_c.pressed.is_set():
+            return 0
+        with ctrl_c.cancels(client.watch_events(args.types or (), timeout_s=args.timeout_s)) as events:
+            for message in events:
+                if args.json:
+                    print(message_json(message, indent=None), flush=True)
+                else:
+                    console.print(event_line(message))
+                received += 1
+                if received == args.count:
+                    break
+    return 0
+
+
 class CtrlC:
     """While ``watch`` runs, Ctrl-C cancels its stream from a thread of its own rather than raising
     KeyboardInterrupt wherever the main thread is: raised inside grpc, it can leave the channel
@@ -546,7 +632,7 @@ class CtrlC:
 
     def __init__(self) -> None:
         self.pressed = threading.Event()
-        self._stream: FrameStream | None = None
+        self._stream: ResponseStream[Any] | None = None
         self._previous: Any = None
 
     def __enter__(self) -> CtrlC:
@@ -556,7 +642,7 @@ class CtrlC:
     def __exit__(self, *exc_info: object) -> None:
         signal.signal(signal.SIGINT, self._previous)
 
-    def cancels(self, stream: FrameStream) -> FrameStream:
+    def cancels(self, stream: _Stream) -> _Stream:
         """``stream``, which Ctrl-C now cancels (at once if it was pressed already)."""
         self._stream = stream
         if self.pressed.is_set():

@@ -18,6 +18,7 @@ before anything is sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -127,9 +128,19 @@ def parse_value(path: str, text: str) -> Any:
 
     Numbers as numbers (``nan`` and ``inf`` are left for the service to refuse, naming the range),
     whole numbers for counts and pixels, booleans as true/false (yes/no, on/off, 1/0), enums by short name.
-    A message field takes its parts (``roi.width=640``), not a value of its own.
+    A message field takes its parts (``roi.width=640``), not a value of its own; a list (``gpio``) is given
+    whole as a JSON list of objects.
     """
     field = field_at(path)
+    if field.is_repeated:  # a list (gpio), given whole as JSON: [{"line": 1, "mode": "strobe"}, ...]
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            parts = ", ".join(part.name for part in field.message_type.fields)
+            raise SettingsValueError(path, f"is a list: give it whole as a JSON list of objects (with {parts})")
+        return items
     if field.message_type is not None:
         parts = ", ".join(f"{path}.{part.name}" for part in field.message_type.fields)
         raise SettingsValueError(path, f"is a group of settings: set its parts ({parts})")

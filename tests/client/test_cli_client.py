@@ -417,3 +417,76 @@ async def test_camera_channels_from_the_command_line(service: RunningService, tm
     assert loaded["settings"]["gain_db"] == 8.0  # type: ignore[index]
     refused = await camera_grpc(tmp_path, "camera-channel", "load", "-1", *target)
     assert refused.returncode == 2 and "must be 0 (factory defaults) or a user channel" in refused.stderr
+
+
+# -- triggering, I/O and events (issue 13) ------------------------------------------------------------------------
+
+
+async def test_trigger_and_io_from_the_command_line(service: RunningService, tmp_path: Path) -> None:
+    target = ("--target", service.address)
+    refused = await camera_grpc(tmp_path, "trigger", *target)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("camera-grpc: FAILED_PRECONDITION: trigger.source is free_running")
+    switched = await camera_grpc(
+        tmp_path, "settings", "set", "trigger.source=software", "trigger.delay_ms=0.5", *target
+    )
+    assert switched.json()["settings"]["trigger"]["source"] == "TRIGGER_SOURCE_SOFTWARE"  # type: ignore[index]
+    fired = (await camera_grpc(tmp_path, "trigger", *target)).json()
+    (number,) = fired["frame_numbers"]  # type: ignore[misc]
+    metadata = fired["metadata"]
+    assert isinstance(metadata, dict)
+    assert (metadata["frame_number"], metadata["trigger_source"]) == (number, "TRIGGER_SOURCE_SOFTWARE")
+    lines = '[{"line": 1, "mode": "input"}, {"line": 2, "mode": "strobe", "duration_ms": 1}]'
+    assert (await camera_grpc(tmp_path, "settings", "set", f"gpio={lines}", *target)).returncode == 0
+    io = (await camera_grpc(tmp_path, "io", *target)).json()
+    assert [(line["line"], line["mode"]) for line in io["lines"]] == [  # type: ignore[attr-defined]
+        (1, "GPIO_MODE_INPUT"),
+        (2, "GPIO_MODE_STROBE"),
+    ]
+
+
+#: Settings changes ``run_events`` makes at most while the command has not printed its --count.
+MAX_EVENT_ROUNDS = 50
+
+
+async def run_events(service: RunningService, tmp_path: Path, *args: str) -> Result:
+    """``camera-grpc events ARGS`` while the settings change until it has printed what it was asked for."""
+    command = asyncio.ensure_future(camera_grpc(tmp_path, "events", *args, "--target", service.address))
+    hub = service.runtime.events
+    await eventually(lambda: hub.subscriber_count == 1 or command.done(), what="the events command subscribed")
+    for round_number in range(MAX_EVENT_ROUNDS):  # a settings change per round, until the command has its --count
+        if command.done():
+            break
+        published = hub.last_sequence_number
+        await service.stub.UpdateSettings(pb.UpdateSettingsRequest(gain_db=float(round_number % 2 + 1)))
+        await eventually(lambda: hub.last_sequence_number > published, what="the change published")  # noqa: B023
+        await asyncio.wait({command}, timeout=0)  # let the command's output be read
+    return await command
+
+
+async def test_events_prints_one_line_per_event_of_the_types_asked_for(service: RunningService, tmp_path: Path) -> None:
+    result = await run_events(service, tmp_path, "--count", "2", "--type", "settings_changed")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    for line in lines:
+        assert re.fullmatch(
+            r"#\d+ \d\d:\d\d:\d\d\.\d{3} settings_changed settings changed \(update\), revision \d+", line
+        )
+    first, second = (int(line.split()[0].removeprefix("#")) for line in lines)
+    assert second > first
+
+
+async def test_events_json_prints_the_messages_as_grpcurl_does(service: RunningService, tmp_path: Path) -> None:
+    result = await run_events(service, tmp_path, "--json", "--count", "1")
+    assert result.returncode == 0, result.stderr
+    message = json.loads(result.stdout)
+    assert message["event"]["type"] == "EVENT_TYPE_SETTINGS_CHANGED"
+    assert list(message) == ["event", "missed_events"]
+    assert list(message["event"]) == [field.name for field in pb.Event.DESCRIPTOR.fields]
+
+
+async def test_events_refuses_an_unknown_type(tmp_path: Path) -> None:
+    result = await camera_grpc(tmp_path, "events", "--type", "sunrise")
+    assert result.returncode == 2
+    assert "invalid choice: 'sunrise'" in result.stderr and "trigger_missed" in result.stderr

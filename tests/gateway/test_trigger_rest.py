@@ -20,6 +20,12 @@ from tests.support import eventually
 SOFTWARE = {"trigger": {"source": "software"}}
 
 
+async def subscribed(gateway: RunningGateway) -> None:
+    """Wait until the service has the gateway's watch among its event subscribers (events before are not sent)."""
+    hub = gateway.service.runtime.events
+    await eventually(lambda: hub.subscriber_count == 1, what="the gateway's watch subscribed")
+
+
 async def test_a_trigger_outside_software_mode_is_409_naming_the_mode_and_takes_no_frame(
     gateway: RunningGateway,
 ) -> None:
@@ -72,6 +78,7 @@ async def test_events_arrive_named_by_type_with_the_sequence_number_as_id(gatewa
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert slots.total == 1  # counted as a live stream
+        await subscribed(gateway)
         events = sse_events(response)
         changed = await gateway.http.patch("/settings", json={"gamma": 2.0})
         revision = changed.json()["revision"]
@@ -101,6 +108,7 @@ async def test_events_arrive_named_by_type_with_the_sequence_number_as_id(gatewa
 async def test_events_of_some_types_and_an_unplugged_camera(gateway: RunningGateway) -> None:
     wanted = {"type": ["camera_disconnected", "camera_reconnected"]}
     async with gateway.http.stream("GET", "/events", params=wanted) as response:
+        await subscribed(gateway)
         events = sse_events(response)
         await gateway.http.patch("/settings", json={"gamma": 2.0})  # not asked for
         gateway.service.camera.unplug()
