@@ -177,16 +177,15 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
         help="fire one software trigger (needs trigger.source=software): print its frame numbers and metadata",
     )
     _add_command(subcommands, "io", _io, parents, help="print the GPIO lines (input levels) and temperatures")
-    events = _add_command(
-        subcommands,
+    events = subcommands.add_parser(
         "events",
-        _events,
-        parents,
-        timeout_help="deadline of the stream (default: none)",
+        parents=parents,
         help="print the camera's and the service's events as they happen, until Ctrl-C",
         description="One line per event (WatchEvents): sequence number, time, type and what happened; with "
         "--json one JSON object per line instead. Types: " + ", ".join(EVENT_TYPES) + ".",
     )
+    add_connection_arguments(events, timeout_help="deadline of the stream (default: none)")
+    events.set_defaults(handler=_client_command(_events))
     events.add_argument("--count", type=int, default=0, metavar="N", help="stop after N events (default: Ctrl-C)")
     events.add_argument(
         "--type",

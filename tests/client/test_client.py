@@ -20,7 +20,18 @@ from camera_grpc.client import AsyncCameraClient, CameraClient, CameraRpcError, 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import REPO_ROOT, RunningService, closed_port, eventually
 
-CALLS = ("capture", "get_settings", "update_settings", "get_camera_info", "list_captures", "get_capture", "frames")
+CALLS = (
+    "capture",
+    "get_settings",
+    "update_settings",
+    "get_camera_info",
+    "list_captures",
+    "get_capture",
+    "frames",
+    "software_trigger",
+    "io_status",
+    "watch_events",
+)
 
 
 def test_each_call_is_written_once_for_both_clients() -> None:
