@@ -51,7 +51,7 @@ NESTJS = REPO / "clients" / "nestjs"
 EXAMPLE = NESTJS / "example"
 NPM_TIMEOUT_S = 300
 #: Tests of the Node suite (node --test): all of them must have run.
-NODE_TESTS = 53
+NODE_TESTS = 60
 #: Peer dependencies: the application's copies are used, never the package's own.
 PEERS = ("@nestjs/common", "@nestjs/core", "@nestjs/microservices", "rxjs", "@grpc/grpc-js", "@grpc/proto-loader")
 
@@ -110,12 +110,15 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
 ) -> None:
     """`npm test` builds (tsc, which type-checks), compiles the tests and runs them with node --test; the TLS and
     token tests (test/camera.security.test.ts) run against three more services: TLS and tokens, mutual TLS and
-    tokens, tokens in plaintext on 127.0.0.1; the settings tests (test/camera.settings.test.ts) against one more."""
+    tokens, tokens in plaintext on 127.0.0.1; the settings tests (test/camera.settings.test.ts) against one more,
+    the trigger, I/O and event tests (test/camera.trigger.test.ts) against another."""
     tls = await start_service(**secured.settings())
     mutual = await start_service(**secured.settings(mutual=True))
     plaintext = await start_service(**secured.settings(tls=False))
     # test/camera.settings.test.ts changes settings and presets: a service (and state folder) of its own
     settings_service = await start_service(image_save_path=secured.folder.parent / "settings-service" / "captures")
+    # test/camera.trigger.test.ts switches to software-trigger mode: a service of its own too
+    trigger_service = await start_service(image_save_path=secured.folder.parent / "trigger-service" / "captures")
     process = await asyncio.create_subprocess_exec(
         npm(),
         "test",
@@ -124,6 +127,7 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
             **os.environ,
             "CAMERA_GRPC_URL": service.address,
             "CAMERA_TEST_SETTINGS_URL": settings_service.address,
+            "CAMERA_TEST_TRIGGER_URL": trigger_service.address,
             "CAMERA_TEST_TLS_URL": tls.address,
             "CAMERA_TEST_MTLS_URL": mutual.address,
             "CAMERA_TEST_TOKEN_URL": plaintext.address,
@@ -216,6 +220,7 @@ def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
     error_infos = [(None, None), ("STORAGE_FULL", "camera-grpc"), ("CAMERA_UNAVAILABLE", "camera-grpc")]
     error_infos += [("STORAGE_FULL", "elsewhere"), ("", "camera-grpc")]  # not the service's; no reason
     error_infos += [("FEATURE_UNSUPPORTED", "camera-grpc"), ("FEATURE_UNSUPPORTED", "elsewhere")]  # issue 12
+    error_infos += [("TRIGGER_MODE", "camera-grpc"), ("TRIGGER_MODE", "elsewhere")]  # issue 13
     violation_sets = [
         [],
         [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]],

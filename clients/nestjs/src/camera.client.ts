@@ -20,19 +20,25 @@ import {
   toCaptureFile,
   toCapturePage,
   toCaptureResult,
+  toEventDelivery,
   toFrame,
   toPresetEntry,
+  toTriggerResult,
   type CaptureFile,
   type CapturePage,
   type CaptureResult,
+  type EventDelivery,
   type Frame,
   type PresetEntry,
+  type TriggerResult,
 } from "./camera.types";
 import {
   CAMERA_SERVICE_NAME,
   type CameraServiceClient,
   type CaptureRequest,
+  type EventType,
   type FramesRequest,
+  type GetIoStatusResponse,
   type GetCameraInfoResponse,
   type ApplyPresetResponse,
   type GetSettingsResponse,
@@ -65,7 +71,8 @@ export interface SettingsCallOptions extends CameraCallOptions {
 
 /**
  * The camera service for a NestJS application: inject it where the legacy HTTP CameraService was.
- * Unary calls return Promises; `frames` and `watchSettings` return Observables (unsubscribing cancels the stream).
+ * Unary calls return Promises; `frames`, `watchSettings` and `watchEvents` return Observables (unsubscribing
+ * cancels the stream).
  * Every failure rejects / errors with a {@link CameraGrpcError} carrying the gRPC code and message.
  * Requests are checked before they are sent: an unknown field, an enum given by an unknown name or
  * a value of the wrong type is an INVALID_ARGUMENT CameraGrpcError, never a silent default.
@@ -123,7 +130,9 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
    * "AUTO_MODE_ONCE" }`): the request's FieldMask names each value given, so nothing else changes. Or an
    * UpdateSettingsRequest as it is (`settings` and `updateMask`). `options.expectedRevision`: apply only
    * if the settings still have that revision (else ABORTED, HTTP 409). A setting the camera does not have
-   * is FAILED_PRECONDITION with the reason FEATURE_UNSUPPORTED (HTTP 409).
+   * is FAILED_PRECONDITION with the reason FEATURE_UNSUPPORTED (HTTP 409). Triggering and GPIO lines are
+   * settings too: `{ trigger: { source: "TRIGGER_SOURCE_SOFTWARE" } }`, `{ gpio: [{ line: 1, mode:
+   * "GPIO_MODE_STROBE", durationMs: 2 }, { line: 2 }] }` (a list, replaced whole).
    */
   async updateSettings(
     request: UpdateSettingsRequest | SettingsPatch,
@@ -194,6 +203,47 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   loadSettingsFromCamera(channel: number, options?: CameraCallOptions): Promise<LoadSettingsFromCameraResponse> {
     this.check("camera.v1.LoadSettingsFromCameraRequest", { channel });
     return this.unary((service, ...args) => service.loadSettingsFromCamera({ channel }, ...args), options);
+  }
+
+  /**
+   * Fire one software trigger; resolves, once the camera delivered it, to the frame number(s) it produced and
+   * the first frame's `metadata` (camera timestamp, `triggerCount`); `frames()` subscribers get that frame too.
+   * The camera must be in software-trigger mode (`updateSettings({ trigger: { source:
+   * "TRIGGER_SOURCE_SOFTWARE" } })`), else FAILED_PRECONDITION with the reason TRIGGER_MODE (HTTP 409). The
+   * default deadline adds the camera's longest exposure, as a capture's does.
+   */
+  async softwareTrigger(options?: CameraCallOptions): Promise<TriggerResult> {
+    const deadlineMs = options?.deadlineMs ?? this.defaultDeadlineMs() + (await this.exposureAllowanceMs({}));
+    const response = await this.unary((service, ...args) => service.softwareTrigger({}, ...args), {
+      ...options,
+      deadlineMs,
+    });
+    return toTriggerResult(response);
+  }
+
+  /** The GPIO lines (mode, input level read now) and the camera's temperatures (undefined where it has none). */
+  getIoStatus(options?: CameraCallOptions): Promise<GetIoStatusResponse> {
+    return this.unary((service, ...args) => service.getIoStatus({}, ...args), options);
+  }
+
+  /**
+   * The camera's and the service's events from now on, as they happen (`types`: only these, e.g.
+   * `[EventType.EVENT_TYPE_TRIGGER_MISSED]`; none: all): disconnects and reconnects, settings changes,
+   * hardware triggers, missed triggers, skipped frames, saved captures, temperatures, the service stopping.
+   * Each has a consecutive `event.sequenceNumber`; `missedEvents` counts those this subscriber lost just
+   * before it (it read too slowly). Cold: each subscription opens its own stream; unsubscribing cancels it.
+   * Completes when the service stops (after EVENT_TYPE_SERVICE_STOPPING). No deadline unless given.
+   */
+  watchEvents(types: readonly EventType[] = [], options?: CameraCallOptions): Observable<EventDelivery> {
+    return defer(() => {
+      const request = { types: [...types] };
+      this.check("camera.v1.WatchEventsRequest", request);
+      const [metadata, callOptions] = this.callArguments(options?.deadlineMs, options);
+      return this.connected().watchEvents(request, metadata, callOptions);
+    }).pipe(
+      map(toEventDelivery),
+      catchError((error: unknown) => throwError(() => CameraGrpcError.from(error, this.security))),
+    );
   }
 
   /**

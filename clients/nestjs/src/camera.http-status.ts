@@ -15,7 +15,7 @@ import { status as Status } from "@grpc/grpc-js";
  * | DEADLINE_EXCEEDED                  | 504  |
  * | UNAVAILABLE, CANCELLED             | 503  |
  * | RESOURCE_EXHAUSTED                 | 503; 507 with the ErrorInfo reason STORAGE_FULL |
- * | FAILED_PRECONDITION                | 503; 409 with the ErrorInfo reason FEATURE_UNSUPPORTED |
+ * | FAILED_PRECONDITION                | 503; 409 with the ErrorInfo reason FEATURE_UNSUPPORTED or TRIGGER_MODE |
  * | UNIMPLEMENTED                      | 501  |
  * | INTERNAL, UNKNOWN, DATA_LOSS, ...   | 500  |
  */
@@ -46,6 +46,13 @@ export const STORAGE_FULL = "STORAGE_FULL";
  * instead of 503: the request conflicts with the camera, and retrying will not help).
  */
 export const FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED";
+/**
+ * ErrorInfo reason of a software trigger asked for while the camera is not in software-trigger mode
+ * (FAILED_PRECONDITION -> 409 instead of 503; the message names the mode).
+ */
+export const TRIGGER_MODE = "TRIGGER_MODE";
+/** FAILED_PRECONDITION reasons that are a conflict with the camera's configuration (409), not an outage (503). */
+const CONFLICT_REASONS: ReadonlySet<string> = new Set([FEATURE_UNSUPPORTED, TRIGGER_MODE]);
 /** Seconds a client should wait before retrying a 503 (the `Retry-After` header). */
 export const RETRY_AFTER_S = 1;
 
@@ -76,7 +83,7 @@ export function httpStatusFor(code: Status, reason?: string, conditional = false
   if (code === Status.RESOURCE_EXHAUSTED && reason === STORAGE_FULL) {
     return 507;
   }
-  if (code === Status.FAILED_PRECONDITION && reason === FEATURE_UNSUPPORTED) {
+  if (code === Status.FAILED_PRECONDITION && reason !== undefined && CONFLICT_REASONS.has(reason)) {
     return 409;
   }
   if (code === Status.ABORTED && conditional) {

@@ -67,7 +67,7 @@ export interface CameraHttpErrorOptions {
  * The HTTP status, body and headers for a failed camera call, exactly as the service's REST gateway
  * answers (`rpc_error_response` in camera_grpc/gateway/errors.py): the status from the gRPC code and
  * the ErrorInfo reason (RESOURCE_EXHAUSTED is 507 for STORAGE_FULL, FAILED_PRECONDITION 409 for
- * FEATURE_UNSUPPORTED; ABORTED 412 for a conditional request), the service's message only when
+ * FEATURE_UNSUPPORTED and TRIGGER_MODE; ABORTED 412 for a conditional request), the service's message only when
  * it vouched for it and the status is not 500, 422 in FastAPI's validation shape naming the fields.
  */
 export function cameraHttpError(error: unknown, options: CameraHttpErrorOptions = {}): CameraHttpError {

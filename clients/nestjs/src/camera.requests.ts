@@ -47,7 +47,7 @@ const SCALAR_KINDS: Record<string, string> = {
   bytes: "bytes",
 };
 
-function violation(field: Field, value: unknown): string | undefined {
+function violation(field: Field, value: unknown, item = false): string | undefined {
   if (field.resolvedType instanceof Enum) {
     const names = Object.keys(field.resolvedType.values);
     if (typeof value === "string" && Object.hasOwn(field.resolvedType.values, value)) {
@@ -55,8 +55,8 @@ function violation(field: Field, value: unknown): string | undefined {
     }
     return `must be one of ${names.join(", ")} (the ${field.resolvedType.name} names), not ${JSON.stringify(value)}`;
   }
-  if (field.repeated || field.map || field.resolvedType !== null) {
-    return undefined; // messages are checked field by field; camera.v1 requests have no other such fields
+  if ((field.repeated && !item) || field.map || field.resolvedType !== null) {
+    return undefined; // messages are checked field by field, lists item by item; camera.v1 has no maps
   }
   switch (SCALAR_KINDS[field.type]) {
     case "number":
@@ -100,6 +100,25 @@ export function checkRequest(protoRoot: string, protoFile: string, typeName: str
   }
 }
 
+/** The problems of a repeated field's value: an array, each item checked (`gpio[0].mode`, `types[1]`). */
+function listViolations(field: Field, value: unknown, path: string): FieldViolation[] {
+  if (!Array.isArray(value)) {
+    return [{ field: path, description: `must be an array (a list of ${field.resolvedType?.name ?? field.type})` }];
+  }
+  const nested = field.resolvedType;
+  return value.flatMap((item: unknown, index: number): FieldViolation[] => {
+    const itemPath = `${path}[${index}]`;
+    if (nested !== null && !(nested instanceof Enum)) {
+      if (typeof item !== "object" || item === null || Array.isArray(item)) {
+        return [{ field: itemPath, description: `must be an object (a ${nested.name})` }];
+      }
+      return messageViolations(nested as Type, item as Record<string, unknown>, `${itemPath}.`);
+    }
+    const problem = violation(field, item, true);
+    return problem === undefined ? [] : [{ field: itemPath, description: problem }];
+  });
+}
+
 /** The problems of one message object and of the messages it holds (named by path: `roi.width`). */
 function messageViolations(type: Type, message: Record<string, unknown>, prefix: string): FieldViolation[] {
   const violations: FieldViolation[] = [];
@@ -116,6 +135,10 @@ function messageViolations(type: Type, message: Record<string, unknown>, prefix:
       continue;
     }
     const nested = field.resolvedType;
+    if (field.repeated && !field.map) {
+      violations.push(...listViolations(field, value, prefix + name));
+      continue;
+    }
     if (nested !== null && !(nested instanceof Enum) && !field.repeated && !field.map) {
       if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
         violations.push({ field: prefix + name, description: `must be an object (a ${nested.name})` });

@@ -3,12 +3,15 @@ import type { CameraSettings, UpdateSettingsRequest } from "./generated/camera/v
 /**
  * Some settings to change (`updateSettings`): any fields of {@link CameraSettings}, and of its messages
  * only the parts given (`{ roi: { width: 640 } }` changes the width alone). Enums by their names, as
- * everywhere in this package (`exposureAuto: "AUTO_MODE_ONCE"`).
+ * everywhere in this package (`exposureAuto: "AUTO_MODE_ONCE"`). A list (`gpio`) is replaced whole: give
+ * every line, each line's fields left out take their neutral value (`mode` off, times 0).
  */
 export type SettingsPatch = {
-  [K in keyof CameraSettings]?: NonNullable<CameraSettings[K]> extends object
-    ? Partial<NonNullable<CameraSettings[K]>>
-    : CameraSettings[K];
+  [K in keyof CameraSettings]?: NonNullable<CameraSettings[K]> extends readonly (infer Item)[]
+    ? Partial<Item>[]
+    : NonNullable<CameraSettings[K]> extends object
+      ? Partial<NonNullable<CameraSettings[K]>>
+      : CameraSettings[K];
 };
 
 /** The fields of an UpdateSettingsRequest that only a request has (not a {@link SettingsPatch}). */
@@ -23,7 +26,8 @@ export function snakeCase(name: string): string {
 
 /**
  * The FieldMask paths of a settings patch: one per value given (`null`/`undefined` are "not given"),
- * nested objects by their parts (`{ roi: { width: 640 } }` -> `roi.width`).
+ * nested objects by their parts (`{ roi: { width: 640 } }` -> `roi.width`), a list by its name alone
+ * (`gpio`: AIP-134 names a repeated field whole).
  */
 export function settingsPaths(patch: object, prefix = ""): string[] {
   const paths: string[] = [];

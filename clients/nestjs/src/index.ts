@@ -35,6 +35,7 @@ export {
   HTTP_STATUS_BY_GRPC_CODE,
   RETRY_AFTER_S,
   STORAGE_FULL,
+  TRIGGER_MODE,
   genericMessageFor,
   httpStatusFor,
 } from "./camera.http-status";
@@ -74,12 +75,17 @@ export {
 } from "./camera.status-details";
 export {
   toDate,
+  toFrameMetadata,
   type CaptureEntry,
   type CaptureFile,
   type CapturePage,
   type CaptureResult,
+  type EventDelivery,
+  type EventEntry,
   type Frame,
+  type FrameMetadataEntry,
   type PresetEntry,
+  type TriggerResult,
 } from "./camera.types";
 export * from "./generated/camera/v1/camera";
 export type { Timestamp } from "./generated/google/protobuf/timestamp";
