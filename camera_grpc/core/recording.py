@@ -91,6 +91,9 @@ DEFAULT_MIN_HEADROOM_BYTES = 1024 * 1024 * 1024
 PER_FRAME_OVERHEAD_BYTES = 1024
 #: How often the writer thread checks the free disk space and the duration while waiting, seconds.
 CHECK_INTERVAL_S = 0.2
+#: The free space is also checked whenever this fraction of the threshold was written since the last check,
+#: so a fast recording cannot run past the threshold into a full disk between two timed checks.
+CHECK_THRESHOLD_FRACTION = 0.5
 #: Shortest interval between two published progress snapshots while frames are written, seconds.
 PROGRESS_INTERVAL_S = 0.1
 #: Interval of :meth:`RecordingManager.watch` polls (so a few snapshots per second at most), seconds.
@@ -343,6 +346,8 @@ class Recorder:
         failure: tuple[RecordingState, str] | None = None
         try:
             next_check = 0.0
+            unchecked_bytes = 0
+            check_every_bytes = self._threshold_bytes * CHECK_THRESHOLD_FRACTION
             while True:
                 with self._cond:
                     while not self._queue and self._accepting:
@@ -356,8 +361,8 @@ class Recorder:
                     item = self._queue.popleft() if self._queue else None
                     if item is None and not self._accepting:
                         break
-                if time.monotonic() >= next_check:
-                    next_check = time.monotonic() + CHECK_INTERVAL_S
+                if time.monotonic() >= next_check or (check_every_bytes and unchecked_bytes > check_every_bytes):
+                    next_check, unchecked_bytes = time.monotonic() + CHECK_INTERVAL_S, 0
                     if shutil.disk_usage(self._store.directory).free < self._threshold_bytes:
                         failure = (RecordingState.FAILED, REASON_DISK_FULL)
                         if item is not None:
@@ -371,21 +376,32 @@ class Recorder:
                     self._in_flight = None
                     self._release(item)
                     self._written += 1
+                    unchecked_bytes += item.pixels.nbytes
                     self._write_times.append(time.monotonic())
                     self._publish_progress()
                 elif isinstance(item, _Dropped):
                     self._log_drop(item)
                     self._publish_progress()
-        except OSError as exc:
-            if exc.errno in FULL_ERRNOS:
+        except Exception as exc:
+            if self._disk_full(exc):
+                log.warning("recording %s: the disk is full (%s)", self.recording_id, exc)
                 failure = (RecordingState.FAILED, REASON_DISK_FULL)
             else:
                 log.exception("recording %s: writing failed", self.recording_id)
-                failure = (RecordingState.FAILED, f"write error: {exc.strerror or exc}")
-        except Exception as exc:
-            log.exception("recording %s: writing failed", self.recording_id)
-            failure = (RecordingState.FAILED, f"write error: {exc}")
+                failure = (RecordingState.FAILED, f"write error: {getattr(exc, 'strerror', None) or exc}")
         self._finish(failure)
+
+    def _disk_full(self, exc: Exception) -> bool:
+        """Whether a write failed for want of space: ENOSPC (or quota), or a short write (libraries report those
+        in their own words, e.g. tifffile's "... requested and ... written") with less than a frame left."""
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            return True
+        frame = self._in_flight
+        try:
+            free = shutil.disk_usage(self._store.directory).free
+        except OSError:
+            return False
+        return frame is not None and free < frame.pixels.nbytes + self._threshold_bytes
 
     def _release(self, frame: Frame) -> None:
         with self._cond:
