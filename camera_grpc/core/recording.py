@@ -425,11 +425,8 @@ class Recorder:
             self._queue.clear()
             self._held_bytes = 0
             state, reason = self._end or (RecordingState.FAILED, "ended without a reason")
-        for item in left:
-            if isinstance(item, Frame):
-                self._log_drop(_Dropped(item.frame_number, item.frame_number, DROP_FAILED))
-            else:
-                self._log_drop(item)
+        for run in _runs(left):
+            self._log_drop(run)
         try:
             if failure is None:
                 self._writer.close()
@@ -495,6 +492,20 @@ class Recorder:
             rate_fps=float(len(self._write_times)) / RATE_WINDOW_S,
             files=files,
         )
+
+
+def _runs(items: list[Frame | _Dropped]) -> list[_Dropped]:
+    """Frames left unwritten when a recording fails, as runs of consecutive numbers (a full disk has little room
+    for log lines), with the drops queued among them."""
+    runs: list[_Dropped] = []
+    for item in items:
+        run = item if isinstance(item, _Dropped) else _Dropped(item.frame_number, item.frame_number, DROP_FAILED)
+        last = runs[-1] if runs else None
+        if last is not None and last.reason == run.reason and last.last + 1 == run.first:
+            runs[-1] = _Dropped(last.first, run.last, run.reason)
+        else:
+            runs.append(run)
+    return runs
 
 
 def _is_data(file: RecordingFile, recording_format: RecordingFormat) -> bool:

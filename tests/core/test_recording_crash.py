@@ -190,8 +190,8 @@ def test_a_real_full_disk_fails_the_recording_with_what_was_written_readable(tmp
     written = int(result["written"])  # type: ignore[call-overload]
     assert 10 < written < int(result["fed"])  # type: ignore[call-overload]
     dropped = _assert_readable_up_to(out, written)
-    assert dropped == result["dropped"] and dropped >= 1  # at least the frame that did not fit
     document = json.loads((out / "recording.json").read_text())
+    assert dropped == result["dropped"] == document["frames_dropped"] and dropped >= 1  # at least the one that failed
     assert (document["state"], document["failure_reason"]) == ("failed", "disk full")
 
 
