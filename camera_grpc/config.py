@@ -163,12 +163,6 @@ class Settings(BaseSettings):
         2.0, ge=0, le=60, description="Seconds acquisition keeps running after the last subscriber leaves"
     )
     max_subscribers: StreamCount = Field(64, description="Most Frames streams open at once")
-    events_queue_size: int = Field(
-        256,
-        ge=1,
-        le=65536,
-        description="Events one WatchEvents subscriber's queue holds; a slower one loses the oldest (missed_events)",
-    )
     max_streams_per_peer: int = Field(
         0, ge=0, le=4096, description="Most Frames streams one connection may hold; 0: half of MAX_SUBSCRIBERS"
     )

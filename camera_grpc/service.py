@@ -116,7 +116,7 @@ class CameraRuntime:
         )
         self.store = CaptureStore(settings.image_save_path, metrics=self.metrics)
         #: The service's events (WatchEvents): the camera's, the connection's, settings, captures, temperature.
-        self.events = EventHub(queue_size=settings.events_queue_size, metrics=self.metrics)
+        self.events = EventHub(metrics=self.metrics)
         self._temperature: asyncio.Task[None] | None = None
         self.controller = CameraController(
             self.worker,

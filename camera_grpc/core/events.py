@@ -17,7 +17,7 @@ written by the event loop only; other threads use :meth:`EventHub.publish_thread
 :meth:`EventHub.on_camera_event`. Published :class:`Event` s are frozen: the same object goes to
 every subscriber.
 
-Each subscriber has a bounded queue (``EVENTS_QUEUE_SIZE`` events): when it is full the
+Each subscriber has a bounded queue (:data:`EVENT_QUEUE_SIZE` events): when it is full the
 oldest event is dropped and counted, and the next event delivered says how many were lost
 (``missed_events``), like ``missed_frames`` of the frame streams.
 """
@@ -39,6 +39,9 @@ from camera_grpc.device.settings import TriggerEdge
 from camera_grpc.errors import CameraServiceError, ServiceStoppingError
 
 log = logging.getLogger(__name__)
+
+#: Events one subscriber's queue holds; when it is full the oldest is dropped and counted in ``missed_events``.
+EVENT_QUEUE_SIZE = 256
 
 #: How often the sensor temperature is read and published (where the camera has it), seconds.
 SENSOR_TEMPERATURE_INTERVAL_S = 10.0
@@ -145,8 +148,8 @@ class EventSubscription:
 class EventHub:
     """Numbers events and fans them out (see the module docstring). Create it inside the running event loop."""
 
-    def __init__(self, *, queue_size: int, metrics: ServiceMetrics | None = None) -> None:
-        """``queue_size``: events each subscriber's queue holds before the oldest is dropped (EVENTS_QUEUE_SIZE)."""
+    def __init__(self, *, queue_size: int = EVENT_QUEUE_SIZE, metrics: ServiceMetrics | None = None) -> None:
+        """``queue_size``: events each subscriber's queue holds before the oldest is dropped."""
         self._loop = asyncio.get_running_loop()
         self._queue_size = queue_size
         self._metrics = metrics

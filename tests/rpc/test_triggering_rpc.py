@@ -15,7 +15,7 @@ import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from grpc_health.v1 import health_pb2
 
-from camera_grpc.core.events import EventType
+from camera_grpc.core.events import EVENT_QUEUE_SIZE, EventType
 from camera_grpc.device.simulated import SimulatedCamera, TriggerOutcome
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.rpc.test_settings_rpc import details
@@ -355,25 +355,25 @@ async def test_events_arrive_in_order_without_gaps_settings_and_captures_include
     assert read[-1].event.filename == saved.filename
 
 
-async def test_a_slow_subscriber_is_told_exactly_how_many_events_it_missed(start_service: ServiceFactory) -> None:
-    queue_size = 4
-    service = await start_service(driver=SimulatedCamera(**SMALL_CAMERA), events_queue_size=queue_size)  # type: ignore[arg-type]
-    events = await Events.open(service)
-    published = 50
+async def test_a_slow_subscriber_is_told_exactly_how_many_events_it_missed(small: RunningService) -> None:
+    events = await Events.open(small)
+    hub = small.runtime.events
+    published = 3 * EVENT_QUEUE_SIZE
     for index in range(published):  # all at once on the loop: the stream cannot read in between
-        service.runtime.events.publish(EventType.CAPTURE_SAVED, f"event {index}", filename=f"capture_{index}.png")
-    last = service.runtime.events.last_sequence_number
+        hub.publish(EventType.CAPTURE_SAVED, f"event {index}", filename=f"capture_{index}.png")
+    last = hub.last_sequence_number
     read = await events.until(pb.EVENT_TYPE_CAPTURE_SAVED)
     while read[-1].event.sequence_number != last:
         read += await events.until(pb.EVENT_TYPE_CAPTURE_SAVED)
     events.call.cancel()
 
-    assert len(read) == queue_size
+    assert len(read) == EVENT_QUEUE_SIZE
+    assert read[0].missed_events == published - EVENT_QUEUE_SIZE
     previous = read[0].event.sequence_number - 1 - read[0].missed_events
     for message in read:
         assert message.event.sequence_number == previous + 1 + message.missed_events
         previous = message.event.sequence_number
-    assert sum(message.missed_events for message in read) == published - queue_size
+    assert sum(message.missed_events for message in read) == published - EVENT_QUEUE_SIZE
 
 
 async def test_the_event_stream_ends_after_service_stopping(small: RunningService) -> None:
