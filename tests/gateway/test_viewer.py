@@ -250,6 +250,68 @@ async def test_the_camera_settings_panel_sets_the_region_follows_other_clients_a
     await eventually(lambda: slots.total == 0, what="the page's streams closed")
 
 
+async def test_the_trigger_panel_fires_a_software_trigger_sets_gpio_and_lists_events_as_they_arrive(
+    gateway: RunningGateway, browser: Browser
+) -> None:
+    page = await open_viewer(browser, gateway)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.wait_for_selector("#events-state:has-text('following')")
+    await eventually(lambda: gateway.service.runtime.events.subscriber_count == 1, what="the page's events stream")
+
+    # Trigger controls come from the camera's features; the Trigger button waits for software mode.
+    assert await page.locator("label[for='setting-trigger-source']").text_content() == "Source"
+    assert await page.locator("#setting-trigger-source option").all_text_contents() == [
+        "free_running",
+        "software",
+        "hardware",
+    ]
+    assert await page.locator("#setting-trigger-edge").is_disabled()  # hardware only
+    assert await page.locator("#trigger-fire").is_disabled()
+    await page.select_option("#setting-trigger-source", "software")
+    await page.click("#camera-apply")
+    await page.wait_for_selector("#camera-message:has-text('applied')")
+    assert (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.trigger.source == (
+        pb.TRIGGER_SOURCE_SOFTWARE
+    )
+    # The change is an event in the list, as it arrived.
+    await page.wait_for_selector("#events-list li[data-type='settings_changed']")
+
+    # One trigger round trip: the page shows the frame it produced.
+    await page.click("#trigger-fire:enabled")
+    message = page.locator("#trigger-message:has-text('frame ')")
+    await message.wait_for()
+    number = int((await message.text_content() or "").split()[1])
+    assert number > 0 and "trigger 1," in (await message.text_content() or "")
+
+    # GPIO lines: their modes from the features, applied as the whole list; the service's rules are shown.
+    await page.select_option("#gpio-1-mode", "strobe")
+    await page.click("#gpio-apply")
+    await page.wait_for_selector("#io-message.error:has-text('duration_ms must be above 0')")
+    await page.select_option("#gpio-1-mode", "normal")
+    await page.click("#gpio-apply")
+    await page.wait_for_selector("#io-message:has-text('GPIO applied')")
+    lines = (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.gpio
+    assert [(line.line, line.mode) for line in lines] == [(1, pb.GPIO_MODE_NORMAL), (2, pb.GPIO_MODE_OFF)]
+
+    # A disconnect is listed as a warning, and the reconnect after it.
+    gateway.service.camera.unplug()
+    await page.wait_for_selector("#events-list li.warning[data-type='camera_disconnected']")
+    worker = gateway.service.runtime.worker
+    await eventually(lambda: worker.state.value == "disconnected", what="the camera thread saw it go")
+    gateway.service.camera.replug()
+    await page.wait_for_selector("#events-list li[data-type='camera_reconnected']")
+    assert await page.locator("#events-list li").first.get_attribute("data-type") == "camera_reconnected"
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-trigger.png"), full_page=True)
+    assert errors == []
+    assert await csp_violations(page) == []
+    await page.close()
+    slots = gateway.server.app.state.stream_slots
+    await eventually(lambda: slots.total == 0, what="the page's streams closed")
+
+
 async def test_the_docs_render_offline_under_their_content_security_policy(
     gateway: RunningGateway, browser: Browser
 ) -> None:

@@ -2,10 +2,13 @@
 // (GET /camera `features`), changes sent as PATCH /settings with If-Match, kept up to date by the
 // Server-Sent Events of GET /settings/events (whoever changed the settings), and presets.
 //
-// The events are read with fetch() (an EventSource cannot send the token), parsed as text/event-stream.
+// The events are read with fetch() (an EventSource cannot send the token): event-stream.js.
+import { EventStreamFollower } from "./event-stream.js";
 
-/** Settings the panel leaves out: exposure and gain have the page's own form; the limits are a pair. */
+/** Settings the panel leaves out: exposure and gain have the page's own form; the limits are a pair; the GPIO
+ * lines are a list, with a panel of their own (trigger-panel.js). */
 const SKIPPED = new Set(["exposure_ms", "gain_db", "exposure_auto_limits_ms"]);
+const SKIPPED_GROUPS = new Set(["gpio"]);
 /** Group headings by the first part of a feature's path; features without a group are listed under "Image". */
 const GROUPS = {
   roi: "Region of interest",
@@ -13,6 +16,7 @@ const GROUPS = {
   frame_rate: "Frame rate",
   white_balance: "White balance",
   flip: "Flip",
+  trigger: "Trigger",
 };
 const LABELS = {
   "roi.offset_x": "Left",
@@ -36,14 +40,21 @@ const LABELS = {
   "flip.horizontal": "Left-right",
   "flip.vertical": "Top-bottom",
   saturation_pct: "Saturation",
+  "trigger.source": "Source",
+  "trigger.mode": "Mode",
+  "trigger.edge": "Edge",
+  "trigger.delay_ms": "Delay",
+  "trigger.frames_per_trigger": "Frames per trigger",
 };
 const UNIT_SHORT = { milliseconds: "ms", "frames per second": "fps", percent: "%", dB: "dB" };
 const NOT_SUPPORTED = "not on this camera";
-const EVENTS_RETRY_MS = 2000;
 /** Significant digits a number control shows (the camera's own values may be 199.99999999). */
 const SHOWN_DIGITS = 6;
 /** Controls that only apply while another one has a value: the frame-rate target while the rate is fixed. */
-const APPLIES_WHEN = { "frame_rate.fps": ["frame_rate.mode", "fixed"] };
+const APPLIES_WHEN = {
+  "frame_rate.fps": ["frame_rate.mode", "fixed"],
+  "trigger.edge": ["trigger.source", "hardware"],
+};
 
 /** The element id of a feature's control: `roi.width` -> `setting-roi-width`. */
 export function controlId(path) {
@@ -84,8 +95,7 @@ export class SettingsPanel {
     this.controls = new Map(); // path -> {input, feature}
     this.dirty = new Set(); // paths the user changed and has not applied
     this.revision = null;
-    this.events = null; // AbortController of the open event stream
-    this.eventsRetry = null;
+    this.events = new EventStreamFollower(fetchWithToken, "settings/events", (event) => this.onEvent(event));
     this.usable = false;
     this.form = document.getElementById("camera-form");
     this.message = document.getElementById("camera-message");
@@ -106,7 +116,7 @@ export class SettingsPanel {
     const container = document.getElementById("camera-controls");
     const groups = new Map();
     for (const feature of camera.features) {
-      if (SKIPPED.has(feature.name)) {
+      if (SKIPPED.has(feature.name) || SKIPPED_GROUPS.has(feature.name.split(".")[0])) {
         continue;
       }
       const group = GROUPS[feature.name.split(".")[0]] ?? "Image";
@@ -335,79 +345,17 @@ export class SettingsPanel {
 
   /** Follow GET /settings/events until stopEvents(); reconnects after the stream ends. */
   startEvents() {
-    this.stopEvents();
-    const controller = new AbortController();
-    this.events = controller;
-    this.readEvents(controller.signal).then(
-      () => this.onEventsEnd(controller),
-      (error) => this.onEventsEnd(controller, error),
-    );
+    this.events.start();
   }
 
   stopEvents() {
-    clearTimeout(this.eventsRetry);
-    if (this.events) {
-      this.events.abort();
-      this.events = null;
-    }
+    this.events.stop();
   }
 
-  onEventsEnd(controller, error) {
-    if (controller.signal.aborted || this.events !== controller || error?.name === "Unauthorized") {
-      return;
-    }
-    this.events = null;
-    this.eventsRetry = setTimeout(() => this.startEvents(), EVENTS_RETRY_MS);
-  }
-
-  async readEvents(signal) {
-    const response = await this.fetchWithToken("settings/events", {
-      headers: { Accept: "text/event-stream" },
-      signal,
-      cache: "no-store",
-    });
-    if (!response.ok || !response.body) {
-      throw new Error(`settings events: HTTP ${response.status}`);
-    }
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done || signal.aborted) {
-          return;
-        }
-        buffer += value.replaceAll("\r\n", "\n");
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          this.onEvent(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
-      }
-    } finally {
-      reader.cancel().catch(() => null);
-    }
-  }
-
-  /** One text/event-stream event block: a `settings` event's data is the settings JSON. */
-  onEvent(block) {
-    let event = "message";
-    const data = [];
-    for (const line of block.split("\n")) {
-      if (line.startsWith(":")) {
-        continue; // keep-alive comment
-      }
-      const colon = line.indexOf(":");
-      const name = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-      if (name === "event") {
-        event = value;
-      } else if (name === "data") {
-        data.push(value);
-      }
-    }
-    if (event === "settings" && data.length > 0) {
-      this.show(JSON.parse(data.join("\n")));
+  /** One event of the stream: a `settings` event's data is the settings JSON. */
+  onEvent({ event, data }) {
+    if (event === "settings") {
+      this.show(JSON.parse(data));
     }
   }
 }

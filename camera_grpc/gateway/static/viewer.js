@@ -7,8 +7,10 @@
 // An <img src> cannot send that header, so the live view is the multipart MJPEG stream read with
 // fetch() and its JPEG parts drawn on a canvas, and capture images are fetched and drawn the same way.
 //
-// The other camera settings, their live updates and presets are in settings-panel.js (a module, as this).
+// The other camera settings, their live updates and presets are in settings-panel.js (a module, as this);
+// the Trigger button, the GPIO lines and the events list in trigger-panel.js.
 import { SettingsPanel } from "./settings-panel.js";
+import { TriggerPanel } from "./trigger-panel.js";
 
 const HEALTH_POLL_MS = 2000;
 const LIVE_RETRY_MS = 2000;
@@ -31,6 +33,7 @@ const state = {
   live: null, // the AbortController of the open live stream
   liveFrames: 0,
   panel: null, // the SettingsPanel
+  trigger: null, // the TriggerPanel
 };
 
 // -- token -------------------------------------------------------------------------------
@@ -85,6 +88,7 @@ function needToken(message) {
   token.clear();
   stopLive("sign in to see the live view");
   state.panel.stopEvents();
+  state.trigger.stopEvents();
   $("sign-out").hidden = true;
   $("viewer").hidden = true;
   $("login").hidden = false;
@@ -185,6 +189,7 @@ async function pollHealth() {
     $(id).disabled = !usable;
   }
   state.panel.setUsable(usable);
+  state.trigger.setUsable(usable);
   if (usable && previous !== "healthy") {
     await connect();
   } else if (!usable && previous !== health) {
@@ -208,6 +213,7 @@ async function connect() {
   }
   startLive();
   state.panel.startEvents();
+  state.trigger.startEvents();
   state.panel.loadPresets();
   loadRecent();
 }
@@ -438,6 +444,7 @@ async function loadCamera() {
       $(id).max = camera.max_gain_db;
     }
     $("gain-range").textContent = `${camera.min_gain_db} to ${camera.max_gain_db} dB`;
+    state.trigger.render(camera);
     state.panel.render(camera, await api("GET", "settings")); // shows exposure and gain too (showSettings)
   } catch (error) {
     if (error instanceof Unauthorized) {
@@ -448,6 +455,7 @@ async function loadCamera() {
 }
 
 function showSettings(settings) {
+  state.trigger.show(settings);
   $("exposure").value = settings.exposure;
   $("gain").value = settings.gain;
   if (state.range) {
@@ -574,6 +582,7 @@ async function loadRecent() {
 // -- wiring ------------------------------------------------------------------------------
 
 function init() {
+  state.trigger = new TriggerPanel({ api, fetchWithToken: authorizedFetch });
   state.panel = new SettingsPanel({ api, fetchWithToken: authorizedFetch, onSettings: showSettings });
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
