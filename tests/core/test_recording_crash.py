@@ -89,8 +89,9 @@ DISK_CHILD = textwrap.dedent(
         fed += 1
     final = manager.stop(info.name)
     manager.close()
+    free = shutil.disk_usage(directory).free
     shutil.copytree(directory / "full", out)
-    print(json.dumps({"state": final.state.value, "reason": final.failure_reason,
+    print(json.dumps({"state": final.state.value, "reason": final.failure_reason, "free": free,
                       "written": final.frames_written, "dropped": final.frames_dropped, "fed": fed}))
     """
 )
@@ -196,9 +197,12 @@ def test_a_real_full_disk_fails_the_recording_with_what_was_written_readable(tmp
 
 
 def test_free_space_below_the_threshold_ends_the_recording_before_the_disk_is_full(tmp_path: Path) -> None:
-    result, out = _record_on_small_tmpfs(tmp_path, threshold_bytes=1024 * 1024)
+    threshold_bytes = 1024 * 1024
+    result, out = _record_on_small_tmpfs(tmp_path, threshold_bytes=threshold_bytes)
 
     assert (result["state"], result["reason"]) == ("failed", "disk full")
+    # checked at least every half threshold written: it stopped with most of the threshold still free
+    assert int(result["free"]) > threshold_bytes // 4  # type: ignore[call-overload]
     written = int(result["written"])  # type: ignore[call-overload]
     _assert_readable_up_to(out, written)
     with tifffile.TiffFile(out / "full.ome.tif") as tif:  # finished properly: room was left for the OME-XML
