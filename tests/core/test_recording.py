@@ -35,6 +35,7 @@ from camera_grpc.core.recording_writers import FRAME_METADATA_TAG, FrameWriter, 
 from camera_grpc.device.base import Frame
 from camera_grpc.device.settings import ImageGeometry
 from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
+from camera_grpc.device.worker import CameraWorker
 from camera_grpc.errors import InvalidArgumentError, StorageFullError
 from camera_grpc.formats import PixelFormat
 from tests.support.waiting import eventually
@@ -521,3 +522,43 @@ def test_a_snapshot_is_immutable() -> None:
     with pytest.raises(AttributeError):
         info.frames_written = 3  # type: ignore[misc]
     assert replace(info, frames_written=3).frames_written == 3
+
+
+# -- through the camera worker (the real camera thread) ----------------------------------------------------
+
+
+async def test_recording_from_the_camera_worker_keeps_every_frame_and_an_unplug_fails_it(tmp_path: Path) -> None:
+    camera = SimulatedCamera(WIDTH, HEIGHT, max_frame_rate_fps=200.0)
+    worker = CameraWorker(camera)
+    manager = RecordingManager(tmp_path, disk_full_threshold_bytes=0, min_headroom_bytes=0)
+    worker.add_frame_listener(manager.on_frame)
+    worker.add_state_listener(lambda state: manager.camera_disconnected() if not state.usable else None)
+    worker.start()
+    try:
+        assert worker.wait_until_connected(10.0)
+        geometry = await worker.call(lambda driver: driver.geometry())
+        worker.set_acquiring(True).result(10.0)
+        info = manager.start(
+            RecordingRequest(recording_id="live", max_frames=30), camera=camera.info(), geometry=geometry, settings={}
+        )
+        await eventually(lambda: not manager.get(info.name).running, what="30 frames recorded")
+        done = manager.get(info.name)
+        assert (done.state, done.frames_written, done.frames_dropped) == (RecordingState.COMPLETED, 30, 0)
+        pixels, metadata, _ = tiff_pages(manager.store.path_of("live") / "live.ome.tif")
+        numbers = [read_frame_number(page) for page in pixels]
+        assert numbers == [m["frame_number"] for m in metadata]
+        assert numbers == list(range(numbers[0], numbers[0] + 30))  # consecutive: nothing lost
+
+        unplugged = manager.start(
+            RecordingRequest(recording_id="unplugged"), camera=None, geometry=geometry, settings={}
+        )
+        await eventually(lambda: manager.get(unplugged.name).frames_written >= 3, what="frames recorded")
+        await worker.call(lambda driver: driver.unplug())  # type: ignore[attr-defined]
+        await eventually(lambda: not manager.get(unplugged.name).running, what="the unplug to end the recording")
+        ended = manager.get(unplugged.name)
+        assert (ended.state, ended.failure_reason) == (RecordingState.FAILED, "camera disconnected")
+        kept = tiff_pages(manager.store.path_of("unplugged") / "unplugged.ome.tif")[0]
+        assert len(kept) == ended.frames_written >= 3
+    finally:
+        worker.stop()
+        manager.close()
