@@ -3,7 +3,7 @@
 Each event is one SSE event: its name the event's type in lower case (``trigger_missed``), its ``id`` the
 sequence number, its data the JSON of :class:`~camera_grpc.gateway.schemas.CameraEvent` (every field of
 ``camera.v1.Event`` and ``missed_events``). A quiet stream gets a keep-alive comment every
-:data:`~camera_grpc.gateway.routers.settings.EVENTS_KEEPALIVE_S`. It counts as a live stream (the limits of
+:data:`~camera_grpc.gateway.routers.sse.EVENTS_KEEPALIVE_S`. It counts as a live stream (the limits of
 /stream.mjpg and /settings/events) and ends when the client goes (the watch is cancelled) or the service
 stops (after ``service_stopping``). Should the watch fail once the response has started, a last ``error``
 event carries the error body (as a JSON error answer would) and the stream ends.
@@ -11,7 +11,6 @@ event carries the error body (as a JSON error answer would) and the stream ends.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -20,13 +19,12 @@ import grpc
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 
 from camera_grpc.client import CameraRpcError
 from camera_grpc.client.settings import enum_choices, enum_number
 from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
 from camera_grpc.gateway.errors import error_responses, rpc_error_response
-from camera_grpc.gateway.routers.settings import EVENT_STREAM, EVENTS_KEEPALIVE_S, KEEPALIVE
+from camera_grpc.gateway.routers.sse import EVENT_STREAM, KEEPALIVE, end_call, event_stream, opened, with_keepalives
 from camera_grpc.gateway.routers.stream import StreamSlot, StreamSlots, get_stream_slots
 from camera_grpc.gateway.schemas import CameraEvent
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -59,32 +57,14 @@ def error_event(failure: CameraRpcError) -> bytes:
 
 
 async def _events(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> AsyncIterator[bytes]:
-    reading: asyncio.Future[object] | None = None
     try:
-        while True:
-            reading = asyncio.ensure_future(call.read())
-            while not reading.done():
-                done, _ = await asyncio.wait({reading}, timeout=EVENTS_KEEPALIVE_S)
-                if not done:
-                    yield KEEPALIVE
-            message = reading.result()
-            reading = None
-            if not isinstance(message, pb.WatchEventsResponse):
-                return  # the service ended the watch (stopping, after SERVICE_STOPPING)
-            yield sse_event(message)
+        async for message in with_keepalives(call):  # ends after SERVICE_STOPPING (the service ends the watch)
+            yield KEEPALIVE if message is None else sse_event(message)  # type: ignore[arg-type]
     except grpc.aio.AioRpcError as exc:
         log.info("events ended by the camera service: %s", exc.code().name)
         yield error_event(CameraRpcError.from_rpc_error(exc))
     finally:
-        if reading is not None:
-            reading.cancel()
-        call.cancel()
-        slot.release()
-
-
-def _end(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
-    call.cancel()
-    slot.release()
+        end_call(call, slot)
 
 
 @router.get(
@@ -116,26 +96,8 @@ async def events(
         raise RequestValidationError([{"type": "enum", "loc": ("query", "type"), "msg": str(exc)}]) from None
     slot = slots.take(client)
     call = upstream.camera.WatchEvents(pb.WatchEventsRequest(types=numbers))
-    try:  # the service answers a watch with its headers at once; the events come when they happen
-        await asyncio.wait_for(call.initial_metadata(), timeout=upstream.timeout_s)
-    except TimeoutError:
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
-    except grpc.aio.AioRpcError as exc:
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
-    except BaseException:
-        _end(call, slot)
-        raise
-    if call.done():  # failed at once (e.g. the service publishes no events)
-        try:
-            await call.read()
-        except grpc.aio.AioRpcError as exc:
-            _end(call, slot)
-            return rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
-    return StreamingResponse(
-        _events(call, slot),
-        media_type=EVENT_STREAM,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        background=BackgroundTask(_end, call, slot),  # runs when the client disconnects, too
-    )
+    # The service answers a watch with its headers at once; the events come when they happen.
+    _, failed = await opened(call, slot, upstream, call.initial_metadata())
+    if failed is None and call.done():  # failed at once (e.g. the service publishes no events)
+        _, failed = await opened(call, slot, upstream, call.read())
+    return failed if failed is not None else event_stream(_events(call, slot), call, slot)

@@ -9,7 +9,6 @@ changed). ``If-Match: *`` is unconditional; a weak or non-numeric tag can never 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -17,12 +16,19 @@ from typing import Annotated
 import grpc
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
-from camera_grpc.client import CameraRpcError
 from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
-from camera_grpc.gateway.errors import error_responses, rpc_error_response
+from camera_grpc.gateway.errors import error_responses
+from camera_grpc.gateway.routers.sse import (
+    EVENT_STREAM,
+    KEEPALIVE,
+    end_call,
+    ended_at_once,
+    event_stream,
+    opened,
+    with_keepalives,
+)
 from camera_grpc.gateway.routers.stream import StreamSlot, StreamSlots, get_stream_slots
 from camera_grpc.gateway.schemas import CameraSettings, SettingsEvent, SettingsUpdate
 from camera_grpc.gateway.settings_schemas import SettingsPatch
@@ -32,12 +38,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["settings"])
 
-EVENT_STREAM = "text/event-stream"
 #: Name of the events of GET /settings/events.
 SETTINGS_EVENT = "settings"
-#: Seconds between keep-alive comments on a quiet event stream (proxies close idle connections; a write also
-#: finds out that a client went away without saying so).
-EVENTS_KEEPALIVE_S = 15.0
 #: ``If-Match`` value that matches any revision.
 ANY_REVISION = "*"
 #: Largest revision (a uint64).
@@ -153,38 +155,17 @@ def settings_event(message: pb.WatchSettingsResponse) -> bytes:
     return (f"event: {SETTINGS_EVENT}\nid: {message.settings.revision}\ndata: {event.model_dump_json()}\n\n").encode()
 
 
-KEEPALIVE = b": keep-alive\n\n"
-
-
 async def _events(
     call: grpc.aio.UnaryStreamCall, first: pb.WatchSettingsResponse, slot: StreamSlot
 ) -> AsyncIterator[bytes]:
-    reading: asyncio.Future[object] | None = None
     try:
         yield settings_event(first)
-        while True:
-            reading = asyncio.ensure_future(call.read())
-            while not reading.done():
-                done, _ = await asyncio.wait({reading}, timeout=EVENTS_KEEPALIVE_S)
-                if not done:
-                    yield KEEPALIVE
-            message = reading.result()
-            reading = None
-            if not isinstance(message, pb.WatchSettingsResponse):
-                return  # the service ended the watch (stopping)
-            yield settings_event(message)
+        async for message in with_keepalives(call):  # ends when the service ends the watch (stopping)
+            yield KEEPALIVE if message is None else settings_event(message)  # type: ignore[arg-type]
     except grpc.aio.AioRpcError as exc:
         log.info("settings events ended by the camera service: %s", exc.code().name)
     finally:
-        if reading is not None:
-            reading.cancel()
-        call.cancel()
-        slot.release()
-
-
-def _end(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
-    call.cancel()
-    slot.release()
+        end_call(call, slot)
 
 
 @router.get(
@@ -207,23 +188,9 @@ async def settings_events(
     it ends the watch. A watcher that reads slowly gets the newest settings (revisions may be skipped)."""
     slot = slots.take(client)
     call = upstream.camera.WatchSettings(pb.WatchSettingsRequest())
-    try:
-        first = await asyncio.wait_for(call.read(), timeout=upstream.timeout_s)
-    except TimeoutError:
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
-    except grpc.aio.AioRpcError as exc:
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
-    except BaseException:
-        _end(call, slot)
-        raise
+    first, failed = await opened(call, slot, upstream, call.read())
+    if failed is not None:
+        return failed
     if not isinstance(first, pb.WatchSettingsResponse):  # ended at once, without an error
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="query")
-    return StreamingResponse(
-        _events(call, first, slot),
-        media_type=EVENT_STREAM,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        background=BackgroundTask(_end, call, slot),  # runs when the client disconnects, too
-    )
+        return ended_at_once(call, slot)
+    return event_stream(_events(call, first, slot), call, slot)

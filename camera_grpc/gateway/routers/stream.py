@@ -24,7 +24,6 @@ service, and at most ``REST_MAX_STREAMS`` in all (503 beyond).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -36,10 +35,10 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
-from camera_grpc.client import CameraRpcError
 from camera_grpc.formats import JPEG_QUALITY_MAX, JPEG_QUALITY_MIN
 from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
-from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses, rpc_error_response
+from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses
+from camera_grpc.gateway.routers.sse import end_call, ended_at_once, opened
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -120,13 +119,7 @@ async def _parts(call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse, slot:
     except grpc.aio.AioRpcError as exc:
         log.info("live stream ended by the camera service: %s", exc.code().name)
     finally:
-        call.cancel()
-        slot.release()
-
-
-def _end(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
-    call.cancel()
-    slot.release()
+        end_call(call, slot)
 
 
 @router.get(
@@ -165,20 +158,14 @@ async def stream(
         request.quality = quality
     slot = slots.take(client)
     call = upstream.camera.Frames(request)
-    try:
-        first = await asyncio.wait_for(call.read(), timeout=upstream.timeout_s)
-    except TimeoutError:
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, ""), location="query")
-    except BaseException:
-        _end(call, slot)
-        raise
+    first, failed = await opened(call, slot, upstream, call.read())
+    if failed is not None:
+        return failed
     if not isinstance(first, pb.FramesResponse):  # ended at once, without an error
-        _end(call, slot)
-        return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="query")
+        return ended_at_once(call, slot)
     return StreamingResponse(
         _parts(call, first, slot),
         media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"},
-        background=BackgroundTask(_end, call, slot),  # runs when the client disconnects, too
+        background=BackgroundTask(end_call, call, slot),  # runs when the client disconnects, too
     )

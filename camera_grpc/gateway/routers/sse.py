@@ -1,0 +1,94 @@
+"""What the gateway's streaming routes share: opening a server-streaming call within the gateway's deadline
+(an error answer, and the call ended, if it fails), and a stream's messages with keep-alives.
+
+A streaming response holds a :class:`~camera_grpc.gateway.routers.stream.StreamSlot`; :func:`end_call` cancels
+the call and gives the slot back (idempotent: it runs when the body ends and again when the client goes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, TypeVar
+
+import grpc
+from fastapi import Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from camera_grpc.client import CameraRpcError
+from camera_grpc.gateway.dependencies import Upstream
+from camera_grpc.gateway.errors import rpc_error_response
+
+if TYPE_CHECKING:  # (stream.py uses this module)
+    from camera_grpc.gateway.routers.stream import StreamSlot
+
+EVENT_STREAM = "text/event-stream"
+#: Seconds between keep-alive comments on a quiet event stream (proxies close idle connections; a write also
+#: finds out that a client went away without saying so).
+EVENTS_KEEPALIVE_S = 15.0
+KEEPALIVE = b": keep-alive\n\n"
+#: Headers of an event stream: never cached, not buffered by a proxy (nginx).
+EVENT_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+_T = TypeVar("_T")
+
+
+def end_call(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
+    call.cancel()
+    slot.release()
+
+
+async def opened(
+    call: grpc.aio.UnaryStreamCall, slot: StreamSlot, upstream: Upstream, first: Awaitable[_T]
+) -> tuple[_T, None] | tuple[None, Response]:
+    """``first`` (the call's first message, or its headers) within the gateway's deadline; else the error answer
+    (504 past the deadline, the call's own status if it failed), the call ended and its slot given back."""
+    try:
+        return await asyncio.wait_for(first, timeout=upstream.timeout_s), None
+    except TimeoutError:
+        failure = CameraRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, "")
+    except grpc.aio.AioRpcError as exc:
+        failure = CameraRpcError.from_rpc_error(exc)
+    except BaseException:
+        end_call(call, slot)
+        raise
+    end_call(call, slot)
+    return None, rpc_error_response(failure, location="query")
+
+
+def ended_at_once(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> Response:
+    """The answer to a stream that ended before its first message, without an error: 503."""
+    end_call(call, slot)
+    return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="query")
+
+
+async def with_keepalives(call: grpc.aio.UnaryStreamCall) -> AsyncIterator[object | None]:
+    """The call's messages until it ends (grpc.aio.EOF), and None for every :data:`EVENTS_KEEPALIVE_S` without
+    one (time for a keep-alive comment)."""
+    reading: asyncio.Future[object] | None = None
+    try:
+        while True:
+            reading = asyncio.ensure_future(call.read())
+            while not reading.done():
+                done, _ = await asyncio.wait({reading}, timeout=EVENTS_KEEPALIVE_S)
+                if not done:
+                    yield None
+            message = reading.result()
+            reading = None
+            if message is grpc.aio.EOF:
+                return
+            yield message
+    finally:
+        if reading is not None:
+            reading.cancel()
+
+
+def event_stream(body: AsyncIterator[bytes], call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> StreamingResponse:
+    """A text/event-stream response of ``body``; the call is cancelled and the slot given back when it ends."""
+    return StreamingResponse(
+        body,
+        media_type=EVENT_STREAM,
+        headers=EVENT_STREAM_HEADERS,
+        background=BackgroundTask(end_call, call, slot),  # runs when the client disconnects, too
+    )
