@@ -122,16 +122,17 @@ async def test_io_status_reads_the_lines_as_configured(service: RunningService) 
     assert (await asyncio.to_thread(blocking)).lines == status.lines
 
 
-async def test_watch_events_delivers_the_types_asked_for_in_order(service: RunningService) -> None:
+async def test_watch_events_delivers_only_the_types_asked_for(service: RunningService) -> None:
     async with (
         AsyncCameraClient(service.address) as camera,
-        camera.watch_events(["settings_changed", "capture_saved"]) as events,
+        camera.watch_events(["settings_changed"]) as settings_events,
+        camera.watch_events([pb.EVENT_TYPE_CAPTURE_SAVED]) as capture_events,
     ):
-        await eventually(lambda: service.runtime.events.subscriber_count == 1, what="the watch subscribed")
+        await eventually(lambda: service.runtime.events.subscriber_count == 2, what="the watches subscribed")
         applied = await camera.update_settings(gamma=2.0)
         saved = await camera.capture()
-        changed = await asyncio.wait_for(anext(events), STATE_TIMEOUT_S)
-        captured = await asyncio.wait_for(anext(events), STATE_TIMEOUT_S)
+        changed = await asyncio.wait_for(anext(settings_events), STATE_TIMEOUT_S)
+        captured = await asyncio.wait_for(anext(capture_events), STATE_TIMEOUT_S)  # not the change before it
     assert (changed.event.type, changed.event.settings_revision, changed.event.cause) == (
         pb.EVENT_TYPE_SETTINGS_CHANGED,
         applied.settings.revision,
