@@ -12,7 +12,8 @@ from grpc_health.v1 import health_pb2
 
 from camera_grpc.client import channel_options
 from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
-from camera_grpc.core.metrics import CAPTURE_STAGES, DROP_REASONS, POLICIES, PROTOCOLS, ServiceMetrics
+from camera_grpc.core.events import EventType
+from camera_grpc.core.metrics import CAPTURE_STAGES, DROP_REASONS, POLICIES, PROTOCOLS, TRIGGER_SOURCES, ServiceMetrics
 from camera_grpc.formats import Encoding
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
@@ -259,6 +260,8 @@ async def test_label_sets_stay_bounded(small: RunningService) -> None:
         "encoding": {encoding.value for encoding in Encoding},
         "policy": set(POLICIES),
         "protocol": set(PROTOCOLS),
+        "type": {event_type.value for event_type in EventType},
+        "source": set(TRIGGER_SOURCES),
     }
     series = 0
     for family in metrics_of(small).registry.collect():
