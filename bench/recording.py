@@ -125,7 +125,15 @@ class FeedResult:
     state: str
 
 
-def feed(directory: Path, fps: float, duration_s: float, *, preview: bool, budget: int) -> FeedResult:
+def feed(
+    directory: Path,
+    fps: float,
+    duration_s: float,
+    *,
+    preview: bool,
+    budget: int,
+    recording_format: RecordingFormat = RecordingFormat.OME_TIFF,
+) -> FeedResult:
     """A paced feeder at ``fps`` (each frame its own buffer) into a recording for ``duration_s``."""
     images = templates()
     manager = RecordingManager(directory, queue_budget_bytes=budget, min_headroom_bytes=0)
@@ -151,7 +159,7 @@ def feed(directory: Path, fps: float, duration_s: float, *, preview: bool, budge
     for thread in threads:
         thread.start()
     info = manager.start(
-        RecordingRequest(format=RecordingFormat.OME_TIFF),
+        RecordingRequest(format=recording_format),
         camera=None,
         geometry=ImageGeometry(WIDTH, HEIGHT, PixelFormat.MONO8, 8),
         settings={},
@@ -231,7 +239,11 @@ def main() -> None:
             )
     disk_rate = float(np.mean(dd_rates))
 
-    steady = feed(base, FPS, DURATION_S * (0.25 if args.quick else 1.0), preview=True, budget=QUEUE_BUDGET_BYTES)
+    steady_s = DURATION_S * (0.25 if args.quick else 1.0)
+    steady = feed(base, FPS, steady_s, preview=True, budget=QUEUE_BUDGET_BYTES)
+    steady_zarr = feed(
+        base, FPS, steady_s, preview=True, budget=QUEUE_BUDGET_BYTES, recording_format=RecordingFormat.OME_ZARR
+    )
     overload_fps = 2 * disk_rate / FRAME_BYTES
     over = feed(base, overload_fps, OVERLOAD_S * (0.5 if args.quick else 1.0), preview=False, budget=QUEUE_BUDGET_BYTES)
     lines += [
@@ -240,7 +252,12 @@ def main() -> None:
         "peak RSS growth MiB (budget) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for label, result in (("5 MP MONO8 at 30 fps + JPEG preview", steady), ("2x the dd rate", over)):
+    runs = (
+        ("OME-TIFF, 5 MP MONO8 at 30 fps + JPEG preview", steady),
+        ("OME-Zarr, 5 MP MONO8 at 30 fps + JPEG preview", steady_zarr),
+        ("OME-TIFF, 2x the dd rate", over),
+    )
+    for label, result in runs:
         lines.append(
             f"| {label} | {result.offered_fps:.1f} | {result.achieved_fps:.1f} | {result.fed} | {result.written} | "
             f"{result.dropped} | {result.fed == result.written + result.dropped} | "
