@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from camera_grpc.core.recording_writers import RecordingFormat
+from camera_grpc.core.recording_writers import RecordingFormat, finish_ome_tiff
 from camera_grpc.core.storage import FdReserve
 from camera_grpc.errors import (
     CameraServiceError,
@@ -445,9 +445,12 @@ class RecordingStore:
             frames, drops = read_frame_log(folder / FRAME_LOG_NAME)
             try:
                 recording_format = RecordingFormat(document.get("format"))
-                size = sum(file.size_bytes for file in self.files(recording_id, recording_format))
             except ValueError:
-                size = 0
+                recording_format = None
+            if recording_format is RecordingFormat.OME_TIFF:
+                self._finish_tiffs(folder)
+            files = self.files(recording_id, recording_format) if recording_format is not None else []
+            size = sum(file.size_bytes for file in files if file.name not in _SIDECAR_CONTENT_TYPES)
             last_change = max((path.stat().st_mtime for path in folder.iterdir()), default=None)
             ended = datetime.fromtimestamp(last_change, UTC) if last_change is not None else datetime.now(UTC)
             document.update(
@@ -466,6 +469,15 @@ class RecordingStore:
                 len(frames),
             )
         return marked
+
+    @staticmethod
+    def _finish_tiffs(folder: Path) -> None:
+        """Give the OME-TIFF files of a cut-off recording their OME-XML (best effort: they read without it)."""
+        for path in sorted(folder.glob(f"*{RecordingFormat.OME_TIFF.suffix}")):
+            try:
+                finish_ome_tiff(path)
+            except Exception as exc:
+                log.warning("recording file %s: could not write its OME-XML after the crash: %s", path, exc)
 
 
 def _tree_size(path: Path) -> int:

@@ -218,7 +218,13 @@ class OmeTiffWriter(FrameWriter):
             self._first = _FirstFrame(frame)
             self._file = open(self.path, "xb")  # noqa: SIM115 - closed in close()
             self._tiff = tifffile.TiffWriter(self._file, bigtiff=self.bigtiff, ome=False)
-            description = json.dumps({"camera_grpc_recording": self._name, "note": "OME-XML is written at the end"})
+            description = json.dumps(
+                {
+                    "camera_grpc_recording": self._name,
+                    "bit_depth": frame.bit_depth,
+                    "note": "OME-XML is written at the end",
+                }
+            )
         else:
             self._first.check(frame)
             description = None
@@ -275,36 +281,80 @@ class OmeTiffWriter(FrameWriter):
             )
 
     def _write_ome(self) -> None:
-        if not self._planes or self._first is None:
-            return
-        count = len(self._planes)
-        height, width = self._first.shape[:2]
-        rgb = len(self._first.shape) == 3
-        shape = (count, height, width, 3) if rgb else (count, height, width)
-        stored = (count, 1, 1, height, width, 3 if rgb else 1)
-        times = [p["camera_time_s"] for p in self._planes]
-        if any(t is None for t in times):
-            received = [datetime.fromisoformat(p["received_at"]) for p in self._planes]
-            delta = [(t - received[0]).total_seconds() for t in received]
-        else:
-            delta = [t - times[0] for t in times]
-        ome = tifffile.OmeXml()
-        ome.addimage(
-            self._first.dtype,
-            shape,
-            stored,
-            axes="TYXS" if rgb else "TYX",
-            Name=self._name,
-            SignificantBits=self._first.bit_depth,
-            Plane={
-                "DeltaT": delta,
-                "DeltaTUnit": ["s"] * count,
-                "ExposureTime": [p["exposure_ms"] for p in self._planes],
-                "ExposureTimeUnit": ["ms"] * count,
-            },
-        )
-        tifffile.tiffcomment(self.path, ome.tostring(declaration=True), pageindex=0)
-        self._good_size = self.path.stat().st_size
+        if self._planes and self._first is not None:
+            write_ome_xml(
+                self.path, self._planes, self._first.dtype, self._first.shape, self._first.bit_depth, self._name
+            )
+            self._good_size = self.path.stat().st_size
+
+
+def write_ome_xml(
+    path: Path,
+    planes: list[dict[str, Any]],
+    dtype: np.dtype,
+    frame_shape: tuple[int, ...],
+    bit_depth: int,
+    name: str,
+) -> None:
+    """Write the OME-XML describing the first ``len(planes)`` pages (frames of ``frame_shape``) of a TIFF file into
+    its first page's ImageDescription: per-plane DeltaT (camera clock when every frame has it, else the time each
+    was received) and ExposureTime."""
+    count = len(planes)
+    height, width = frame_shape[:2]
+    rgb = len(frame_shape) == 3
+    shape = (count, height, width, 3) if rgb else (count, height, width)
+    stored = (count, 1, 1, height, width, 3 if rgb else 1)
+    times = [plane["camera_time_s"] for plane in planes]
+    if any(t is None for t in times):
+        received = [datetime.fromisoformat(plane["received_at"]) for plane in planes]
+        delta = [(t - received[0]).total_seconds() for t in received]
+    else:
+        delta = [t - times[0] for t in times]
+    ome = tifffile.OmeXml()
+    ome.addimage(
+        dtype,
+        shape,
+        stored,
+        axes="TYXS" if rgb else "TYX",
+        Name=name,
+        SignificantBits=bit_depth,
+        Plane={
+            "DeltaT": delta,
+            "DeltaTUnit": ["s"] * count,
+            "ExposureTime": [plane["exposure_ms"] for plane in planes],
+            "ExposureTimeUnit": ["ms"] * count,
+        },
+    )
+    tifffile.tiffcomment(path, ome.tostring(declaration=True), pageindex=0)
+
+
+def finish_ome_tiff(path: Path) -> int:
+    """After a crash (start-up recovery): give a recording's TIFF file whose writer never closed it its OME-XML,
+    describing its complete pages (a page cut short by the crash is left out). Returns the pages described; 0 if
+    the file has its OME-XML already or has no complete page."""
+    size = path.stat().st_size
+    planes: list[dict[str, Any]] = []
+    with tifffile.TiffFile(path, _useframes=False) as tif:
+        if tif.is_ome:
+            return 0
+        first = tif.pages.first
+        try:
+            bit_depth = int(json.loads(first.description).get("bit_depth", first.bitspersample))
+        except (ValueError, AttributeError):
+            bit_depth = first.bitspersample
+        dtype, frame_shape = first.dtype, first.shape
+        try:
+            for page in tif.pages:
+                tag = page.tags.get(FRAME_METADATA_TAG)
+                ends = [offset + count for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True)]
+                if tag is None or page.shape != frame_shape or max(ends, default=size + 1) > size:
+                    break
+                planes.append(json.loads(tag.value))
+        except Exception as exc:  # an IFD cut short by the crash ends the readable pages
+            log.info("%s: pages end at %d (%s)", path, len(planes), exc)
+    if planes:
+        write_ome_xml(path, planes, dtype, frame_shape, bit_depth, path.name)
+    return len(planes)
 
 
 class OmeZarrWriter(FrameWriter):

@@ -144,6 +144,11 @@ def test_kill_9_leaves_files_their_readers_open_with_every_flushed_frame(tmp_pat
     assert info.state is RecordingState.FAILED and info.failure_reason == "service stopped"
     assert info.frames_written == len(numbers) and info.end_time is not None
     recovered.close()
+    if recording_format == "ome-tiff":  # recovery also wrote the OME-XML, for the complete pages
+        with tifffile.TiffFile(folder / "killed.ome.tif") as tif:
+            assert tif.is_ome and tif.series[0].shape[0] >= len(numbers)
+            series = tif.series[0].asarray()
+            assert [read_frame_number(page) for page in series[: len(numbers)]] == numbers
 
 
 def _unshare_works() -> bool:
