@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import grpc
 from fastapi import Response
@@ -20,8 +20,12 @@ from camera_grpc.client import CameraRpcError
 from camera_grpc.gateway.dependencies import Upstream
 from camera_grpc.gateway.errors import rpc_error_response
 
-if TYPE_CHECKING:  # (stream.py uses this module)
-    from camera_grpc.gateway.routers.stream import StreamSlot
+
+class StreamSlot(Protocol):
+    """A live stream's place in the limits (``routers.stream.StreamSlot``, which uses this module)."""
+
+    def release(self) -> None: ...
+
 
 EVENT_STREAM = "text/event-stream"
 #: Seconds between keep-alive comments on a quiet event stream (proxies close idle connections; a write also
