@@ -103,6 +103,8 @@ async def test_events_arrive_named_by_type_with_the_sequence_number_as_id(gatewa
         assert json.loads(event["data"])["filename"] == saved["filename"]
         assert ids == list(range(ids[0], ids[0] + len(ids)))  # no gaps
     await eventually(lambda: slots.total == 0, what="the event stream's slot given back")
+    hub = gateway.service.runtime.events
+    await eventually(lambda: hub.subscriber_count == 0, what="the gateway's watch cancelled when the client went")
 
 
 async def test_events_of_some_types_and_an_unplugged_camera(gateway: RunningGateway) -> None:
