@@ -88,17 +88,21 @@ Triggering (issue 13, FEATURES.md 11)
     trigger delay). HARDWARE: ``PxLGetNextFrame`` blocks until a triggered frame arrives; no timeout is
     documented (CS aborttrigger.cpp), though samples see ``ApiCameraTimeoutError`` "on occasion" and
     the emulator returns it after its trigger timeout (FEATURES.md 24.11 leaves it open). So the
-    blocking call runs on a short-lived helper thread (one at a time, ``pixelink-trigger-wait``) that
-    does nothing but call ``getNextNumPyFrame`` into a buffer it was given, again after each timeout
-    code, and hand the return code and descriptor back through a Future. :meth:`PixelinkCamera.grab`
-    waits for that Future at most :data:`~camera_grpc.device.base.TRIGGER_WAIT_SLICE_S`, probes the
-    camera (a cheap read: an unplug is noticed even if the SDK keeps the grab blocked) and raises
-    :class:`~camera_grpc.device.base.NoTriggerYet`; the next grab continues the same wait, so no frame
-    is lost between slices. Control calls meanwhile are allowed by the SDK (the vendor's aborttrigger
-    sample stops the stream from another thread while a grab blocks; the emulator documents the same).
-    Every stream STOP (stop_streaming, a setting that needs a stopped stream, close) wakes the helper
-    with ``ApiStreamStopped`` (aborttrigger.cpp) and its outcome is dropped: a frame completed in that
-    instant is lost. An unplug wakes it with a disconnect code, raised at the next grab.
+    blocking calls run on a helper thread (one per stream, ``pixelink-trigger-wait``) that does nothing
+    but call ``getNextNumPyFrame`` into the buffers the camera thread hands it (up to
+    :data:`TRIGGER_WAIT_BUFFERS` at a time), again after each timeout code, one after the other, and
+    hand each return code and descriptor back through a queue: a frame that follows at once (a burst, a
+    sequence) finds a grab already waiting, as the SDK requires (frames nobody waits for are lost).
+    :meth:`PixelinkCamera.grab` waits for the next outcome at most
+    :data:`~camera_grpc.device.base.TRIGGER_WAIT_SLICE_S`, probes the camera (a cheap read: an unplug is
+    noticed even if the SDK kept the grab blocked) and raises
+    :class:`~camera_grpc.device.base.NoTriggerYet`; the helper keeps waiting, so no frame is lost
+    between slices. It starts with the stream (or at the first grab after the trigger was armed).
+    Control calls meanwhile are allowed by the SDK (the vendor's aborttrigger sample stops the stream
+    from another thread while a grab blocks; the emulator documents the same). Every stream STOP
+    (stop_streaming, a setting that needs a stopped stream, close) wakes the helper with
+    ``ApiStreamStopped`` (aborttrigger.cpp); it ends and what it had is dropped (a frame completed in
+    that instant is lost). An unplug wakes it with a disconnect code, raised at the next grab.
 
     Per-frame metadata: ``camera_time_s`` is the descriptor's ``dFrameTime`` (``fFrameTime`` if 0):
     seconds on the camera's clock (``pixelink:<serial>``; latched at the end of the exposure, FEATURES.md
@@ -145,10 +149,9 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import queue
 import threading
 import time
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -335,6 +338,8 @@ EVENT_TYPES: dict[str, tuple[CameraEventType, TriggerEdge | None, bool]] = {
 SKIPPED_COUNT_BYTES = 4
 #: Longest a stream stop waits for the trigger-wait helper's blocked grab to end, seconds.
 TRIGGER_WAIT_END_S = 2.0
+#: Buffers the trigger-wait helper holds: one being filled, the others for frames that follow at once (a burst).
+TRIGGER_WAIT_BUFFERS = 3
 
 
 class _Layout(enum.Enum):
@@ -420,6 +425,8 @@ class _FrameBuffers:
         self.pool = BufferPool((geometry.height, geometry.width), geometry.pixel_format.sample_type)
         #: 16-bit and packed formats: the SDK's bytes (flat uint8), converted into a pooled array per frame.
         self.raw = None if geometry.layout is _Layout.BYTES else np.empty(geometry.frame_bytes, np.uint8)
+        #: Raw buffers of hardware-trigger grabs, several of which are handed to the wait helper at once.
+        self.raw_pool = None if self.raw is None else BufferPool((geometry.frame_bytes,), np.uint8)
         self._pairs = geometry.width * geometry.height // PACKED_PIXELS
         self._scratch = np.empty(self._pairs, np.uint16) if geometry.layout is _Layout.PACKED_12 else None
 
@@ -427,28 +434,31 @@ class _FrameBuffers:
         """The uint8 array the SDK fills (pixelinkWrapper passes ``array.size`` as the byte count)."""
         return self.raw if self.raw is not None else self.pool.acquire()
 
+    def spare_target(self) -> np.ndarray:
+        """Like :meth:`sdk_target`, but never the one reused raw buffer (for targets handed out ahead)."""
+        return self.raw_pool.acquire() if self.raw_pool is not None else self.pool.acquire()
+
     def to_pixels(self, target: np.ndarray) -> np.ndarray:
         """The frame's pixels in the delivered layout (a pooled array)."""
         layout = self.geometry.layout
         if layout is _Layout.BYTES:
             return target  # 8-bit: the SDK wrote straight into a pooled buffer
         pixels = self.pool.acquire()
-        assert self.raw is not None
         if layout is _Layout.BIG_ENDIAN_16:
-            np.copyto(pixels, self.raw.view(">u2").reshape(pixels.shape))  # big-endian -> native
+            np.copyto(pixels, target.view(">u2").reshape(pixels.shape))  # big-endian -> native
             shift = BITS_16 - self.geometry.bit_depth
         else:
-            self._unpack_12(pixels)
+            self._unpack_12(pixels, target)
             shift = BITS_12 - self.geometry.bit_depth
         if shift > 0:
             np.right_shift(pixels, shift, out=pixels)  # MSB-aligned -> right-aligned
         return pixels
 
-    def _unpack_12(self, pixels: np.ndarray) -> None:
+    def _unpack_12(self, pixels: np.ndarray, raw: np.ndarray) -> None:
         """GigE Vision 1.0: b0 = P0[11:4], b1 = P0[3:0] | P1[3:0] << 4, b2 = P1[11:4] (FEATURES.md 5.1)."""
-        assert self.raw is not None and self._scratch is not None
+        assert self._scratch is not None
         pairs, scratch, u16 = self._pairs, self._scratch, np.uint16
-        packed = self.raw[: pairs * PACKED_BYTES].reshape(pairs, PACKED_BYTES)
+        packed = raw[: pairs * PACKED_BYTES].reshape(pairs, PACKED_BYTES)
         flat = pixels.reshape(-1)
         out = flat[: pairs * PACKED_PIXELS].reshape(pairs, PACKED_PIXELS)
         first, second = out[:, 0], out[:, 1]
@@ -459,7 +469,7 @@ class _FrameBuffers:
         np.right_shift(packed[:, 1], NIBBLE_BITS, out=scratch, dtype=u16)
         np.bitwise_or(second, scratch, out=second)
         if flat.size % PACKED_PIXELS:  # an odd last pixel: b0 = P[11:4], b1 = P[3:0]
-            flat[-1] = (int(self.raw[-2]) << NIBBLE_BITS) | (int(self.raw[-1]) & LOW_NIBBLE)
+            flat[-1] = (int(raw[-2]) << NIBBLE_BITS) | (int(raw[-1]) & LOW_NIBBLE)
 
 
 @dataclass
@@ -480,20 +490,21 @@ class _Camera:
     streaming: bool = False
     grab_timeout_s: float = GRAB_TIMEOUT_MARGIN_S
     trigger: Trigger = field(default_factory=Trigger)  #: as last read or written
-    trigger_wait: _TriggerWait | None = None  #: HARDWARE: the helper's grab in progress
+    trigger_waiter: _TriggerWaiter | None = None  #: HARDWARE: the wait helper of this stream
     trigger_base: int | None = None  #: HARDWARE: first frame number of the first trigger of this stream
     software_triggers: int = 0  #: SOFTWARE: grabs (= triggers) since the stream started
     events: _EventRegistration | None = None
 
 
 @dataclass
-class _TriggerWait:
-    """A hardware-trigger grab running on the helper thread (its buffer is the frame's once it is done)."""
+class _TriggerWaiter:
+    """The hardware-trigger wait helper: it grabs into the targets the camera thread supplies, one after the
+    other, and hands back each outcome with its buffer."""
 
-    result: Future[tuple[Any, ...]]  #: getNextNumPyFrame's return
-    buffers: _FrameBuffers
-    target: np.ndarray
+    targets: queue.SimpleQueue[tuple[_FrameBuffers, np.ndarray] | None]  #: None: stop
+    results: queue.SimpleQueue[tuple[Any, _FrameBuffers, np.ndarray]]  #: (getNextNumPyFrame's return or error, ...)
     thread: threading.Thread
+    supplied: int = 0  #: targets handed over whose outcome the camera thread has not taken (camera thread)
 
 
 @dataclass(frozen=True)
@@ -1477,57 +1488,72 @@ class PixelinkCamera(CameraDriver):
         )
 
     def _grab_triggered(self, camera: _Camera) -> Frame:
-        """HARDWARE: the helper's grab, waited for up to a slice (see the module docstring)."""
+        """HARDWARE: the next outcome of the wait helper, waited for up to a slice (see the module docstring)."""
         deadline = time.monotonic() + TRIGGER_WAIT_SLICE_S
         while True:
-            wait = camera.trigger_wait or self._start_trigger_wait(camera)
+            waiter = self._trigger_waiter(camera)
             try:
-                ret = wait.result.result(timeout=max(deadline - time.monotonic(), 0.0))
-            except FutureTimeout:
+                ret, buffers, target = waiter.results.get(timeout=max(deadline - time.monotonic(), 0.0))
+            except queue.Empty:
                 self._read(camera, self._id["EXPOSURE"])  # still there? (raises CameraDisconnectedError if not)
                 raise NoTriggerYet() from None
-            camera.trigger_wait = None
+            waiter.supplied -= 1
+            if isinstance(ret, BaseException):
+                self._end_trigger_wait(camera)
+                raise ret
             rc = ret[0]
             kind = self._codes.kind(rc)
             if kind is RcKind.SUCCESS:
-                geometry = self._frame_geometry(ret[1], wait.buffers.geometry)
+                geometry = self._frame_geometry(ret[1], buffers.geometry)
                 if geometry is not None:
-                    wait.buffers.geometry = geometry
-                    return self._frame(camera, ret[1], wait.buffers, wait.target)
+                    buffers.geometry = geometry
+                    return self._frame(camera, ret[1], buffers, target)
                 log.warning("PixeLINK camera %d: a triggered frame's geometry changed; re-reading it", camera.serial)
                 self._read_geometry(camera)
             elif kind is RcKind.BUFFER_TOO_SMALL:
                 log.warning("PixeLINK camera %d: a triggered frame is larger than expected", camera.serial)
                 self._read_geometry(camera)
-            elif kind is RcKind.STREAM_STOPPED:
-                camera.streaming = False
-                raise CameraSdkError(f"PixeLINK camera {camera.serial}: the stream stopped ({self._codes.name(rc)})")
-            else:
+            else:  # the helper has ended
+                self._end_trigger_wait(camera)
+                if kind is RcKind.STREAM_STOPPED:
+                    camera.streaming = False
+                    raise CameraSdkError(
+                        f"PixeLINK camera {camera.serial}: the stream stopped ({self._codes.name(rc)})"
+                    )
                 raise self._error(camera, rc, "wait for a triggered frame")
             if time.monotonic() >= deadline:
                 raise NoTriggerYet()
 
-    def _start_trigger_wait(self, camera: _Camera) -> _TriggerWait:
-        buffers = self._buffers(camera)
-        target = buffers.sdk_target()
-        result: Future[tuple[Any, ...]] = Future()
+    def _trigger_waiter(self, camera: _Camera) -> _TriggerWaiter:
+        """The stream's wait helper (started if need be), with its buffers topped up."""
+        waiter = camera.trigger_waiter or self._start_trigger_waiter(camera)
+        while waiter.supplied < TRIGGER_WAIT_BUFFERS:
+            buffers = self._buffers(camera)
+            waiter.targets.put((buffers, buffers.spare_target()))
+            waiter.supplied += 1
+        return waiter
+
+    def _start_trigger_waiter(self, camera: _Camera) -> _TriggerWaiter:
+        targets: queue.SimpleQueue[tuple[_FrameBuffers, np.ndarray] | None] = queue.SimpleQueue()
+        results: queue.SimpleQueue[tuple[Any, _FrameBuffers, np.ndarray]] = queue.SimpleQueue()
         thread = threading.Thread(
-            target=_wait_for_trigger,
-            args=(self._api, self._codes, camera.handle, target, result),
+            target=_wait_for_triggers,
+            args=(self._api, self._codes, camera.handle, targets, results),
             name="pixelink-trigger-wait",
             daemon=True,
         )
         thread.start()
-        camera.trigger_wait = _TriggerWait(result, buffers, target, thread)
-        return camera.trigger_wait
+        camera.trigger_waiter = _TriggerWaiter(targets, results, thread)
+        return camera.trigger_waiter
 
     def _end_trigger_wait(self, camera: _Camera) -> None:
-        """After a stream stop (which wakes it): wait for the helper's grab to end and drop its outcome."""
-        wait, camera.trigger_wait = camera.trigger_wait, None
-        if wait is None:
+        """After a stream stop (which wakes its grab) or its end: wait for the helper to end, drop what it has."""
+        waiter, camera.trigger_waiter = camera.trigger_waiter, None
+        if waiter is None:
             return
-        wait.thread.join(TRIGGER_WAIT_END_S)
-        if wait.thread.is_alive():
+        waiter.targets.put(None)  # if it waits for a buffer
+        waiter.thread.join(TRIGGER_WAIT_END_S)
+        if waiter.thread.is_alive():
             log.warning("PixeLINK camera %d: a grab waiting for a trigger did not end with the stream", camera.serial)
             camera.buffers = None  # it may still write its buffer: later frames get new ones
 
@@ -1929,12 +1955,14 @@ class PixelinkCamera(CameraDriver):
             rc = self._api.setStreamState(camera.handle, state)[0]
         finally:
             if state == self._api.StreamState.STOP:
-                self._end_trigger_wait(camera)  # the stop woke it (ApiStreamStopped)
+                self._end_trigger_wait(camera)  # the stop woke its grab (ApiStreamStopped)
         if rc < 0:
             raise self._error(camera, rc, action)
         if state == self._api.StreamState.START:  # trigger counts start with the stream
             camera.trigger_base = None
             camera.software_triggers = 0
+            if camera.trigger.source is TriggerSource.HARDWARE:
+                self._trigger_waiter(camera)  # a grab waits from the start: triggered frames nobody waits for are lost
 
     # -- internals: geometry and frames -------------------------------------------------------------------
 
@@ -2086,18 +2114,28 @@ class PixelinkCamera(CameraDriver):
         return _text(ret[1].strReport) if ret[0] >= 0 else ""
 
 
-def _wait_for_trigger(api: Any, codes: ReturnCodes, handle: int, target: np.ndarray, result: Future[Any]) -> None:
-    """The trigger-wait helper thread: grab into ``target`` until something other than a timeout comes back.
+def _wait_for_triggers(
+    api: Any,
+    codes: ReturnCodes,
+    handle: int,
+    targets: queue.SimpleQueue[tuple[_FrameBuffers, np.ndarray] | None],
+    results: queue.SimpleQueue[tuple[Any, _FrameBuffers, np.ndarray]],
+) -> None:
+    """The trigger-wait helper thread: grab into each target supplied (again after a timeout code) and hand back
+    the outcome; end at a stop request or when the stream ends (stopped, camera gone).
 
-    Only SDK calls and the Future: nothing of the driver is touched here."""
-    try:
-        while True:
-            ret = api.getNextNumPyFrame(handle, target)
-            if codes.kind(ret[0]) is not RcKind.TIMEOUT:
-                break
-        result.set_result(ret)
-    except BaseException as exc:
-        result.set_exception(exc)
+    Only SDK calls and the two queues: nothing of the driver is touched here."""
+    while (item := targets.get()) is not None:
+        buffers, target = item
+        try:
+            while codes.kind((ret := api.getNextNumPyFrame(handle, target))[0]) is RcKind.TIMEOUT:
+                pass  # no trigger yet (the emulator's trigger timeout, the SDK's "on occasion")
+        except BaseException as exc:
+            results.put((exc, buffers, target))
+            return
+        results.put((ret, buffers, target))
+        if codes.kind(ret[0]) not in (RcKind.SUCCESS, RcKind.BUFFER_TOO_SMALL):
+            return
 
 
 def _event_callback(

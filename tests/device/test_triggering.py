@@ -21,6 +21,8 @@ from camera_grpc.device.base import CameraDriver, Frame, NoTriggerYet
 from camera_grpc.device.events import CameraEvent, CameraEventType
 from camera_grpc.device.settings import (
     FeatureInfo,
+    FrameRate,
+    FrameRateMode,
     Gpio,
     GpioMode,
     Trigger,
@@ -44,8 +46,9 @@ BURST_TRIGGERS = 6
 BURST_PERIOD_S = 0.05
 #: How close the camera clock keeps a burst's period (the camera stamps it; scheduling jitter only).
 PERIOD_TOLERANCE = 0.2
-#: Frames per trigger in burst mode, and software triggers in a run.
+#: Frames per trigger in burst mode (at this frame rate), and software triggers in a run.
 BURST_FRAMES = 3
+BURST_FRAME_RATE_FPS = 20.0
 SOFTWARE_RUN = 5
 #: Wait slices a test lets pass while nothing is triggered.
 IDLE_SLICES = 4
@@ -272,6 +275,9 @@ def test_burst_mode_gives_frames_per_trigger_indexed(opened: Rig) -> None:
     if TriggerMode.BURST.value not in driver.info().features["trigger.mode"].choices:
         pytest.skip("the camera has no burst mode")
     configure(driver, Trigger(TriggerSource.HARDWARE, TriggerMode.BURST, frames_per_trigger=BURST_FRAMES))
+    # a burst's frames come a frame period apart: slow enough that the host is always waiting for the next
+    fps = nearest(driver.info().features["frame_rate.fps"], BURST_FRAME_RATE_FPS)
+    driver.write_setting("frame_rate", FrameRate(FrameRateMode.FIXED, fps))
     driver.start_streaming()
     for trigger in (1, 2):
         assert opened.pulse() == "accepted"
