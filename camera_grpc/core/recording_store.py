@@ -100,13 +100,21 @@ class RecordingNotFoundError(NotFoundError):
     """No recording has that id (or the file named is not one of the recording's files)."""
 
 
-class RecordingStateError(CameraServiceError):
+# Both below are FAILED_PRECONDITION through their base until camera_grpc.rpc.status lists them (RecordingStateError:
+# FAILED_PRECONDITION; RecordingExistsError: ALREADY_EXISTS); their own ErrorInfo reasons tell them apart already.
+
+
+class RecordingStateError(StorageUnavailableError):
     """The recording (or the recorder) is not in a state that allows this: deleting a running recording,
-    starting while another runs. (Maps to FAILED_PRECONDITION.)"""
+    starting while another runs, downloading an OME-Zarr zip while it is still written."""
+
+    error_reason = "RECORDING_STATE"
 
 
-class RecordingExistsError(CameraServiceError):
-    """A recording with that id exists already. (Maps to ALREADY_EXISTS.)"""
+class RecordingExistsError(StorageUnavailableError):
+    """A recording with that id exists already."""
+
+    error_reason = "RECORDING_EXISTS"
 
 
 @dataclass(frozen=True)
