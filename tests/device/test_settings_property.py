@@ -1,6 +1,7 @@
 """Property test: random setting combinations through ``apply_settings`` on the PixeLINK driver and the emulator.
 
-Each example draws a few top-level settings (region, pixel addressing, pixel format, flip, frame rate, exposure),
+Each example draws a few top-level settings (region, pixel addressing, pixel format, flip, frame rate, exposure,
+free-running or software trigger, GPIO lines),
 mostly on the camera's grid and sometimes off it or beyond its limits, and applies them as the service does
 (merged with the current settings, :func:`camera_grpc.device.settings.validate` first, then ``apply_settings``)
 while the camera streams. Properties:
@@ -34,8 +35,14 @@ from camera_grpc.device.settings import (
     Flip,
     FrameRate,
     FrameRateMode,
+    Gpio,
+    GpioMode,
     PixelAddressing,
     Region,
+    Trigger,
+    TriggerEdge,
+    TriggerMode,
+    TriggerSource,
     validate,
 )
 from camera_grpc.errors import InvalidSettingError
@@ -59,7 +66,22 @@ OVERSHOOT_FACTOR = 1.5
 #: Relative tolerance of a read-back exposure and frame rate (the camera rounds).
 READBACK_RELATIVE = 0.01
 #: The top-level settings the examples draw.
-SETTINGS_UNDER_TEST = ("roi", "pixel_addressing", "pixel_format", "flip", "frame_rate", "exposure_ms")
+SETTINGS_UNDER_TEST = (
+    "roi",
+    "pixel_addressing",
+    "pixel_format",
+    "flip",
+    "frame_rate",
+    "exposure_ms",
+    "trigger",
+    "gpio",
+)
+#: Trigger delays drawn (a software trigger's grab waits this long more), and frames per trigger, at most.
+MAX_TRIGGER_DELAY_MS = 5.0
+MAX_FRAMES_PER_TRIGGER = 5
+#: GPIO strobe times drawn, milliseconds, in steps of 0.1 ms (0 duration: a strobe the camera refuses).
+MAX_STROBE_MS = 5.0
+STROBE_STEP_MS = 0.1
 
 
 @pytest.fixture(params=sorted(PROFILES))
@@ -112,10 +134,36 @@ def changes_strategy(features: Features) -> st.SearchStrategy[dict[str, Any]]:
             ),
         ),
         "exposure_ms": st.floats(features["exposure_ms"].minimum or 0.0, MAX_EXPOSURE_MS).map(lambda ms: round(ms, 3)),
+        # free-running or software (each grab fires one trigger); delays and frame counts sometimes out of range
+        "trigger": st.builds(
+            Trigger,
+            st.sampled_from((TriggerSource.FREE_RUNNING, TriggerSource.SOFTWARE)),
+            st.sampled_from(features["trigger.mode"].choices).map(TriggerMode),
+            st.sampled_from(tuple(TriggerEdge)),
+            st.floats(-1.0, MAX_TRIGGER_DELAY_MS).map(lambda ms: round(ms, 1)),
+            st.integers(0, MAX_FRAMES_PER_TRIGGER),
+        ),
+        # every line: the last one (an output) strobes, is driven, or is off; a zero strobe the camera refuses
+        "gpio": st.one_of(
+            st.builds(
+                lambda high, delay, duration: lines_with(features, Gpio(0, GpioMode.STROBE, high, delay, duration)),
+                st.booleans(),
+                st.floats(0.0, MAX_STROBE_MS).map(lambda ms: round(ms, 1)),
+                st.one_of(st.just(0.0), st.floats(STROBE_STEP_MS, MAX_STROBE_MS).map(lambda ms: round(ms, 1))),
+            ),
+            st.builds(lambda high: lines_with(features, Gpio(0, GpioMode.NORMAL, high)), st.booleans()),
+            st.just(lines_with(features, Gpio(0))),
+        ),
     }
     assert set(makers) == set(SETTINGS_UNDER_TEST)
     names = st.sets(st.sampled_from(SETTINGS_UNDER_TEST), min_size=1)
     return names.flatmap(lambda chosen: st.fixed_dictionaries({name: makers[name] for name in sorted(chosen)}))
+
+
+def lines_with(features: Features, last: Gpio) -> tuple[Gpio, ...]:
+    """Every GPIO line off but the last, which is ``last`` (its line number filled in)."""
+    numbers = [int(line) for line in features["gpio.line"].values]
+    return (*(Gpio(number) for number in numbers[:-1]), replace(last, line=numbers[-1]))
 
 
 def test_random_combinations_give_the_reported_geometry_or_change_nothing(camera: Any) -> None:
@@ -147,6 +195,15 @@ def test_random_combinations_give_the_reported_geometry_or_change_nothing(camera
     @example(
         start="smallest region", changes={"pixel_format": other_format, "roi": sensor_region, "frame_rate": between}
     )
+    # Always tried: a software trigger with a delay and a strobe with both times, with a new region around them.
+    @example(
+        start="full sensor",
+        changes={
+            "roi": smallest,
+            "trigger": Trigger(TriggerSource.SOFTWARE, TriggerMode.EDGE, TriggerEdge.FALLING, 2.5, 1),
+            "gpio": lines_with(full, Gpio(0, GpioMode.STROBE, True, delay_ms=1.5, duration_ms=2.5)),
+        },
+    )
     def check(start: str, changes: dict[str, Any]) -> None:
         camera.apply_settings(starts[start], SETTINGS_UNDER_TEST)
         info = camera.info()
@@ -171,6 +228,11 @@ def test_random_combinations_give_the_reported_geometry_or_change_nothing(camera
             assert applied.exposure_ms == pytest.approx(changes["exposure_ms"], rel=READBACK_RELATIVE)
         if "frame_rate" in changes:
             assert applied.frame_rate.mode is changes["frame_rate"].mode
+        if "trigger" in changes:  # free-running keeps no trigger configuration
+            free = changes["trigger"].source is TriggerSource.FREE_RUNNING
+            assert applied.trigger == (Trigger() if free else changes["trigger"])
+        if "gpio" in changes:
+            assert applied.gpio == changes["gpio"]
         geometry = reading.geometry
         assert geometry.width == applied.roi.width // applied.pixel_addressing.horizontal
         assert geometry.height == applied.roi.height // applied.pixel_addressing.vertical
