@@ -1364,8 +1364,11 @@ class PixelinkCamera(CameraDriver):
         camera = self._require()
         lines = []
         names = self._api.GpioParams
-        for gpio_line in self._read_gpio(camera):
-            flags, params = self._read_gpio_line(camera, gpio_line.line)
+        assert camera.discovered is not None
+        count = len(camera.discovered.gpio_modes) if self._gpio_feature(camera) is not None else 0
+        for line in range(1, count + 1):
+            flags, params = self._read_gpio_line(camera, line)
+            gpio_line = self._gpio_from(line, flags, params)
             input_line = not flags & self._flags.OFF and round(params[names.MODE]) == self._api.GpioModes.INPUT
             if input_line:
                 high = round(params[self._api.GpioModeInput.STATUS]) != 0
