@@ -31,8 +31,11 @@ it; a frame is one copy of a window of it into a recycled buffer plus the bar co
 
 Triggering (issue 13): ``trigger.source`` free-running uses the clock above. SOFTWARE: each
 :meth:`~SimulatedCamera.grab` fires one trigger (as PixeLINK's ``getNextFrame`` does) and returns its
-frame. HARDWARE: edges come from the test hooks :meth:`~SimulatedCamera.inject_trigger` and
-:meth:`~SimulatedCamera.set_input` (any thread); the active edge starts a sequence of
+frame. HARDWARE: edges come from the test hooks :meth:`~SimulatedCamera.inject_trigger`,
+:meth:`~SimulatedCamera.trigger_burst` (edges at scheduled times, acted on in order as the camera
+thread grabs) and :meth:`~SimulatedCamera.set_input` (any thread; :meth:`~SimulatedCamera.trigger_counts`
+tells what the camera took); every edge while armed is a HARDWARE_TRIGGER event (with its edge, as
+PixeLINK cameras report both), and the active edge starts a sequence of
 ``frames_per_trigger`` frames (``delay_ms`` after the edge, one frame period apart) unless the sensor
 is still busy with the previous one (from its trigger to the end of its last readout): then it is
 missed (TRIGGER_MISSED, no frame). A grab waits up to
@@ -49,7 +52,8 @@ since the stream started and the frame's index within its trigger.
 
 GPIO: two lines as on a PL-D camera (line 1: input or output, line 2: output only); ``read_io``
 reports their levels (an INPUT line the input's level, a NORMAL line its ``active_high``) and fixed
-temperatures. Events (hardware trigger edges, missed triggers, skipped frames, input edges,
+temperatures. While the hardware trigger is armed, line 1 is its input (it reads INPUT; only INPUT or
+OFF may be written to it). Events (hardware trigger edges, missed triggers, skipped frames, input edges,
 disconnect) go to the listener of :meth:`~SimulatedCamera.set_event_listener`.
 
 Threading: like every driver, used by the camera worker thread only; that thread
