@@ -490,3 +490,12 @@ async def test_worker_events_arrive_in_order(rig: Rig, worker: CameraWorker) -> 
         CameraEventType.HARDWARE_TRIGGER,
         CameraEventType.TRIGGER_MISSED,
     ]
+
+
+async def test_a_cancelled_wait_for_a_trigger_stops_the_stream(rig: Rig, worker: CameraWorker) -> None:
+    set_trigger(worker, Trigger(TriggerSource.HARDWARE))
+    pending = worker.next_frame()
+    await eventually(lambda: worker.submit(lambda driver: driver.is_streaming).result(STATE_TIMEOUT_S))
+    pending.cancel()  # as the core does at the client's deadline
+    await eventually(lambda: not worker.submit(lambda driver: driver.is_streaming).result(STATE_TIMEOUT_S))
+    assert worker.state is CameraState.CONNECTED
