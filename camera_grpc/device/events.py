@@ -19,7 +19,9 @@ class CameraEventType(enum.Enum):
     """What a camera reported."""
 
     DISCONNECTED = "camera_disconnected"
-    HARDWARE_TRIGGER = "hardware_trigger"  #: an edge on the trigger input that started an exposure
+    #: An edge on the trigger input while the trigger is armed (both edges, as PixeLINK reports them; only the
+    #: configured ``trigger.edge`` starts an exposure).
+    HARDWARE_TRIGGER = "hardware_trigger"
     TRIGGER_MISSED = "trigger_missed"  #: a trigger arrived while the camera could not take it
     FRAMES_SKIPPED = "frames_skipped"  #: the camera dropped frames the host did not fetch in time
     GPIO_INPUT = "gpio_input"  #: an input line changed level
