@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -49,6 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from camera_grpc.core.atomic import replace_atomically
 from camera_grpc.core.recording_writers import RecordingFormat, finish_ome_tiff
 from camera_grpc.core.storage import FdReserve
 from camera_grpc.errors import (
@@ -263,25 +263,7 @@ class RecordingStore:
         folder = self.path_of(recording_id)
         content = json.dumps(document, indent=2).encode()
         try:
-            fd, tmp_name = self._reserve.open(
-                lambda: tempfile.mkstemp(dir=folder, prefix=_TEMPORARY_PREFIX, suffix=".json")
-            )
-            try:
-                with os.fdopen(fd, "wb") as tmp:
-                    tmp.write(content)
-                    tmp.flush()
-                    os.fsync(tmp.fileno())
-                os.chmod(tmp_name, 0o644)
-                os.replace(tmp_name, folder / METADATA_NAME)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
-                raise
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            replace_atomically(folder / METADATA_NAME, content, open_temporary=self._reserve.open)
         except OSError as exc:
             raise storage_error(exc, self.directory) from None
 

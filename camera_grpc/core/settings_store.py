@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,6 +29,7 @@ from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
 
+from camera_grpc.core.atomic import fsync_directory, replace_atomically
 from camera_grpc.device.settings import SETTING_FIELDS, CameraSettings
 from camera_grpc.errors import (
     InvalidArgumentError,
@@ -246,40 +246,18 @@ class PresetStore:
             path.unlink()
         except FileNotFoundError:
             raise PresetNotFoundError(f"no preset named presets/{preset_id}") from None
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
 
 
 # -- atomic files -------------------------------------------------------------------------------------
 
 
 def write_json_atomically(path: Path, document: Any) -> None:
-    """Write ``document`` as JSON to ``path``: temporary file, fsync, rename, fsync of the folder."""
+    """Write ``document`` as JSON to ``path``, atomically (:func:`camera_grpc.core.atomic.replace_atomically`)."""
     data = json.dumps(document, indent=2).encode("utf-8") + b"\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        replace_atomically(path, data)
     except OSError as exc:
-        raise StorageUnavailableError(f"cannot write in {path.parent}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-        _fsync_directory(path.parent)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            error = StorageFullError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else StorageUnavailableError
-            raise error(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename or unlink in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        error = StorageFullError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else StorageUnavailableError
+        raise error(f"cannot write {path}: {exc.strerror or exc}") from exc
