@@ -127,7 +127,7 @@ async def test_hardware_capture_without_a_trigger_is_deadline_exceeded_and_chang
     # A capture gets a triggered frame. (Edges until it has one: an edge that comes while the stream the abandoned
     # capture ran is stopping, or between two waits, is lost, as on a camera.)
     capture = asyncio.ensure_future(camera.stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S))
-    await eventually(lambda: capture.done() or not emulator.trigger_pulse(SERIAL), what="a triggered capture")
+    await eventually(lambda: capture.done() or pulse_and_wait(emulator), what="a triggered capture")
     saved = await capture
     assert saved.metadata.trigger_source == pb.TRIGGER_SOURCE_HARDWARE
     assert (camera.captures / saved.filename).is_file()
@@ -225,3 +225,10 @@ async def test_io_status_reads_the_input_line_and_temperatures(
     emulator.set_gpi(SERIAL, 0)
     status = await camera.stub.GetIoStatus(pb.GetIoStatusRequest(), timeout=CALL_TIMEOUT_S)
     assert not next(line for line in status.lines if line.line == 1).high
+
+
+def pulse_and_wait(emulator: EmulatorControl) -> bool:
+    """One trigger pulse; False, so that ``eventually`` looks again (and pulses again until the capture has its
+    frame: a pulse that found the trigger disarmed, or whose frame nobody waited for, does not end the wait)."""
+    emulator.trigger_pulse(SERIAL)
+    return False
