@@ -64,6 +64,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.security
 	$(BIN)/python -m bench.settings
 	$(BIN)/python -m bench.triggering
+	$(BIN)/python -m bench.recording
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
