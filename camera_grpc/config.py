@@ -146,6 +146,11 @@ class Settings(BaseSettings):
         "at start-up and after every reconnect)",
     )
 
+    # Recordings
+    recordings_path: Path = Field(
+        Path("./recordings"), description="Folder where recordings (their files and metadata) are written"
+    )
+
     # Simulated camera
     simulated_width: int = Field(2448, ge=16, le=16384, description="Simulated sensor width, pixels")
     simulated_height: int = Field(2048, ge=16, le=16384, description="Simulated sensor height, pixels")

@@ -1,7 +1,9 @@
 """The composition root: one camera service built from settings, and ``serve`` running it.
 
 :class:`CameraRuntime` owns the camera worker thread, the encode executor, the
-controller and the frame hub. The gRPC server (:mod:`camera_grpc.rpc.server`) is
+controller and the frame hub. The recording manager (:mod:`camera_grpc.core.recording`) gets every frame of
+continuous acquisition, and acquisition is held on while a recording runs. The gRPC server
+(:mod:`camera_grpc.rpc.server`) is
 the front end over it, and the REST gateway (:mod:`camera_grpc.gateway`) a
 client of that server, run in the same event loop when ``REST_ENABLED``.
 """
@@ -26,11 +28,13 @@ from camera_grpc.config import Settings, check_network_exposure
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.events import EventHub
 from camera_grpc.core.metrics import ServiceMetrics
+from camera_grpc.core.recording import RecordingManager
 from camera_grpc.core.storage import CaptureStore
-from camera_grpc.core.streaming import FrameHub
+from camera_grpc.core.streaming import FrameHub, StreamOptions
 from camera_grpc.device import create_driver
 from camera_grpc.device.base import CameraDriver
-from camera_grpc.device.worker import CameraWorker
+from camera_grpc.device.worker import CameraState, CameraWorker
+from camera_grpc.rpc.recording_servicer import RecordingServicer
 from camera_grpc.rpc.server import create_server
 from camera_grpc.tls import ServerTls
 
@@ -45,6 +49,9 @@ STARTUP_CONNECT_WAIT_S = 5.0
 FD_HEADROOM = 64
 #: Fewest gRPC connections allowed however low the open-files limit (the REST gateway needs one).
 MIN_GRPC_CONNECTIONS = 8
+#: A running recording holds acquisition on through a frame-hub subscription that takes (almost) no frames:
+#: at most one per this many seconds, never read (the recording gets every frame from its own listener).
+RECORDING_HOLD_OPTIONS = StreamOptions(max_fps=1e-6, max_frames=1)
 #: Soft open-files limit to aim for when the hard limit is unlimited.
 UNLIMITED_NOFILE_TARGET = 1 << 20
 
@@ -129,7 +136,10 @@ class CameraRuntime:
             state_path=settings.state_path,
             metrics=self.metrics,
             events=self.events,
+            active_recording=lambda: self.recordings.active_recording,
         )
+        #: Recordings (camera.v1.RecordingService): every frame of continuous acquisition goes to the running one.
+        self.recordings = RecordingManager(settings.recordings_path)
         self.frames = FrameHub(
             self.worker,
             self.executor,
@@ -144,11 +154,28 @@ class CameraRuntime:
         # and a lost camera ends its streams.
         self.worker.add_frame_listener(self.frames.publish)
         self.worker.add_state_listener(self.frames.on_camera_state)
+        self.worker.add_frame_listener(self.recordings.on_frame)
+        self.worker.add_state_listener(self._on_camera_state)
         # The camera's events (any thread, SDK callback threads included) are handed to the loop by the hub.
         self.worker.add_event_listener(self.events.on_camera_event)
         if self.metrics is not None:
             self.worker.add_state_listener(self.metrics.on_camera_state)
             self.metrics.follow_camera(lambda: self.worker.state.usable, lambda: self.controller.ready)
+
+    def _on_camera_state(self, state: CameraState) -> None:
+        """A camera that is not usable ends a running recording as FAILED, its frames kept (camera thread)."""
+        if not state.usable:
+            self.recordings.camera_disconnected()
+
+    def hold_acquisition(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """Keep continuous acquisition on for as long as the context is open (a running recording's life)."""
+        return self.frames.subscribe(RECORDING_HOLD_OPTIONS)
+
+    async def recover_recordings(self) -> None:
+        """Mark recordings a killed process left RUNNING as FAILED (off the loop; before serving)."""
+        marked = await asyncio.to_thread(self.recordings.recover)
+        if marked:
+            log.warning("recordings left running by a previous run marked failed: %s", ", ".join(marked))
 
     def start(self) -> None:
         """Remove what an interrupted run left in the captures folder, then start the camera thread
@@ -174,6 +201,7 @@ class CameraRuntime:
         (closing the camera), stop the executor."""
         self.stop_events()
         self.controller.close_watches()
+        await asyncio.to_thread(self.recordings.close)  # a running recording ends, its files complete
         await self.frames.close()
         await asyncio.to_thread(self.worker.stop)
         self.executor.shutdown(wait=True)
@@ -190,6 +218,7 @@ class CameraRuntime:
             self.frames,
             max_connections=max_connections,
             metrics=self.metrics,
+            recordings=RecordingServicer(self.recordings, self.controller, self.hold_acquisition),
             **security,
         )
 
@@ -251,6 +280,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
         if internal is not None:
             shutil.rmtree(internal, ignore_errors=True)
         raise
+    await runtime.recover_recordings()
     runtime.start()
     if not await runtime.wait_until_connected(STARTUP_CONNECT_WAIT_S):
         log.warning("camera not connected yet; serving anyway (health NOT_SERVING) and retrying in the background")
@@ -272,6 +302,7 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
         await server.health_servicer.enter_graceful_shutdown()  # type: ignore[attr-defined]
         runtime.stop_events()  # SERVICE_STOPPING, then event streams end (OK)
         runtime.controller.close_watches()  # settings watches end (OK) with the service
+        await asyncio.to_thread(runtime.recordings.close)  # before acquisition stops: its files complete
         await runtime.frames.close()
         # In-flight HTTP requests need their gRPC calls: both drain within the same grace.
         await asyncio.gather(server.stop(settings.shutdown_grace_s), *([gateway.stop()] if gateway else []))

@@ -42,12 +42,14 @@ from typing import Any
 
 from camera_grpc.core.events import EventHub, EventSubscription, EventType
 from camera_grpc.core.metrics import ServiceMetrics
+from camera_grpc.core.recording import RecordingInfo
 from camera_grpc.core.settings_store import Preset, PresetStore, Requested, SettingsStore, check_preset_id
 from camera_grpc.core.storage import CaptureRecord, CaptureRecordPage, CaptureStore, NewCapture
 from camera_grpc.device.base import CameraDescription, CameraDriver, Frame, PixelFormat, Range
 from camera_grpc.device.events import IoStatus
 from camera_grpc.device.futures import then_in_executor
 from camera_grpc.device.settings import (
+    GEOMETRY_FIELDS,
     SETTING_FIELDS,
     AutoMode,
     CameraSettings,
@@ -161,8 +163,11 @@ class CameraController:
         state_path: Path,
         metrics: ServiceMetrics | None = None,
         events: EventHub | None = None,
+        active_recording: Callable[[], RecordingInfo | None] | None = None,
     ) -> None:
         self._worker = worker
+        #: The running recording, if any (any thread): settings that change the geometry are refused meanwhile.
+        self._active_recording = active_recording or (lambda: None)
         self._metrics = metrics
         self._events = events
         self._store = store
@@ -552,7 +557,9 @@ class CameraController:
         names = _top_level(paths)
         validate(target, names, info.features, (info.sensor_width, info.sensor_height))
         target = replace(target, **{name: getattr(before.settings, name) for name in conflicting if name not in names})
-        reading = driver.apply_settings(target, changed_fields(before.settings, target))
+        changed = changed_fields(before.settings, target)
+        self._refuse_geometry_while_recording(changed)
+        reading = driver.apply_settings(target, changed)
         self._requested = self._requested.with_values({name: getattr(reading.settings, name) for name in names})
         self._settle_once(reading)
         self._recheck_conflict(info, reading)
@@ -576,6 +583,17 @@ class CameraController:
         settled = self._requested is not before
         if settled or last is None or (reading.settings, reading.geometry) != (last.settings, last.geometry):
             self._publish(reading, Cause.AUTO, persist=settled)
+
+    def _refuse_geometry_while_recording(self, changed: Collection[str]) -> None:
+        """SettingsConflictError naming the running recording if ``changed`` would change the frames' geometry."""
+        geometry = tuple(sorted(GEOMETRY_FIELDS.intersection(changed)))
+        recording = self._active_recording() if geometry else None
+        if recording is not None:
+            raise SettingsConflictError(
+                f"{', '.join(geometry)} cannot change while {recording.name} is running (it would change the "
+                "recorded frames' geometry); stop the recording first",
+                geometry,
+            )
 
     def _settle_once(self, reading: SettingsReading) -> Requested:
         """A requested ONCE the camera has finished (it reads OFF) becomes OFF with the values it found."""

@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from camera_grpc.auth import Authenticator, Role
 from camera_grpc.contract import CAMERA_SERVICE
 from camera_grpc.rpc.handlers import rewrap
+from camera_grpc.rpc.recording_servicer import RECORDING_SERVICE
 
 #: Role each camera.v1.CameraService method needs, by method name (see the README's Security section).
 CAMERA_ROLES: dict[str, Role] = {
@@ -51,6 +52,16 @@ CAMERA_ROLES: dict[str, Role] = {
     "DeletePreset": Role.ADMIN,
     "SaveSettingsToCamera": Role.ADMIN,
 }
+#: Role each camera.v1.RecordingService method needs: recording and deleting are operation, watching is viewing.
+RECORDING_ROLES: dict[str, Role] = {
+    "StartRecording": Role.OPERATOR,
+    "StopRecording": Role.OPERATOR,
+    "DeleteRecording": Role.OPERATOR,
+    "GetRecording": Role.VIEWER,
+    "ListRecordings": Role.VIEWER,
+    "WatchRecording": Role.VIEWER,
+    "DownloadRecordingFile": Role.VIEWER,
+}
 HEALTH_SERVICE: ServiceDescriptor = health_pb2.DESCRIPTOR.services_by_name["Health"]
 REFLECTION_SERVICE: ServiceDescriptor = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"]
 #: A method anyone may call, without a token.
@@ -67,17 +78,18 @@ def method_names(service: ServiceDescriptor) -> list[str]:
     return [f"/{service.full_name}/{method.name}" for method in service.methods]
 
 
-def _camera_roles() -> dict[str, Role | None]:
+def _service_roles(service: ServiceDescriptor, roles: Mapping[str, Role]) -> dict[str, Role | None]:
     return {
-        f"/{CAMERA_SERVICE.full_name}/{method.name}": CAMERA_ROLES[method.name]
-        for method in CAMERA_SERVICE.methods
-        if method.name in CAMERA_ROLES  # an RPC without a role has no entry: refused
+        f"/{service.full_name}/{method.name}": roles[method.name]
+        for method in service.methods
+        if method.name in roles  # an RPC without a role has no entry: refused
     }
 
 
 #: Role needed per full method name; :data:`OPEN` for health. Methods not here are refused.
 METHOD_ROLES: Mapping[str, Role | None] = {
-    **_camera_roles(),
+    **_service_roles(CAMERA_SERVICE, CAMERA_ROLES),
+    **_service_roles(RECORDING_SERVICE, RECORDING_ROLES),
     **dict.fromkeys(method_names(REFLECTION_SERVICE), Role.VIEWER),  # lists what the service offers
     **dict.fromkeys(method_names(HEALTH_SERVICE), OPEN),
 }

@@ -1,7 +1,7 @@
 """The gRPC server: ``create_server`` assembles and binds it.
 
 Following grpc's Python examples, :func:`create_server` only assembles a server
-(camera service, standard health checking, reflection) and binds it, returning
+(camera service, recording service, standard health checking, reflection) and binds it, returning
 the bound port, so tests can bind port 0 and use the real socket.
 """
 
@@ -27,13 +27,15 @@ from camera_grpc.device.worker import CameraState
 from camera_grpc.rpc.auth import TokenCheck
 from camera_grpc.rpc.limits import StreamLimit
 from camera_grpc.rpc.metrics import CallObserver, channelz_server_ids, connection_counter
+from camera_grpc.rpc.recording_servicer import RECORDING_SERVICE_NAME, RecordingServicer
+from camera_grpc.rpc.recording_servicer import add_to_server as add_recordings_to_server
 from camera_grpc.rpc.servicer import CameraServicer, add_to_server
 from camera_grpc.tls import ServerTls, TlsSnapshot
 
 log = logging.getLogger(__name__)
 
 #: Health is reported for the server as a whole ("") and for the camera service.
-HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME)
+HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME, RECORDING_SERVICE_NAME)
 
 #: Clients may send keepalive pings this often during a call (gRPC's default is 5 minutes;
 #: camera_grpc.client pings every 30 s so a dead peer on a quiet Frames stream is noticed).
@@ -68,8 +70,10 @@ async def create_server(
     authenticator: Authenticator | None = None,
     tls: ServerTls | None = None,
     internal_socket: str | None = None,
+    recordings: RecordingServicer | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A bound (not yet started) server over ``camera`` and ``frames``, and its port; counted in ``metrics``.
+    ``recordings``: camera.v1.RecordingService (served, health-checked and listed by reflection when given).
 
     With ``TOKENS_FILE``, every call but health is checked by :class:`~camera_grpc.rpc.auth.TokenCheck`
     (``authenticator``: one to share with the REST gateway; default: from the settings). With TLS files
@@ -88,11 +92,15 @@ async def create_server(
         created = channelz_server_ids() - servers_before
         metrics.follow_connections("grpc", connection_counter(max(created) if created else None))
     add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
+    served = [CAMERA_SERVICE_NAME]
+    if recordings is not None:
+        add_recordings_to_server(recordings, server)
+        served.append(RECORDING_SERVICE_NAME)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _follow_camera_state(health_servicer, camera)
     reflection.enable_server_reflection(
-        (CAMERA_SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (*served, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
     address = f"{settings.grpc_host}:{settings.grpc_port}"

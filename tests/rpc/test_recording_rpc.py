@@ -1,0 +1,167 @@
+"""camera.v1.RecordingService over a real server (port 0, simulated camera): start, watch to the end, the files
+read back with their standard reader, stop, list/get/delete, chunked downloads from an offset, names that escape
+the folder, and settings refused or allowed while a recording runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+import tifffile
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from camera_grpc.device.simulated import read_frame_number
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
+from camera_grpc.gen.camera.v1 import recording_pb2_grpc
+from tests.support import RunningService, ServiceFactory
+
+#: A small sensor so recordings are quick and small.
+SMALL_SENSOR = {"simulated_width": 256, "simulated_height": 128}
+FRAMES = 12
+
+
+@pytest.fixture
+async def recorder(start_service: ServiceFactory, tmp_path: Path) -> RunningService:
+    return await start_service(recordings_path=tmp_path / "recordings", **SMALL_SENSOR)
+
+
+def stub_of(service: RunningService) -> recording_pb2_grpc.RecordingServiceStub:
+    return recording_pb2_grpc.RecordingServiceStub(service.channel)
+
+
+async def refused(call: object) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    return caught.value
+
+
+async def watch_to_end(stub: recording_pb2_grpc.RecordingServiceStub, name: str) -> list[rpb.Recording]:
+    seen = []
+    async for response in stub.WatchRecording(rpb.WatchRecordingRequest(name=name), timeout=60):
+        seen.append(response.recording)
+    return seen
+
+
+async def download(
+    stub: recording_pb2_grpc.RecordingServiceStub, name: str, file: str, offset: int = 0
+) -> tuple[bytes, list[rpb.DownloadRecordingFileResponse]]:
+    chunks = [
+        chunk
+        async for chunk in stub.DownloadRecordingFile(
+            rpb.DownloadRecordingFileRequest(name=name, file=file, offset=offset), timeout=60
+        )
+    ]
+    return b"".join(chunk.data for chunk in chunks), chunks
+
+
+async def test_a_recording_runs_to_max_frames_and_its_ome_tiff_holds_every_frame_in_order(
+    recorder: RunningService,
+) -> None:
+    stub = stub_of(recorder)
+    started = await stub.StartRecording(
+        rpb.StartRecordingRequest(recording_id="run-1", format=rpb.RECORDING_FORMAT_OME_TIFF, max_frames=FRAMES)
+    )
+    assert started.recording.name == "recordings/run-1"
+    assert started.recording.state == rpb.RECORDING_STATE_RUNNING
+    progress = await watch_to_end(stub, started.recording.name)
+    final = progress[-1]
+    assert final.state == rpb.RECORDING_STATE_COMPLETED, final
+    assert final.frames_written == FRAMES and final.frames_dropped == 0
+    assert final.HasField("end_time") and final.settings.roi.width == SMALL_SENSOR["simulated_width"]
+    tiffs = [file for file in final.files if file.name.endswith(".ome.tif")]
+    assert len(tiffs) == 1 and tiffs[0].content_type == "image/tiff"
+    path = recorder.runtime.recordings.store.path_of("run-1") / tiffs[0].name
+    assert tiffs[0].size_bytes == path.stat().st_size
+    pages = tifffile.imread(path)
+    assert pages.shape == (FRAMES, SMALL_SENSOR["simulated_height"], SMALL_SENSOR["simulated_width"])
+    numbers = [read_frame_number(page) for page in pages]
+    assert numbers == list(range(numbers[0], numbers[0] + FRAMES))  # consecutive: nothing lost, in order
+
+    got = await stub.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))
+    assert got.recording.state == rpb.RECORDING_STATE_COMPLETED and got.recording.frames_written == FRAMES
+
+
+async def test_a_download_in_chunks_from_an_offset_equals_the_file(recorder: RunningService) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="dl", max_frames=FRAMES))
+    final = (await watch_to_end(stub, "recordings/dl"))[-1]
+    file = next(file for file in final.files if file.name.endswith(".ome.tif"))
+    content = (recorder.runtime.recordings.store.path_of("dl") / file.name).read_bytes()
+    whole, _ = await download(stub, "recordings/dl", file.name)
+    assert whole == content
+    offset = len(content) // 3
+    rest, chunks = await download(stub, "recordings/dl", file.name, offset)
+    assert rest == content[offset:]
+    assert chunks[0].offset == offset and all(chunk.size_bytes == len(content) for chunk in chunks)
+
+
+@pytest.mark.parametrize("file", ["../../captures/x.jpg", "/etc/passwd", "..", "missing.ome.tif"])
+async def test_a_file_name_that_is_not_one_of_the_recording_is_not_found(recorder: RunningService, file: str) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="esc", max_frames=2))
+    await watch_to_end(stub, "recordings/esc")
+    error = await refused(download(stub, "recordings/esc", file))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_recording_name_escaping_the_folder_is_not_found(recorder: RunningService) -> None:
+    error = await refused(stub_of(recorder).GetRecording(rpb.GetRecordingRequest(name="recordings/../state")))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_stop_ends_a_recording_as_stopped_and_list_get_delete_follow(recorder: RunningService) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="first", max_frames=3))
+    await watch_to_end(stub, "recordings/first")
+    started = await stub.StartRecording(rpb.StartRecordingRequest(recording_id="open-ended"))
+    assert started.recording.max_frames == 0
+    error = await refused(stub.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/open-ended")))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    stopped = (await stub.StopRecording(rpb.StopRecordingRequest(name="recordings/open-ended"))).recording
+    assert stopped.state == rpb.RECORDING_STATE_STOPPED and stopped.HasField("end_time")
+
+    listed = (await stub.ListRecordings(rpb.ListRecordingsRequest())).recordings
+    assert [recording.name for recording in listed] == ["recordings/open-ended", "recordings/first"]
+    await stub.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/first"))
+    listed = (await stub.ListRecordings(rpb.ListRecordingsRequest())).recordings
+    assert [recording.name for recording in listed] == ["recordings/open-ended"]
+    error = await refused(stub.GetRecording(rpb.GetRecordingRequest(name="recordings/first")))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_while_one_runs_a_second_start_and_geometry_changes_are_refused_naming_it(
+    recorder: RunningService,
+) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="busy"))
+    try:
+        error = await refused(stub.StartRecording(rpb.StartRecordingRequest(recording_id="second")))
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "recordings/busy" in (error.details() or "")
+
+        roi = pb.UpdateSettingsRequest(
+            settings=pb.CameraSettings(roi=pb.Region(width=128)), update_mask=FieldMask(paths=["roi.width"])
+        )
+        error = await refused(recorder.stub.UpdateSettings(roi))
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "recordings/busy" in (error.details() or "") and "roi" in (error.details() or "")
+
+        exposure = pb.UpdateSettingsRequest(
+            settings=pb.CameraSettings(exposure_ms=3.0), update_mask=FieldMask(paths=["exposure_ms"])
+        )
+        applied = await recorder.stub.UpdateSettings(exposure)
+        assert applied.settings.exposure_ms == pytest.approx(3.0)
+        assert applied.settings.roi.width == SMALL_SENSOR["simulated_width"]
+    finally:
+        await stub.StopRecording(rpb.StopRecordingRequest(name="recordings/busy"))
+    applied = await recorder.stub.UpdateSettings(roi)  # allowed again once it ended
+    assert applied.settings.roi.width == 128
+
+
+async def test_an_existing_id_is_already_exists(recorder: RunningService) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="twice", max_frames=1))
+    await watch_to_end(stub, "recordings/twice")
+    error = await refused(stub.StartRecording(rpb.StartRecordingRequest(recording_id="twice", max_frames=1)))
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
