@@ -11,17 +11,20 @@ from camera_grpc.client.camera import (
     AsyncCameraClient,
     AsyncEventStream,
     AsyncFrameStream,
+    AsyncRecordingStream,
     AsyncSettingsStream,
     CameraClient,
     CaptureFields,
     EventStream,
     FramesFields,
     FrameStream,
+    RecordingStream,
     SettingsFields,
     SettingsStream,
     capture_request,
     events_request,
     frames_request,
+    recording_name,
 )
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options, loopback_target
 from camera_grpc.client.credentials import CredentialsError, PemSource, channel_credentials, is_loopback_target
@@ -34,6 +37,7 @@ __all__ = [
     "AsyncCameraClient",
     "AsyncEventStream",
     "AsyncFrameStream",
+    "AsyncRecordingStream",
     "AsyncSettingsStream",
     "CameraClient",
     "CameraRpcError",
@@ -44,6 +48,7 @@ __all__ = [
     "FrameStream",
     "FramesFields",
     "PemSource",
+    "RecordingStream",
     "Security",
     "SettingsFields",
     "SettingsStream",
@@ -57,5 +62,6 @@ __all__ = [
     "is_loopback_target",
     "loopback_target",
     "preset_name",
+    "recording_name",
     "update_request",
 ]

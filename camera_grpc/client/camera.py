@@ -49,6 +49,7 @@ import asyncio
 import functools
 import inspect
 import math
+import os
 import queue
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -67,7 +68,8 @@ from camera_grpc.client.settings import enum_number, preset_name, update_request
 from camera_grpc.client.settings import preset_id as preset_id_of
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc
+from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 
 #: Deadline of unary calls unless a call says otherwise, seconds (a capture adds its exposure).
 DEFAULT_TIMEOUT_S = 10.0
@@ -325,6 +327,44 @@ class AsyncLiveFrameStream(AsyncFrameStream):
 GRANT_ONE = pb.LiveFramesRequest(credits=1)
 
 
+#: Where a downloaded file is written.
+Destination = str | os.PathLike[str]
+#: Prefix of a recording's resource name.
+RECORDING_PREFIX = "recordings/"
+
+
+def recording_name(recording: str) -> str:
+    """``recordings/{id}`` from an id or a name."""
+    return recording if recording.startswith(RECORDING_PREFIX) else RECORDING_PREFIX + recording
+
+
+def recording_format(value: str | int) -> int:
+    """``camera.v1.RecordingFormat`` from a short name (``ome-tiff``, ``ome_zarr``, ``mp4``) or number."""
+    return enum_number(
+        "format", rpb.RecordingFormat.DESCRIPTOR, value.replace("-", "_") if isinstance(value, str) else value
+    )
+
+
+def _by_recording(name: str, rpc: str, doc: str) -> Callable[..., UnaryCall[Any]]:
+    """A client method calling RecordingService ``rpc`` with one recording's name (by id or name)."""
+
+    def build(client: Any, recording: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[Any]:
+        method = getattr(client._recordings, rpc)
+        return client._named_call(method, getattr(rpb, rpc + "Request"), recording_name(recording), timeout_s)  # type: ignore[no-any-return]
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return build
+
+
+class RecordingStream(ResponseStream[rpb.WatchRecordingResponse]):
+    """A recording's progress (``watch_recording``), until it ends."""
+
+
+class AsyncRecordingStream(AsyncResponseStream[rpb.WatchRecordingResponse]):
+    """A recording's progress (``watch_recording``), until it ends."""
+
+
 class _ClientBase(Generic[_Stream, _Watch, _Events]):
     """What both clients share: the channel, every call, the deadlines. ``_Stream`` is the type of ``frames()``,
     ``_Watch`` that of ``watch_settings()``, ``_Events`` that of ``watch_events()``."""
@@ -375,6 +415,7 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
         else:
             self._channel = self._channel_module.secure_channel(target, credentials, options=all_options)
         self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
+        self._recordings = recording_pb2_grpc.RecordingServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     @_Unary
@@ -389,6 +430,71 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
         if timeout_s is _DEFAULT_TIMEOUT:
             timeout_s = self.capture_deadline_s(request.exposure_ms if request.HasField("exposure_ms") else None)
         return UnaryCall(self._stub.Capture, request, timeout_s)
+
+    @_Unary
+    def start_recording(
+        self,
+        *,
+        recording_id: str = "",
+        format: str | int = "ome-tiff",
+        max_frames: int = 0,
+        max_duration_s: float = 0.0,
+        frames_per_file: int = 0,
+        max_width: int = 0,
+        timeout_s: float | None = _DEFAULT_TIMEOUT,
+    ) -> UnaryCall[rpb.StartRecordingResponse]:
+        """Start recording the camera's frames to files on the service (``format``: ``ome-tiff``, ``ome-zarr`` or
+        ``mp4``); stops after ``max_frames`` or ``max_duration_s`` (0: no limit) or :meth:`stop_recording`.
+        Returns the recording (RUNNING); follow it with :meth:`watch_recording`."""
+        request = rpb.StartRecordingRequest(
+            recording_id=recording_id,
+            format=recording_format(format),
+            max_frames=max_frames,
+            max_duration_s=max_duration_s,
+            frames_per_file=frames_per_file,
+            max_width=max_width,
+        )
+        return UnaryCall(self._recordings.StartRecording, request, self._timeout(timeout_s))
+
+    stop_recording = _Unary(
+        _by_recording(
+            "stop_recording",
+            "StopRecording",
+            "Stop a running recording (by id or name); returns it in its final state, its files complete.",
+        )
+    )
+    get_recording = _Unary(
+        _by_recording(
+            "get_recording",
+            "GetRecording",
+            "One recording (by id or name) with its progress and files; NOT_FOUND if there is none.",
+        )
+    )
+    delete_recording = _Unary(
+        _by_recording(
+            "delete_recording",
+            "DeleteRecording",
+            "Delete a recording that is not running (by id or name), and its files.",
+        )
+    )
+
+    @_Unary
+    def list_recordings(
+        self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[rpb.ListRecordingsResponse]:
+        """Recordings, newest first, one page (``next_page_token`` is empty on the last page)."""
+        return self._page_call(
+            self._recordings.ListRecordings, rpb.ListRecordingsRequest, page_size, page_token, timeout_s
+        )
+
+    def _watch_recording_call(self, recording: str, timeout_s: float | None) -> Any:
+        return self._recordings.WatchRecording(
+            rpb.WatchRecordingRequest(name=recording_name(recording)), timeout=timeout_s
+        )
+
+    def _download_call(self, recording: str, file: str, offset: int, timeout_s: float | None) -> Any:
+        request = rpb.DownloadRecordingFileRequest(name=recording_name(recording), file=file, offset=offset)
+        return self._recordings.DownloadRecordingFile(request, timeout=timeout_s)
 
     @_Unary
     def get_settings(self, *, timeout_s: float | None = _DEFAULT_TIMEOUT) -> UnaryCall[pb.GetSettingsResponse]:
@@ -511,8 +617,7 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
         self, *, page_size: int = 0, page_token: str = "", timeout_s: float | None = _DEFAULT_TIMEOUT
     ) -> UnaryCall[pb.ListCapturesResponse]:
         """Saved captures, newest first, one page (``next_page_token`` is empty on the last page)."""
-        request = pb.ListCapturesRequest(page_size=page_size, page_token=page_token)
-        return UnaryCall(self._stub.ListCaptures, request, self._timeout(timeout_s))
+        return self._page_call(self._stub.ListCaptures, pb.ListCapturesRequest, page_size, page_token, timeout_s)
 
     @_Unary
     def get_capture(
@@ -549,8 +654,14 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
         return self.timeout_s + allowance_ms / 1000
 
     def _named_call(self, method: Any, request_type: Any, name: str, timeout_s: float | None) -> Any:
-        """A call naming one resource (a preset)."""
+        """A call naming one resource (a preset, a recording)."""
         return UnaryCall(method, request_type(name=name), self._timeout(timeout_s))
+
+    def _page_call(
+        self, method: Any, request_type: Any, page_size: int, page_token: str, timeout_s: float | None
+    ) -> Any:
+        """A call asking for one page of a list (captures, recordings)."""
+        return UnaryCall(method, request_type(page_size=page_size, page_token=page_token), self._timeout(timeout_s))
 
     def _channel_call(self, method: Any, request_type: Any, channel: int, timeout_s: float | None) -> Any:
         """A call naming one of the camera's settings channels."""
@@ -603,6 +714,25 @@ class CameraClient(_ClientBase[FrameStream, SettingsStream, EventStream]):
             lambda requests: self._stub.LiveFrames(requests, timeout=timeout_s), frames_request(**fields), self.security
         )
 
+    def watch_recording(self, recording: str, *, timeout_s: float | None = None) -> RecordingStream:
+        """The recording now, then on every change of its progress until it ends (the last message has its final
+        state). No deadline unless given."""
+        return RecordingStream(self._watch_recording_call(recording, timeout_s), self.security)
+
+    def download_recording_file(
+        self, recording: str, file: str, dest: Destination, offset: int = 0, *, timeout_s: float | None = None
+    ) -> int:
+        """Write one file of a recording to ``dest`` from byte ``offset`` on (``dest`` is truncated to ``offset``
+        first: resume a partial download with ``offset`` = its size); returns the file's whole size, bytes."""
+        size = 0
+        with open(dest, "r+b" if offset else "wb") as out:
+            out.truncate(offset)
+            out.seek(offset)
+            for chunk in ResponseStream(self._download_call(recording, file, offset, timeout_s), self.security):
+                out.write(chunk.data)
+                size = chunk.size_bytes
+        return size or offset
+
     def close(self) -> None:
         """Close the channel (ends any open stream)."""
         self._channel.close()
@@ -634,6 +764,28 @@ class AsyncCameraClient(_ClientBase[AsyncFrameStream, AsyncSettingsStream, Async
     def live_frames(self, *, timeout_s: float | None = None, **fields: Unpack[FramesFields]) -> AsyncLiveFrameStream:
         """As :meth:`CameraClient.live_frames`, for asyncio."""
         return AsyncLiveFrameStream(self._stub.LiveFrames(timeout=timeout_s), frames_request(**fields), self.security)
+
+    def watch_recording(self, recording: str, *, timeout_s: float | None = None) -> AsyncRecordingStream:
+        """As :meth:`CameraClient.watch_recording`, for asyncio."""
+        return AsyncRecordingStream(self._watch_recording_call(recording, timeout_s), self.security)
+
+    async def download_recording_file(
+        self, recording: str, file: str, dest: Destination, offset: int = 0, *, timeout_s: float | None = None
+    ) -> int:
+        """As :meth:`CameraClient.download_recording_file`, for asyncio (the file is written off the loop)."""
+        size = 0
+        out = await asyncio.to_thread(open, dest, "r+b" if offset else "wb")
+        try:
+            await asyncio.to_thread(out.truncate, offset)
+            await asyncio.to_thread(out.seek, offset)
+            async for chunk in AsyncResponseStream(
+                self._download_call(recording, file, offset, timeout_s), self.security
+            ):
+                await asyncio.to_thread(out.write, chunk.data)
+                size = chunk.size_bytes
+        finally:
+            await asyncio.to_thread(out.close)
+        return size or offset
 
     async def close(self) -> None:
         """Close the channel (ends any open stream)."""

@@ -1,5 +1,5 @@
-"""The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info``, ``watch``, ``trigger``, ``io`` and
-``events``.
+"""The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info``, ``watch``, ``trigger``, ``io``,
+``events``, ``record`` and ``recordings``.
 
 They talk to a running service through :class:`camera_grpc.client.CameraClient`.
 Results are printed as proto3 JSON: every field in the proto's order, zero values
@@ -51,6 +51,7 @@ from camera_grpc.client.settings import SettingsValueError, enum_choices, enum_n
 from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 
 #: Exit status of a command whose call failed.
 EXIT_RPC_ERROR = 1
@@ -70,6 +71,10 @@ EVENT_STYLES = {
     "camera_connected": "green",
     "service_stopping": "bold red",
 }
+#: ``record --format`` choices (the first is the default), as ``camera.v1.RecordingFormat`` short names.
+RECORDING_FORMATS = ("ome-tiff", "ome-zarr", "mp4")
+#: Recording states that are a success for ``record``'s exit status.
+RECORDING_SUCCESS = frozenset({rpb.RECORDING_STATE_COMPLETED, rpb.RECORDING_STATE_STOPPED})
 #: Window over which ``watch`` computes its live frame rate, seconds.
 RATE_WINDOW_S = 1.0
 
@@ -207,6 +212,51 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
     watch.add_argument("--policy", choices=sorted(POLICIES), default="latest", help="delivery policy (default: latest)")
     add_connection_arguments(watch, timeout_help="deadline of the stream (default: none)")
     watch.set_defaults(handler=_client_command(_watch))
+
+    record = subcommands.add_parser(
+        "record",
+        parents=parents,
+        help="record frames to files on the service, with a live progress bar; prints where the files are",
+        description="Starts a recording (StartRecording) and follows it (WatchRecording) until it ends; Ctrl-C stops "
+        "it (StopRecording). Exits 0 when it completed or was stopped, 1 when it failed.",
+    )
+    record.add_argument("--frames", type=int, default=0, metavar="N", help="stop after N frames (default: no limit)")
+    record.add_argument(
+        "--duration", type=_positive_float, metavar="S", help="stop after S seconds (default: no limit)"
+    )
+    record.add_argument(
+        "--format", choices=RECORDING_FORMATS, default=RECORDING_FORMATS[0], help="file format (default: ome-tiff)"
+    )
+    record.add_argument("--frames-per-file", type=int, default=0, metavar="N", help="start a new file every N frames")
+    record.add_argument("--max-width", type=int, default=0, metavar="W", help="mp4: scale frames wider than W down")
+    record.add_argument("--id", dest="recording_id", default="", help="the recording's id (default: from the time)")
+    add_connection_arguments(record, timeout_help=f"deadline of each unary call (default: {DEFAULT_TIMEOUT_S:g})")
+    record.set_defaults(handler=_client_command(_record))
+
+    recordings = subcommands.add_parser(
+        "recordings", parents=parents, help="recordings kept by the service: list, show, stop, delete, download"
+    )
+    recording_actions = recordings.add_subparsers(dest="recordings_action", metavar="ACTION", required=True)
+    _add_command(recording_actions, "list", _recordings_list, parents, help="list the recordings, newest first")
+    for action, help_text, run in (
+        ("show", "print recording ID (state, progress, files)", _recordings_show),
+        ("stop", "stop recording ID", _recordings_stop),
+        ("delete", "delete recording ID and its files", _recordings_delete),
+    ):
+        one = _add_command(recording_actions, action, run, parents, help=help_text)
+        one.add_argument("recording", metavar="ID", help="the recording's id or recordings/ID")
+    download = _add_command(
+        recording_actions,
+        "download",
+        _recordings_download,
+        parents,
+        timeout_help="deadline of the download (default: none)",
+        help="download one file of recording ID (resumable with --resume)",
+    )
+    download.add_argument("recording", metavar="ID", help="the recording's id or recordings/ID")
+    download.add_argument("file", metavar="FILE", help="one of its files (see recordings show)")
+    download.add_argument("-o", "--output", type=Path, help="where to write it (default: FILE in this folder)")
+    download.add_argument("--resume", action="store_true", help="continue a partial download of --output")
 
 
 #: ``--timeout`` help of the commands that make one unary call.
@@ -654,18 +704,23 @@ class CtrlC:
             threading.Thread(target=self._stream.cancel, name="watch-ctrl-c", daemon=True).start()
 
 
-def _watch(client: CameraClient, args: argparse.Namespace) -> int:
-    stats = StreamStats()
-    progress = Progress(
+def frame_progress(frames: int) -> Progress:
+    """A live progress bar on stderr: frames (of ``frames``, if not 0), rate, dropped, elapsed (watch, record)."""
+    return Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
-        BarColumn() if args.frames else TextColumn(""),
-        MofNCompleteColumn() if args.frames else TextColumn("{task.completed} frames"),
+        BarColumn() if frames else TextColumn(""),
+        MofNCompleteColumn() if frames else TextColumn("{task.completed} frames"),
         TextColumn("{task.fields[fps]:6.1f} fps"),
         TextColumn("{task.fields[dropped]} dropped"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
+
+
+def _watch(client: CameraClient, args: argparse.Namespace) -> int:
+    stats = StreamStats()
+    progress = frame_progress(args.frames)
     with CtrlC() as ctrl_c:  # Ctrl-C at any point ends the watch (cancelling the stream); the summary follows
         exposure_ms = client.get_settings().exposure_ms
         print(watch_intro(client.target, args.frames, exposure_ms, args.max_fps), file=sys.stderr, flush=True)
@@ -696,3 +751,92 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
+
+
+def recording_summary(recording: rpb.Recording) -> str:
+    """How a recording ended and where its files are (one line each)."""
+    state = enum_name(rpb.RecordingState.DESCRIPTOR, recording.state)
+    lines = [
+        f"{recording.name}: {state}, {recording.frames_written} frames written, "
+        f"{recording.frames_dropped} dropped, {recording.bytes_written} bytes"
+        + (f" ({recording.failure_reason})" if recording.failure_reason else "")
+    ]
+    lines += [
+        f"  {recording.name}/{file.name} ({file.size_bytes} bytes, {file.content_type})" for file in recording.files
+    ]
+    recording_id = recording.name.removeprefix("recordings/")
+    lines.append(f"download: camera-grpc recordings download {recording_id} FILE")
+    return "\n".join(lines)
+
+
+def _record(client: CameraClient, args: argparse.Namespace) -> int:
+    progress = frame_progress(args.frames)
+    started = client.start_recording(
+        recording_id=args.recording_id,
+        format=args.format,
+        max_frames=args.frames,
+        max_duration_s=args.duration or 0.0,
+        frames_per_file=args.frames_per_file,
+        max_width=args.max_width,
+    ).recording
+    final = started
+    with CtrlC() as ctrl_c, progress:
+        task = progress.add_task(started.name, total=args.frames or None, fps=0.0, dropped=0)
+        stream = client.watch_recording(started.name)
+        with ctrl_c.cancels(stream):
+            for update in stream:
+                final = update.recording
+                progress.update(task, completed=final.frames_written, fps=final.rate_fps, dropped=final.frames_dropped)
+    if final.state == rpb.RECORDING_STATE_RUNNING:  # Ctrl-C: stop it, its files complete
+        final = client.stop_recording(started.name).recording
+    print(recording_summary(final))
+    return 0 if final.state in RECORDING_SUCCESS else EXIT_RPC_ERROR
+
+
+def _recordings_list(client: CameraClient, args: argparse.Namespace) -> int:
+    table = Table("name", "state", "format", "frames", "dropped", "bytes", "started")
+    token = ""
+    while True:
+        page = client.list_recordings(page_token=token)
+        for recording in page.recordings:
+            table.add_row(
+                recording.name,
+                enum_name(rpb.RecordingState.DESCRIPTOR, recording.state),
+                enum_name(rpb.RecordingFormat.DESCRIPTOR, recording.format),
+                str(recording.frames_written),
+                str(recording.frames_dropped),
+                str(recording.bytes_written),
+                recording.start_time.ToJsonString(),
+            )
+        token = page.next_page_token
+        if not token:
+            break
+    Console(width=200).print(table)
+    return 0
+
+
+def _recordings_show(client: CameraClient, args: argparse.Namespace) -> int:
+    print(message_json(client.get_recording(args.recording).recording))
+    return 0
+
+
+def _recordings_stop(client: CameraClient, args: argparse.Namespace) -> int:
+    print(recording_summary(client.stop_recording(args.recording).recording))
+    return 0
+
+
+def _recordings_delete(client: CameraClient, args: argparse.Namespace) -> int:
+    client.delete_recording(args.recording)
+    return 0
+
+
+def _recordings_download(client: CameraClient, args: argparse.Namespace) -> int:
+    output: Path = args.output or Path(Path(args.file).name)
+    offset = output.stat().st_size if args.resume and output.exists() else 0
+    try:
+        size = client.download_recording_file(args.recording, args.file, output, offset, timeout_s=args.timeout_s)
+    except OSError as exc:
+        print(f"camera-grpc: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_RPC_ERROR
+    print(f"camera-grpc: {output} ({size} bytes)", file=sys.stderr)
+    return 0
