@@ -11,11 +11,13 @@ import pytest
 import tifffile
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from camera_grpc.auth import Role
 from camera_grpc.device.simulated import read_frame_number
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import recording_pb2_grpc
 from tests.support import RunningService, ServiceFactory
+from tests.support.tokens import role_tokens
 
 #: A small sensor so recordings are quick and small.
 SMALL_SENSOR = {"simulated_width": 256, "simulated_height": 128}
@@ -165,3 +167,29 @@ async def test_an_existing_id_is_already_exists(recorder: RunningService) -> Non
     await watch_to_end(stub, "recordings/twice")
     error = await refused(stub.StartRecording(rpb.StartRecordingRequest(recording_id="twice", max_frames=1)))
     assert error.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_a_viewer_may_watch_recordings_and_only_an_operator_may_start_stop_and_delete_them(
+    start_service: ServiceFactory, tmp_path: Path
+) -> None:
+    tokens = role_tokens(tmp_path / "tokens")
+    service = await start_service(tokens_file=tokens.path, recordings_path=tmp_path / "recordings", **SMALL_SENSOR)
+    stub = stub_of(service)
+    viewer, operator = tokens.metadata(Role.VIEWER), tokens.metadata(Role.OPERATOR)
+    start = rpb.StartRecordingRequest(recording_id="roles", max_frames=2)
+    for call in (
+        stub.StartRecording(start, metadata=viewer),
+        stub.StopRecording(rpb.StopRecordingRequest(name="recordings/roles"), metadata=viewer),
+        stub.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/roles"), metadata=viewer),
+    ):
+        assert (await refused(call)).code() == grpc.StatusCode.PERMISSION_DENIED
+    await stub.StartRecording(start, metadata=operator)
+    async for _ in stub.WatchRecording(rpb.WatchRecordingRequest(name="recordings/roles"), metadata=viewer):
+        pass
+    listed = await stub.ListRecordings(rpb.ListRecordingsRequest(), metadata=viewer)
+    assert [recording.name for recording in listed.recordings] == ["recordings/roles"]
+    got = (await stub.GetRecording(rpb.GetRecordingRequest(name="recordings/roles"), metadata=viewer)).recording
+    file = got.files[0].name
+    request = rpb.DownloadRecordingFileRequest(name="recordings/roles", file=file)
+    assert [chunk async for chunk in stub.DownloadRecordingFile(request, metadata=viewer)]
+    await stub.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/roles"), metadata=operator)
