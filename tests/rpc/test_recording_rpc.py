@@ -193,3 +193,19 @@ async def test_a_viewer_may_watch_recordings_and_only_an_operator_may_start_stop
     request = rpb.DownloadRecordingFileRequest(name="recordings/roles", file=file)
     assert [chunk async for chunk in stub.DownloadRecordingFile(request, metadata=viewer)]
     await stub.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/roles"), metadata=operator)
+
+
+async def test_a_camera_unplugged_during_a_recording_ends_it_failed_with_its_frames_kept(
+    recorder: RunningService,
+) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="unplugged"))
+    async for update in stub.WatchRecording(rpb.WatchRecordingRequest(name="recordings/unplugged"), timeout=60):
+        if update.recording.frames_written >= 2:
+            break
+    recorder.camera.unplug()
+    final = (await watch_to_end(stub, "recordings/unplugged"))[-1]
+    assert final.state == rpb.RECORDING_STATE_FAILED and final.failure_reason == "camera disconnected"
+    file = next(file for file in final.files if file.name.endswith(".ome.tif"))
+    pages = tifffile.imread(recorder.runtime.recordings.store.path_of("unplugged") / file.name)
+    assert len(pages) == final.frames_written >= 2
