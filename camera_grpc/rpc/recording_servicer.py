@@ -27,7 +27,6 @@ from camera_grpc.errors import InvalidArgumentError
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import recording_pb2_grpc
 from camera_grpc.rpc import status
-from camera_grpc.rpc.handlers import HANDLER_FACTORIES
 from camera_grpc.rpc.settings_wire import settings_to_proto, timestamp
 from camera_grpc.rpc.wire import serialize
 
@@ -187,15 +186,4 @@ def recording_to_proto(info: RecordingInfo) -> rpb.Recording:
 def add_to_server(servicer: RecordingServicer, server: grpc.aio.Server) -> None:
     """Register ``servicer`` for every RPC of camera.v1.RecordingService, each guarded by
     :func:`camera_grpc.rpc.status.guard` (as :func:`camera_grpc.rpc.servicer.add_to_server` does)."""
-    handlers = {}
-    for method in RECORDING_SERVICE.methods:
-        handlers[method.name] = HANDLER_FACTORIES[(method.client_streaming, method.server_streaming)](
-            status.guard(
-                getattr(servicer, method.name),
-                server_streaming=method.server_streaming,
-                client_streaming=method.client_streaming,
-            ),
-            request_deserializer=status.request_parser(getattr(rpb, method.input_type.name)),
-            response_serializer=serialize,
-        )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(RECORDING_SERVICE_NAME, handlers),))
+    server.add_generic_rpc_handlers((status.guarded_service(RECORDING_SERVICE, servicer, rpb, serialize),))

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import grpc
 
-from camera_grpc.contract import CAMERA_SERVICE, CAMERA_SERVICE_NAME
+from camera_grpc.contract import CAMERA_SERVICE
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.storage import CaptureRecord, FrameMetadata
 from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
@@ -28,7 +28,6 @@ from camera_grpc.formats import (
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc
 from camera_grpc.rpc import status
-from camera_grpc.rpc.handlers import HANDLER_FACTORIES
 from camera_grpc.rpc.settings_wire import (
     event_to_proto,
     event_types_from_request,
@@ -351,16 +350,4 @@ def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
     by :func:`camera_grpc.rpc.status.guard`, malformed requests are refused with
     INVALID_ARGUMENT, and responses may also be pre-serialized bytes (used by Frames).
     """
-    handlers = {}
-    for method in CAMERA_SERVICE.methods:
-        streaming = (method.client_streaming, method.server_streaming)
-        handlers[method.name] = HANDLER_FACTORIES[streaming](
-            status.guard(
-                getattr(servicer, method.name),
-                server_streaming=method.server_streaming,
-                client_streaming=method.client_streaming,
-            ),
-            request_deserializer=status.request_parser(getattr(pb, method.input_type.name)),
-            response_serializer=serialize,
-        )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(CAMERA_SERVICE_NAME, handlers),))
+    server.add_generic_rpc_handlers((status.guarded_service(CAMERA_SERVICE, servicer, pb, serialize),))

@@ -46,6 +46,7 @@ from camera_grpc.errors import (
     TooManyStreamsError,
     TooManySubscribersError,
 )
+from camera_grpc.rpc.handlers import HANDLER_FACTORIES
 
 log = logging.getLogger(__name__)
 
@@ -204,3 +205,25 @@ async def well_formed(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
 
 async def _awaited(result: Awaitable[Any]) -> Any:
     return await result
+
+
+def guarded_service(
+    service: Any, servicer: object, messages: Any, serializer: Callable[[Any], bytes]
+) -> grpc.GenericRpcHandler:
+    """The handler of every method of ``service`` (a service descriptor), each served by the servicer's method
+    of that name wrapped by :func:`guard`, with requests parsed by :func:`request_parser` (message classes
+    from the ``messages`` module) and responses by ``serializer``. Built from the descriptor, so an RPC added
+    to the contract is registered with its error mapping or not at all."""
+    handlers = {
+        method.name: HANDLER_FACTORIES[(method.client_streaming, method.server_streaming)](
+            guard(
+                getattr(servicer, method.name),
+                server_streaming=method.server_streaming,
+                client_streaming=method.client_streaming,
+            ),
+            request_deserializer=request_parser(getattr(messages, method.input_type.name)),
+            response_serializer=serializer,
+        )
+        for method in service.methods
+    }
+    return grpc.method_handlers_generic_handler(service.full_name, handlers)

@@ -45,7 +45,14 @@ def make_settings(captures: Path, **overrides: object) -> Settings:
     """Settings for a test service that ignore the environment's .env; its state (requested settings, presets)
     is kept next to ``captures`` (never in the working directory)."""
     return load_settings(
-        None, **{**TEST_SETTINGS, "image_save_path": captures, "state_path": captures.parent / "state", **overrides}
+        None,
+        **{
+            **TEST_SETTINGS,
+            "image_save_path": captures,
+            "state_path": captures.parent / "state",
+            "recordings_path": captures.parent / "recordings",
+            **overrides,
+        },
     )
 
 
