@@ -30,7 +30,7 @@ from camera_grpc.core.events import EventHub
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.recording import RecordingManager
 from camera_grpc.core.storage import CaptureStore
-from camera_grpc.core.streaming import FrameHub, StreamOptions
+from camera_grpc.core.streaming import FrameHub
 from camera_grpc.device import create_driver
 from camera_grpc.device.base import CameraDriver
 from camera_grpc.device.worker import CameraState, CameraWorker
@@ -49,9 +49,6 @@ STARTUP_CONNECT_WAIT_S = 5.0
 FD_HEADROOM = 64
 #: Fewest gRPC connections allowed however low the open-files limit (the REST gateway needs one).
 MIN_GRPC_CONNECTIONS = 8
-#: A running recording holds acquisition on through a frame-hub subscription that takes (almost) no frames:
-#: at most one per this many seconds, never read (the recording gets every frame from its own listener).
-RECORDING_HOLD_OPTIONS = StreamOptions(max_fps=1e-6, max_frames=1)
 #: Soft open-files limit to aim for when the hard limit is unlimited.
 UNLIMITED_NOFILE_TARGET = 1 << 20
 
@@ -169,7 +166,7 @@ class CameraRuntime:
 
     def hold_acquisition(self) -> contextlib.AbstractAsyncContextManager[object]:
         """Keep continuous acquisition on for as long as the context is open (a running recording's life)."""
-        return self.frames.subscribe(RECORDING_HOLD_OPTIONS)
+        return self.frames.hold_acquisition()
 
     async def recover_recordings(self) -> None:
         """Mark recordings a killed process left RUNNING as FAILED (off the loop; before serving)."""

@@ -258,6 +258,8 @@ class FrameHub:
         self._max_per_peer = max_per_peer or max(1, max_subscribers // 2)
         self._loop = asyncio.get_running_loop()
         self._subscriptions: set[Subscription] = set()
+        #: Holders of acquisition that take no frames from the hub (a running recording), event loop only.
+        self._holds = 0
         self._per_peer: collections.Counter[str] = collections.Counter()
         #: Most frame bytes one subscriber's buffer, and all buffers together, may hold.
         self.subscriber_budget_bytes = subscriber_budget_bytes
@@ -313,12 +315,7 @@ class FrameHub:
             self._per_peer[peer] += 1
         uncount = self._metrics.subscriber_opened(options.encoding, options.policy.value) if self._metrics else None
         try:
-            if self._linger_task is not None:
-                self._linger_task.cancel()
-                self._linger_task = None
-            if not self._worker.is_acquiring:
-                self._last_frame = None  # numbers skipped while acquisition was off are not drops
-                await asyncio.wrap_future(self._worker.set_acquiring(True))
+            await self._acquire()
             yield subscription
         finally:
             if uncount is not None:
@@ -329,9 +326,36 @@ class FrameHub:
                 self._per_peer[peer] -= 1
                 if not self._per_peer[peer]:
                     del self._per_peer[peer]
-            if not self._subscriptions and not self._closed:
-                self._linger_task = self._loop.create_task(self._stop_after_linger())
+            self._linger_if_idle()
             self._give_memory_back()
+
+    @contextlib.asynccontextmanager
+    async def hold_acquisition(self) -> AsyncIterator[None]:
+        """Keep continuous acquisition on for the ``async with`` block without subscribing to frames (a running
+        recording takes every frame from its own listener): not a subscriber, not counted in the limits."""
+        if self._closed:
+            raise ServiceStoppingError("the service is shutting down")
+        self._holds += 1
+        try:
+            await self._acquire()
+            yield
+        finally:
+            self._holds -= 1
+            self._linger_if_idle()
+
+    async def _acquire(self) -> None:
+        """Acquisition on (a subscriber or a hold has come): no linger-stop pending."""
+        if self._linger_task is not None:
+            self._linger_task.cancel()
+            self._linger_task = None
+        if not self._worker.is_acquiring:
+            self._last_frame = None  # numbers skipped while acquisition was off are not drops
+            await asyncio.wrap_future(self._worker.set_acquiring(True))
+
+    def _linger_if_idle(self) -> None:
+        """With no subscriber and no hold left, stop acquisition after the linger time."""
+        if not self._subscriptions and not self._holds and not self._closed:
+            self._linger_task = self._loop.create_task(self._stop_after_linger())
 
     async def encoded(self, entry: _Entry, options: StreamOptions) -> EncodedFrame:
         """The frame in the subscriber's rendition, encoded once per rendition."""
@@ -435,7 +459,7 @@ class FrameHub:
 
     async def _stop_after_linger(self) -> None:
         await asyncio.sleep(self._linger_s)
-        if not self._subscriptions and self._worker.is_acquiring:
+        if not self._subscriptions and not self._holds and self._worker.is_acquiring:
             with contextlib.suppress(CameraServiceError):
                 await asyncio.wrap_future(self._worker.set_acquiring(False))
         self._give_memory_back(after_burst_of=0)  # streaming is over: whatever it left
