@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
 from camera_grpc.auth import Authenticator, Role
-from camera_grpc.contract import CAMERA_SERVICE
+from camera_grpc.contract import CAMERA_SERVICE, STORAGE_SERVICE
 from camera_grpc.rpc.handlers import rewrap
 from camera_grpc.rpc.recording_servicer import RECORDING_SERVICE
 
@@ -61,6 +61,12 @@ RECORDING_ROLES: dict[str, Role] = {
     "ListRecordings": Role.VIEWER,
     "WatchRecording": Role.VIEWER,
     "DownloadRecordingFile": Role.VIEWER,
+    "GetRecordingThumbnail": Role.VIEWER,
+}
+#: Role each camera.v1.StorageService method needs: both only describe or hand out what viewers may download.
+STORAGE_ROLES: dict[str, Role] = {
+    "GetStorageStatus": Role.VIEWER,
+    "GetDownloadUrl": Role.VIEWER,
 }
 HEALTH_SERVICE: ServiceDescriptor = health_pb2.DESCRIPTOR.services_by_name["Health"]
 REFLECTION_SERVICE: ServiceDescriptor = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"]
@@ -90,6 +96,7 @@ def _service_roles(service: ServiceDescriptor, roles: Mapping[str, Role]) -> dic
 METHOD_ROLES: Mapping[str, Role | None] = {
     **_service_roles(CAMERA_SERVICE, CAMERA_ROLES),
     **_service_roles(RECORDING_SERVICE, RECORDING_ROLES),
+    **_service_roles(STORAGE_SERVICE, STORAGE_ROLES),
     **dict.fromkeys(method_names(REFLECTION_SERVICE), Role.VIEWER),  # lists what the service offers
     **dict.fromkeys(method_names(HEALTH_SERVICE), OPEN),
 }

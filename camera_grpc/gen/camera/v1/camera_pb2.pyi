@@ -68,12 +68,20 @@ class FrameEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FRAME_ENCODING_RAW: _ClassVar[FrameEncoding]
     FRAME_ENCODING_JPEG: _ClassVar[FrameEncoding]
     FRAME_ENCODING_PNG: _ClassVar[FrameEncoding]
+    FRAME_ENCODING_NONE: _ClassVar[FrameEncoding]
 
 class DeliveryPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DELIVERY_POLICY_UNSPECIFIED: _ClassVar[DeliveryPolicy]
     DELIVERY_POLICY_LATEST: _ClassVar[DeliveryPolicy]
     DELIVERY_POLICY_QUEUE: _ClassVar[DeliveryPolicy]
+
+class StorageState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STORAGE_STATE_UNSPECIFIED: _ClassVar[StorageState]
+    STORAGE_STATE_LOCAL: _ClassVar[StorageState]
+    STORAGE_STATE_SPOOLED: _ClassVar[StorageState]
+    STORAGE_STATE_UPLOADED: _ClassVar[StorageState]
 
 class TriggerSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -121,6 +129,11 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_SENSOR_TEMPERATURE: _ClassVar[EventType]
     EVENT_TYPE_GPIO_INPUT: _ClassVar[EventType]
     EVENT_TYPE_SERVICE_STOPPING: _ClassVar[EventType]
+    EVENT_TYPE_RECORDING_STARTED: _ClassVar[EventType]
+    EVENT_TYPE_RECORDING_ENDED: _ClassVar[EventType]
+    EVENT_TYPE_RECORDING_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_OBJECT_UPLOADED: _ClassVar[EventType]
+    EVENT_TYPE_DISK_SPACE_LOW: _ClassVar[EventType]
 IMAGE_FORMAT_UNSPECIFIED: ImageFormat
 IMAGE_FORMAT_JPEG: ImageFormat
 IMAGE_FORMAT_PNG: ImageFormat
@@ -158,9 +171,14 @@ FRAME_ENCODING_UNSPECIFIED: FrameEncoding
 FRAME_ENCODING_RAW: FrameEncoding
 FRAME_ENCODING_JPEG: FrameEncoding
 FRAME_ENCODING_PNG: FrameEncoding
+FRAME_ENCODING_NONE: FrameEncoding
 DELIVERY_POLICY_UNSPECIFIED: DeliveryPolicy
 DELIVERY_POLICY_LATEST: DeliveryPolicy
 DELIVERY_POLICY_QUEUE: DeliveryPolicy
+STORAGE_STATE_UNSPECIFIED: StorageState
+STORAGE_STATE_LOCAL: StorageState
+STORAGE_STATE_SPOOLED: StorageState
+STORAGE_STATE_UPLOADED: StorageState
 TRIGGER_SOURCE_UNSPECIFIED: TriggerSource
 TRIGGER_SOURCE_FREE_RUNNING: TriggerSource
 TRIGGER_SOURCE_SOFTWARE: TriggerSource
@@ -193,6 +211,11 @@ EVENT_TYPE_CAPTURE_SAVED: EventType
 EVENT_TYPE_SENSOR_TEMPERATURE: EventType
 EVENT_TYPE_GPIO_INPUT: EventType
 EVENT_TYPE_SERVICE_STOPPING: EventType
+EVENT_TYPE_RECORDING_STARTED: EventType
+EVENT_TYPE_RECORDING_ENDED: EventType
+EVENT_TYPE_RECORDING_FAILED: EventType
+EVENT_TYPE_OBJECT_UPLOADED: EventType
+EVENT_TYPE_DISK_SPACE_LOW: EventType
 
 class CaptureRequest(_message.Message):
     __slots__ = ("exposure_ms", "gain_db", "format", "quality", "include_image_data")
@@ -563,7 +586,7 @@ class LoadSettingsFromCameraRequest(_message.Message):
     def __init__(self, channel: _Optional[int] = ...) -> None: ...
 
 class FramesRequest(_message.Message):
-    __slots__ = ("encoding", "quality", "max_width", "max_fps", "max_frames", "policy", "queue_depth")
+    __slots__ = ("encoding", "quality", "max_width", "max_fps", "max_frames", "policy", "queue_depth", "statistics")
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     MAX_WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -571,6 +594,7 @@ class FramesRequest(_message.Message):
     MAX_FRAMES_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
     QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
     encoding: FrameEncoding
     quality: int
     max_width: int
@@ -578,10 +602,45 @@ class FramesRequest(_message.Message):
     max_frames: int
     policy: DeliveryPolicy
     queue_depth: int
-    def __init__(self, encoding: _Optional[_Union[FrameEncoding, str]] = ..., quality: _Optional[int] = ..., max_width: _Optional[int] = ..., max_fps: _Optional[float] = ..., max_frames: _Optional[int] = ..., policy: _Optional[_Union[DeliveryPolicy, str]] = ..., queue_depth: _Optional[int] = ...) -> None: ...
+    statistics: FrameStatisticsOptions
+    def __init__(self, encoding: _Optional[_Union[FrameEncoding, str]] = ..., quality: _Optional[int] = ..., max_width: _Optional[int] = ..., max_fps: _Optional[float] = ..., max_frames: _Optional[int] = ..., policy: _Optional[_Union[DeliveryPolicy, str]] = ..., queue_depth: _Optional[int] = ..., statistics: _Optional[_Union[FrameStatisticsOptions, _Mapping]] = ...) -> None: ...
+
+class FrameStatisticsOptions(_message.Message):
+    __slots__ = ("histogram_bins",)
+    HISTOGRAM_BINS_FIELD_NUMBER: _ClassVar[int]
+    histogram_bins: int
+    def __init__(self, histogram_bins: _Optional[int] = ...) -> None: ...
+
+class FrameStatistics(_message.Message):
+    __slots__ = ("channels", "focus_score", "subsample_step", "bit_depth")
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    FOCUS_SCORE_FIELD_NUMBER: _ClassVar[int]
+    SUBSAMPLE_STEP_FIELD_NUMBER: _ClassVar[int]
+    BIT_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelStatistics]
+    focus_score: float
+    subsample_step: int
+    bit_depth: int
+    def __init__(self, channels: _Optional[_Iterable[_Union[ChannelStatistics, _Mapping]]] = ..., focus_score: _Optional[float] = ..., subsample_step: _Optional[int] = ..., bit_depth: _Optional[int] = ...) -> None: ...
+
+class ChannelStatistics(_message.Message):
+    __slots__ = ("channel", "histogram", "min", "max", "mean", "saturated_fraction")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    HISTOGRAM_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    SATURATED_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    histogram: _containers.RepeatedScalarFieldContainer[int]
+    min: int
+    max: int
+    mean: float
+    saturated_fraction: float
+    def __init__(self, channel: _Optional[str] = ..., histogram: _Optional[_Iterable[int]] = ..., min: _Optional[int] = ..., max: _Optional[int] = ..., mean: _Optional[float] = ..., saturated_fraction: _Optional[float] = ...) -> None: ...
 
 class FramesResponse(_message.Message):
-    __slots__ = ("frame_number", "sequence_number", "missed_frames", "captured_at", "width", "height", "pixel_format", "encoding", "exposure_ms", "gain_db", "data", "bit_depth", "metadata")
+    __slots__ = ("frame_number", "sequence_number", "missed_frames", "captured_at", "width", "height", "pixel_format", "encoding", "exposure_ms", "gain_db", "data", "bit_depth", "metadata", "statistics")
     FRAME_NUMBER_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     MISSED_FRAMES_FIELD_NUMBER: _ClassVar[int]
@@ -595,6 +654,7 @@ class FramesResponse(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     BIT_DEPTH_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
     frame_number: int
     sequence_number: int
     missed_frames: int
@@ -608,7 +668,8 @@ class FramesResponse(_message.Message):
     data: bytes
     bit_depth: int
     metadata: FrameMetadata
-    def __init__(self, frame_number: _Optional[int] = ..., sequence_number: _Optional[int] = ..., missed_frames: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ...) -> None: ...
+    statistics: FrameStatistics
+    def __init__(self, frame_number: _Optional[int] = ..., sequence_number: _Optional[int] = ..., missed_frames: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pixel_format: _Optional[_Union[PixelFormat, str]] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., data: _Optional[bytes] = ..., bit_depth: _Optional[int] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ..., statistics: _Optional[_Union[FrameStatistics, _Mapping]] = ...) -> None: ...
 
 class LiveFramesRequest(_message.Message):
     __slots__ = ("subscription", "credits")
@@ -633,7 +694,7 @@ class ListCapturesRequest(_message.Message):
     def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class CaptureSummary(_message.Message):
-    __slots__ = ("filename", "format", "size_bytes", "width", "height", "frame_number", "captured_at", "exposure_ms", "gain_db", "metadata")
+    __slots__ = ("filename", "format", "size_bytes", "width", "height", "frame_number", "captured_at", "exposure_ms", "gain_db", "metadata", "location")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -644,6 +705,7 @@ class CaptureSummary(_message.Message):
     EXPOSURE_MS_FIELD_NUMBER: _ClassVar[int]
     GAIN_DB_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
     filename: str
     format: ImageFormat
     size_bytes: int
@@ -654,7 +716,18 @@ class CaptureSummary(_message.Message):
     exposure_ms: float
     gain_db: float
     metadata: FrameMetadata
-    def __init__(self, filename: _Optional[str] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ...) -> None: ...
+    location: StorageLocation
+    def __init__(self, filename: _Optional[str] = ..., format: _Optional[_Union[ImageFormat, str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., exposure_ms: _Optional[float] = ..., gain_db: _Optional[float] = ..., metadata: _Optional[_Union[FrameMetadata, _Mapping]] = ..., location: _Optional[_Union[StorageLocation, _Mapping]] = ...) -> None: ...
+
+class StorageLocation(_message.Message):
+    __slots__ = ("state", "bucket", "object_key")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_KEY_FIELD_NUMBER: _ClassVar[int]
+    state: StorageState
+    bucket: str
+    object_key: str
+    def __init__(self, state: _Optional[_Union[StorageState, str]] = ..., bucket: _Optional[str] = ..., object_key: _Optional[str] = ...) -> None: ...
 
 class ListCapturesResponse(_message.Message):
     __slots__ = ("captures", "next_page_token")
@@ -665,10 +738,12 @@ class ListCapturesResponse(_message.Message):
     def __init__(self, captures: _Optional[_Iterable[_Union[CaptureSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetCaptureRequest(_message.Message):
-    __slots__ = ("filename",)
+    __slots__ = ("filename", "thumbnail_max_width")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_MAX_WIDTH_FIELD_NUMBER: _ClassVar[int]
     filename: str
-    def __init__(self, filename: _Optional[str] = ...) -> None: ...
+    thumbnail_max_width: int
+    def __init__(self, filename: _Optional[str] = ..., thumbnail_max_width: _Optional[int] = ...) -> None: ...
 
 class GetCaptureResponse(_message.Message):
     __slots__ = ("capture", "content_type", "data")
@@ -781,7 +856,7 @@ class WatchEventsRequest(_message.Message):
     def __init__(self, types: _Optional[_Iterable[_Union[EventType, str]]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("sequence_number", "type", "time", "camera_time_s", "camera_clock", "message", "settings_revision", "cause", "edge", "count", "filename", "temperature_c", "line", "high")
+    __slots__ = ("sequence_number", "type", "time", "camera_time_s", "camera_clock", "message", "settings_revision", "cause", "edge", "count", "filename", "temperature_c", "line", "high", "recording", "bucket", "object_key", "free_bytes")
     SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -796,6 +871,10 @@ class Event(_message.Message):
     TEMPERATURE_C_FIELD_NUMBER: _ClassVar[int]
     LINE_FIELD_NUMBER: _ClassVar[int]
     HIGH_FIELD_NUMBER: _ClassVar[int]
+    RECORDING_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_KEY_FIELD_NUMBER: _ClassVar[int]
+    FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
     sequence_number: int
     type: EventType
     time: _timestamp_pb2.Timestamp
@@ -810,7 +889,11 @@ class Event(_message.Message):
     temperature_c: float
     line: int
     high: bool
-    def __init__(self, sequence_number: _Optional[int] = ..., type: _Optional[_Union[EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_time_s: _Optional[float] = ..., camera_clock: _Optional[str] = ..., message: _Optional[str] = ..., settings_revision: _Optional[int] = ..., cause: _Optional[str] = ..., edge: _Optional[_Union[TriggerEdge, str]] = ..., count: _Optional[int] = ..., filename: _Optional[str] = ..., temperature_c: _Optional[float] = ..., line: _Optional[int] = ..., high: _Optional[bool] = ...) -> None: ...
+    recording: str
+    bucket: str
+    object_key: str
+    free_bytes: int
+    def __init__(self, sequence_number: _Optional[int] = ..., type: _Optional[_Union[EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_time_s: _Optional[float] = ..., camera_clock: _Optional[str] = ..., message: _Optional[str] = ..., settings_revision: _Optional[int] = ..., cause: _Optional[str] = ..., edge: _Optional[_Union[TriggerEdge, str]] = ..., count: _Optional[int] = ..., filename: _Optional[str] = ..., temperature_c: _Optional[float] = ..., line: _Optional[int] = ..., high: _Optional[bool] = ..., recording: _Optional[str] = ..., bucket: _Optional[str] = ..., object_key: _Optional[str] = ..., free_bytes: _Optional[int] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
     __slots__ = ("event", "missed_events")

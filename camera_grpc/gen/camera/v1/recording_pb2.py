@@ -26,49 +26,53 @@ from camera_grpc.gen.camera.v1 import camera_pb2 as camera_dot_v1_dot_camera__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61mera/v1/recording.proto\x12\tcamera.v1\x1a\x16\x63\x61mera/v1/camera.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x03\n\tRecording\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.camera.v1.RecordingState\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.camera.v1.RecordingFormat\x12\x12\n\nmax_frames\x18\x04 \x01(\x04\x12\x16\n\x0emax_duration_s\x18\x05 \x01(\x01\x12\x17\n\x0f\x66rames_per_file\x18\x06 \x01(\r\x12\x11\n\tmax_width\x18\x07 \x01(\r\x12\x16\n\x0e\x66rames_written\x18\x08 \x01(\x04\x12\x16\n\x0e\x66rames_dropped\x18\t \x01(\x04\x12\x15\n\rbytes_written\x18\n \x01(\x04\x12\x10\n\x08rate_fps\x18\x0b \x01(\x01\x12.\n\nstart_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0e \x01(\t\x12\'\n\x05\x66iles\x18\x0f \x03(\x0b\x32\x18.camera.v1.RecordingFile\x12+\n\x08settings\x18\x10 \x01(\x0b\x32\x19.camera.v1.CameraSettings\"G\n\rRecordingFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\"\xb1\x01\n\x15StartRecordingRequest\x12\x14\n\x0crecording_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.camera.v1.RecordingFormat\x12\x12\n\nmax_frames\x18\x03 \x01(\x04\x12\x16\n\x0emax_duration_s\x18\x04 \x01(\x01\x12\x17\n\x0f\x66rames_per_file\x18\x05 \x01(\r\x12\x11\n\tmax_width\x18\x06 \x01(\r\"A\n\x16StartRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\"$\n\x14StopRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"@\n\x15StopRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\"#\n\x13GetRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x14GetRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\">\n\x15ListRecordingsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListRecordingsResponse\x12(\n\nrecordings\x18\x01 \x03(\x0b\x32\x14.camera.v1.Recording\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x16\x44\x65leteRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x19\n\x17\x44\x65leteRecordingResponse\"%\n\x15WatchRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"A\n\x16WatchRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\"J\n\x1c\x44ownloadRecordingFileRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\"Q\n\x1d\x44ownloadRecordingFileResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x12\n\nsize_bytes\x18\x03 \x01(\x04*\x8b\x01\n\x0fRecordingFormat\x12 \n\x1cRECORDING_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n\x19RECORDING_FORMAT_OME_TIFF\x10\x01\x12\x1d\n\x19RECORDING_FORMAT_OME_ZARR\x10\x02\x12\x18\n\x14RECORDING_FORMAT_MP4\x10\x03*\xa6\x01\n\x0eRecordingState\x12\x1f\n\x1bRECORDING_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECORDING_STATE_RUNNING\x10\x01\x12\x1d\n\x19RECORDING_STATE_COMPLETED\x10\x02\x12\x1b\n\x17RECORDING_STATE_STOPPED\x10\x03\x12\x1a\n\x16RECORDING_STATE_FAILED\x10\x04\x32\x86\x05\n\x10RecordingService\x12U\n\x0eStartRecording\x12 .camera.v1.StartRecordingRequest\x1a!.camera.v1.StartRecordingResponse\x12R\n\rStopRecording\x12\x1f.camera.v1.StopRecordingRequest\x1a .camera.v1.StopRecordingResponse\x12O\n\x0cGetRecording\x12\x1e.camera.v1.GetRecordingRequest\x1a\x1f.camera.v1.GetRecordingResponse\x12U\n\x0eListRecordings\x12 .camera.v1.ListRecordingsRequest\x1a!.camera.v1.ListRecordingsResponse\x12X\n\x0f\x44\x65leteRecording\x12!.camera.v1.DeleteRecordingRequest\x1a\".camera.v1.DeleteRecordingResponse\x12W\n\x0eWatchRecording\x12 .camera.v1.WatchRecordingRequest\x1a!.camera.v1.WatchRecordingResponse0\x01\x12l\n\x15\x44ownloadRecordingFile\x12\'.camera.v1.DownloadRecordingFileRequest\x1a(.camera.v1.DownloadRecordingFileResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61mera/v1/recording.proto\x12\tcamera.v1\x1a\x16\x63\x61mera/v1/camera.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x03\n\tRecording\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.camera.v1.RecordingState\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.camera.v1.RecordingFormat\x12\x12\n\nmax_frames\x18\x04 \x01(\x04\x12\x16\n\x0emax_duration_s\x18\x05 \x01(\x01\x12\x17\n\x0f\x66rames_per_file\x18\x06 \x01(\r\x12\x11\n\tmax_width\x18\x07 \x01(\r\x12\x16\n\x0e\x66rames_written\x18\x08 \x01(\x04\x12\x16\n\x0e\x66rames_dropped\x18\t \x01(\x04\x12\x15\n\rbytes_written\x18\n \x01(\x04\x12\x10\n\x08rate_fps\x18\x0b \x01(\x01\x12.\n\nstart_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0e \x01(\t\x12\'\n\x05\x66iles\x18\x0f \x03(\x0b\x32\x18.camera.v1.RecordingFile\x12+\n\x08settings\x18\x10 \x01(\x0b\x32\x19.camera.v1.CameraSettings\"u\n\rRecordingFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12,\n\x08location\x18\x04 \x01(\x0b\x32\x1a.camera.v1.StorageLocation\"\xb1\x01\n\x15StartRecordingRequest\x12\x14\n\x0crecording_id\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.camera.v1.RecordingFormat\x12\x12\n\nmax_frames\x18\x03 \x01(\x04\x12\x16\n\x0emax_duration_s\x18\x04 \x01(\x01\x12\x17\n\x0f\x66rames_per_file\x18\x05 \x01(\r\x12\x11\n\tmax_width\x18\x06 \x01(\r\"A\n\x16StartRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\"$\n\x14StopRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"@\n\x15StopRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\"#\n\x13GetRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x14GetRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\">\n\x15ListRecordingsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x16ListRecordingsResponse\x12(\n\nrecordings\x18\x01 \x03(\x0b\x32\x14.camera.v1.Recording\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x16\x44\x65leteRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x19\n\x17\x44\x65leteRecordingResponse\"%\n\x15WatchRecordingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"A\n\x16WatchRecordingResponse\x12\'\n\trecording\x18\x01 \x01(\x0b\x32\x14.camera.v1.Recording\"J\n\x1c\x44ownloadRecordingFileRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\"Q\n\x1d\x44ownloadRecordingFileResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x12\n\nsize_bytes\x18\x03 \x01(\x04\"?\n\x1cGetRecordingThumbnailRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tmax_width\x18\x02 \x01(\r\"Y\n\x1dGetRecordingThumbnailResponse\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x14\n\x0c\x66rame_number\x18\x03 \x01(\x04*\x8b\x01\n\x0fRecordingFormat\x12 \n\x1cRECORDING_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n\x19RECORDING_FORMAT_OME_TIFF\x10\x01\x12\x1d\n\x19RECORDING_FORMAT_OME_ZARR\x10\x02\x12\x18\n\x14RECORDING_FORMAT_MP4\x10\x03*\xa6\x01\n\x0eRecordingState\x12\x1f\n\x1bRECORDING_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECORDING_STATE_RUNNING\x10\x01\x12\x1d\n\x19RECORDING_STATE_COMPLETED\x10\x02\x12\x1b\n\x17RECORDING_STATE_STOPPED\x10\x03\x12\x1a\n\x16RECORDING_STATE_FAILED\x10\x04\x32\xf2\x05\n\x10RecordingService\x12U\n\x0eStartRecording\x12 .camera.v1.StartRecordingRequest\x1a!.camera.v1.StartRecordingResponse\x12R\n\rStopRecording\x12\x1f.camera.v1.StopRecordingRequest\x1a .camera.v1.StopRecordingResponse\x12O\n\x0cGetRecording\x12\x1e.camera.v1.GetRecordingRequest\x1a\x1f.camera.v1.GetRecordingResponse\x12U\n\x0eListRecordings\x12 .camera.v1.ListRecordingsRequest\x1a!.camera.v1.ListRecordingsResponse\x12X\n\x0f\x44\x65leteRecording\x12!.camera.v1.DeleteRecordingRequest\x1a\".camera.v1.DeleteRecordingResponse\x12W\n\x0eWatchRecording\x12 .camera.v1.WatchRecordingRequest\x1a!.camera.v1.WatchRecordingResponse0\x01\x12l\n\x15\x44ownloadRecordingFile\x12\'.camera.v1.DownloadRecordingFileRequest\x1a(.camera.v1.DownloadRecordingFileResponse0\x01\x12j\n\x15GetRecordingThumbnail\x12\'.camera.v1.GetRecordingThumbnailRequest\x1a(.camera.v1.GetRecordingThumbnailResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'camera.v1.recording_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECORDINGFORMAT']._serialized_start=1608
-  _globals['_RECORDINGFORMAT']._serialized_end=1747
-  _globals['_RECORDINGSTATE']._serialized_start=1750
-  _globals['_RECORDINGSTATE']._serialized_end=1916
+  _globals['_RECORDINGFORMAT']._serialized_start=1810
+  _globals['_RECORDINGFORMAT']._serialized_end=1949
+  _globals['_RECORDINGSTATE']._serialized_start=1952
+  _globals['_RECORDINGSTATE']._serialized_end=2118
   _globals['_RECORDING']._serialized_start=98
   _globals['_RECORDING']._serialized_end=590
   _globals['_RECORDINGFILE']._serialized_start=592
-  _globals['_RECORDINGFILE']._serialized_end=663
-  _globals['_STARTRECORDINGREQUEST']._serialized_start=666
-  _globals['_STARTRECORDINGREQUEST']._serialized_end=843
-  _globals['_STARTRECORDINGRESPONSE']._serialized_start=845
-  _globals['_STARTRECORDINGRESPONSE']._serialized_end=910
-  _globals['_STOPRECORDINGREQUEST']._serialized_start=912
-  _globals['_STOPRECORDINGREQUEST']._serialized_end=948
-  _globals['_STOPRECORDINGRESPONSE']._serialized_start=950
-  _globals['_STOPRECORDINGRESPONSE']._serialized_end=1014
-  _globals['_GETRECORDINGREQUEST']._serialized_start=1016
-  _globals['_GETRECORDINGREQUEST']._serialized_end=1051
-  _globals['_GETRECORDINGRESPONSE']._serialized_start=1053
-  _globals['_GETRECORDINGRESPONSE']._serialized_end=1116
-  _globals['_LISTRECORDINGSREQUEST']._serialized_start=1118
-  _globals['_LISTRECORDINGSREQUEST']._serialized_end=1180
-  _globals['_LISTRECORDINGSRESPONSE']._serialized_start=1182
-  _globals['_LISTRECORDINGSRESPONSE']._serialized_end=1273
-  _globals['_DELETERECORDINGREQUEST']._serialized_start=1275
-  _globals['_DELETERECORDINGREQUEST']._serialized_end=1313
-  _globals['_DELETERECORDINGRESPONSE']._serialized_start=1315
-  _globals['_DELETERECORDINGRESPONSE']._serialized_end=1340
-  _globals['_WATCHRECORDINGREQUEST']._serialized_start=1342
-  _globals['_WATCHRECORDINGREQUEST']._serialized_end=1379
-  _globals['_WATCHRECORDINGRESPONSE']._serialized_start=1381
-  _globals['_WATCHRECORDINGRESPONSE']._serialized_end=1446
-  _globals['_DOWNLOADRECORDINGFILEREQUEST']._serialized_start=1448
-  _globals['_DOWNLOADRECORDINGFILEREQUEST']._serialized_end=1522
-  _globals['_DOWNLOADRECORDINGFILERESPONSE']._serialized_start=1524
-  _globals['_DOWNLOADRECORDINGFILERESPONSE']._serialized_end=1605
-  _globals['_RECORDINGSERVICE']._serialized_start=1919
-  _globals['_RECORDINGSERVICE']._serialized_end=2565
+  _globals['_RECORDINGFILE']._serialized_end=709
+  _globals['_STARTRECORDINGREQUEST']._serialized_start=712
+  _globals['_STARTRECORDINGREQUEST']._serialized_end=889
+  _globals['_STARTRECORDINGRESPONSE']._serialized_start=891
+  _globals['_STARTRECORDINGRESPONSE']._serialized_end=956
+  _globals['_STOPRECORDINGREQUEST']._serialized_start=958
+  _globals['_STOPRECORDINGREQUEST']._serialized_end=994
+  _globals['_STOPRECORDINGRESPONSE']._serialized_start=996
+  _globals['_STOPRECORDINGRESPONSE']._serialized_end=1060
+  _globals['_GETRECORDINGREQUEST']._serialized_start=1062
+  _globals['_GETRECORDINGREQUEST']._serialized_end=1097
+  _globals['_GETRECORDINGRESPONSE']._serialized_start=1099
+  _globals['_GETRECORDINGRESPONSE']._serialized_end=1162
+  _globals['_LISTRECORDINGSREQUEST']._serialized_start=1164
+  _globals['_LISTRECORDINGSREQUEST']._serialized_end=1226
+  _globals['_LISTRECORDINGSRESPONSE']._serialized_start=1228
+  _globals['_LISTRECORDINGSRESPONSE']._serialized_end=1319
+  _globals['_DELETERECORDINGREQUEST']._serialized_start=1321
+  _globals['_DELETERECORDINGREQUEST']._serialized_end=1359
+  _globals['_DELETERECORDINGRESPONSE']._serialized_start=1361
+  _globals['_DELETERECORDINGRESPONSE']._serialized_end=1386
+  _globals['_WATCHRECORDINGREQUEST']._serialized_start=1388
+  _globals['_WATCHRECORDINGREQUEST']._serialized_end=1425
+  _globals['_WATCHRECORDINGRESPONSE']._serialized_start=1427
+  _globals['_WATCHRECORDINGRESPONSE']._serialized_end=1492
+  _globals['_DOWNLOADRECORDINGFILEREQUEST']._serialized_start=1494
+  _globals['_DOWNLOADRECORDINGFILEREQUEST']._serialized_end=1568
+  _globals['_DOWNLOADRECORDINGFILERESPONSE']._serialized_start=1570
+  _globals['_DOWNLOADRECORDINGFILERESPONSE']._serialized_end=1651
+  _globals['_GETRECORDINGTHUMBNAILREQUEST']._serialized_start=1653
+  _globals['_GETRECORDINGTHUMBNAILREQUEST']._serialized_end=1716
+  _globals['_GETRECORDINGTHUMBNAILRESPONSE']._serialized_start=1718
+  _globals['_GETRECORDINGTHUMBNAILRESPONSE']._serialized_end=1807
+  _globals['_RECORDINGSERVICE']._serialized_start=2121
+  _globals['_RECORDINGSERVICE']._serialized_end=2875
 # @@protoc_insertion_point(module_scope)

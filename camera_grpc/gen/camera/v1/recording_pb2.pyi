@@ -72,14 +72,16 @@ class Recording(_message.Message):
     def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[RecordingState, str]] = ..., format: _Optional[_Union[RecordingFormat, str]] = ..., max_frames: _Optional[int] = ..., max_duration_s: _Optional[float] = ..., frames_per_file: _Optional[int] = ..., max_width: _Optional[int] = ..., frames_written: _Optional[int] = ..., frames_dropped: _Optional[int] = ..., bytes_written: _Optional[int] = ..., rate_fps: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure_reason: _Optional[str] = ..., files: _Optional[_Iterable[_Union[RecordingFile, _Mapping]]] = ..., settings: _Optional[_Union[_camera_pb2.CameraSettings, _Mapping]] = ...) -> None: ...
 
 class RecordingFile(_message.Message):
-    __slots__ = ("name", "size_bytes", "content_type")
+    __slots__ = ("name", "size_bytes", "content_type", "location")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     size_bytes: int
     content_type: str
-    def __init__(self, name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., content_type: _Optional[str] = ...) -> None: ...
+    location: _camera_pb2.StorageLocation
+    def __init__(self, name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., content_type: _Optional[str] = ..., location: _Optional[_Union[_camera_pb2.StorageLocation, _Mapping]] = ...) -> None: ...
 
 class StartRecordingRequest(_message.Message):
     __slots__ = ("recording_id", "format", "max_frames", "max_duration_s", "frames_per_file", "max_width")
@@ -184,3 +186,21 @@ class DownloadRecordingFileResponse(_message.Message):
     offset: int
     size_bytes: int
     def __init__(self, data: _Optional[bytes] = ..., offset: _Optional[int] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
+class GetRecordingThumbnailRequest(_message.Message):
+    __slots__ = ("name", "max_width")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_width: int
+    def __init__(self, name: _Optional[str] = ..., max_width: _Optional[int] = ...) -> None: ...
+
+class GetRecordingThumbnailResponse(_message.Message):
+    __slots__ = ("content_type", "data", "frame_number")
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FRAME_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    content_type: str
+    data: bytes
+    frame_number: int
+    def __init__(self, content_type: _Optional[str] = ..., data: _Optional[bytes] = ..., frame_number: _Optional[int] = ...) -> None: ...

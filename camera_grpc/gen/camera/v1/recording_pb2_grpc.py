@@ -70,6 +70,11 @@ class RecordingServiceStub:
                 request_serializer=camera_dot_v1_dot_recording__pb2.DownloadRecordingFileRequest.SerializeToString,
                 response_deserializer=camera_dot_v1_dot_recording__pb2.DownloadRecordingFileResponse.FromString,
                 _registered_method=True)
+        self.GetRecordingThumbnail = channel.unary_unary(
+                '/camera.v1.RecordingService/GetRecordingThumbnail',
+                request_serializer=camera_dot_v1_dot_recording__pb2.GetRecordingThumbnailRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_recording__pb2.GetRecordingThumbnailResponse.FromString,
+                _registered_method=True)
 
 
 class RecordingServiceServicer:
@@ -133,6 +138,14 @@ class RecordingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRecordingThumbnail(self, request, context):
+        """GetRecordingThumbnail returns a small JPEG of one frame of a recording
+        (made once by the service and cached; never the full frame).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecordingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +183,11 @@ def add_RecordingServiceServicer_to_server(servicer, server):
                     servicer.DownloadRecordingFile,
                     request_deserializer=camera_dot_v1_dot_recording__pb2.DownloadRecordingFileRequest.FromString,
                     response_serializer=camera_dot_v1_dot_recording__pb2.DownloadRecordingFileResponse.SerializeToString,
+            ),
+            'GetRecordingThumbnail': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecordingThumbnail,
+                    request_deserializer=camera_dot_v1_dot_recording__pb2.GetRecordingThumbnailRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_recording__pb2.GetRecordingThumbnailResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -362,6 +380,33 @@ class RecordingService:
             '/camera.v1.RecordingService/DownloadRecordingFile',
             camera_dot_v1_dot_recording__pb2.DownloadRecordingFileRequest.SerializeToString,
             camera_dot_v1_dot_recording__pb2.DownloadRecordingFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecordingThumbnail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.RecordingService/GetRecordingThumbnail',
+            camera_dot_v1_dot_recording__pb2.GetRecordingThumbnailRequest.SerializeToString,
+            camera_dot_v1_dot_recording__pb2.GetRecordingThumbnailResponse.FromString,
             options,
             channel_credentials,
             insecure,

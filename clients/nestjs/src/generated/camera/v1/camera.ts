@@ -159,6 +159,11 @@ export enum FrameEncoding {
   FRAME_ENCODING_JPEG = "FRAME_ENCODING_JPEG",
   /** FRAME_ENCODING_PNG - A PNG image. */
   FRAME_ENCODING_PNG = "FRAME_ENCODING_PNG",
+  /**
+   * FRAME_ENCODING_NONE - No image data (data is empty): for subscribers that want only the
+   * frame's metadata and statistics.
+   */
+  FRAME_ENCODING_NONE = "FRAME_ENCODING_NONE",
 }
 
 /**
@@ -175,6 +180,18 @@ export enum DeliveryPolicy {
    * oldest queued frames are dropped.
    */
   DELIVERY_POLICY_QUEUE = "DELIVERY_POLICY_QUEUE",
+}
+
+/** StorageState says where a saved file is kept. */
+export enum StorageState {
+  /** STORAGE_STATE_UNSPECIFIED - Not known. */
+  STORAGE_STATE_UNSPECIFIED = "STORAGE_STATE_UNSPECIFIED",
+  /** STORAGE_STATE_LOCAL - In the local folder (no object store is configured). */
+  STORAGE_STATE_LOCAL = "STORAGE_STATE_LOCAL",
+  /** STORAGE_STATE_SPOOLED - In the local spool, waiting to be uploaded to the object store. */
+  STORAGE_STATE_SPOOLED = "STORAGE_STATE_SPOOLED",
+  /** STORAGE_STATE_UPLOADED - In the object store (upload confirmed by checksum). */
+  STORAGE_STATE_UPLOADED = "STORAGE_STATE_UPLOADED",
 }
 
 /** TriggerSource says what starts an exposure. */
@@ -268,6 +285,25 @@ export enum EventType {
   EVENT_TYPE_GPIO_INPUT = "EVENT_TYPE_GPIO_INPUT",
   /** EVENT_TYPE_SERVICE_STOPPING - The service is stopping (the last event of a stream). */
   EVENT_TYPE_SERVICE_STOPPING = "EVENT_TYPE_SERVICE_STOPPING",
+  /** EVENT_TYPE_RECORDING_STARTED - A recording started (see recording). */
+  EVENT_TYPE_RECORDING_STARTED = "EVENT_TYPE_RECORDING_STARTED",
+  /**
+   * EVENT_TYPE_RECORDING_ENDED - A recording ended as completed or stopped (see recording, count: the
+   * frames written).
+   */
+  EVENT_TYPE_RECORDING_ENDED = "EVENT_TYPE_RECORDING_ENDED",
+  /** EVENT_TYPE_RECORDING_FAILED - A recording failed (message says why; its frames are kept). */
+  EVENT_TYPE_RECORDING_FAILED = "EVENT_TYPE_RECORDING_FAILED",
+  /**
+   * EVENT_TYPE_OBJECT_UPLOADED - A file was uploaded to the object store (see bucket, object_key and
+   * filename or recording).
+   */
+  EVENT_TYPE_OBJECT_UPLOADED = "EVENT_TYPE_OBJECT_UPLOADED",
+  /**
+   * EVENT_TYPE_DISK_SPACE_LOW - The disk holding captures and recordings is nearly full (see
+   * free_bytes).
+   */
+  EVENT_TYPE_DISK_SPACE_LOW = "EVENT_TYPE_DISK_SPACE_LOW",
 }
 
 /** CaptureRequest asks for one saved frame. */
@@ -812,7 +848,61 @@ export interface FramesRequest {
    * Queue depth in frames for DELIVERY_POLICY_QUEUE; unset or 0 means the
    * service default.
    */
-  queueDepth?: number | undefined;
+  queueDepth?:
+    | number
+    | undefined;
+  /**
+   * Set: each message carries the frame's statistics (histogram, minimum,
+   * maximum, mean, saturated fraction, focus score), computed once per frame
+   * for all subscribers that asked, from the raw pixels at the sensor's bit
+   * depth.
+   */
+  statistics: FrameStatisticsOptions | undefined;
+}
+
+/** FrameStatisticsOptions says which statistics a Frames subscriber wants. */
+export interface FrameStatisticsOptions {
+  /**
+   * Histogram bins per channel, spanning 0 to 2^bit_depth - 1 in equal
+   * bins; 0 means 256. At most 4096, and at most 2^bit_depth.
+   */
+  histogramBins: number;
+}
+
+/**
+ * FrameStatistics are one frame's pixel statistics, computed from the raw
+ * pixels (demosaiced to red, green and blue for Bayer formats). Large frames
+ * are subsampled on a regular grid (subsample_step).
+ */
+export interface FrameStatistics {
+  /** One entry per channel: "mono", or "red", "green", "blue". */
+  channels: ChannelStatistics[];
+  /**
+   * Sharpness: the variance of the Laplacian of the luminance, with samples
+   * scaled to 0..255 whatever the bit depth (larger is sharper; compare
+   * scores of one scene only).
+   */
+  focusScore: number;
+  /** Every subsample_step-th pixel in each direction was counted (1: all). */
+  subsampleStep: number;
+  /** Samples are 0 to 2^bit_depth - 1. */
+  bitDepth: number;
+}
+
+/** ChannelStatistics are one channel's statistics. */
+export interface ChannelStatistics {
+  /** "mono", "red", "green" or "blue". */
+  channel: string;
+  /** Counts per bin; bin i holds values from i * 2^bit_depth / bins. */
+  histogram: number[];
+  /** Smallest sample. */
+  min: number;
+  /** Largest sample. */
+  max: number;
+  /** Mean sample. */
+  mean: number;
+  /** Fraction (0 to 1) of samples at 2^bit_depth - 1 (clipped). */
+  saturatedFraction: number;
 }
 
 /** FramesResponse is one frame of the live stream. */
@@ -847,7 +937,11 @@ export interface FramesResponse {
   /** Significant bits per pixel sample (8 for 8-bit formats). */
   bitDepth: number;
   /** The frame's camera timestamp, trigger and receive time. */
-  metadata: FrameMetadata | undefined;
+  metadata:
+    | FrameMetadata
+    | undefined;
+  /** The frame's statistics, when the subscription asked for them. */
+  statistics: FrameStatistics | undefined;
 }
 
 /**
@@ -907,7 +1001,24 @@ export interface CaptureSummary {
    * The frame's camera timestamp, trigger and receive time (from the
    * sidecar; unset for captures saved before it was recorded).
    */
-  metadata: FrameMetadata | undefined;
+  metadata:
+    | FrameMetadata
+    | undefined;
+  /**
+   * Where the file is kept: the local folder, the upload spool or the
+   * object store.
+   */
+  location: StorageLocation | undefined;
+}
+
+/** StorageLocation is where a saved file is kept. */
+export interface StorageLocation {
+  /** Local folder, spool or object store. */
+  state: StorageState;
+  /** SPOOLED, UPLOADED: the bucket. */
+  bucket: string;
+  /** SPOOLED, UPLOADED: the object's key (where it is or will be). */
+  objectKey: string;
 }
 
 /** ListCapturesResponse is one page of saved captures. */
@@ -925,6 +1036,11 @@ export interface GetCaptureRequest {
    * capture_20261124_101500_123456_42.jpg. Not a path.
    */
   filename: string;
+  /**
+   * Set: data is a JPEG thumbnail no wider than this many pixels (16 to
+   * 1024; made once by the service and cached) instead of the file.
+   */
+  thumbnailMaxWidth?: number | undefined;
 }
 
 /** GetCaptureResponse is one saved capture's file and metadata. */
@@ -1086,7 +1202,10 @@ export interface Event {
    * triggers, skipped frames; the trigger count for HARDWARE_TRIGGER).
    */
   count: number;
-  /** CAPTURE_SAVED: the capture's file name. */
+  /**
+   * CAPTURE_SAVED, OBJECT_UPLOADED of a capture: the capture's file name;
+   * OBJECT_UPLOADED of a recording's file: that file's name.
+   */
   filename: string;
   /** SENSOR_TEMPERATURE: degrees Celsius. */
   temperatureC: number;
@@ -1094,6 +1213,17 @@ export interface Event {
   line: number;
   /** GPIO_INPUT: whether the line is now high. */
   high: boolean;
+  /**
+   * RECORDING_*, OBJECT_UPLOADED of a recording's file: the recording,
+   * "recordings/{recording_id}".
+   */
+  recording: string;
+  /** OBJECT_UPLOADED: the bucket. */
+  bucket: string;
+  /** OBJECT_UPLOADED: the object's key. */
+  objectKey: string;
+  /** DISK_SPACE_LOW: free bytes left on the disk. */
+  freeBytes: number;
 }
 
 /** WatchEventsResponse is one event. */

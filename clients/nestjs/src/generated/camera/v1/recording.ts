@@ -9,7 +9,7 @@ import type { Metadata } from "@grpc/grpc-js";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
 import { Timestamp } from "../../google/protobuf/timestamp";
-import { CameraSettings } from "./camera";
+import { CameraSettings, StorageLocation } from "./camera";
 
 export const protobufPackage = "camera.v1";
 
@@ -119,6 +119,11 @@ export interface RecordingFile {
   sizeBytes: number;
   /** MIME type. */
   contentType: string;
+  /**
+   * Where the file is kept: the local folder, the upload spool or the
+   * object store.
+   */
+  location: StorageLocation | undefined;
 }
 
 /** StartRecordingRequest starts a recording. */
@@ -228,6 +233,24 @@ export interface DownloadRecordingFileResponse {
   sizeBytes: number;
 }
 
+/** GetRecordingThumbnailRequest names a recording. */
+export interface GetRecordingThumbnailRequest {
+  /** "recordings/{recording_id}". */
+  name: string;
+  /** Largest width in pixels, 16 to 1024; 0 means 256. */
+  maxWidth: number;
+}
+
+/** GetRecordingThumbnailResponse is a thumbnail of the recording. */
+export interface GetRecordingThumbnailResponse {
+  /** MIME type of data (image/jpeg). */
+  contentType: string;
+  /** The thumbnail. */
+  data: Uint8Array;
+  /** The camera frame number it shows (the recording's first frame). */
+  frameNumber: number;
+}
+
 export const CAMERA_V1_PACKAGE_NAME = "camera.v1";
 
 /** RecordingService records frames of the camera owned by this service. */
@@ -282,6 +305,17 @@ export interface RecordingServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<DownloadRecordingFileResponse>;
+
+  /**
+   * GetRecordingThumbnail returns a small JPEG of one frame of a recording
+   * (made once by the service and cached; never the full frame).
+   */
+
+  getRecordingThumbnail(
+    request: GetRecordingThumbnailRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<GetRecordingThumbnailResponse>;
 }
 
 /** RecordingService records frames of the camera owned by this service. */
@@ -352,6 +386,17 @@ export interface RecordingServiceController {
     metadata: Metadata,
     ...rest: any
   ): Observable<DownloadRecordingFileResponse>;
+
+  /**
+   * GetRecordingThumbnail returns a small JPEG of one frame of a recording
+   * (made once by the service and cached; never the full frame).
+   */
+
+  getRecordingThumbnail(
+    request: GetRecordingThumbnailRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<GetRecordingThumbnailResponse> | Observable<GetRecordingThumbnailResponse> | GetRecordingThumbnailResponse;
 }
 
 export function RecordingServiceControllerMethods() {
@@ -364,6 +409,7 @@ export function RecordingServiceControllerMethods() {
       "deleteRecording",
       "watchRecording",
       "downloadRecordingFile",
+      "getRecordingThumbnail",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
