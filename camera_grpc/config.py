@@ -151,6 +151,47 @@ class Settings(BaseSettings):
         Path("./recordings"), description="Folder where recordings (their files and metadata) are written"
     )
 
+    disk_space_low_bytes: int = Field(
+        1024 * MIB,
+        ge=0,
+        le=2**50,
+        description="Free bytes below which the disk of captures, recordings or the spool is reported nearly full "
+        "(a DISK_SPACE_LOW event; 0: never)",
+    )
+
+    # Object storage (see the README's "Object storage" section)
+    storage_backend: Literal["local", "s3"] = Field(
+        "local", description="local: files stay in the local folders; s3: uploaded to an S3-compatible bucket"
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint URL, e.g. https://minio.lab:9000 (empty: AWS S3 of S3_REGION)"
+    )
+    s3_bucket: str | None = Field(None, description="Bucket captures and recordings are uploaded to")
+    s3_prefix: str = Field(
+        "camera-grpc", description="Key prefix; each camera's objects go under PREFIX/<serial number>/"
+    )
+    s3_region: str = Field("us-east-1", description="Region of the bucket")
+    s3_credentials_file: Path | None = Field(
+        None,
+        description="AWS shared credentials file (profile default); empty: the standard environment "
+        "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...)",
+    )
+    s3_ca_file: Path | None = Field(None, description="CA certificates (PEM) to verify the endpoint's TLS with")
+    spool_path: Path = Field(
+        Path("./spool"), description="Folder where files wait for their upload (STORAGE_BACKEND=s3)"
+    )
+    spool_budget_bytes: int = Field(
+        10 * 1024 * MIB,
+        ge=MIB,
+        le=2**50,
+        description="Most bytes the spool may hold while the store is unreachable; past it, captures are refused",
+    )
+    s3_download_redirect: bool = Field(
+        True,
+        description="REST downloads of uploaded files redirect to a pre-signed URL (false: the service streams "
+        "them, for clients that cannot reach the store)",
+    )
+
     # Simulated camera
     simulated_width: int = Field(2448, ge=16, le=16384, description="Simulated sensor width, pixels")
     simulated_height: int = Field(2048, ge=16, le=16384, description="Simulated sensor height, pixels")
@@ -191,7 +232,17 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", "tokens_file", mode="before")
+    @field_validator(
+        "tls_cert_file",
+        "tls_key_file",
+        "tls_client_ca_file",
+        "tokens_file",
+        "s3_credentials_file",
+        "s3_ca_file",
+        "s3_endpoint_url",
+        "s3_bucket",
+        mode="before",
+    )
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
