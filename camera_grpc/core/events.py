@@ -8,6 +8,10 @@ Sources (issue 13):
   time and hands the event to the loop with ``call_soon_threadsafe``; nothing there touches state;
 * the connection (connected, reconnected with the settings re-applied), settings changes (revision
   and cause) and saved captures, published by the controller;
+* recordings started, ended and failed (issue 14), published by the recording manager
+  (:mod:`camera_grpc.core.recording`) from the caller's thread and the recording's writer thread;
+* the disk nearly full (``DISK_SPACE_LOW``, :mod:`camera_grpc.core.disk`), and files uploaded to the object
+  store (``OBJECT_UPLOADED``, issue 16);
 * the sensor temperature, read periodically (:data:`SENSOR_TEMPERATURE_INTERVAL_S`) on the camera
   thread where the camera has it (:meth:`EventHub.follow_temperature`);
 * the service stopping (:meth:`EventHub.close`): the last event; then every stream ends.
@@ -61,6 +65,11 @@ class EventType(enum.Enum):
     SENSOR_TEMPERATURE = "sensor_temperature"
     GPIO_INPUT = "gpio_input"
     SERVICE_STOPPING = "service_stopping"
+    RECORDING_STARTED = "recording_started"  #: ``recording`` names it
+    RECORDING_ENDED = "recording_ended"  #: completed or stopped; ``count``: the frames written
+    RECORDING_FAILED = "recording_failed"  #: ``message``: the reason; ``count``: the frames written (kept)
+    OBJECT_UPLOADED = "object_uploaded"  #: ``bucket``, ``object_key``, and ``filename`` or ``recording``
+    DISK_SPACE_LOW = "disk_space_low"  #: ``free_bytes`` below DISK_SPACE_LOW_BYTES (once per crossing)
 
 
 #: The hub's event type of each camera event type.
@@ -91,6 +100,10 @@ class Event:
     temperature_c: float | None = None  #: SENSOR_TEMPERATURE
     line: int = 0  #: GPIO_INPUT
     high: bool = False  #: GPIO_INPUT
+    recording: str = ""  #: RECORDING_*, OBJECT_UPLOADED of a recording's file: ``recordings/{id}``
+    bucket: str = ""  #: OBJECT_UPLOADED
+    object_key: str = ""  #: OBJECT_UPLOADED
+    free_bytes: int = 0  #: DISK_SPACE_LOW: bytes left on the disk
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,7 @@ class EventHub:
         # Event loop only.
         self._sequence = 0  #: the last sequence number given
         self._subscribers: set[EventSubscription] = set()
+        self._listeners: list[Callable[[Event], None]] = []  #: the service's own (not subscribers)
         self._closed = False
         self._camera_clock = ""  #: the connected camera's clock name (for its events)
         self._hardware_triggers = 0  #: hardware trigger edges seen this run
@@ -182,6 +196,11 @@ class EventHub:
         for subscription in self._subscribers:
             if subscription.wants(event):
                 subscription.offer(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
         if self._metrics is not None:
             self._metrics.event_published(type.value, event.count)
         return event
@@ -228,6 +247,11 @@ class EventHub:
         )
 
     # -- subscribing -------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with every event published from now on, on the event loop (it must not block). For
+        the service's own reactions (:class:`camera_grpc.core.disk.DiskSpaceWatch`); not a subscriber."""
+        self._listeners.append(listener)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, types: Collection[EventType] = ()) -> AsyncIterator[EventSubscription]:

@@ -46,6 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from camera_grpc.core.disk import DiskSpaceWatch
+from camera_grpc.core.events import EventHub, EventType
 from camera_grpc.core.recording_store import (
     FRAME_LOG_NAME,
     FULL_ERRNOS,
@@ -61,6 +63,7 @@ from camera_grpc.core.recording_store import (
     RecordingState,
     RecordingStateError,
     RecordingStore,
+    StorageLocation,
     check_id,
     parse_name,
     storage_error,
@@ -230,6 +233,19 @@ class RecordingPage:
 
 
 @dataclass(frozen=True)
+class FinishedRecording:
+    """A recording that has ended, its files complete and its final metadata written (given to ``on_finished``)."""
+
+    info: RecordingInfo  #: its final snapshot (state, counts, files as downloaded)
+    folder: Path  #: its folder in the recordings folder
+    paths: tuple[Path, ...]  #: all in its folder: data files (an OME-Zarr store is a folder), metadata, frame log
+
+    @property
+    def recording_id(self) -> str:
+        return self.info.recording_id
+
+
+@dataclass(frozen=True)
 class _Dropped:
     """A run of dropped camera frame numbers, inclusive (queued in order with the frames)."""
 
@@ -252,8 +268,10 @@ class Recorder:
         queue_budget_bytes: int,
         disk_full_threshold_bytes: int,
         on_end: Callable[[Recorder], None],
+        disk_watch: DiskSpaceWatch | None = None,
     ) -> None:
         self.recording_id = info.recording_id
+        self._disk_watch = disk_watch
         self._store = store
         self._writer = writer
         self._frame_log = frame_log
@@ -363,7 +381,10 @@ class Recorder:
                         break
                 if time.monotonic() >= next_check or (check_every_bytes and unchecked_bytes > check_every_bytes):
                     next_check, unchecked_bytes = time.monotonic() + CHECK_INTERVAL_S, 0
-                    if shutil.disk_usage(self._store.directory).free < self._threshold_bytes:
+                    free = shutil.disk_usage(self._store.directory).free
+                    if self._disk_watch is not None:
+                        self._disk_watch.observe(self._store.directory, free)
+                    if free < self._threshold_bytes:
                         failure = (RecordingState.FAILED, REASON_DISK_FULL)
                         if item is not None:
                             with self._cond:
@@ -524,13 +545,32 @@ class RecordingManager:
         min_headroom_bytes: int = DEFAULT_MIN_HEADROOM_BYTES,
         writer_factory: Callable[..., FrameWriter] = make_writer,
         on_state_change: Callable[[RecordingInfo], None] | None = None,
+        events: EventHub | None = None,
+        disk_watch: DiskSpaceWatch | None = None,
+        on_finished: Callable[[FinishedRecording], None] | None = None,
+        locate: Callable[[Path], StorageLocation] | None = None,
     ) -> None:
+        """``on_state_change``: called with each start's and each end's snapshot (the caller's thread, the
+        recording's writer thread). ``events``: RECORDING_STARTED, RECORDING_ENDED and RECORDING_FAILED go there.
+        ``disk_watch``: told the free space each time it is measured (DISK_SPACE_LOW).
+
+        ``on_finished``: called once per recording, on the recording's own writer thread, after its files are
+        complete and its final metadata is written (also for a failed one; not for one a killed process left,
+        which :meth:`recover` marks failed), with its id, folder and files. It must not block for long (hand the
+        work to another thread): a StopRecording waits for the writer thread. Its errors are logged.
+
+        ``locate``: where a recording's file is kept (its path in the recording's folder -> StorageLocation);
+        called off the event loop when recordings are reported. Default: every file LOCAL."""
         self.store = RecordingStore(directory)
         self.queue_budget_bytes = queue_budget_bytes
         self.disk_full_threshold_bytes = disk_full_threshold_bytes
         self.min_headroom_bytes = min_headroom_bytes
         self._writer_factory = writer_factory
         self._on_state_change = on_state_change
+        self._events = events
+        self._disk_watch = disk_watch
+        self._on_finished = on_finished
+        self._locate = locate
         self._lock = threading.Lock()  # guards _active and starting (callers' threads, the writer thread's end)
         #: The running recording's recorder (read by the camera thread without the lock: one reference).
         self._active: Recorder | None = None
@@ -663,12 +703,14 @@ class RecordingManager:
                 queue_budget_bytes=self.queue_budget_bytes,
                 disk_full_threshold_bytes=self.disk_full_threshold_bytes,
                 on_end=self._ended,
+                disk_watch=self._disk_watch,
             )
-            recorder.start()
             self._active = recorder
-        log.info("recording %s started (%s)", recording_id, request.format.value)
-        self._notify(info)
-        return info
+            # Before its writer thread runs, so STARTED always comes before the recording's end.
+            log.info("recording %s started (%s)", recording_id, request.format.value)
+            self._notify(info)
+            recorder.start()
+        return self._located(info)
 
     def stop(self, name: str) -> RecordingInfo:
         """End a running recording as STOPPED and wait until its files are complete (blocking). A recording that
@@ -678,7 +720,7 @@ class RecordingManager:
         if active is not None and active.recording_id == recording_id:
             active.end(RecordingState.STOPPED)
             active.join()
-            return active.info
+            return self._located(active.info)
         return self.get(name)
 
     def get(self, name: str) -> RecordingInfo:
@@ -686,18 +728,20 @@ class RecordingManager:
         recording_id = _parse(name)
         active = self._active
         if active is not None and active.recording_id == recording_id:
-            return active.info
+            return self._located(active.info)
         document = self.store.read_metadata(recording_id)
-        return self._from_document(document)
+        return self._located(self._from_document(document))
 
     def list(self, page_size: int = 0, page_token: str = "") -> RecordingPage:
         """One page of recordings, newest first (blocking)."""
         documents, token = self.store.list_page(page_size, page_token)
         active = self._active
         recordings = [
-            active.info
-            if active is not None and document.get("id") == active.recording_id
-            else self._from_document(document)
+            self._located(
+                active.info
+                if active is not None and document.get("id") == active.recording_id
+                else self._from_document(document)
+            )
             for document in documents
         ]
         return RecordingPage(recordings, token)
@@ -731,7 +775,7 @@ class RecordingManager:
         while True:
             active = self._active
             if active is not None and active.recording_id == recording_id:
-                info = active.info
+                info = active.info if self._locate is None else await asyncio.to_thread(self._located, active.info)
             else:
                 info = await asyncio.to_thread(self.get, name)
             if info != last:
@@ -744,19 +788,44 @@ class RecordingManager:
     # -- internals ------------------------------------------------------------------------------------------
 
     def _ended(self, recorder: Recorder) -> None:
-        """A recorder's writer thread has finished (writer thread)."""
+        """A recorder's writer thread has finished: its files are complete, its final metadata written (writer
+        thread)."""
         with self._lock:
             if self._active is recorder:
                 self._active = None
             self._last = recorder
-        self._notify(recorder.info)
+        info = recorder.info
+        self._notify(info)
+        if self._on_finished is not None:
+            folder = self.store.path_of(info.recording_id)
+            try:
+                paths = tuple(sorted(path for path in folder.iterdir() if not path.name.startswith(".")))
+                self._on_finished(FinishedRecording(info, folder, paths))
+            except Exception:
+                log.exception("recording %s: the on_finished hook failed", info.recording_id)
 
     def _notify(self, info: RecordingInfo) -> None:
+        """A recording started or ended: the state listener and the event (caller's or writer thread)."""
         if self._on_state_change is not None:
             try:
                 self._on_state_change(info)
             except Exception:
                 log.exception("recording state listener failed")
+        if self._events is not None:
+            type, message = _event_of(info)
+            self._events.publish_threadsafe(type, message, recording=info.name, count=info.frames_written)
+
+    def _located(self, info: RecordingInfo) -> RecordingInfo:
+        """``info`` with each file's storage location (blocking: ``locate`` may look at the spool)."""
+        if self._locate is None:
+            return info
+        folder = self.store.path_of(info.recording_id)
+        try:
+            files = tuple(replace(file, location=self._locate(folder / file.name)) for file in info.files)
+        except Exception:
+            log.exception("recording %s: could not locate its files", info.recording_id)
+            return info
+        return replace(info, files=files)
 
     def _from_document(self, document: Mapping[str, Any]) -> RecordingInfo:
         recording_id = str(document.get("id", ""))
@@ -775,6 +844,8 @@ class RecordingManager:
             free = shutil.disk_usage(self.store.directory).free
         except OSError as exc:
             raise storage_error(exc, self.store.directory) from None
+        if self._disk_watch is not None:
+            self._disk_watch.observe(self.store.directory, free)
         if request.format.lossless and frames:
             needed = frames * (one_frame + PER_FRAME_OVERHEAD_BYTES)
             what = f"{frames} frames of {one_frame} bytes need about {needed} bytes"
@@ -786,6 +857,20 @@ class RecordingManager:
                 f"not enough disk space for the recording in {self.store.directory}: {what} plus "
                 f"{self.disk_full_threshold_bytes} bytes kept free, and {free} bytes are free"
             )
+
+
+def _event_of(info: RecordingInfo) -> tuple[EventType, str]:
+    """The event of a recording's start or end, and its message (a failure's is its reason)."""
+    match info.state:
+        case RecordingState.RUNNING:
+            return EventType.RECORDING_STARTED, f"recording {info.name} started ({info.format.value})"
+        case RecordingState.FAILED:
+            return EventType.RECORDING_FAILED, info.failure_reason
+    return (
+        EventType.RECORDING_ENDED,
+        f"recording {info.name} {info.state.value}: {info.frames_written} frame(s) written, "
+        f"{info.frames_dropped} dropped",
+    )
 
 
 def _expected_frames(request: RecordingRequest, frame_rate_fps: float) -> int:

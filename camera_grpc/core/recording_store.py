@@ -117,6 +117,27 @@ class RecordingExistsError(StorageUnavailableError):
     error_reason = "RECORDING_EXISTS"
 
 
+class StorageState(enum.Enum):
+    """Where a saved file is kept (``camera.v1.StorageState``)."""
+
+    LOCAL = "local"  #: in the local folder (no object store is configured)
+    SPOOLED = "spooled"  #: in the local spool, waiting to be uploaded
+    UPLOADED = "uploaded"  #: in the object store (upload confirmed)
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """Where a saved file is kept (``camera.v1.StorageLocation``)."""
+
+    state: StorageState = StorageState.LOCAL
+    bucket: str = ""  #: SPOOLED, UPLOADED
+    object_key: str = ""  #: SPOOLED, UPLOADED: where it is or will be
+
+
+#: A file in the local folder, no object store.
+LOCAL = StorageLocation()
+
+
 @dataclass(frozen=True)
 class RecordingFile:
     """One downloadable file of a recording."""
@@ -124,6 +145,7 @@ class RecordingFile:
     name: str
     size_bytes: int
     content_type: str
+    location: StorageLocation = LOCAL  #: as the manager's ``locate`` says (LOCAL without an object store)
 
 
 def parse_name(name: str) -> str:

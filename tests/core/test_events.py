@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
+from camera_grpc.core.disk import DiskSpaceWatch
 from camera_grpc.core.events import EventHub, EventType
 from camera_grpc.device.events import CameraEvent, CameraEventType
 from camera_grpc.device.settings import TriggerEdge
@@ -86,3 +88,31 @@ async def test_nothing_is_published_after_the_service_stopping_event() -> None:
     hub.close()
     assert hub.publish(EventType.SETTINGS_CHANGED, "late") is None
     assert hub.last_sequence_number == 1
+
+
+async def test_disk_space_low_is_one_event_per_crossing_below_the_threshold(tmp_path: Path) -> None:
+    hub = EventHub(queue_size=16)
+    watch = DiskSpaceWatch(hub, threshold_bytes=1000)
+    other_disk = Path("/proc")  # another file system: its own crossing
+    async with hub.subscribe() as subscription:
+        for folder, free in [(tmp_path, 999), (tmp_path, 10), (tmp_path, 1000), (tmp_path, 500), (other_disk, 1)]:
+            await asyncio.to_thread(watch.observe, folder, free)  # as the recording and capture threads do
+        hub.publish_threadsafe(EventType.SERVICE_STOPPING, "end of test")  # after them (FIFO hand-off)
+        events = [delivery.event async for delivery in subscription]
+    low = [event for event in events if event.type is EventType.DISK_SPACE_LOW]
+    assert [event.free_bytes for event in low] == [999, 500, 1]  # 10: still low; 1000: recovered
+    assert str(tmp_path) in low[0].message and "999 bytes free" in low[0].message
+
+
+async def test_a_zero_threshold_never_reports_and_check_measures_the_real_disk(tmp_path: Path) -> None:
+    hub = EventHub(queue_size=16)
+    async with hub.subscribe() as subscription:
+        assert await asyncio.to_thread(DiskSpaceWatch(hub, threshold_bytes=0).check, tmp_path) > 0
+        assert await asyncio.to_thread(DiskSpaceWatch(hub, threshold_bytes=2**60).check, tmp_path / "missing") is None
+        free = await asyncio.to_thread(DiskSpaceWatch(hub, threshold_bytes=2**60).check, tmp_path)
+        hub.publish_threadsafe(EventType.SERVICE_STOPPING, "end of test")
+        events = [delivery.event async for delivery in subscription]
+    assert [(event.type, event.free_bytes) for event in events] == [
+        (EventType.DISK_SPACE_LOW, free),
+        (EventType.SERVICE_STOPPING, 0),
+    ]

@@ -6,6 +6,7 @@ test thread plays the camera thread (it calls the frame listener, as the camera 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -21,14 +22,18 @@ import pytest
 import tifffile
 import zarr
 
-from camera_grpc.core.recording import RecordingInfo, RecordingManager, RecordingRequest
+from camera_grpc.core.events import EventHub, EventType
+from camera_grpc.core.recording import FinishedRecording, RecordingInfo, RecordingManager, RecordingRequest
 from camera_grpc.core.recording_store import (
     FRAME_LOG_NAME,
+    LOCAL,
     METADATA_NAME,
     RecordingExistsError,
     RecordingNotFoundError,
     RecordingState,
     RecordingStateError,
+    StorageLocation,
+    StorageState,
     read_frame_log,
 )
 from camera_grpc.core.recording_writers import FRAME_METADATA_TAG, FrameWriter, RecordingFormat, make_writer
@@ -562,3 +567,79 @@ async def test_recording_from_the_camera_worker_keeps_every_frame_and_an_unplug_
     finally:
         worker.stop()
         manager.close()
+
+
+# -- hooks: on_finished, locate, events ---------------------------------------------------------------------
+
+
+def test_on_finished_is_called_once_after_the_final_metadata_with_the_folder_and_its_files(tmp_path: Path) -> None:
+    finished: list[tuple[FinishedRecording, dict[str, object], str]] = []
+
+    def on_finished(recording: FinishedRecording) -> None:
+        metadata = json.loads((recording.folder / METADATA_NAME).read_text())
+        finished.append((recording, metadata, threading.current_thread().name))
+
+    manager = RecordingManager(
+        tmp_path / "recordings", disk_full_threshold_bytes=0, min_headroom_bytes=0, on_finished=on_finished
+    )
+    frames = [made_frame(number) for number in range(4)]
+    info = record(manager, frames, RecordingRequest(recording_id="hooked", max_frames=len(frames)))
+    manager.stop(info.name)  # already ended: no second call
+    manager.close()
+
+    assert len(finished) == 1
+    recording, metadata, thread = finished[0]
+    assert recording.recording_id == "hooked" and recording.info.state is RecordingState.COMPLETED
+    assert metadata["state"] == "completed" and metadata["frames_written"] == len(frames)  # final when called
+    assert recording.folder == manager.store.path_of("hooked")
+    assert [path.name for path in recording.paths] == sorted([FRAME_LOG_NAME, METADATA_NAME, "hooked.ome.tif"])
+    assert thread == "recording-hooked"  # the recording's own writer thread
+
+
+def test_locate_gives_each_reported_file_its_storage_location(tmp_path: Path) -> None:
+    asked: list[Path] = []
+
+    def locate(path: Path) -> StorageLocation:
+        asked.append(path)
+        return StorageLocation(StorageState.SPOOLED, "bucket", f"cam/recordings/located/{path.name}")
+
+    manager = RecordingManager(
+        tmp_path / "recordings", disk_full_threshold_bytes=0, min_headroom_bytes=0, locate=locate
+    )
+    frames = [made_frame(number) for number in range(2)]
+    info = record(manager, frames, RecordingRequest(recording_id="located", max_frames=len(frames)))
+    for reported in (manager.get(info.name), manager.list().recordings[0]):
+        assert {file.location.object_key for file in reported.files} == {
+            f"cam/recordings/located/{name}" for name in ("located.ome.tif", METADATA_NAME, FRAME_LOG_NAME)
+        }
+    assert all(path.parent == manager.store.path_of("located") for path in asked)
+    manager.close()
+    plain = RecordingManager(tmp_path / "recordings")
+    assert {file.location for file in plain.get(info.name).files} == {LOCAL}
+
+
+async def test_a_recording_publishes_started_then_ended_naming_it_and_a_failure_its_reason(tmp_path: Path) -> None:
+    hub = EventHub(queue_size=16)
+    manager = RecordingManager(tmp_path / "recordings", disk_full_threshold_bytes=0, min_headroom_bytes=0, events=hub)
+    frames = [made_frame(number) for number in range(3)]
+    async with hub.subscribe() as subscription:
+        await asyncio.to_thread(record, manager, frames, RecordingRequest(recording_id="told", max_frames=len(frames)))
+        info = await asyncio.to_thread(
+            manager.start,
+            RecordingRequest(recording_id="cut"),
+            camera=None,
+            geometry=geometry_of(frames[0]),
+            settings={},
+        )
+        manager.camera_disconnected()
+        await asyncio.to_thread(manager.stop, info.name)
+        await asyncio.to_thread(manager.close)
+        hub.publish_threadsafe(EventType.SERVICE_STOPPING, "end of test")  # after all of the above (FIFO hand-off)
+        events = [delivery.event async for delivery in subscription]
+    assert [(event.type, event.recording, event.count) for event in events[:4]] == [
+        (EventType.RECORDING_STARTED, "recordings/told", 0),
+        (EventType.RECORDING_ENDED, "recordings/told", len(frames)),
+        (EventType.RECORDING_STARTED, "recordings/cut", 0),
+        (EventType.RECORDING_FAILED, "recordings/cut", 0),
+    ]
+    assert events[3].message == "camera disconnected"

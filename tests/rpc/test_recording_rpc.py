@@ -16,6 +16,7 @@ from camera_grpc.device.simulated import read_frame_number
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import recording_pb2_grpc
+from tests.rpc.test_triggering_rpc import Events
 from tests.support import RunningService, ServiceFactory
 from tests.support.tokens import role_tokens
 
@@ -199,6 +200,7 @@ async def test_a_camera_unplugged_during_a_recording_ends_it_failed_with_its_fra
     recorder: RunningService,
 ) -> None:
     stub = stub_of(recorder)
+    events = await Events.open(recorder, pb.EVENT_TYPE_RECORDING_FAILED)
     await stub.StartRecording(rpb.StartRecordingRequest(recording_id="unplugged"))
     async for update in stub.WatchRecording(rpb.WatchRecordingRequest(name="recordings/unplugged"), timeout=60):
         if update.recording.frames_written >= 2:
@@ -209,3 +211,37 @@ async def test_a_camera_unplugged_during_a_recording_ends_it_failed_with_its_fra
     file = next(file for file in final.files if file.name.endswith(".ome.tif"))
     pages = tifffile.imread(recorder.runtime.recordings.store.path_of("unplugged") / file.name)
     assert len(pages) == final.frames_written >= 2
+    failed = (await events.until(pb.EVENT_TYPE_RECORDING_FAILED))[-1].event
+    assert failed.message == "camera disconnected" and failed.count == final.frames_written
+    events.call.cancel()
+
+
+async def test_watch_events_sees_a_recording_start_then_end_with_the_frames_written(recorder: RunningService) -> None:
+    events = await Events.open(
+        recorder, pb.EVENT_TYPE_RECORDING_STARTED, pb.EVENT_TYPE_RECORDING_ENDED, pb.EVENT_TYPE_RECORDING_FAILED
+    )
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="evented", max_frames=FRAMES))
+    seen = await events.until(pb.EVENT_TYPE_RECORDING_ENDED)
+    events.call.cancel()
+    assert events.types() == ["EVENT_TYPE_RECORDING_STARTED", "EVENT_TYPE_RECORDING_ENDED"]
+    started, ended = (message.event for message in seen)
+    assert "recordings/evented" in started.message and "recordings/evented" in ended.message
+    assert ended.count == FRAMES and ended.sequence_number > started.sequence_number
+
+
+async def test_a_disk_below_disk_space_low_bytes_is_one_disk_space_low_event(
+    start_service: ServiceFactory, tmp_path: Path
+) -> None:
+    # A threshold above any disk's free space: every measurement is low, and only the first crossing is an event.
+    service = await start_service(recordings_path=tmp_path / "recordings", disk_space_low_bytes=2**50, **SMALL_SENSOR)
+    events = await Events.open(service, pb.EVENT_TYPE_DISK_SPACE_LOW, pb.EVENT_TYPE_RECORDING_ENDED)
+    await service.stub.Capture(pb.CaptureRequest(), timeout=30)
+    low = (await events.until(pb.EVENT_TYPE_DISK_SPACE_LOW))[-1].event
+    assert "bytes free" in low.message
+    # Measured again by a capture and by a recording (its start and its writer): still low, no second event.
+    await service.stub.Capture(pb.CaptureRequest(), timeout=30)
+    await stub_of(service).StartRecording(rpb.StartRecordingRequest(recording_id="low", max_frames=FRAMES))
+    await events.until(pb.EVENT_TYPE_RECORDING_ENDED)
+    events.call.cancel()
+    assert events.types() == ["EVENT_TYPE_DISK_SPACE_LOW", "EVENT_TYPE_RECORDING_ENDED"]
