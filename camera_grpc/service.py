@@ -26,6 +26,7 @@ import grpc
 from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings, check_network_exposure
 from camera_grpc.core.controller import CameraController
+from camera_grpc.core.disk import DiskSpaceWatch
 from camera_grpc.core.events import EventHub
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.recording import RecordingManager
@@ -121,6 +122,8 @@ class CameraRuntime:
         self.store = CaptureStore(settings.image_save_path, metrics=self.metrics)
         #: The service's events (WatchEvents): the camera's, the connection's, settings, captures, temperature.
         self.events = EventHub(metrics=self.metrics)
+        #: DISK_SPACE_LOW events, from the free space measured where captures and recordings are written.
+        self.disk_watch = DiskSpaceWatch(self.events, settings.disk_space_low_bytes)
         self._temperature: asyncio.Task[None] | None = None
         self.controller = CameraController(
             self.worker,
@@ -136,7 +139,7 @@ class CameraRuntime:
             active_recording=lambda: self.recordings.active_recording,
         )
         #: Recordings (camera.v1.RecordingService): every frame of continuous acquisition goes to the running one.
-        self.recordings = RecordingManager(settings.recordings_path)
+        self.recordings = RecordingManager(settings.recordings_path, events=self.events, disk_watch=self.disk_watch)
         self.frames = FrameHub(
             self.worker,
             self.executor,
@@ -182,6 +185,7 @@ class CameraRuntime:
         self._temperature = asyncio.get_running_loop().create_task(
             self.events.follow_temperature(self.controller.io_status), name="sensor-temperature-events"
         )
+        self.disk_watch.watch_captures(self.settings.image_save_path)
 
     def stop_events(self) -> None:
         """SERVICE_STOPPING, the last event: every WatchEvents stream ends after it (event loop)."""
