@@ -282,6 +282,11 @@ class FrameHub:
             metrics.follow_queued_bytes(lambda: self.held_bytes, budget_bytes)
 
     @property
+    def executor(self) -> Executor:
+        """The encoder pool frames are encoded on (other image work of the API, e.g. thumbnails, shares it)."""
+        return self._executor
+
+    @property
     def subscriber_count(self) -> int:
         """Subscribers now."""
         return len(self._subscriptions)

@@ -102,6 +102,13 @@ def file_thumbnail(data: bytes, max_width: int, bit_depth: int | None = None) ->
     return imaging.encode_jpeg(imaging.downscale(image, max_width), THUMBNAIL_JPEG_QUALITY)
 
 
+def default_cache_directory() -> Path:
+    """The cache folder of a service not given one: ``$XDG_CACHE_HOME/camera-grpc/thumbnails`` (default
+    ``~/.cache``), the place for caches on Linux. Entries are keyed by content, so services may share it."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "camera-grpc" / "thumbnails"
+
+
 def _digest(*parts: str | bytes) -> str:
     hasher = hashlib.blake2b(digest_size=_HASH_HEX_DIGITS // 2)
     for part in parts:
@@ -156,6 +163,12 @@ class ThumbnailCache:
         data = make()
         self._store(path, data)
         return data
+
+    def of_file_content(self, name: str, content: bytes, max_width: int, bit_depth: int | None = None) -> bytes:
+        """The thumbnail of an image file's ``content`` (see :func:`file_thumbnail`), cached under ``name`` by a
+        hash of the content (so it is right wherever the bytes came from: a local folder or an object store)."""
+        source = ThumbnailSource.of_bytes(name, content)
+        return self.get(source, max_width, lambda: file_thumbnail(content, max_width, bit_depth))
 
     def _store(self, path: Path, data: bytes) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from typing import TypeVar
 
 import grpc
@@ -17,6 +18,12 @@ from camera_grpc.contract import CAMERA_SERVICE
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.storage import CaptureRecord, FrameMetadata
 from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
+from camera_grpc.core.thumbnails import (
+    THUMBNAIL_CONTENT_TYPE,
+    ThumbnailCache,
+    default_cache_directory,
+    thumbnail_width,
+)
 from camera_grpc.errors import InvalidArgumentError
 from camera_grpc.formats import (
     ENCODING_BY_PROTO,
@@ -64,10 +71,22 @@ T = TypeVar("T")
 class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     """camera.v1.CameraService over a :class:`CameraController` and a :class:`FrameHub`."""
 
-    def __init__(self, camera: CameraController, frames: FrameHub, *, default_queue_depth: int) -> None:
+    def __init__(
+        self,
+        camera: CameraController,
+        frames: FrameHub,
+        *,
+        default_queue_depth: int,
+        thumbnails: ThumbnailCache | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        """``thumbnails``: where capture thumbnails are cached (default: :func:`default_cache_directory`);
+        ``executor``: where they are made (default: the frame hub's encoder pool)."""
         self._camera = camera
         self._frames = frames
         self._default_queue_depth = default_queue_depth
+        self._thumbnails = thumbnails or ThumbnailCache(default_cache_directory())
+        self._executor = executor or frames.executor
 
     async def Capture(self, request: pb.CaptureRequest, context: grpc.aio.ServicerContext) -> pb.CaptureResponse:
         image_format = _enum_value(IMAGE_FORMAT_REQUESTS, request.format, "format")
@@ -248,8 +267,18 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     async def GetCapture(
         self, request: pb.GetCaptureRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCaptureResponse:
+        width = None
+        if request.HasField("thumbnail_max_width"):  # checked first: a bad request reads nothing
+            width = thumbnail_width(request.thumbnail_max_width, "thumbnail_max_width")
         capture, data = await self._camera.get_capture(request.filename)
-        return pb.GetCaptureResponse(capture=_capture_summary(capture), content_type=capture.content_type, data=data)
+        summary = _capture_summary(capture)
+        if width is None:
+            return pb.GetCaptureResponse(capture=summary, content_type=capture.content_type, data=data)
+        thumbnail = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._thumbnails.of_file_content, f"captures/{capture.filename}", data, width
+        )
+        del data  # not kept while the response is sent
+        return pb.GetCaptureResponse(capture=summary, content_type=THUMBNAIL_CONTENT_TYPE, data=thumbnail)
 
     def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
         quality = request.quality if request.HasField("quality") else self._camera.default_quality

@@ -182,3 +182,75 @@ async def test_a_colour_camera_capture_is_saved_in_colour_and_its_sidecar_says_s
     assert sidecar["bit_depth"] == response.bit_depth
     assert sidecar["image"]["color"] == "rgb" and sidecar["image"]["bits_per_sample"] == bits
     assert sidecar["image"]["demosaiced_from"] == "rggb"
+
+
+# -- thumbnails (issue 17) ---------------------------------------------------------------------------
+
+
+#: An exposure at which the simulated scene fills most of the sensor's range (it is designed for 100 ms).
+WELL_EXPOSED_MS = 80.0
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+async def test_a_thumbnail_is_a_small_jpeg_of_the_capture_made_once(
+    start_service: ServiceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the service's default thumbnail cache
+    service = await start_service(simulated_width=640, simulated_height=480)
+    taken = await service.stub.Capture(pb.CaptureRequest(format=pb.IMAGE_FORMAT_PNG, exposure_ms=WELL_EXPOSED_MS))
+    request = pb.GetCaptureRequest(filename=taken.filename, thumbnail_max_width=160)
+    response = await service.stub.GetCapture(request)
+    assert response.content_type == "image/jpeg"
+    assert response.capture.filename == taken.filename and response.capture.size_bytes == taken.size_bytes
+    thumbnail = decode_jpeg(response.data)
+    assert thumbnail.shape == (120, 160)
+    full = cv2.imread(taken.path, cv2.IMREAD_UNCHANGED)
+    expected = cv2.resize(full, (160, 120), interpolation=cv2.INTER_AREA).astype(int)
+    assert expected.mean() > 40  # a well-exposed picture: levels can be told apart
+    assert np.abs(thumbnail.astype(int) - expected).mean() < 4  # the capture's own picture, made small
+    cached = list((tmp_path / "cache").rglob("*.jpg"))
+    assert len(cached) == 1 and cached[0].read_bytes() == response.data
+    made = cached[0].stat()
+    again = await service.stub.GetCapture(request)
+    assert again.data == response.data
+    assert (cached[0].stat().st_ino, cached[0].stat().st_mtime_ns) == (made.st_ino, made.st_mtime_ns)  # not remade
+    default = await service.stub.GetCapture(pb.GetCaptureRequest(filename=taken.filename, thumbnail_max_width=0))
+    assert decode_jpeg(default.data).shape == (192, 256)  # 0: the default width
+    plain = await service.stub.GetCapture(pb.GetCaptureRequest(filename=taken.filename))
+    assert plain.data == Path(taken.path).read_bytes() and plain.content_type == "image/png"  # unset: the file
+
+
+async def test_a_16_bit_colour_capture_thumbnail_is_in_colour_at_its_levels(
+    start_service: ServiceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    service = await start_service(simulated_width=320, simulated_height=240, simulated_color=True)
+    mask = field_mask_pb2.FieldMask(paths=["pixel_format"])
+    settings = pb.CameraSettings(pixel_format=pb.PIXEL_FORMAT_BAYER16_RGGB)
+    await service.stub.UpdateSettings(pb.UpdateSettingsRequest(settings=settings, update_mask=mask))
+    taken = await service.stub.Capture(pb.CaptureRequest(format=pb.IMAGE_FORMAT_PNG, exposure_ms=WELL_EXPOSED_MS))
+    response = await service.stub.GetCapture(pb.GetCaptureRequest(filename=taken.filename, thumbnail_max_width=64))
+    thumbnail = decode_jpeg(response.data)
+    assert thumbnail.shape == (48, 64, 3)
+    full = cv2.imread(taken.path, cv2.IMREAD_UNCHANGED)  # 16-bit BGR, right-aligned 12-bit samples
+    expected = cv2.resize(full >> (taken.bit_depth - 8), (64, 48), interpolation=cv2.INTER_AREA).astype(int)
+    assert expected.mean() > 40  # a well-exposed picture: levels can be told apart
+    assert np.abs(thumbnail.astype(int) - expected).mean() < 6  # same colours and levels as the capture
+
+
+async def test_a_thumbnail_width_out_of_range_is_refused_naming_range_and_unit(service: RunningService) -> None:
+    (taken,) = await capture_n(service, 1)
+    for width in (1, 15, 1025, 100_000):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await service.stub.GetCapture(pb.GetCaptureRequest(filename=taken.filename, thumbnail_max_width=width))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "thumbnail_max_width" in caught.value.details()
+        assert "between 16 and 1024 pixels" in caught.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        name = "capture_20990101_000000_000000_1.jpg"
+        await service.stub.GetCapture(pb.GetCaptureRequest(filename=name, thumbnail_max_width=64))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
