@@ -65,21 +65,32 @@ from camera_grpc.core.recording_store import (
     RecordingStore,
     StorageLocation,
     check_id,
+    first_frame_record,
     parse_name,
     storage_error,
 )
 from camera_grpc.core.recording_writers import (
     MIN_MP4_WIDTH,
+    MP4_DECODED_BIT_DEPTH,
     FrameWriter,
     RecordingFormat,
     describe_geometry,
     frame_bytes,
     frame_metadata,
     make_writer,
+    read_first_frame,
+)
+from camera_grpc.core.thumbnails import (
+    THUMBNAIL_CONTENT_TYPE,
+    ThumbnailCache,
+    ThumbnailSource,
+    frame_thumbnail,
+    thumbnail_width,
 )
 from camera_grpc.device.base import CameraDescription, Frame
 from camera_grpc.device.settings import ImageGeometry
 from camera_grpc.errors import CameraServiceError, InvalidArgumentError, StorageFullError
+from camera_grpc.formats import PixelFormat
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +118,8 @@ RATE_WINDOW_S = 1.0
 MAX_DURATION_S = 365 * 24 * 3600.0
 #: Longest wait for a recording's writer thread to finish after it was told to end, seconds.
 JOIN_TIMEOUT_S = 60.0
+#: Folder (hidden: never listed or served) in a recording's folder where its thumbnails are cached.
+THUMBNAILS_FOLDER = ".thumbnails"
 #: Drop reasons in the frame log.
 DROP_QUEUE = "queue"
 DROP_CAMERA = "camera"
@@ -230,6 +243,15 @@ class RecordingPage:
 
     recordings: list[RecordingInfo]
     next_page_token: str  #: empty on the last page
+
+
+@dataclass(frozen=True)
+class RecordingThumbnail:
+    """A small JPEG of a recording's first frame (:meth:`RecordingManager.thumbnail`)."""
+
+    data: bytes
+    content_type: str
+    frame_number: int  #: the camera frame number it shows
 
 
 @dataclass(frozen=True)
@@ -766,6 +788,44 @@ class RecordingManager:
             raise InvalidArgumentError("offset", offset, minimum=0, maximum=size)
         handle.seek(offset)
         return handle, size
+
+    def thumbnail(self, name: str, max_width: int = 0) -> RecordingThumbnail:
+        """A JPEG at most ``max_width`` pixels wide (0: the default) of the recording's first frame, read back from
+        its first data file with the format's reader, made once and cached in the recording's folder (blocking).
+        InvalidArgumentError for a width out of range; RecordingNotFoundError; RecordingStateError while no frame
+        is written (readable) yet."""
+        width = thumbnail_width(max_width)
+        info = self.get(name)
+        folder = self.store.path_of(info.recording_id)
+        first = first_frame_record(folder / FRAME_LOG_NAME)
+        if first is None:
+            raise RecordingStateError(f"{info.name} has no frame written yet; try again once it has one")
+        frame_number = int(first["frame_number"])
+        source = ThumbnailSource(f"{info.recording_id}/first-frame", f"{info.start_time.isoformat()}/{frame_number}")
+        cache = ThumbnailCache(folder / THUMBNAILS_FOLDER)
+        data = cache.get(source, width, lambda: self._first_frame_thumbnail(info, width))
+        return RecordingThumbnail(data, THUMBNAIL_CONTENT_TYPE, frame_number)
+
+    def _first_frame_thumbnail(self, info: RecordingInfo, width: int) -> bytes:
+        folder = self.store.path_of(info.recording_id)
+        suffix = info.format.suffix
+        data_files = sorted(path for path in folder.iterdir() if path.name.endswith(suffix) and path.name[0] != ".")
+        if not data_files:
+            raise RecordingStateError(f"{info.name} has no data file written yet")
+        try:
+            pixels = read_first_frame(data_files[0], info.format)
+        except Exception as exc:
+            if not info.running:
+                raise RecordingStateError(f"{info.name}: its first frame cannot be read ({exc})") from None
+            pixels = None  # e.g. an MP4 still being written before its first fragment
+        if pixels is None:
+            raise RecordingStateError(f"{info.name} has no frame readable yet; try again shortly")
+        if info.format is RecordingFormat.MP4:
+            return frame_thumbnail(pixels, PixelFormat.RGB24, MP4_DECODED_BIT_DEPTH, width)
+        geometry = self.store.read_metadata(info.recording_id)["geometry"]
+        pixel_format = PixelFormat(geometry["pixel_format"])
+        bit_depth = int(geometry["bit_depth"])
+        return frame_thumbnail(pixels, pixel_format, bit_depth, width)
 
     async def watch(self, name: str, interval_s: float = WATCH_INTERVAL_S) -> AsyncIterator[RecordingInfo]:
         """The recording now, then at most every ``interval_s`` when it changed (latest wins), until it ends (the

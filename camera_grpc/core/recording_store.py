@@ -170,6 +170,22 @@ def storage_error(exc: OSError, directory: Path) -> CameraServiceError:
     return StorageUnavailableError(f"cannot write recordings to {directory}: {exc.strerror or exc}")
 
 
+def first_frame_record(path: Path) -> dict[str, Any] | None:
+    """The first frame's line of a frame log (reads only up to it), or None if no frame is logged yet."""
+    try:
+        with path.open("rb") as log_file:
+            for line in log_file:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    return None  # cut short: the frame is being logged
+                if isinstance(record, dict) and "dropped_from" not in record:
+                    return record
+    except FileNotFoundError:
+        pass
+    return None
+
+
 def read_frame_log(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The frames and the dropped runs of a frame log, in order (a last line cut short is ignored)."""
     frames: list[dict[str, Any]] = []

@@ -76,6 +76,8 @@ MP4_CRF = 23
 MP4_TIME_BASE = Fraction(1, 1000)
 #: Nominal MP4 frame rate told to the muxer (timestamps are the frames' own).
 MP4_NOMINAL_FPS = 30
+#: Bits per sample of MP4 frames as decoded (8-bit RGB).
+MP4_DECODED_BIT_DEPTH = 8
 #: MP4 muxer flags: fragmented, playable as far as written after a crash, and by browsers.
 MP4_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 #: Name of the one array of an OME-Zarr recording (the full-resolution level).
@@ -558,6 +560,25 @@ def make_writer(
         return Mp4Writer(path, max_width=max_width)
 
     return SplitWriter(make_part, frames_per_file)
+
+
+def read_first_frame(path: Path, recording_format: RecordingFormat) -> np.ndarray | None:
+    """The first frame of a recording's data file, read back with the format's standard reader (blocking): as
+    stored for OME-TIFF and OME-Zarr ((y, x) or (y, x, 3)), decoded to 8-bit RGB for MP4. None if the file has no
+    frame readable yet (an MP4 before its first fragment). Errors of the readers propagate."""
+    if recording_format is RecordingFormat.OME_TIFF:
+        with tifffile.TiffFile(path) as tiff:
+            return tiff.pages[0].asarray() if len(tiff.pages) else None  # type: ignore[union-attr]
+    if recording_format is RecordingFormat.OME_ZARR:
+        array = zarr.open_group(store=str(path), mode="r")[ZARR_ARRAY]
+        if not array.shape[0]:
+            return None
+        pixels = np.asarray(array[0])
+        return np.moveaxis(pixels, 0, -1) if pixels.ndim == 3 else pixels  # (c, y, x) -> (y, x, c)
+    with av.open(str(path)) as container:
+        for video in container.decode(video=0):
+            return video.to_ndarray(format="rgb24")
+    return None
 
 
 def describe_geometry(width: int, height: int, pixel_format: PixelFormat, bit_depth: int) -> Mapping[str, Any]:

@@ -164,6 +164,14 @@ class RecordingServicer(recording_pb2_grpc.RecordingServiceServicer):
         finally:
             await asyncio.to_thread(chunks.close)
 
+    async def GetRecordingThumbnail(
+        self, request: rpb.GetRecordingThumbnailRequest, context: grpc.aio.ServicerContext
+    ) -> rpb.GetRecordingThumbnailResponse:
+        thumbnail = await asyncio.to_thread(self._recordings.thumbnail, request.name, request.max_width)
+        return rpb.GetRecordingThumbnailResponse(
+            content_type=thumbnail.content_type, data=thumbnail.data, frame_number=thumbnail.frame_number
+        )
+
 
 def recording_to_proto(info: RecordingInfo) -> rpb.Recording:
     return rpb.Recording(

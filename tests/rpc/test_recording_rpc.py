@@ -4,14 +4,18 @@ the folder, and settings refused or allowed while a recording runs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import cv2
 import grpc
+import numpy as np
 import pytest
 import tifffile
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from camera_grpc.auth import Role
+from camera_grpc.core.recording_writers import FRAME_METADATA_TAG
 from camera_grpc.device.simulated import read_frame_number
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
@@ -23,6 +27,8 @@ from tests.support.tokens import role_tokens
 #: A small sensor so recordings are quick and small.
 SMALL_SENSOR = {"simulated_width": 256, "simulated_height": 128}
 FRAMES = 12
+#: Mean absolute difference allowed between a JPEG thumbnail and the frame scaled down, grey levels.
+JPEG_TOLERANCE = 8
 
 
 @pytest.fixture
@@ -245,3 +251,87 @@ async def test_a_disk_below_disk_space_low_bytes_is_one_disk_space_low_event(
     await events.until(pb.EVENT_TYPE_RECORDING_ENDED)
     events.call.cancel()
     assert events.types() == ["EVENT_TYPE_DISK_SPACE_LOW", "EVENT_TYPE_RECORDING_ENDED"]
+
+
+# -- thumbnails -------------------------------------------------------------------------------------------------
+
+
+def decoded_jpeg(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image is not None, "not a JPEG"
+    return image
+
+
+async def test_a_recording_thumbnail_is_a_small_jpeg_of_its_first_frame_made_once(recorder: RunningService) -> None:
+    stub = stub_of(recorder)
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="thumbs", max_frames=FRAMES))
+    final = (await watch_to_end(stub, "recordings/thumbs"))[-1]
+    folder = recorder.runtime.recordings.store.path_of("thumbs")
+    first_page = tifffile.imread(folder / "thumbs.ome.tif", key=0)
+
+    answer = await stub.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name=final.name, max_width=64))
+    assert answer.content_type == "image/jpeg"
+    assert answer.frame_number == read_frame_number(first_page)
+    image = decoded_jpeg(answer.data)
+    assert image.shape == (32, 64)  # 256x128 scaled to 64 wide
+    expected = cv2.resize(first_page, (64, 32), interpolation=cv2.INTER_AREA)
+    assert np.abs(image.astype(int) - expected.astype(int)).mean() < JPEG_TOLERANCE
+    default = await stub.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name=final.name))
+    assert decoded_jpeg(default.data).shape[1] == SMALL_SENSOR["simulated_width"]  # 0: 256, never enlarged
+    # Made once: served from the cache even when the data file is gone.
+    (folder / "thumbs.ome.tif").unlink()
+    again = await stub.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name=final.name, max_width=64))
+    assert again.data == answer.data
+    listed = await stub.GetRecording(rpb.GetRecordingRequest(name=final.name))
+    assert all(not file.name.startswith(".") for file in listed.recording.files), "the cache is not a file of it"
+
+
+@pytest.mark.parametrize("max_width", [15, 1025])
+async def test_a_thumbnail_width_out_of_range_is_invalid_argument_naming_the_range(
+    recorder: RunningService, max_width: int
+) -> None:
+    error = await refused(
+        stub_of(recorder).GetRecordingThumbnail(
+            rpb.GetRecordingThumbnailRequest(name="recordings/anything", max_width=max_width)
+        )
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "max_width" in error.details() and "16 and 1024 pixels" in error.details()
+
+
+async def test_the_thumbnail_of_an_unknown_recording_is_not_found(recorder: RunningService) -> None:
+    error = await refused(
+        stub_of(recorder).GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name="recordings/nothing-here"))
+    )
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+# -- a triggered recording ---------------------------------------------------------------------------------------
+
+
+async def test_a_triggered_recording_holds_exactly_the_triggered_frames_in_order_with_their_trigger_metadata(
+    recorder: RunningService,
+) -> None:
+    settings = pb.CameraSettings(trigger=pb.Trigger(source=pb.TRIGGER_SOURCE_SOFTWARE))
+    await recorder.stub.UpdateSettings(
+        pb.UpdateSettingsRequest(settings=settings, update_mask=FieldMask(paths=["trigger"])), timeout=30
+    )
+    stub = stub_of(recorder)
+    triggers = 5
+    await stub.StartRecording(rpb.StartRecordingRequest(recording_id="triggered", max_frames=triggers))
+    # Nothing triggered yet: no frame, so no thumbnail.
+    error = await refused(stub.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name="recordings/triggered")))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "no frame" in error.details()
+    answers = [await recorder.stub.SoftwareTrigger(pb.SoftwareTriggerRequest(), timeout=30) for _ in range(triggers)]
+    final = (await watch_to_end(stub, "recordings/triggered"))[-1]
+
+    assert final.state == rpb.RECORDING_STATE_COMPLETED and final.frames_written == triggers
+    assert final.frames_dropped == 0
+    with tifffile.TiffFile(recorder.runtime.recordings.store.path_of("triggered") / "triggered.ome.tif") as tiff:
+        pages = [page.asarray() for page in tiff.pages]
+        metadata = [json.loads(page.tags[FRAME_METADATA_TAG].value) for page in tiff.pages]
+    triggered = [answer.frame_numbers[0] for answer in answers]
+    assert [read_frame_number(page) for page in pages] == triggered
+    assert [entry["frame_number"] for entry in metadata] == triggered
+    assert [entry["trigger_count"] for entry in metadata] == [answer.metadata.trigger_count for answer in answers]
+    assert {entry["trigger_source"] for entry in metadata} == {"software"}
