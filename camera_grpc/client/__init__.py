@@ -7,7 +7,11 @@ captures) is imported only by those who use it.
 """
 
 from camera_grpc.client.camera import (
+    DEFAULT_THUMBNAIL_WIDTH_PX,
     DEFAULT_TIMEOUT_S,
+    RECORDING_FORMATS,
+    THUMBNAIL_MAX_WIDTH_PX,
+    THUMBNAIL_MIN_WIDTH_PX,
     AsyncCameraClient,
     AsyncEventStream,
     AsyncFrameStream,
@@ -22,8 +26,11 @@ from camera_grpc.client.camera import (
     SettingsFields,
     SettingsStream,
     capture_request,
+    capture_storage_name,
     events_request,
     frames_request,
+    recording_file_name,
+    recording_format_name,
     recording_name,
 )
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options, loopback_target
@@ -33,7 +40,11 @@ from camera_grpc.client.settings import SettingsValueError, features_by_name, pr
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_THUMBNAIL_WIDTH_PX",
     "DEFAULT_TIMEOUT_S",
+    "RECORDING_FORMATS",
+    "THUMBNAIL_MAX_WIDTH_PX",
+    "THUMBNAIL_MIN_WIDTH_PX",
     "AsyncCameraClient",
     "AsyncEventStream",
     "AsyncFrameStream",
@@ -54,6 +65,7 @@ __all__ = [
     "SettingsStream",
     "SettingsValueError",
     "capture_request",
+    "capture_storage_name",
     "channel_credentials",
     "channel_options",
     "events_request",
@@ -62,6 +74,8 @@ __all__ = [
     "is_loopback_target",
     "loopback_target",
     "preset_name",
+    "recording_file_name",
+    "recording_format_name",
     "recording_name",
     "update_request",
 ]

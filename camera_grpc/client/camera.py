@@ -64,12 +64,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from camera_grpc.client.channel import DEFAULT_MAX_MESSAGE_BYTES, channel_options
 from camera_grpc.client.credentials import PemSource, channel_credentials
 from camera_grpc.client.errors import PLAINTEXT, CameraRpcError, Security
-from camera_grpc.client.settings import enum_number, preset_name, update_request
+from camera_grpc.client.settings import enum_choices, enum_name, enum_number, preset_name, update_request
 from camera_grpc.client.settings import preset_id as preset_id_of
 from camera_grpc.contract import CAMERA_SERVICE_NAME
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc, storage_pb2_grpc
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
+from camera_grpc.gen.camera.v1 import storage_pb2 as spb
 
 #: Deadline of unary calls unless a call says otherwise, seconds (a capture adds its exposure).
 DEFAULT_TIMEOUT_S = 10.0
@@ -107,7 +108,12 @@ class CaptureFields(TypedDict, total=False):
 
 
 class FramesFields(TypedDict, total=False):
-    """The fields of a FramesRequest, as keyword arguments; ``None`` (or absent) leaves an optional one unset."""
+    """The fields of a FramesRequest, as keyword arguments; ``None`` (or absent) leaves an optional one unset.
+
+    ``statistics=True`` asks for each frame's statistics (``FramesResponse.statistics``: histogram, minimum,
+    maximum, mean, saturated fraction per channel, focus score) with ``histogram_bins`` bins per channel (unset:
+    the service's 256); ``encoding=pb.FRAME_ENCODING_NONE`` leaves the pixels out (statistics and metadata only).
+    """
 
     encoding: pb.FrameEncoding.ValueType
     quality: int | None
@@ -116,6 +122,8 @@ class FramesFields(TypedDict, total=False):
     max_frames: int | None
     policy: pb.DeliveryPolicy.ValueType
     queue_depth: int | None
+    statistics: bool
+    histogram_bins: int | None
 
 
 class SettingsFields(TypedDict, total=False):
@@ -147,8 +155,15 @@ def capture_request(**fields: Unpack[CaptureFields]) -> pb.CaptureRequest:
 
 
 def frames_request(**fields: Unpack[FramesFields]) -> pb.FramesRequest:
-    """A FramesRequest from :class:`FramesFields` keyword arguments."""
-    return pb.FramesRequest(**fields)  # type: ignore[arg-type]
+    """A FramesRequest from :class:`FramesFields` keyword arguments (``histogram_bins`` alone asks for statistics
+    too)."""
+    named: dict[str, Any] = dict(fields)
+    statistics = named.pop("statistics", False)
+    bins = named.pop("histogram_bins", None)
+    request = pb.FramesRequest(**named)
+    if statistics or bins is not None:
+        request.statistics.CopyFrom(pb.FrameStatisticsOptions(histogram_bins=bins or 0))
+    return request
 
 
 def events_request(types: Iterable[str | int] = ()) -> pb.WatchEventsRequest:
@@ -331,11 +346,39 @@ GRANT_ONE = pb.LiveFramesRequest(credits=1)
 Destination = str | os.PathLike[str]
 #: Prefix of a recording's resource name.
 RECORDING_PREFIX = "recordings/"
+#: Prefix of a capture's name in StorageService (GetDownloadUrl).
+CAPTURE_PREFIX = "captures/"
+#: Recording formats by the names people use (CLI, REST): ``ome-tiff``, ``ome-zarr``, ``mp4``.
+RECORDING_FORMATS: tuple[str, ...] = tuple(
+    name.replace("_", "-") for name in enum_choices(rpb.RecordingFormat.DESCRIPTOR)
+)
+#: Thumbnail widths the service makes (GetCapture's thumbnail_max_width, GetRecordingThumbnail's max_width), pixels.
+THUMBNAIL_MIN_WIDTH_PX = 16
+THUMBNAIL_MAX_WIDTH_PX = 1024
+#: The width of a thumbnail when none is asked for (GetRecordingThumbnail's 0), pixels.
+DEFAULT_THUMBNAIL_WIDTH_PX = 256
 
 
 def recording_name(recording: str) -> str:
     """``recordings/{id}`` from an id or a name."""
     return recording if recording.startswith(RECORDING_PREFIX) else RECORDING_PREFIX + recording
+
+
+def recording_file_name(recording: str, file: str) -> str:
+    """``recordings/{id}/files/{file}``: a recording's file as StorageService names it."""
+    return f"{recording_name(recording)}/files/{file}"
+
+
+def capture_storage_name(filename: str) -> str:
+    """``captures/{filename}``: a capture as StorageService names it."""
+    return CAPTURE_PREFIX + filename
+
+
+def recording_format_name(number: int) -> str:
+    """The name people use for a ``camera.v1.RecordingFormat`` (``ome-tiff``); unspecified is OME-TIFF."""
+    if number == rpb.RECORDING_FORMAT_UNSPECIFIED:
+        number = rpb.RECORDING_FORMAT_OME_TIFF
+    return enum_name(rpb.RecordingFormat.DESCRIPTOR, number).replace("_", "-")
 
 
 def recording_format(value: str | int) -> int:
@@ -416,6 +459,7 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
             self._channel = self._channel_module.secure_channel(target, credentials, options=all_options)
         self._stub = camera_pb2_grpc.CameraServiceStub(self._channel)
         self._recordings = recording_pb2_grpc.RecordingServiceStub(self._channel)
+        self._storage = storage_pb2_grpc.StorageServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     @_Unary
@@ -486,6 +530,35 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
         return self._page_call(
             self._recordings.ListRecordings, rpb.ListRecordingsRequest, page_size, page_token, timeout_s
         )
+
+    @_Unary
+    def get_recording_thumbnail(
+        self, recording: str, *, max_width: int = 0, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[rpb.GetRecordingThumbnailResponse]:
+        """A small JPEG of a recording's first frame (by id or name), no wider than ``max_width`` pixels
+        (:data:`THUMBNAIL_MIN_WIDTH_PX` to :data:`THUMBNAIL_MAX_WIDTH_PX`; 0: :data:`DEFAULT_THUMBNAIL_WIDTH_PX`);
+        made once by the service and cached."""
+        request = rpb.GetRecordingThumbnailRequest(name=recording_name(recording), max_width=max_width)
+        return UnaryCall(self._recordings.GetRecordingThumbnail, request, self._timeout(timeout_s))
+
+    @_Unary
+    def get_storage_status(
+        self, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[spb.GetStorageStatusResponse]:
+        """Where the service keeps captures and recordings: local folders or an object store (endpoint, bucket,
+        prefix, reachable, last error), the spool (bytes, budget, pending uploads), files uploaded, free disk."""
+        return UnaryCall(self._storage.GetStorageStatus, spb.GetStorageStatusRequest(), self._timeout(timeout_s))
+
+    @_Unary
+    def get_download_url(
+        self, name: str, valid_for_s: int = 0, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[spb.GetDownloadUrlResponse]:
+        """A pre-signed URL of a file in the object store: ``name`` is ``captures/{filename}`` or
+        ``recordings/{id}/files/{file}`` (:func:`capture_storage_name`, :func:`recording_file_name`), valid for
+        ``valid_for_s`` seconds (0: the service's 300, at most 86400). FAILED_PRECONDITION while the file is not
+        in the store (download it from the service instead)."""
+        request = spb.GetDownloadUrlRequest(name=name, valid_for_s=valid_for_s)
+        return UnaryCall(self._storage.GetDownloadUrl, request, self._timeout(timeout_s))
 
     def _watch_recording_call(self, recording: str, timeout_s: float | None) -> Any:
         return self._recordings.WatchRecording(
@@ -621,10 +694,13 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
 
     @_Unary
     def get_capture(
-        self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+        self, filename: str, *, thumbnail_max_width: int | None = None, timeout_s: float | None = _DEFAULT_TIMEOUT
     ) -> UnaryCall[pb.GetCaptureResponse]:
-        """One saved capture's bytes, content type and metadata (NOT_FOUND unless ListCaptures lists it)."""
-        request = pb.GetCaptureRequest(filename=filename)
+        """One saved capture's bytes, content type and metadata (NOT_FOUND unless ListCaptures lists it).
+        ``thumbnail_max_width``: ``data`` is a JPEG thumbnail no wider than this many pixels
+        (:data:`THUMBNAIL_MIN_WIDTH_PX` to :data:`THUMBNAIL_MAX_WIDTH_PX`; made once by the service and cached)
+        instead of the file."""
+        request = pb.GetCaptureRequest(filename=filename, thumbnail_max_width=thumbnail_max_width)
         return UnaryCall(self._stub.GetCapture, request, self._timeout(timeout_s))
 
     @_Unary

@@ -39,6 +39,7 @@ from rich.table import Table
 
 from camera_grpc.client import (
     DEFAULT_TIMEOUT_S,
+    RECORDING_FORMATS,
     CameraClient,
     CameraRpcError,
     CaptureFields,
@@ -71,8 +72,6 @@ EVENT_STYLES = {
     "camera_connected": "green",
     "service_stopping": "bold red",
 }
-#: ``record --format`` choices (the first is the default), as ``camera.v1.RecordingFormat`` short names.
-RECORDING_FORMATS = ("ome-tiff", "ome-zarr", "mp4")
 #: Recording states that are a success for ``record``'s exit status.
 RECORDING_SUCCESS = frozenset({rpb.RECORDING_STATE_COMPLETED, rpb.RECORDING_STATE_STOPPED})
 #: Window over which ``watch`` computes its live frame rate, seconds.

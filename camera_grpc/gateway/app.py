@@ -45,13 +45,14 @@ from camera_grpc.gateway.routers import (
     events,
     health,
     presets,
+    recordings,
     stream,
     trigger,
     viewer,
 )
 from camera_grpc.gateway.routers import settings as settings_router
 from camera_grpc.gateway.security import BodyLimit, CrossSiteGuard, HostAllowList, SecurityHeaders, served_host_names
-from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc, storage_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ TAGS = [
     {"name": "trigger", "description": "Software trigger, GPIO levels and temperatures"},
     {"name": "events", "description": "Camera and service events as they happen (Server-Sent Events)"},
     {"name": "stream", "description": "Live view"},
+    {"name": "recordings", "description": "Recordings: start, stop, follow, download (range requests), delete"},
     {"name": "viewer", "description": "The viewer page"},
 ]
 
@@ -134,8 +136,11 @@ def create_app(
             channel = channel_or_target
         app.state.upstream = Upstream(
             camera=camera_pb2_grpc.CameraServiceStub(channel),
+            recordings=recording_pb2_grpc.RecordingServiceStub(channel),
+            storage=storage_pb2_grpc.StorageServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
             timeout_s=settings.rest_timeout_s,
+            download_redirect=settings.s3_download_redirect,
         )
         try:
             yield
@@ -177,7 +182,20 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
-    routers = (health, settings_router, capture, captures, camera, presets, trigger, events, stream, viewer, docs)
+    routers = (
+        health,
+        settings_router,
+        capture,
+        captures,
+        camera,
+        presets,
+        trigger,
+        events,
+        stream,
+        recordings,
+        viewer,
+        docs,
+    )
     for router in routers:
         app.include_router(router.router)
     for path, route_app in (extra_routes or {}).items():

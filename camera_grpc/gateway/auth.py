@@ -61,6 +61,14 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/trigger"): Role.OPERATOR,
     ("GET", "/io"): Role.VIEWER,
     ("GET", "/events"): Role.VIEWER,
+    ("GET", "/recordings"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}/events"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}/files/{file}"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}/thumbnail"): Role.VIEWER,
+    ("POST", "/recordings"): Role.OPERATOR,
+    ("POST", "/recordings/{recording_id}/stop"): Role.OPERATOR,
+    ("DELETE", "/recordings/{recording_id}"): Role.OPERATOR,
 }
 UNAUTHENTICATED_MESSAGE = "missing or invalid token"
 PERMISSION_DENIED_MESSAGE = "the token's role does not allow this request"

@@ -9,16 +9,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 from grpc_health.v1 import health_pb2_grpc
 
-from camera_grpc.gen.camera.v1 import camera_pb2_grpc
+from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc, storage_pb2_grpc
 
 
 @dataclass(frozen=True)
 class Upstream:
-    """The camera service as the gateway reaches it: one channel, its stubs, the per-call deadline."""
+    """The camera service as the gateway reaches it: one channel, its stubs, the per-call deadline, and how
+    downloads of files in the object store are answered."""
 
     camera: camera_pb2_grpc.CameraServiceStub
+    recordings: recording_pb2_grpc.RecordingServiceStub
+    storage: storage_pb2_grpc.StorageServiceStub
     health: health_pb2_grpc.HealthStub
     timeout_s: float  #: deadline of each unary call (and of the first frame of a stream)
+    #: S3_DOWNLOAD_REDIRECT: downloads of files in the object store are a 307 to a pre-signed URL (else streamed).
+    download_redirect: bool
 
 
 def get_upstream(request: Request) -> Upstream:

@@ -16,7 +16,9 @@ FAILED_PRECONDITION  409 when a request sets a feature the camera does not have
                      the request conflicts with the camera, not with its own
                      syntax, and retrying will not help) or asks for a software
                      trigger while the camera is not in software-trigger mode
-                     (reason TRIGGER_MODE; the message names the mode), 503
+                     (reason TRIGGER_MODE; the message names the mode) or
+                     conflicts with a recording (reason RECORDING_STATE: one
+                     runs already, or deleting a running one), 503
                      otherwise (the captures folder is missing or not writable)
 ABORTED              412 for a request with If-Match (the settings changed
                      since that revision), 409 otherwise
@@ -62,8 +64,11 @@ STORAGE_FULL = "STORAGE_FULL"
 FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED"
 #: ErrorInfo reason of a software trigger asked for while trigger.source is not software (FAILED_PRECONDITION).
 TRIGGER_MODE = "TRIGGER_MODE"
-#: FAILED_PRECONDITION reasons that are a conflict with the camera's configuration (409), not an outage (503).
-CONFLICT_REASONS = frozenset({FEATURE_UNSUPPORTED, TRIGGER_MODE})
+#: ErrorInfo reason of a request that conflicts with a recording's state (one runs already; delete while running).
+RECORDING_STATE = "RECORDING_STATE"
+#: FAILED_PRECONDITION reasons that are a conflict with the camera's configuration or a recording (409), not an
+#: outage (503).
+CONFLICT_REASONS = frozenset({FEATURE_UNSUPPORTED, TRIGGER_MODE, RECORDING_STATE})
 #: gRPC request fields that a route takes from its path, by the path parameter's name: a preset's resource name
 #: (``presets/{preset_id}``) is made of the path's ``preset_id``.
 PATH_FIELDS: dict[str, str] = {"name": "preset_id"}

@@ -31,6 +31,9 @@ CALLS = (
     "software_trigger",
     "io_status",
     "watch_events",
+    "get_recording_thumbnail",
+    "get_storage_status",
+    "get_download_url",
 )
 
 
@@ -39,7 +42,7 @@ def test_each_call_is_written_once_for_both_clients() -> None:
         assert name not in vars(CameraClient) and name not in vars(AsyncCameraClient), f"{name} written twice"
         assert getattr(CameraClient, name).__doc__ == getattr(AsyncCameraClient, name).__doc__
     camera = CameraClient(f"127.0.0.1:{closed_port()}")
-    assert list(inspect.signature(camera.get_capture).parameters) == ["filename", "timeout_s"]
+    assert list(inspect.signature(camera.get_capture).parameters) == ["filename", "thumbnail_max_width", "timeout_s"]
     assert camera.get_capture.__doc__.startswith("One saved capture's bytes")
     camera.close()
     tool = shutil.which("duplicates")  # the repository's duplicate finder, where it is installed

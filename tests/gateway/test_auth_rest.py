@@ -48,6 +48,14 @@ LOWEST_ROLE: dict[tuple[str, str], Role] = {
     ("POST", "/trigger"): Role.OPERATOR,
     ("GET", "/io"): Role.VIEWER,
     ("GET", "/events"): Role.VIEWER,
+    ("GET", "/recordings"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}/events"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}/files/{file}"): Role.VIEWER,
+    ("GET", "/recordings/{recording_id}/thumbnail"): Role.VIEWER,
+    ("POST", "/recordings"): Role.OPERATOR,
+    ("POST", "/recordings/{recording_id}/stop"): Role.OPERATOR,
+    ("DELETE", "/recordings/{recording_id}"): Role.OPERATOR,  # the last: the others use the recording
 }
 #: Statuses that mean a request got past the role check other than 2xx: the free-running camera refuses a software
 #: trigger (409, reason TRIGGER_MODE), which only the service can say.
@@ -57,9 +65,10 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("PUT", "/settings"): {"exposure": 3.0},
     ("PATCH", "/settings"): {"exposure_ms": 3.0},
     ("POST", "/presets"): {"preset_id": "other"},
+    ("POST", "/recordings"): {"recording_id": "other", "max_frames": 2},
 }
-#: Path parameters of the requests: the preset each test saves first, the camera's first channel.
-PATH_VALUES = {"{preset_id}": "saved", "{channel}": "1"}
+#: Path parameters of the requests: the preset and the recording each test saves first, the camera's first channel.
+PATH_VALUES = {"{preset_id}": "saved", "{recording_id}": "saved", "{channel}": "1"}
 #: Endless responses: their status is read, then they are closed.
 STREAMS = ("/stream.mjpg", "/settings/events", "/events")
 #: Open without a token: health, the page shells, their static files and the OpenAPI document.
@@ -180,9 +189,18 @@ async def test_each_role_may_call_exactly_its_routes(checking: RunningGateway, t
     filename = taken.json()["filename"]
     saved = await gateway.http.post("/presets", json={"preset_id": "saved"}, headers=tokens.header(Role.ADMIN))
     assert saved.status_code == 201, saved.text
+    recorded = await gateway.http.post(
+        "/recordings", json={"recording_id": "saved", "max_frames": 2}, headers=tokens.header(Role.ADMIN)
+    )
+    assert recorded.status_code == 201, recorded.text
+    async with gateway.http.stream("GET", "/recordings/saved/events", headers=tokens.header(Role.ADMIN)) as events:
+        await events.aread()  # until it ends
+    final = (await gateway.http.get("/recordings/saved", headers=tokens.header(Role.ADMIN))).json()
+    assert final["state"] == "completed", final
+    file = final["files"][0]["name"]
     outcomes = {}
     for method, template in LOWEST_ROLE:
-        path = template.replace("{filename}", filename)
+        path = template.replace("{filename}", filename).replace("{file}", file)
         status = await send(gateway.http, method, path, tokens.header(role))
         allowed = 200 <= status < 300 or PAST_THE_CHECK.get((method, template)) == status
         outcomes[(method, template)] = "allowed" if allowed else status

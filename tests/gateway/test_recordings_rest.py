@@ -1,0 +1,197 @@
+"""Recordings over REST (issue 14): start, follow (SSE), list, stop, delete, and downloads with HTTP range requests,
+against the real gateway in front of a real service on the simulated camera (httpx over TCP, as curl would)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import tifffile
+
+from camera_grpc.device.simulated import read_frame_number
+from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.gateway.test_captures import raw_get
+from tests.support import ServiceFactory
+
+SMALL_SENSOR = {"simulated_width": 256, "simulated_height": 128}
+FRAMES = 8
+
+
+@pytest.fixture
+async def recorder(start_service: ServiceFactory, start_gateway: GatewayFactory, tmp_path: Path) -> RunningGateway:
+    """A gateway in front of a service on a small simulated camera, keeping recordings in tmp_path."""
+    return await start_gateway(await start_service(recordings_path=tmp_path / "recordings", **SMALL_SENSOR))
+
+
+async def progress_events(http: httpx.AsyncClient, recording_id: str) -> list[dict[str, object]]:
+    """Every ``progress`` event of the recording's event stream, until it ends."""
+    events: list[dict[str, object]] = []
+    async with http.stream("GET", f"/recordings/{recording_id}/events") as response:
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                assert name == "progress", line
+                events.append(json.loads(line.removeprefix("data: ")))
+    return events
+
+
+async def recorded(http: httpx.AsyncClient, recording_id: str, **body: object) -> dict[str, object]:
+    """Start a recording of FRAMES frames over REST and follow it to its end; its final JSON."""
+    started = await http.post("/recordings", json={"recording_id": recording_id, "max_frames": FRAMES, **body})
+    assert started.status_code == 201, started.text
+    assert started.json()["state"] == "running"
+    events = await progress_events(http, recording_id)
+    assert [event["state"] for event in events][-1] == "completed"
+    frames = [event["frames_written"] for event in events]
+    assert frames == sorted(frames) and frames[-1] == FRAMES
+    return events[-1]
+
+
+def tiff_entry(recording: dict[str, object]) -> dict[str, object]:
+    files = recording["files"]
+    assert isinstance(files, list)
+    return next(entry for entry in files if entry["name"].endswith(".ome.tif"))
+
+
+def frame_numbers(tiff: bytes) -> list[int]:
+    return [read_frame_number(page) for page in tifffile.imread(io.BytesIO(tiff))]
+
+
+async def test_a_recording_is_started_followed_listed_and_downloaded_whole(recorder: RunningGateway) -> None:
+    http = recorder.http
+    final = await recorded(http, "rest-1", format="ome-tiff")
+    assert final["recording_id"] == "rest-1" and final["format"] == "ome-tiff" and final["end_time"] is not None
+    listed = (await http.get("/recordings")).json()
+    assert [entry["recording_id"] for entry in listed["recordings"]] == ["rest-1"]
+    assert (await http.get("/recordings/rest-1")).json() == final
+    entry = tiff_entry(final)
+    assert entry["location"]["state"] in ("local", "unspecified")
+    whole = await http.get(entry["url"])
+    assert whole.status_code == 200
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["content-type"] == entry["content_type"]
+    assert int(whole.headers["content-length"]) == entry["size_bytes"] == len(whole.content)
+    assert whole.content == (recorder.service.settings.recordings_path / "rest-1" / entry["name"]).read_bytes()
+    numbers = frame_numbers(whole.content)
+    assert len(numbers) == FRAMES and numbers == sorted(set(numbers))
+
+
+async def test_range_requests_give_206_and_416_and_resume_a_download(recorder: RunningGateway) -> None:
+    http = recorder.http
+    entry = tiff_entry(await recorded(http, "rest-2"))
+    url, size = str(entry["url"]), int(entry["size_bytes"])
+    whole = await http.get(url)
+    etag = whole.headers["etag"]
+    half = size // 2
+
+    # A two-part download, read back with tifffile.
+    first = await http.get(url, headers={"Range": f"bytes=0-{half - 1}"})
+    second = await http.get(url, headers={"Range": f"bytes={half}-"})
+    assert (first.status_code, second.status_code) == (206, 206)
+    assert first.headers["content-range"] == f"bytes 0-{half - 1}/{size}"
+    assert second.headers["content-range"] == f"bytes {half}-{size - 1}/{size}"
+    assert first.content + second.content == whole.content
+    assert frame_numbers(first.content + second.content) == frame_numbers(whole.content)
+
+    # The last n bytes; a range ending past the end is cut to the end.
+    tail = await http.get(url, headers={"Range": "bytes=-100"})
+    assert tail.status_code == 206 and tail.content == whole.content[-100:]
+    assert tail.headers["content-range"] == f"bytes {size - 100}-{size - 1}/{size}"
+    past = await http.get(url, headers={"Range": f"bytes={size - 10}-{size * 2}"})
+    assert past.status_code == 206 and past.content == whole.content[-10:]
+
+    # A resumed download (as curl -C - does, with If-Range) equals the file.
+    kept = whole.content[:12345]
+    resumed = await http.get(url, headers={"Range": f"bytes={len(kept)}-", "If-Range": etag})
+    assert resumed.status_code == 206
+    assert kept + resumed.content == whole.content
+
+    # Unsatisfiable: 416 with the size; an If-Range of another version: the whole file.
+    for unsatisfiable in (f"bytes={size}-", f"bytes={size + 5}-{size + 9}", "bytes=-0"):
+        refused = await http.get(url, headers={"Range": unsatisfiable})
+        assert refused.status_code == 416, unsatisfiable
+        assert refused.headers["content-range"] == f"bytes */{size}"
+    stale = await http.get(url, headers={"Range": "bytes=0-9", "If-Range": '"another-version"'})
+    assert stale.status_code == 200 and stale.content == whole.content
+    # Several ranges, or not a byte range: the whole file.
+    several = await http.get(url, headers={"Range": "bytes=0-9,20-29"})
+    assert several.status_code == 200 and several.content == whole.content
+
+
+async def test_an_ome_zarr_recording_downloads_as_its_zip_in_ranges(recorder: RunningGateway) -> None:
+    http = recorder.http
+    final = await recorded(http, "rest-3", format="ome-zarr")
+    entry = next(entry for entry in final["files"] if entry["name"].endswith(".zip"))  # type: ignore[union-attr]
+    # Its first download makes the zip (its size was the store's until then): ask for the last bytes first.
+    tail = await http.get(entry["url"], headers={"Range": "bytes=-22"})  # the zip's end-of-central-directory
+    assert tail.status_code == 206
+    size = int(tail.headers["content-range"].rsplit("/", 1)[1])
+    assert tail.content.startswith(b"PK\x05\x06")
+    whole = await http.get(entry["url"])
+    assert len(whole.content) == size and whole.content.endswith(tail.content)
+
+
+async def test_names_that_are_not_a_recordings_file_are_404(recorder: RunningGateway, tmp_path: Path) -> None:
+    http = recorder.http
+    entry = tiff_entry(await recorded(http, "rest-4"))
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"outside the recordings folder")
+    targets = [
+        "/recordings/rest-4/files/..",
+        "/recordings/rest-4/files/%2e%2e",
+        "/recordings/rest-4/files/..%2F..%2Fsecret.txt",
+        "/recordings/rest-4/files/%2Fetc%2Fpasswd",
+        "/recordings/rest-4/files/recording.json%00",
+        "/recordings/rest-4/files/" + "a" * 300,
+        "/recordings/nope/files/" + str(entry["name"]),
+        "/recordings/..%2Frest-4/files/" + str(entry["name"]),
+    ]
+    for target in targets:
+        status, body = await raw_get(recorder.port, target)
+        assert status == 404, (target, body)
+        assert b"outside the recordings folder" not in body
+
+
+async def test_stop_delete_and_conflicts(recorder: RunningGateway) -> None:
+    http = recorder.http
+    started = await http.post("/recordings", json={"recording_id": "rest-5", "format": "mp4"})
+    assert started.status_code == 201, started.text
+    again = await http.post("/recordings", json={"recording_id": "rest-6"})
+    assert again.status_code == 409 and again.json()["reason"] == "RECORDING_STATE"
+    busy = await http.delete("/recordings/rest-5")
+    assert busy.status_code == 409
+    stopped = await http.post("/recordings/rest-5/stop")
+    assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
+    assert (await http.delete("/recordings/rest-5")).status_code == 204
+    assert (await http.get("/recordings/rest-5")).status_code == 404
+    assert (await http.post("/recordings/rest-5/stop")).status_code == 404
+    taken = await recorded(http, "rest-7")
+    duplicate = await http.post("/recordings", json={"recording_id": taken["recording_id"]})
+    assert duplicate.status_code == 409 and duplicate.json()["code"] == "ALREADY_EXISTS"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"format": "avi"}, "format"),
+        ({"max_frames": -1}, "max_frames"),
+        ({"max_duration_s": "10"}, "max_duration_s"),
+        ({"frames_per_file": 2**32}, "frames_per_file"),
+        ({"recording_id": "Not Valid!"}, "recording_id"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_bad_start_requests_are_422_naming_the_field_and_start_nothing(
+    recorder: RunningGateway, body: dict[str, object], field: str
+) -> None:
+    refused = await recorder.http.post("/recordings", json=body)
+    assert refused.status_code == 422, refused.text
+    assert any(issue["loc"][-1] == field for issue in refused.json()["detail"]), refused.json()
+    assert (await recorder.http.get("/recordings")).json()["recordings"] == []
