@@ -31,12 +31,15 @@ export class EventStreamFollower {
    * @param {string} path the stream's path, relative to the page
    * @param {(event: {event: string, id: string | null, data: string}) => void} onEvent called per event with data
    * @param {(connected: boolean) => void} [onState] told when the stream opens (true) or ends (false)
+   * @param {(error: Error) => boolean} [onError] told why the stream could not open or failed (`error.status`: the
+   *   HTTP status of a refusal); returns whether to open it again after RETRY_MS
    */
-  constructor(fetchWithToken, path, onEvent, onState = () => {}) {
+  constructor(fetchWithToken, path, onEvent, onState = () => {}, onError = () => true) {
     this.fetchWithToken = fetchWithToken;
     this.path = path;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onError = onError;
     this.controller = null; // AbortController of the open stream
     this.retry = null;
   }
@@ -66,6 +69,9 @@ export class EventStreamFollower {
     }
     this.controller = null;
     this.onState(false);
+    if (error && !this.onError(error)) {
+      return;
+    }
     this.retry = setTimeout(() => this.start(), RETRY_MS);
   }
 
@@ -76,7 +82,9 @@ export class EventStreamFollower {
       cache: "no-store",
     });
     if (!response.ok || !response.body) {
-      throw new Error(`${this.path}: HTTP ${response.status}`);
+      const error = new Error(`${this.path}: HTTP ${response.status}`);
+      error.status = response.status;
+      throw error;
     }
     this.onState(true);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

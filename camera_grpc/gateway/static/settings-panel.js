@@ -1,9 +1,13 @@
 // Camera settings panel of the viewer page: one labelled control per feature the camera describes
 // (GET /camera `features`), changes sent as PATCH /settings with If-Match, kept up to date by the
-// Server-Sent Events of GET /settings/events (whoever changed the settings), and presets.
+// settings_changed events of GET /events (whoever changed the settings: the panel reads GET /settings when the
+// event's revision is newer than the one shown), and presets.
 //
-// The events are read with fetch() (an EventSource cannot send the token): event-stream.js.
-import { EventStreamFollower } from "./event-stream.js";
+// The page follows GET /events rather than GET /settings/events too: a page may hold REST_MAX_STREAMS_PER_CLIENT
+// (4) streams, and the live view, the events, the statistics and a recording's progress are four.
+//
+// While a recording runs, settings that change the frames' geometry are refused by the service (409 naming it):
+// their controls are disabled meanwhile, saying which recording holds them (setHeldBy).
 
 /** Settings the panel leaves out: exposure and gain have the page's own form; the limits are a pair; the GPIO
  * lines are a list, with a panel of their own (trigger-panel.js). */
@@ -48,6 +52,9 @@ const LABELS = {
 };
 const UNIT_SHORT = { milliseconds: "ms", "frames per second": "fps", percent: "%", dB: "dB" };
 const NOT_SUPPORTED = "not on this camera";
+/** Settings (first part of a feature's path) that change the frames' geometry: refused while a recording runs.
+ * The service's list is GEOMETRY_FIELDS in camera_grpc/device/settings.py (a test checks they agree). */
+export const GEOMETRY = ["flip", "pixel_addressing", "pixel_format", "roi"];
 /** Significant digits a number control shows (the camera's own values may be 199.99999999). */
 const SHOWN_DIGITS = 6;
 /** Controls that only apply while another one has a value: the frame-rate target while the rate is fixed. */
@@ -84,18 +91,17 @@ export class SettingsPanel {
   /**
    * @param {object} options
    * @param {(method: string, path: string, body?: object, headers?: object) => Promise<any>} options.api
-   * @param {(path: string, options?: object) => Promise<Response>} options.fetchWithToken
    * @param {(settings: object) => void} options.onSettings called with every settings snapshot shown
    */
-  constructor({ api, fetchWithToken, onSettings }) {
+  constructor({ api, onSettings }) {
     this.api = api;
-    this.fetchWithToken = fetchWithToken;
     this.onSettings = onSettings;
     this.features = new Map();
     this.controls = new Map(); // path -> {input, feature}
     this.dirty = new Set(); // paths the user changed and has not applied
     this.revision = null;
-    this.events = new EventStreamFollower(fetchWithToken, "settings/events", (event) => this.onEvent(event));
+    this.heldBy = ""; // the running recording that holds the geometry, if any
+    this.refreshing = null; // the GET /settings under way, if any
     this.usable = false;
     this.form = document.getElementById("camera-form");
     this.message = document.getElementById("camera-message");
@@ -130,7 +136,6 @@ export class SettingsPanel {
       groups.get(group).append(this.control(feature, valueAt(settings, feature.name)));
     }
     container.replaceChildren(...groups.values());
-    document.getElementById("full-sensor").disabled = !this.features.get("roi.width")?.supported;
     this.show(settings);
     this.setUsable(this.usable);
   }
@@ -184,18 +189,20 @@ export class SettingsPanel {
       span.textContent = unit;
       row.append(span);
     }
+    const reason = document.createElement("small");
+    reason.className = "muted reason";
+    reason.id = `${id}-reason`;
+    reason.hidden = true;
+    input.setAttribute("aria-describedby", reason.id);
+    row.append(reason);
     if (!feature.supported) {
-      const reason = document.createElement("small");
-      reason.className = "muted reason";
       reason.textContent = NOT_SUPPORTED;
-      reason.id = `${id}-reason`;
-      input.setAttribute("aria-describedby", reason.id);
+      reason.hidden = false;
       input.title = NOT_SUPPORTED;
-      row.append(reason);
     } else if (feature.minimum !== null && feature.maximum !== null && input.type === "number") {
       input.title = `${feature.minimum} to ${feature.maximum}${feature.step ? `, step ${feature.step}` : ""} ${unit}`;
     }
-    this.controls.set(feature.name, { input, feature });
+    this.controls.set(feature.name, { input, feature, reason, title: input.title });
     return row;
   }
 
@@ -224,14 +231,34 @@ export class SettingsPanel {
 
   setUsable(usable) {
     this.usable = usable;
-    for (const [path, { input, feature }] of this.controls) {
+    for (const [path, { input, feature, reason, title }] of this.controls) {
       const [other, needed] = APPLIES_WHEN[path] ?? [];
       const applies = !other || !this.controls.has(other) || this.controls.get(other).input.value === needed;
-      input.disabled = !usable || !feature.supported || !applies;
+      const held = feature.supported && this.heldBy && GEOMETRY.includes(path.split(".")[0]);
+      input.disabled = !usable || !feature.supported || !applies || Boolean(held);
+      if (feature.supported) {
+        reason.textContent = held ? `held by ${this.heldBy} (recording)` : "";
+        reason.hidden = !held;
+        input.title = held ? reason.textContent : title;
+      }
     }
     for (const id of ["camera-apply", "preset-save", "preset-apply"]) {
       document.getElementById(id).disabled = !usable;
     }
+    const fullSensor = document.getElementById("full-sensor");
+    fullSensor.disabled = !usable || !this.features.get("roi.width")?.supported || Boolean(this.heldBy);
+    fullSensor.title = this.heldBy ? `held by ${this.heldBy} (recording)` : "";
+  }
+
+  /** While `recording` (its name; "" when none) runs, the geometry controls are disabled, naming it. */
+  setHeldBy(recording) {
+    this.heldBy = recording || "";
+    for (const path of this.dirty) {
+      if (this.heldBy && GEOMETRY.includes(path.split(".")[0])) {
+        this.dirty.delete(path); // an edit that cannot be applied now
+      }
+    }
+    this.setUsable(this.usable);
   }
 
   /** The body of a PATCH: the controls the user changed. */
@@ -256,6 +283,28 @@ export class SettingsPanel {
     await this.patch(this.changes());
   }
 
+  /** Show the settings as they are now (GET /settings): after the events stream (re)opened, or an event. */
+  async refresh() {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    try {
+      this.refreshing = this.api("GET", "settings");
+      this.show(await this.refreshing);
+    } catch (error) {
+      if (error.name !== "Unauthorized") {
+        this.say(error.message, true);
+      }
+    } finally {
+      this.refreshing = null;
+    }
+    if (this.refreshAgain) {
+      this.refreshAgain = false;
+      await this.refresh();
+    }
+  }
+
   /** The whole sensor as the region. */
   async fullSensor() {
     const width = this.features.get("roi.width");
@@ -263,11 +312,12 @@ export class SettingsPanel {
     await this.patch({ roi: { offset_x: 0, offset_y: 0, width: width.maximum, height: height.maximum } });
   }
 
-  /** PATCH /settings at the revision shown (a change made meanwhile is a 412: the page shows the new one). */
+  /** PATCH /settings at the revision shown (a change made meanwhile is a 412: the page shows the new one);
+   * true if the camera applied it. */
   async patch(body) {
     if (Object.keys(body).length === 0) {
       this.say("nothing changed", false);
-      return;
+      return false;
     }
     const headers = this.revision === null ? {} : { "If-Match": `"${this.revision}"` };
     try {
@@ -275,6 +325,7 @@ export class SettingsPanel {
       this.dirty.clear();
       this.show(applied);
       this.say(`applied (revision ${applied.revision})`, false);
+      return true;
     } catch (error) {
       if (error.status === 412) {
         this.dirty.clear();
@@ -283,6 +334,7 @@ export class SettingsPanel {
       } else if (error.name !== "Unauthorized") {
         this.say(error.message, true);
       }
+      return false;
     }
   }
 
@@ -343,19 +395,11 @@ export class SettingsPanel {
 
   // -- events ----------------------------------------------------------------------------------------------
 
-  /** Follow GET /settings/events until stopEvents(); reconnects after the stream ends. */
-  startEvents() {
-    this.events.start();
-  }
-
-  stopEvents() {
-    this.events.stop();
-  }
-
-  /** One event of the stream: a `settings` event's data is the settings JSON. */
-  onEvent({ event, data }) {
-    if (event === "settings") {
-      this.show(JSON.parse(data));
+  /** An event of GET /events: a settings change newer than the settings shown is read (GET /settings). */
+  onCameraEvent(event) {
+    const changed = event.type === "settings_changed" || event.type === "camera_reconnected";
+    if (changed && !(this.revision !== null && event.settings_revision && event.settings_revision <= this.revision)) {
+      this.refresh();
     }
   }
 }

@@ -8,7 +8,15 @@ import { EventStreamFollower } from "./event-stream.js";
 const EVENTS_SHOWN = 50;
 const SOFTWARE = "software";
 /** Event types shown as warnings (the list marks them). */
-const WARNINGS = new Set(["camera_disconnected", "trigger_missed", "frames_skipped", "service_stopping"]);
+const WARNINGS = new Set([
+  "camera_disconnected",
+  "trigger_missed",
+  "frames_skipped",
+  "service_stopping",
+  "recording_failed",
+  "disk_space_low",
+]);
+const BYTES_PER_MIB = 1024 * 1024;
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,8 +30,12 @@ export class TriggerPanel {
    * @param {object} options
    * @param {(method: string, path: string, body?: object, headers?: object) => Promise<any>} options.api
    * @param {(path: string, options?: object) => Promise<Response>} options.fetchWithToken
+   * @param {(event: object) => void} [options.onEvent] told every event (its JSON) after the list showed it
+   * @param {() => void} [options.onFollowing] told when the events stream (re)opened (what changed meanwhile was
+   *   not an event on it)
    */
-  constructor({ api, fetchWithToken }) {
+  constructor({ api, fetchWithToken, onEvent = () => {}, onFollowing = () => {} }) {
+    this.onCameraEvent = onEvent;
     this.api = api;
     this.usable = false;
     this.settings = null; // the last settings shown
@@ -36,6 +48,9 @@ export class TriggerPanel {
       (event) => this.onEvent(event),
       (connected) => {
         $("events-state").textContent = connected ? "following" : "reconnecting\u2026";
+        if (connected) {
+          onFollowing();
+        }
       },
     );
     $("trigger-fire").addEventListener("click", () => this.fire());
@@ -179,11 +194,14 @@ export class TriggerPanel {
     item.classList.toggle("warning", WARNINGS.has(parsed.type));
     const time = parsed.time ? new Date(parsed.time).toLocaleTimeString() : "";
     const missed = parsed.missed_events ? ` (${parsed.missed_events} missed before)` : "";
-    item.textContent = `#${parsed.sequence_number} ${time} ${parsed.type.replaceAll("_", " ")}: ${parsed.message}${missed}`;
+    const free = parsed.type === "disk_space_low" && parsed.free_bytes ? ` (${(parsed.free_bytes / BYTES_PER_MIB).toFixed(0)} MiB free)` : "";
+    const recording = parsed.recording && !(parsed.message ?? "").includes(parsed.recording) ? ` [${parsed.recording}]` : "";
+    item.textContent = `#${parsed.sequence_number} ${time} ${parsed.type.replaceAll("_", " ")}: ${parsed.message}${recording}${free}${missed}`;
     const list = $("events-list");
     list.prepend(item);
     while (list.children.length > EVENTS_SHOWN) {
       list.lastElementChild.remove();
     }
+    this.onCameraEvent(parsed);
   }
 }

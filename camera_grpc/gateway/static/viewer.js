@@ -7,19 +7,30 @@
 // An <img src> cannot send that header, so the live view is the multipart MJPEG stream read with
 // fetch() and its JPEG parts drawn on a canvas, and capture images are fetched and drawn the same way.
 //
-// The other camera settings, their live updates and presets are in settings-panel.js (a module, as this);
-// the Trigger button, the GPIO lines and the events list in trigger-panel.js.
+// The other camera settings and presets are in settings-panel.js (a module, as this); the Trigger button, the GPIO
+// lines and the events list (GET /events, which also keeps the settings panel and the recordings current) in
+// trigger-panel.js; the histogram, statistics, focus and clipped-pixel overlay in statistics-panel.js; drawing the
+// region on the image in roi-tool.js; the capture gallery in gallery.js; recording in recordings-panel.js.
+//
+// Streams the page holds open: the live view, GET /events, GET /stream/stats and, while a recording runs, its
+// progress (GET /recordings/{id}/events): four, the gateway's default REST_MAX_STREAMS_PER_CLIENT.
+import { CaptureGallery, captureUrl, thumbnailUrl } from "./gallery.js";
+import { RecordingsPanel } from "./recordings-panel.js";
+import { RoiTool } from "./roi-tool.js";
 import { SettingsPanel } from "./settings-panel.js";
+import { StatisticsPanel } from "./statistics-panel.js";
 import { TriggerPanel } from "./trigger-panel.js";
 
 const HEALTH_POLL_MS = 2000;
 const LIVE_RETRY_MS = 2000;
 const LIVE_MAX_FPS = 15;
-const RECENT_COUNT = 5;
+/** Widest live image the page asks for when it fits the view, pixels (1:1 zoom asks for the full width). */
+const LIVE_MAX_WIDTH = 1920;
+const LIVE_MIN_WIDTH = 320;
 const SLIDER_STEPS = 1000;
 /** sessionStorage key of the access token. */
 const TOKEN_KEY = "camera-grpc.token";
-/** Width the last capture is drawn at, pixels (captures are full-size). */
+/** Width of the last capture's thumbnail, pixels (made by the service). */
 const THUMBNAIL_WIDTH = 640;
 /** How long a downloaded capture's object URL is kept before it is revoked, ms. */
 const DOWNLOAD_URL_TTL_MS = 60_000;
@@ -34,6 +45,11 @@ const state = {
   liveFrames: 0,
   panel: null, // the SettingsPanel
   trigger: null, // the TriggerPanel
+  statistics: null, // the StatisticsPanel
+  roi: null, // the RoiTool
+  gallery: null, // the CaptureGallery
+  recordings: null, // the RecordingsPanel
+  actualSize: false, // zoom 1:1: one image pixel per screen pixel
 };
 
 // -- token -------------------------------------------------------------------------------
@@ -87,8 +103,8 @@ function needToken(message) {
   const hadToken = Boolean(token.get());
   token.clear();
   stopLive("sign in to see the live view");
-  state.panel.stopEvents();
   state.trigger.stopEvents();
+  state.recordings.unfollow();
   $("sign-out").hidden = true;
   $("viewer").hidden = true;
   $("login").hidden = false;
@@ -190,6 +206,7 @@ async function pollHealth() {
   }
   state.panel.setUsable(usable);
   state.trigger.setUsable(usable);
+  state.recordings.setUsable(usable);
   if (usable && previous !== "healthy") {
     await connect();
   } else if (!usable && previous !== health) {
@@ -212,10 +229,10 @@ async function connect() {
     showMessage($("settings-message"), error.message, true);
   }
   startLive();
-  state.panel.startEvents();
   state.trigger.startEvents();
   state.panel.loadPresets();
-  loadRecent();
+  state.gallery.load();
+  state.recordings.load();
 }
 
 // -- live view ---------------------------------------------------------------------------
@@ -223,11 +240,14 @@ async function connect() {
 function startLive() {
   closeStream();
   clearTimeout(state.liveRetry);
-  const canvas = $("live");
-  const width = Math.min(Math.max(Math.round(canvas.clientWidth * (window.devicePixelRatio || 1)), 320), 1920);
-  const params = new URLSearchParams({ max_width: String(width), max_fps: String(LIVE_MAX_FPS) });
+  const params = new URLSearchParams({ max_fps: String(LIVE_MAX_FPS) });
+  if (!state.actualSize) {
+    const fit = Math.round($("frame").clientWidth * (window.devicePixelRatio || 1));
+    params.set("max_width", String(Math.min(Math.max(fit, LIVE_MIN_WIDTH), LIVE_MAX_WIDTH)));
+  }
   const controller = new AbortController();
   state.live = controller;
+  state.statistics.start();
   readLive(`stream.mjpg?${params}`, controller.signal).then(
     () => onLiveEnd(controller, null),
     (error) => onLiveEnd(controller, error),
@@ -372,7 +392,24 @@ async function drawLiveFrame(jpeg) {
   canvas.dataset.frames = String(state.liveFrames);
   if (state.liveFrames === 1) {
     $("live-message").hidden = true;
-    $("live-info").textContent = `live ${canvas.width}\u00d7${canvas.height}, up to ${LIVE_MAX_FPS} fps`;
+  }
+  if (state.actualSize) {
+    const ratio = window.devicePixelRatio || 1;
+    $("stage").style.width = `${canvas.width / ratio}px`;
+  }
+  const zoom = state.actualSize ? "1:1" : "fitted";
+  $("live-info").textContent = `live ${canvas.width}\u00d7${canvas.height} (${zoom}), up to ${LIVE_MAX_FPS} fps`;
+  state.statistics.onLiveFrame(canvas);
+}
+
+/** Zoom 1:1 (full-resolution frames, scrolled) or fitted to the page, and the live stream asked again. */
+function toggleZoom() {
+  state.actualSize = !state.actualSize;
+  $("zoom").setAttribute("aria-pressed", String(state.actualSize));
+  $("frame").classList.toggle("actual-size", state.actualSize);
+  $("stage").style.width = "";
+  if (state.live) {
+    startLive();
   }
 }
 
@@ -382,6 +419,7 @@ function closeStream() {
     state.live.abort();
     state.live = null;
   }
+  state.statistics.stop();
   state.liveFrames = 0;
 }
 
@@ -399,6 +437,7 @@ function onLiveEnd(controller, error) {
     return; // stopped on purpose, or replaced by a newer stream
   }
   state.live = null;
+  state.statistics.stop();
   if (error instanceof Unauthorized) {
     return; // the sign-in form is showing
   }
@@ -445,6 +484,7 @@ async function loadCamera() {
     }
     $("gain-range").textContent = `${camera.min_gain_db} to ${camera.max_gain_db} dB`;
     state.trigger.render(camera);
+    state.roi.setFeatures(camera.features);
     state.panel.render(camera, await api("GET", "settings")); // shows exposure and gain too (showSettings)
   } catch (error) {
     if (error instanceof Unauthorized) {
@@ -456,6 +496,7 @@ async function loadCamera() {
 
 function showSettings(settings) {
   state.trigger.show(settings);
+  state.roi.show(settings);
   $("exposure").value = settings.exposure;
   $("gain").value = settings.gain;
   if (state.range) {
@@ -484,10 +525,6 @@ async function applySettings(event) {
 
 // -- captures ----------------------------------------------------------------------------
 
-function captureUrl(filename) {
-  return `captures/${encodeURIComponent(filename)}`;
-}
-
 /** A link to a saved capture. With a token, a click downloads it with the token (a plain link sends none). */
 function captureLink(link, filename) {
   link.href = captureUrl(filename);
@@ -500,37 +537,51 @@ function onCaptureLinkClick(event) {
     return; // no token: the plain link works
   }
   event.preventDefault();
-  downloadCapture(link.dataset.filename);
+  download(captureUrl(link.dataset.filename), link.dataset.filename, (message) =>
+    showMessage($("capture-message"), message, true),
+  );
 }
 
-async function downloadCapture(filename) {
+/** Save the file at `path` as `filename`: a plain download link without a token; with one, the file is fetched
+ * with it and saved from memory (a link cannot send the header). */
+async function download(path, filename, onError) {
+  if (!token.get()) {
+    saveAs(path, filename);
+    return;
+  }
   try {
-    const response = await authorizedFetch(captureUrl(filename));
+    const response = await authorizedFetch(path);
     if (!response.ok) {
       throw new Error(errorMessage(await jsonOf(response), response.status));
     }
     const url = URL.createObjectURL(await response.blob());
-    const anchor = document.createElement("a");
-    anchor.href = url;
-    anchor.download = filename;
-    document.body.append(anchor);
-    anchor.click();
-    anchor.remove();
+    saveAs(url, filename);
     setTimeout(() => URL.revokeObjectURL(url), DOWNLOAD_URL_TTL_MS);
   } catch (error) {
     if (!(error instanceof Unauthorized)) {
-      showMessage($("capture-message"), error.message, true);
+      onError(error.message);
     }
   }
 }
 
-/** Draw a saved capture (fetched with the token) into the thumbnail; false if the browser cannot show it. */
+function saveAs(url, filename) {
+  const anchor = document.createElement("a");
+  anchor.href = url;
+  anchor.download = filename;
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+}
+
+/** Draw the service's thumbnail of a saved capture (fetched with the token; never the full image). */
 async function showThumbnail(filename) {
   const thumb = $("capture-thumb");
   thumb.dataset.loaded = "false";
-  const response = await authorizedFetch(captureUrl(filename));
-  if (response.ok && (await drawJpeg(thumb, await response.blob(), THUMBNAIL_WIDTH))) {
+  const response = await authorizedFetch(thumbnailUrl(filename, THUMBNAIL_WIDTH));
+  if (response.ok && (await drawJpeg(thumb, await response.blob()))) {
     thumb.dataset.loaded = "true";
+  } else {
+    thumb.dataset.loaded = `HTTP ${response.status}`;
   }
 }
 
@@ -548,7 +599,7 @@ async function capture() {
       ` ${result.width}\u00d7${result.height} ${result.format}, ${kib} KiB, ${result.exposure} ms, ${result.gain} dB`;
     $("capture-result").hidden = false;
     showMessage($("capture-message"), "saved", false);
-    await Promise.all([showThumbnail(result.filename), loadRecent()]);
+    await Promise.all([showThumbnail(result.filename), state.gallery.load()]);
   } catch (error) {
     if (!(error instanceof Unauthorized)) {
       showMessage($("capture-message"), error.message, true);
@@ -558,32 +609,43 @@ async function capture() {
   }
 }
 
-async function loadRecent() {
-  try {
-    const page = await api("GET", `captures?page_size=${RECENT_COUNT}`);
-    const list = $("recent");
-    list.replaceChildren(
-      ...page.captures.map((entry) => {
-        const item = document.createElement("li");
-        const link = document.createElement("a");
-        captureLink(link, entry.filename);
-        link.target = "_blank";
-        link.rel = "noopener";
-        link.textContent = entry.filename;
-        item.append(link);
-        return item;
-      }),
-    );
-  } catch {
-    // the list is a convenience; the status badge reports outages, a 401 the sign-in form
-  }
+// -- recordings and geometry -------------------------------------------------------------
+
+/** A recording runs (its name) or none (""): geometry controls are held meanwhile, saying by which. */
+function onRecordingRunning(name) {
+  state.panel.setHeldBy(name);
+  state.roi.setHeldBy(name);
+}
+
+/** Every event of GET /events, after the events list showed it. */
+function onCameraEvent(event) {
+  state.panel.onCameraEvent(event);
+  state.recordings.onCameraEvent(event);
 }
 
 // -- wiring ------------------------------------------------------------------------------
 
 function init() {
-  state.trigger = new TriggerPanel({ api, fetchWithToken: authorizedFetch });
-  state.panel = new SettingsPanel({ api, fetchWithToken: authorizedFetch, onSettings: showSettings });
+  state.trigger = new TriggerPanel({
+    api,
+    fetchWithToken: authorizedFetch,
+    onEvent: onCameraEvent,
+    onFollowing: () => state.panel.refresh(),
+  });
+  state.panel = new SettingsPanel({ api, onSettings: showSettings });
+  state.statistics = new StatisticsPanel({ fetchWithToken: authorizedFetch });
+  state.roi = new RoiTool({ apply: (roi) => state.panel.patch({ roi }) });
+  state.gallery = new CaptureGallery({ api, fetchWithToken: authorizedFetch, drawImage: drawJpeg });
+  state.recordings = new RecordingsPanel({
+    api,
+    fetchWithToken: authorizedFetch,
+    drawImage: drawJpeg,
+    download,
+    onRunning: onRecordingRunning,
+  });
+  $("live").getContext("2d", { willReadFrequently: true }); // the clipped-pixel overlay reads its pixels
+  $("zoom").addEventListener("click", toggleZoom);
+  $("roi-full").addEventListener("click", () => state.panel.fullSensor());
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("sign-out").hidden = !token.get();

@@ -1,0 +1,207 @@
+"""The viewer page's tools for looking at the image (issue 17), in a real browser (Debian's chromium): the histogram,
+the statistics, the clipped-pixel overlay and the focus history; the region drawn on the image with the mouse and
+moved with the keyboard, zoom 1:1 and the full sensor. The page's drawing functions are driven with data of the
+test's own (imported as the page imports them), and the whole page against the real service and gateway.
+
+Screenshots are kept in test-artifacts/ (viewer-roi.png, viewer-statistics.png).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from camera_grpc.device.settings import GEOMETRY_FIELDS
+from camera_grpc.gateway.routers.viewer import STATIC_PACKAGE
+from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from tests.gateway.conftest import RunningGateway
+from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, open_viewer  # noqa: F401 (fixture)
+
+STATIC = Path(__file__).resolve().parents[2].joinpath(*STATIC_PACKAGE[0].split("."), STATIC_PACKAGE[1])
+#: Camera steps one arrow key press moves or resizes the region by (roi-tool.js KEY_STEPS).
+KEY_STEPS = 8
+
+
+def test_the_page_holds_the_geometry_settings_the_service_refuses_during_a_recording() -> None:
+    """settings-panel.js GEOMETRY (disabled while a recording runs) is the service's GEOMETRY_FIELDS."""
+    source = (STATIC / "settings-panel.js").read_text(encoding="utf-8")
+    match = re.search(r"export const GEOMETRY = \[([^\]]*)\]", source)
+    assert match is not None
+    assert set(re.findall(r'"([a-z_]+)"', match.group(1))) == set(GEOMETRY_FIELDS)
+
+
+#: JavaScript: draw a histogram, the focus history and the clipped pixels of a made-up image with the page's own
+#: functions; returns what they drew, measured on the canvases.
+DRAW_WITH_THE_PAGES_FUNCTIONS = """async () => {
+  const { drawHistogram, drawClipped, drawHistory } = await import('./static/statistics-panel.js');
+  const barHeight = (canvas, bin, bins) => {
+    const x = Math.floor((bin + 0.5) * canvas.width / bins);
+    const column = canvas.getContext('2d').getImageData(x, 0, 1, canvas.height).data;
+    let lit = 0;
+    for (let y = 0; y < canvas.height; y++) if (column[y * 4 + 3] > 0) lit++;
+    return lit;
+  };
+  const histogram = document.createElement('canvas');
+  histogram.width = 400; histogram.height = 100;
+  const counts = [0, 1000, 10, 0];
+  drawHistogram(histogram, [{channel: 'mono', histogram: counts}], false);
+  const linear = counts.map((_, bin) => barHeight(histogram, bin, counts.length));
+  drawHistogram(histogram, [{channel: 'mono', histogram: counts}], true);
+  const log = counts.map((_, bin) => barHeight(histogram, bin, counts.length));
+
+  const image = document.createElement('canvas');
+  image.width = 10; image.height = 10;
+  const context = image.getContext('2d', { willReadFrequently: true });
+  context.fillStyle = 'rgb(100, 100, 100)'; context.fillRect(0, 0, 10, 10);
+  context.fillStyle = 'rgb(255, 255, 255)'; context.fillRect(0, 0, 3, 2);   // 6 clipped pixels
+  context.fillStyle = 'rgb(254, 254, 254)'; context.fillRect(5, 5, 2, 2);   // bright, not clipped
+  const overlay = document.createElement('canvas');
+  const clipped = drawClipped(image, overlay);
+  const marks = overlay.getContext('2d').getImageData(0, 0, 10, 10).data;
+  const marked = [];
+  for (let i = 0; i < 100; i++) if (marks[i * 4 + 3] > 0) marked.push([i % 10, Math.floor(i / 10)]);
+
+  const history = document.createElement('canvas');
+  history.width = 100; history.height = 50;
+  drawHistory(history, [1, 2, 3, 10], 100);
+  const drawnColumns = [];
+  const pixels = history.getContext('2d').getImageData(0, 0, 100, 50).data;
+  for (let x = 0; x < 100; x++) {
+    for (let y = 0; y < 50; y++) if (pixels[(y * 100 + x) * 4 + 3] > 0) { drawnColumns.push(x); break; }
+  }
+  return { linear, log, clipped, marked, overlaySize: [overlay.width, overlay.height],
+           historyFrom: Math.min(...drawnColumns), historyTo: Math.max(...drawnColumns) };
+}"""
+
+
+async def test_the_histogram_overlay_and_focus_history_draw_what_they_are_given(
+    gateway: RunningGateway,
+    browser: Browser,  # noqa: F811
+) -> None:
+    page = await open_viewer(browser, gateway)
+    drawn = await page.evaluate(DRAW_WITH_THE_PAGES_FUNCTIONS)
+    # Linear: the tallest bin fills the canvas, one 100 times smaller is a pixel high; log keeps it visible.
+    assert drawn["linear"][0] == 0 and drawn["linear"][3] == 0
+    assert drawn["linear"][1] == 100 and drawn["linear"][2] == 1
+    assert drawn["log"][1] == 100 and drawn["log"][2] == round(100 * 2.3979 / 6.9088)  # log1p(10) / log1p(1000)
+    # The overlay marks exactly the pixels at 255, at the image's size.
+    assert drawn["clipped"] == 6 and drawn["overlaySize"] == [10, 10]
+    assert sorted(drawn["marked"]) == sorted([x, y] for x in range(3) for y in range(2))
+    # Four focus scores of a history of 100 take its right end.
+    assert drawn["historyTo"] >= 98 and 92 <= drawn["historyFrom"] <= 97
+    await page.close()
+
+
+#: JavaScript: the page's snapRegion on regions of the test's own, with the camera's features.
+SNAP = """async ([features, regions]) => {
+  const { snapRegion } = await import('./static/roi-tool.js');
+  const byName = new Map(features.map((feature) => [feature.name, feature]));
+  return regions.map((region) => snapRegion(region, byName));
+}"""
+
+
+async def test_a_region_drawn_on_the_image_becomes_the_cameras_region(
+    gateway: RunningGateway,
+    browser: Browser,  # noqa: F811
+) -> None:
+    camera = (await gateway.http.get("/camera")).json()
+    steps = {feature["name"]: feature for feature in camera["features"] if feature["name"].startswith("roi.")}
+    elsewhere: list[str] = []
+    page = await open_viewer(browser, gateway, elsewhere)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.wait_for_function("() => Number(document.getElementById('live').dataset.frames) > 0")
+
+    # Snapping: offsets down to their step, sizes to the nearest step within limits, the region on the sensor.
+    snapped = await page.evaluate(
+        SNAP,
+        [
+            camera["features"],
+            [
+                {"offset_x": 101.7, "offset_y": 3, "width": 643, "height": 10},
+                {"offset_x": 2440, "offset_y": 2000, "width": 500, "height": 500},
+                {"offset_x": -5, "offset_y": 0, "width": 9999, "height": 2048},
+            ],
+        ],
+    )
+    assert snapped == [
+        {"offset_x": 100, "offset_y": 2, "width": 640, "height": 64},
+        {"offset_x": 1944, "offset_y": 1544, "width": 504, "height": 504},
+        {"offset_x": 0, "offset_y": 0, "width": 2448, "height": 2048},
+    ]
+
+    # Drag a box over the middle of the full-sensor image: the page offers the snapped region.
+    await page.click("#roi-draw")
+    live = await page.locator("#live").bounding_box()
+    assert live is not None
+    start = (live["x"] + live["width"] * 0.25, live["y"] + live["height"] * 0.25)
+    end = (live["x"] + live["width"] * 0.75, live["y"] + live["height"] * 0.5)
+    await page.mouse.move(*start)
+    await page.mouse.down()
+    await page.mouse.move(*end, steps=5)
+    await page.mouse.up()
+    region = await region_offered(page)
+    # What was dragged, within a step of the camera's (the page is drawn at another scale than the sensor).
+    assert region["offset_x"] == pytest.approx(2448 * 0.25, abs=steps["roi.offset_x"]["step"] + 4)
+    assert region["offset_y"] == pytest.approx(2048 * 0.25, abs=steps["roi.offset_y"]["step"] + 4)
+    assert region["width"] == pytest.approx(2448 * 0.5, abs=steps["roi.width"]["step"] + 4)
+    assert region["height"] == pytest.approx(2048 * 0.25, abs=steps["roi.height"]["step"] + 4)
+    for axis, size in (("x", "width"), ("y", "height")):
+        assert region[f"offset_{axis}"] % steps[f"roi.offset_{axis}"]["step"] == 0
+        assert region[size] % steps[f"roi.{size}"]["step"] == 0
+
+    # The keyboard: Shift+Left narrows the focused box by KEY_STEPS width steps, Right moves it; Enter applies.
+    assert await page.evaluate("() => document.activeElement.id") == "roi-box"
+    await page.keyboard.press("Shift+ArrowLeft")
+    await page.keyboard.press("ArrowRight")
+    moved = await region_offered(page)
+    assert moved["width"] == region["width"] - KEY_STEPS * steps["roi.width"]["step"]
+    assert moved["offset_x"] == region["offset_x"] + KEY_STEPS * steps["roi.offset_x"]["step"]
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#camera-message:has-text('applied')")
+    roi = (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.roi
+    assert (roi.offset_x, roi.offset_y, roi.width, roi.height) == (
+        moved["offset_x"],
+        moved["offset_y"],
+        moved["width"],
+        moved["height"],
+    )
+    await page.wait_for_function(f"() => document.getElementById('setting-roi-width').value === '{roi.width}'")
+    assert await page.locator("#roi-box").is_hidden()
+
+    # Zoom 1:1: the live image is the camera's frame at full size, one image pixel per screen pixel.
+    await page.click("#zoom")
+    await page.wait_for_function(
+        f"() => document.getElementById('live').width === {roi.width} && "
+        "document.getElementById('live-info').textContent.includes('1:1')"
+    )
+    shown = await page.locator("#live").bounding_box()
+    assert shown is not None and shown["width"] == pytest.approx(roi.width, abs=1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-roi.png"))
+    await page.click("#zoom")
+    await page.wait_for_function("() => document.getElementById('live-info').textContent.includes('fitted')")
+
+    # Full sensor (next to the image) brings the whole sensor back.
+    await page.click("#roi-full")
+    await page.wait_for_function("() => document.getElementById('setting-roi-width').value === '2448'")
+    roi = (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.roi
+    assert (roi.offset_x, roi.offset_y, roi.width, roi.height) == (0, 0, 2448, 2048)
+
+    assert errors == []
+    assert elsewhere == []  # nothing the page loaded or asked for left the gateway's origin
+    assert await csp_violations(page) == []
+    await page.close()
+
+
+async def region_offered(page: Page) -> dict[str, int]:
+    """The region the page offers to apply (the ROI box's data-region)."""
+    await page.wait_for_selector("#roi-box[data-region]")
+    data = await page.get_attribute("#roi-box", "data-region")
+    assert data is not None
+    region: dict[str, int] = json.loads(data)
+    return region
