@@ -329,6 +329,10 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         raise ConfigurationError(f"{given} is set but {missing} is not: TLS needs both")
     if settings.tls_client_ca_file is not None and not settings.tls_enabled:
         raise ConfigurationError("TLS_CLIENT_CA_FILE is set without TLS_CERT_FILE and TLS_KEY_FILE (mutual TLS is TLS)")
+    if settings.storage_backend == "s3" and settings.s3_bucket is None:
+        raise ConfigurationError(
+            "STORAGE_BACKEND=s3 needs S3_BUCKET: the bucket captures and recordings are uploaded to"
+        )
     return settings
 
 

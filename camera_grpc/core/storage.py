@@ -24,6 +24,14 @@ A process killed mid-capture (``kill -9``, power loss) can leave temporary
 files and a sidecar whose image was never linked. :meth:`CaptureStore.clean_up`
 removes exactly those at start-up, unless another live process holds the folder.
 
+With an object store (``STORAGE_BACKEND=s3``) the folder is the upload spool's captures folder: a capture
+is saved exactly as above, then queued for upload (``uploads``, :class:`CaptureUploads`, given by the
+composition root: :class:`camera_grpc.core.uploads.CaptureSpool`). Once the store confirmed both files, a
+small ``<image>.uploaded`` record (bucket, key, SHA-256) is written next to the sidecar and only then is the
+image removed; the sidecar stays, so listing never asks the store, and reading an uploaded capture fetches
+its bytes from the bucket. Each capture reports where it is (:class:`StorageLocation`). Captures are refused
+(``check_room``) while the spool is over its budget.
+
 Reading back (:meth:`CaptureStore.list_captures`, :meth:`CaptureStore.read_capture`)
 only ever touches files whose name is a capture name this store writes: a
 name with a path separator, ``..``, a hidden name, or a link that leads out of
@@ -49,9 +57,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from camera_grpc.core import imaging
+from camera_grpc.core.atomic import replace_atomically
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
 from camera_grpc.device.settings import CameraSettings, TriggerSource
@@ -93,6 +102,60 @@ _UNREADABLE_REMEMBERED = 1024
 #: Page sizes of :meth:`CaptureStore.list_captures`.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+
+
+class StorageState(enum.Enum):
+    """Where a saved file is kept (``camera.v1.StorageState``)."""
+
+    LOCAL = "local"  #: in the local folder (no object store is configured)
+    SPOOLED = "spooled"  #: in the local spool, waiting to be uploaded
+    UPLOADED = "uploaded"  #: in the object store (upload confirmed)
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """Where a saved file is kept (``camera.v1.StorageLocation``)."""
+
+    state: StorageState = StorageState.LOCAL
+    bucket: str = ""  #: SPOOLED, UPLOADED
+    object_key: str = ""  #: SPOOLED, UPLOADED: where it is or will be
+
+
+#: A file in the local folder, no object store.
+LOCAL = StorageLocation()
+#: Suffix of the record, next to an uploaded capture's sidecar, that the store has its image.
+UPLOADED_SUFFIX = ".uploaded"
+
+
+@dataclass(frozen=True)
+class SpooledCapture:
+    """A saved capture waiting for its upload: its two files and their object keys."""
+
+    filename: str
+    path: Path  #: the image
+    metadata_path: Path  #: the sidecar
+    content_type: str  #: of the image
+    key: str  #: the image's object key
+    sidecar_key: str  #: the sidecar's object key
+
+
+class CaptureUploads(Protocol):
+    """The upload spool as the capture store uses it (implemented by :class:`camera_grpc.core.uploads.CaptureSpool`)."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def check_room(self) -> None:
+        """Raise (SpoolFullError) if no capture may be added to the spool now."""
+
+    def key_of(self, camera: CameraDescription | None, filename: str) -> str:
+        """The object key of a capture's file."""
+
+    def enqueue(self, capture: SpooledCapture) -> None:
+        """Queue a saved capture's sidecar and image for upload (durably; OSError if it cannot)."""
+
+    def fetch(self, key: str) -> bytes:
+        """The bytes of an uploaded object (StorageUnavailableError-like errors if the store cannot be read)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +252,8 @@ class CaptureRecord:
     gain_db: float
     #: The frame's metadata; for a capture saved before issue 13, what its sidecar says (number and time).
     metadata: FrameMetadata | None = None
+    #: Where its image is: the local folder, the spool or the object store.
+    location: StorageLocation = LOCAL
 
     @property
     def content_type(self) -> str:
@@ -278,9 +343,18 @@ class FdReserve:
 class CaptureStore:
     """The captures folder."""
 
-    def __init__(self, directory: Path, *, fd_reserve: int = FD_RESERVE, metrics: ServiceMetrics | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        fd_reserve: int = FD_RESERVE,
+        metrics: ServiceMetrics | None = None,
+        uploads: CaptureUploads | None = None,
+    ) -> None:
+        """``uploads``: the object store's spool (None: captures stay in the folder)."""
         self.directory = directory.expanduser().resolve()
         self._metrics = metrics
+        self._uploads = uploads
         self._lock_fd: int | None = None
         self._reserve = FdReserve(fd_reserve)
         self._reported_unreadable: set[str] = set()  # captures whose unreadable sidecar was logged
@@ -306,7 +380,9 @@ class CaptureStore:
         for name in sorted(files):
             temporary = name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX)
             stem = name.removesuffix(SIDECAR_SUFFIX)
-            orphan = _SIDECAR_NAME.fullmatch(name) and not any(f"{stem}.{ext}" in files for ext in _EXTENSION_FORMATS)
+            orphan = _SIDECAR_NAME.fullmatch(name) and not any(
+                f"{stem}.{ext}" in files or f"{stem}.{ext}{UPLOADED_SUFFIX}" in files for ext in _EXTENSION_FORMATS
+            )
             if (temporary or orphan) and _unlink_quietly(self.directory / name):
                 removed.append(name)
         if removed:
@@ -350,6 +426,8 @@ class CaptureStore:
             raise StorageUnavailableError(f"captures folder {self.directory} is not a folder")
         if not os.access(self.directory, os.W_OK | os.X_OK):
             raise StorageUnavailableError(f"captures folder {self.directory} is not writable")
+        if self._uploads is not None:
+            self._uploads.check_room()
 
     def save(
         self,
@@ -394,7 +472,19 @@ class CaptureStore:
                 camera_settings=camera_settings,
                 metadata=FrameMetadata.of(frame),
             )
-            sidecar = json.dumps(sidecar_document(capture, camera, quality), indent=2).encode()
+            document = sidecar_document(capture, camera, quality)
+            keys = None
+            if self._uploads is not None:
+                keys = (
+                    self._uploads.key_of(camera, image_path.name),
+                    self._uploads.key_of(camera, sidecar_path.name),
+                )
+                document["storage"] = {
+                    "bucket": self._uploads.bucket,
+                    "object_key": keys[0],
+                    "sidecar_object_key": keys[1],
+                }
+            sidecar = json.dumps(document, indent=2).encode()
             if not self._publish(sidecar, sidecar_path):
                 continue
             try:
@@ -402,12 +492,61 @@ class CaptureStore:
                     if self._metrics is not None:
                         self._metrics.capture_stage_took("encode", encoded - started)
                         self._metrics.capture_stage_took("write", time.perf_counter() - encoded)
+                    if keys is not None:
+                        self._queue(
+                            SpooledCapture(
+                                capture.filename,
+                                image_path,
+                                sidecar_path,
+                                IMAGE_FORMATS[image_format].content_type,
+                                *keys,
+                            )
+                        )
                     return capture
             except BaseException:
                 _unlink_quietly(sidecar_path)
                 raise
             _unlink_quietly(sidecar_path)
         raise StorageUnavailableError(f"could not find a free file name for {stem} in {self.directory}")
+
+    def _queue(self, capture: SpooledCapture) -> None:
+        """Queue a saved capture for upload; a failure is logged (the capture is saved, and the start-up scan
+        of the spool queues it)."""
+        assert self._uploads is not None
+        try:
+            self._uploads.enqueue(capture)
+        except OSError as exc:
+            log.error(
+                "capture %s saved but not queued for upload (%s); it is queued at the next start", capture.filename, exc
+            )
+
+    def spooled(self) -> list[SpooledCapture]:
+        """Captures in the folder not uploaded yet, oldest first (blocking; the start-up scan of the spool)."""
+        found = []
+        for name in reversed(self._capture_names()):
+            if not (self.directory / name).is_file() or (self.directory / f"{name}{UPLOADED_SUFFIX}").exists():
+                continue
+            storage = self._sidecar(name).get("storage")
+            if isinstance(storage, Mapping) and storage.get("object_key") and storage.get("sidecar_object_key"):
+                match = _CAPTURE_NAME.fullmatch(name)
+                assert match is not None
+                found.append(
+                    SpooledCapture(
+                        name,
+                        self.directory / name,
+                        self.directory / (Path(name).stem + SIDECAR_SUFFIX),
+                        IMAGE_FORMATS[_EXTENSION_FORMATS[match["ext"]]].content_type,
+                        str(storage["object_key"]),
+                        str(storage["sidecar_object_key"]),
+                    )
+                )
+        return found
+
+    def mark_uploaded(self, filename: str, record: Mapping[str, object]) -> None:
+        """The store has this capture's image and sidecar (``record``: bucket, key, checksum): write the upload
+        record, then remove the image from the spool (blocking; the uploader's finisher; idempotent)."""
+        replace_atomically(self.directory / f"{filename}{UPLOADED_SUFFIX}", json.dumps(dict(record)).encode())
+        _unlink_quietly(self.directory / filename)
 
     def _publish(self, content: bytes, final_path: Path) -> bool:
         """Write ``content`` to ``final_path`` atomically; False if that name is taken."""
@@ -459,9 +598,37 @@ class CaptureStore:
         return CaptureRecordPage(page, token)
 
     def read_capture(self, filename: str) -> tuple[CaptureRecord, bytes]:
-        """A capture's metadata and file bytes (blocking); NotFoundError unless it is a listed capture."""
+        """A capture's metadata and file bytes (blocking); NotFoundError unless it is a listed capture.
+
+        An uploaded capture's bytes come from the object store (its error if that cannot be read)."""
         capture = self._describe(filename)
+        if capture.location.state is StorageState.UPLOADED and self._uploads is not None:
+            try:
+                return capture, self._read_inside(filename)  # still here: uploaded a moment ago
+            except NotFoundError:
+                return capture, self._uploads.fetch(capture.location.object_key)
         return capture, self._read_inside(filename)
+
+    def describe_capture(self, filename: str) -> CaptureRecord:
+        """A capture's metadata and location, without its bytes (blocking); NotFoundError unless it is listed."""
+        return self._describe(filename)
+
+    def _uploaded_record(self, filename: str) -> dict[str, Any] | None:
+        """The upload record of a capture (None: not uploaded, or no object store)."""
+        if self._uploads is None:
+            return None
+        try:
+            document = json.loads(self._read_inside(f"{filename}{UPLOADED_SUFFIX}", missing=filename))
+        except (NotFoundError, ValueError):
+            return None
+        return document if isinstance(document, dict) else None
+
+    def _sidecar(self, filename: str) -> dict[str, Any]:
+        try:
+            document = json.loads(self._read_inside(Path(filename).stem + SIDECAR_SUFFIX, missing=filename))
+        except (NotFoundError, ValueError):
+            return {}
+        return document if isinstance(document, dict) else {}
 
     def _capture_names(self) -> list[str]:
         """Names of images that have a sidecar, newest first."""
@@ -472,8 +639,9 @@ class CaptureStore:
             return []
         except OSError as exc:
             raise StorageUnavailableError(f"cannot read the captures folder {self.directory}: {exc.strerror}") from None
+        images = {name.removesuffix(UPLOADED_SUFFIX) for name in present if name.endswith(UPLOADED_SUFFIX)} | present
         names = [
-            name for name in present if _CAPTURE_NAME.fullmatch(name) and Path(name).stem + SIDECAR_SUFFIX in present
+            name for name in images if _CAPTURE_NAME.fullmatch(name) and Path(name).stem + SIDECAR_SUFFIX in present
         ]
         return sorted(names, key=_sort_key, reverse=True)
 
@@ -482,10 +650,13 @@ class CaptureStore:
         match = _CAPTURE_NAME.fullmatch(filename)
         if match is None:
             raise NotFoundError(f"no capture named {echo(filename)}")
-        self._resolve_inside(filename)  # the image is there, and inside
+        uploaded = self._uploaded_record(filename)
+        if uploaded is None:
+            self._resolve_inside(filename)  # the image is there, and inside
         sidecar = self._read_inside(Path(filename).stem + SIDECAR_SUFFIX, missing=filename)
         try:
             document = json.loads(sidecar)
+            location = _location(document.get("storage"), uploaded)
             settings = document["settings"]
             captured_at = datetime.fromisoformat(document["captured_at"])
             metadata = document.get("metadata")
@@ -500,6 +671,7 @@ class CaptureStore:
                 exposure_ms=float(settings["exposure_ms"]),
                 gain_db=float(settings["gain_db"]),
                 metadata=FrameMetadata.from_json(metadata) if isinstance(metadata, Mapping) else None,
+                location=location,
             )
         except (ValueError, TypeError, KeyError) as exc:
             if filename not in self._reported_unreadable:  # once per file, not once per listing
@@ -540,6 +712,15 @@ class CaptureStore:
             raise
         with os.fdopen(fd, "rb") as file:
             return file.read()
+
+
+def _location(storage: object, uploaded: Mapping[str, Any] | None) -> StorageLocation:
+    """A capture's location from its sidecar's ``storage`` block and its upload record."""
+    if uploaded is not None:
+        return StorageLocation(StorageState.UPLOADED, str(uploaded["bucket"]), str(uploaded["key"]))
+    if isinstance(storage, Mapping):
+        return StorageLocation(StorageState.SPOOLED, str(storage["bucket"]), str(storage["object_key"]))
+    return LOCAL
 
 
 def _sort_key(filename: str) -> tuple[str, int, int]:

@@ -1,7 +1,7 @@
 """The gRPC server: ``create_server`` assembles and binds it.
 
 Following grpc's Python examples, :func:`create_server` only assembles a server
-(camera service, recording service, standard health checking, reflection) and binds it, returning
+(camera, recording and storage services, standard health checking, reflection) and binds it, returning
 the bound port, so tests can bind port 0 and use the real socket.
 """
 
@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from camera_grpc.auth import Authenticator
 from camera_grpc.config import Settings
-from camera_grpc.contract import CAMERA_SERVICE_NAME
+from camera_grpc.contract import CAMERA_SERVICE_NAME, STORAGE_SERVICE_NAME
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.streaming import FrameHub
@@ -30,12 +30,14 @@ from camera_grpc.rpc.metrics import CallObserver, channelz_server_ids, connectio
 from camera_grpc.rpc.recording_servicer import RECORDING_SERVICE_NAME, RecordingServicer
 from camera_grpc.rpc.recording_servicer import add_to_server as add_recordings_to_server
 from camera_grpc.rpc.servicer import CameraServicer, add_to_server
+from camera_grpc.rpc.storage_servicer import StorageServicer
+from camera_grpc.rpc.storage_servicer import add_to_server as add_storage_to_server
 from camera_grpc.tls import ServerTls, TlsSnapshot
 
 log = logging.getLogger(__name__)
 
-#: Health is reported for the server as a whole ("") and for the camera service.
-HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME, RECORDING_SERVICE_NAME)
+#: Health is reported for the server as a whole ("") and for each service.
+HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME, RECORDING_SERVICE_NAME, STORAGE_SERVICE_NAME)
 
 #: Clients may send keepalive pings this often during a call (gRPC's default is 5 minutes;
 #: camera_grpc.client pings every 30 s so a dead peer on a quiet Frames stream is noticed).
@@ -71,9 +73,11 @@ async def create_server(
     tls: ServerTls | None = None,
     internal_socket: str | None = None,
     recordings: RecordingServicer | None = None,
+    storage: StorageServicer | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A bound (not yet started) server over ``camera`` and ``frames``, and its port; counted in ``metrics``.
-    ``recordings``: camera.v1.RecordingService (served, health-checked and listed by reflection when given).
+    ``recordings``: camera.v1.RecordingService, ``storage``: camera.v1.StorageService (each served,
+    health-checked and listed by reflection when given).
 
     With ``TOKENS_FILE``, every call but health is checked by :class:`~camera_grpc.rpc.auth.TokenCheck`
     (``authenticator``: one to share with the REST gateway; default: from the settings). With TLS files
@@ -96,6 +100,9 @@ async def create_server(
     if recordings is not None:
         add_recordings_to_server(recordings, server)
         served.append(RECORDING_SERVICE_NAME)
+    if storage is not None:
+        add_storage_to_server(storage, server)
+        served.append(STORAGE_SERVICE_NAME)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _follow_camera_state(health_servicer, camera)

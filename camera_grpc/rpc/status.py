@@ -29,6 +29,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from camera_grpc.core.recording_store import RecordingExistsError, RecordingStateError
+from camera_grpc.core.uploads import NotUploadedError, ObjectStoreUnavailableError
 from camera_grpc.device.settings import FeatureUnsupportedError
 from camera_grpc.errors import (
     ERROR_DOMAIN,
@@ -79,6 +80,8 @@ STATUS_CODES: dict[type[CameraServiceError], grpc.StatusCode] = {
     FeatureUnsupportedError: grpc.StatusCode.FAILED_PRECONDITION,
     RecordingStateError: grpc.StatusCode.FAILED_PRECONDITION,
     RecordingExistsError: grpc.StatusCode.ALREADY_EXISTS,
+    NotUploadedError: grpc.StatusCode.FAILED_PRECONDITION,
+    ObjectStoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
     RevisionMismatchError: grpc.StatusCode.ABORTED,
     StorageFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     TooManySubscribersError: grpc.StatusCode.RESOURCE_EXHAUSTED,
