@@ -111,7 +111,8 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
     """`npm test` builds (tsc, which type-checks), compiles the tests and runs them with node --test; the TLS and
     token tests (test/camera.security.test.ts) run against three more services: TLS and tokens, mutual TLS and
     tokens, tokens in plaintext on 127.0.0.1; the settings tests (test/camera.settings.test.ts) against one more,
-    the trigger, I/O and event tests (test/camera.trigger.test.ts) against another."""
+    the trigger, I/O and event tests (test/camera.trigger.test.ts) against another, the recording, statistics,
+    thumbnail and storage tests (test/camera.recording.test.ts) against a sixth."""
     tls = await start_service(**secured.settings())
     mutual = await start_service(**secured.settings(mutual=True))
     plaintext = await start_service(**secured.settings(tls=False))
@@ -119,6 +120,9 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
     settings_service = await start_service(image_save_path=secured.folder.parent / "settings-service" / "captures")
     # test/camera.trigger.test.ts switches to software-trigger mode: a service of its own too
     trigger_service = await start_service(image_save_path=secured.folder.parent / "trigger-service" / "captures")
+    # test/camera.recording.test.ts records (which holds the geometry) with a small ROI: one more, whose
+    # recordings folder it reads to compare downloads with the files
+    recording_service = await start_service(image_save_path=secured.folder.parent / "recording-service" / "captures")
     process = await asyncio.create_subprocess_exec(
         npm(),
         "test",
@@ -128,6 +132,8 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
             "CAMERA_GRPC_URL": service.address,
             "CAMERA_TEST_SETTINGS_URL": settings_service.address,
             "CAMERA_TEST_TRIGGER_URL": trigger_service.address,
+            "CAMERA_TEST_RECORDING_URL": recording_service.address,
+            "CAMERA_TEST_RECORDINGS_DIR": str(recording_service.settings.recordings_path),
             "CAMERA_TEST_TLS_URL": tls.address,
             "CAMERA_TEST_MTLS_URL": mutual.address,
             "CAMERA_TEST_TOKEN_URL": plaintext.address,

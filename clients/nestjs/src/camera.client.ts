@@ -2,6 +2,7 @@ import { Metadata, type CallOptions as GrpcCallOptions } from "@grpc/grpc-js";
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from "@nestjs/common";
 import type { ClientGrpcProxy } from "@nestjs/microservices";
 import { catchError, defer, lastValueFrom, map, throwError, type Observable } from "rxjs";
+import type { ClientReadableStream } from "@grpc/grpc-js";
 
 import { channelSecurity, type CameraChannelSecurity } from "./camera.credentials";
 import { CameraGrpcError } from "./camera.errors";
@@ -12,9 +13,22 @@ import {
   CAMERA_MODULE_OPTIONS,
   CAMERA_PROTO_FILE,
   DEFAULT_DEADLINE_MS,
+  RECORDING_PROTO_FILE,
+  STORAGE_PROTO_FILE,
   type CameraModuleOptions,
 } from "./camera.options";
-import { checkRequest } from "./camera.requests";
+import {
+  RecordingFileDownload,
+  recordingName,
+  requireRecording,
+  toRecordingPage,
+  toRecordingThumbnail,
+  type RecordingEntry,
+  type RecordingPage,
+  type RecordingThumbnail,
+} from "./camera.recordings";
+import { toDownloadUrl, toStorageStatus, type DownloadUrl, type StorageStatus } from "./camera.storage";
+import { INVALID_REQUEST, checkRequest } from "./camera.requests";
 import { isUpdateRequest, presetName, updateSettingsWire, type SettingsPatch } from "./camera.settings";
 import {
   toCaptureFile,
@@ -22,6 +36,7 @@ import {
   toCaptureResult,
   toEventDelivery,
   toFrame,
+  toFrameStatisticsSample,
   toPresetEntry,
   toTriggerResult,
   type CaptureFile,
@@ -29,6 +44,7 @@ import {
   type CaptureResult,
   type EventDelivery,
   type Frame,
+  type FrameStatisticsSample,
   type PresetEntry,
   type TriggerResult,
 } from "./camera.types";
@@ -36,7 +52,9 @@ import {
   CAMERA_SERVICE_NAME,
   type CameraServiceClient,
   type CaptureRequest,
+  type DeliveryPolicy,
   type EventType,
+  FrameEncoding,
   type FramesRequest,
   type GetIoStatusResponse,
   type GetCameraInfoResponse,
@@ -48,6 +66,15 @@ import {
   type UpdateSettingsResponse,
   type WatchSettingsResponse,
 } from "./generated/camera/v1/camera";
+import {
+  RECORDING_SERVICE_NAME,
+  type DownloadRecordingFileRequest,
+  type DownloadRecordingFileResponse,
+  type ListRecordingsRequest,
+  type RecordingServiceClient,
+  type StartRecordingRequest,
+} from "./generated/camera/v1/recording";
+import { STORAGE_SERVICE_NAME, type StorageServiceClient } from "./generated/camera/v1/storage";
 
 /** Per-call options. */
 export interface CameraCallOptions {
@@ -69,6 +96,33 @@ export interface SettingsCallOptions extends CameraCallOptions {
   expectedRevision?: number;
 }
 
+/** Options of `downloadRecordingFile()`: the call's options, and where in the file to start. */
+export interface DownloadCallOptions extends CameraCallOptions {
+  /** Start at this byte (0 by default): the size of what a broken download already wrote, to resume it. */
+  offset?: number;
+}
+
+/** What `frameStatistics()` asks for. */
+export interface FrameStatisticsRequest {
+  /** Histogram bins per channel (0 or unset: 256; at most 4096 and 2^bit depth). */
+  histogramBins?: number;
+  /** At most this many frames per second (unset: every frame the camera delivers). */
+  maxFps?: number;
+  /** Complete after this many frames (unset: until unsubscribed). */
+  maxFrames?: number;
+  /** What happens when the subscriber reads too slowly (default: the latest frame wins). */
+  policy?: DeliveryPolicy;
+}
+
+/** The gRPC stub of camera.v1.RecordingService as @grpc/grpc-js makes it (for downloads with backpressure). */
+interface RawRecordingService {
+  downloadRecordingFile(
+    request: DownloadRecordingFileRequest,
+    metadata: Metadata,
+    options: GrpcCallOptions,
+  ): ClientReadableStream<DownloadRecordingFileResponse>;
+}
+
 /**
  * The camera service for a NestJS application: inject it where the legacy HTTP CameraService was.
  * Unary calls return Promises; `frames`, `watchSettings` and `watchEvents` return Observables (unsubscribing
@@ -80,6 +134,9 @@ export interface SettingsCallOptions extends CameraCallOptions {
 @Injectable()
 export class CameraClient implements OnModuleInit, OnModuleDestroy {
   private service?: CameraServiceClient;
+  /** camera.v1.RecordingService and StorageService: clients of the same ClientGrpcProxy (same address, credentials and connection). */
+  private recordings?: RecordingServiceClient;
+  private storage?: StorageServiceClient;
   /** The camera's longest exposure, ms (GetCameraInfo), once known: the capture deadline's allowance. */
   private maxExposureMs?: Promise<number>;
   /** The channel's TLS and token (the module makes it once from its options). */
@@ -95,6 +152,8 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.service = this.grpc.getService<CameraServiceClient>(CAMERA_SERVICE_NAME);
+    this.recordings = this.grpc.getService<RecordingServiceClient>(RECORDING_SERVICE_NAME);
+    this.storage = this.grpc.getService<StorageServiceClient>(STORAGE_SERVICE_NAME);
   }
 
   onModuleDestroy(): void {
@@ -272,6 +331,17 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * A saved capture's thumbnail: `data` is a JPEG no wider than `maxWidth` pixels (16 to 1024; made once by the
+   * service and cached), never the full image; `capture` its metadata, as `getCapture()`. NOT_FOUND unless it is
+   * a listed capture; a width out of range is INVALID_ARGUMENT (HTTP 422) naming `thumbnail_max_width`.
+   */
+  async getCaptureThumbnail(filename: string, maxWidth: number, options?: CameraCallOptions): Promise<CaptureFile> {
+    const request = { filename, thumbnailMaxWidth: maxWidth };
+    this.check("camera.v1.GetCaptureRequest", request);
+    return toCaptureFile(await this.unary((service, ...args) => service.getCapture(request, ...args), options));
+  }
+
+  /**
    * Live frames. Cold: each subscription opens its own stream, and unsubscribing cancels it.
    * Completes after `maxFrames`; errors (e.g. UNAVAILABLE when the camera disconnects or the service
    * goes away) as CameraGrpcError. For Server-Sent Events, pipe it through `toSseEvents()`.
@@ -287,8 +357,188 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  private check(typeName: string, request: unknown): void {
-    checkRequest(this.options.protoRoot ?? BUNDLED_PROTO_ROOT, CAMERA_PROTO_FILE, typeName, request);
+  /**
+   * Live pixel statistics without the pixels (FRAME_ENCODING_NONE): per frame its number, time, size and
+   * `statistics` (a histogram of `histogramBins` bins per channel, minimum, maximum, mean and saturated fraction,
+   * computed by the service from the raw pixels at the sensor's bit depth, and a focus score), at most `maxFps`
+   * per second. For a histogram next to the live view, or focusing by hand. Cold, like `frames()`; a service
+   * that sends frames without statistics (older than the contract of issue 17) is an UNIMPLEMENTED error.
+   */
+  frameStatistics(request: FrameStatisticsRequest = {}, options?: CameraCallOptions): Observable<FrameStatisticsSample> {
+    return defer(() => {
+      const { histogramBins, ...rest } = request;
+      return this.frames(
+        { ...rest, encoding: FrameEncoding.FRAME_ENCODING_NONE, statistics: { histogramBins: histogramBins ?? 0 } },
+        options,
+      );
+    }).pipe(map(toFrameStatisticsSample));
+  }
+
+  // -- recordings (camera.v1.RecordingService, issue 14) ------------------------------------------------------
+
+  /**
+   * Start recording the camera's frames to files on the service's host, with the current settings and trigger
+   * mode: `{ format: RecordingFormat.RECORDING_FORMAT_OME_ZARR, maxFrames: 1000 }` (stop after `maxFrames` or
+   * `maxDurationS`, 0: when stopped; `framesPerFile`; `maxWidth` for MP4; `recordingId`, else one is made).
+   * Resolves to the recording (RUNNING); follow it with `watchRecording()`. A recording that would not fit on the
+   * disk is RESOURCE_EXHAUSTED, one while another runs FAILED_PRECONDITION, an id in use ALREADY_EXISTS (HTTP 409).
+   */
+  async startRecording(request: Partial<StartRecordingRequest> = {}, options?: CameraCallOptions): Promise<RecordingEntry> {
+    this.check("camera.v1.StartRecordingRequest", request, RECORDING_PROTO_FILE);
+    const response = await this.call(
+      () => this.recordingService(),
+      (service, ...args) => service.startRecording(request as StartRecordingRequest, ...args),
+      options,
+    );
+    return requireRecording(response.recording);
+  }
+
+  /** Stop a running recording (by id or `recordings/{id}`); resolves to it in its final state (STOPPED), files complete. */
+  async stopRecording(recording: string, options?: CameraCallOptions): Promise<RecordingEntry> {
+    const name = this.checkedRecordingName("camera.v1.StopRecordingRequest", recording);
+    const response = await this.call(
+      () => this.recordingService(),
+      (service, ...args) => service.stopRecording({ name }, ...args),
+      options,
+    );
+    return requireRecording(response.recording);
+  }
+
+  /** One recording (by id or name) with its progress and files; NOT_FOUND (HTTP 404) if there is none. */
+  async getRecording(recording: string, options?: CameraCallOptions): Promise<RecordingEntry> {
+    const name = this.checkedRecordingName("camera.v1.GetRecordingRequest", recording);
+    const response = await this.call(
+      () => this.recordingService(),
+      (service, ...args) => service.getRecording({ name }, ...args),
+      options,
+    );
+    return requireRecording(response.recording);
+  }
+
+  /** Recordings, newest first, one page (`{ pageSize, pageToken }`; `nextPageToken` is empty on the last page). */
+  async listRecordings(page: Partial<ListRecordingsRequest> = {}, options?: CameraCallOptions): Promise<RecordingPage> {
+    this.check("camera.v1.ListRecordingsRequest", page, RECORDING_PROTO_FILE);
+    const response = await this.call(
+      () => this.recordingService(),
+      (service, ...args) => service.listRecordings(page as ListRecordingsRequest, ...args),
+      options,
+    );
+    return toRecordingPage(response);
+  }
+
+  /** Delete a recording that is not running (by id or name), and its files; FAILED_PRECONDITION while it runs. */
+  async deleteRecording(recording: string, options?: CameraCallOptions): Promise<void> {
+    const name = this.checkedRecordingName("camera.v1.DeleteRecordingRequest", recording);
+    await this.call(
+      () => this.recordingService(),
+      (service, ...args) => service.deleteRecording({ name }, ...args),
+      options,
+    );
+  }
+
+  /**
+   * A recording's progress (state, frames written and dropped, bytes, rate): the recording now, then on every
+   * change (a few times per second at most); completes after the message with its final state (COMPLETED,
+   * STOPPED or FAILED with `failureReason`), at once for one that has ended. Cold; unsubscribing cancels the
+   * watch (not the recording). No deadline unless given.
+   */
+  watchRecording(recording: string, options?: CameraCallOptions): Observable<RecordingEntry> {
+    return defer(() => {
+      const name = this.checkedRecordingName("camera.v1.WatchRecordingRequest", recording);
+      const [metadata, callOptions] = this.callArguments(options?.deadlineMs, options);
+      return this.recordingService().watchRecording({ name }, metadata, callOptions);
+    }).pipe(
+      map((response) => requireRecording(response.recording)),
+      catchError((error: unknown) => throwError(() => CameraGrpcError.from(error, this.security))),
+    );
+  }
+
+  /**
+   * One file of a recording (`file`: a name from its `files`) as a Node.js Readable of its bytes, from
+   * `options.offset` on (to resume a broken download: the size already written), streamed in chunks with
+   * backpressure; `sizeBytes` is the whole file's size once the first chunk arrived, `position` where the next
+   * byte is. Fails with a CameraGrpcError (an `error` event): NOT_FOUND for a recording or file that does not
+   * exist (HTTP 404), INVALID_ARGUMENT for an offset beyond the end. Destroying it cancels the download.
+   * No deadline unless given (a large file takes as long as it takes).
+   */
+  downloadRecordingFile(recording: string, file: string, options: DownloadCallOptions = {}): RecordingFileDownload {
+    const offset = options.offset ?? 0;
+    const request = { name: recordingName(recording), file, offset };
+    this.check("camera.v1.DownloadRecordingFileRequest", request, RECORDING_PROTO_FILE);
+    if (offset < 0) {
+      throw CameraGrpcError.invalidRequest(
+        [{ field: "offset", description: `must be 0 or more (bytes), not ${offset}` }],
+        INVALID_REQUEST,
+      );
+    }
+    const download = new RecordingFileDownload(offset);
+    const [metadata, callOptions] = this.callArguments(options.deadlineMs, options);
+    const raw = this.grpc.getClientByServiceName<RawRecordingService>(RECORDING_SERVICE_NAME);
+    return download.follow(raw.downloadRecordingFile(request, metadata, callOptions), (error) =>
+      CameraGrpcError.from(error, this.security),
+    );
+  }
+
+  /**
+   * A small JPEG of a recording's first frame (`data`, no wider than `maxWidth` pixels, 16 to 1024; unset: 256),
+   * made once by the service and cached, with the camera frame number it shows; NOT_FOUND if there is no such
+   * recording.
+   */
+  async getRecordingThumbnail(recording: string, maxWidth?: number, options?: CameraCallOptions): Promise<RecordingThumbnail> {
+    const request = { name: recordingName(recording), maxWidth: maxWidth ?? 0 };
+    this.check("camera.v1.GetRecordingThumbnailRequest", request, RECORDING_PROTO_FILE);
+    const response = await this.call(
+      () => this.recordingService(),
+      (service, ...args) => service.getRecordingThumbnail(request, ...args),
+      options,
+    );
+    return toRecordingThumbnail(response);
+  }
+
+  // -- storage (camera.v1.StorageService, issue 16) -----------------------------------------------------------
+
+  /**
+   * Where the service keeps captures and recordings: the local folders, or an S3-compatible object store
+   * (`endpoint`, `bucket`, this camera's `prefix`) with its spool (`spoolBytes` of `spoolBudgetBytes`,
+   * `pendingUploads`), whether the store is `reachable` (`lastError`), and the disk's free bytes.
+   */
+  async getStorageStatus(options?: CameraCallOptions): Promise<StorageStatus> {
+    const response = await this.call(
+      () => this.storageService(),
+      (service, ...args) => service.getStorageStatus({}, ...args),
+      options,
+    );
+    return toStorageStatus(response);
+  }
+
+  /**
+   * A pre-signed URL (plain HTTP GET, no credentials) of a file in the object store, valid for `validForS`
+   * seconds (unset: 300; at most 86400), so a large file need not pass through the service or this back end.
+   * `name`: `captures/{filename}` or `recordings/{id}/files/{file}` (`captureFileName()`, `recordingFileName()`).
+   * NOT_FOUND for no such file; FAILED_PRECONDITION when it is not in the object store (yet): download it
+   * through the service instead (`getCapture()`, `downloadRecordingFile()`).
+   */
+  async getDownloadUrl(name: string, validForS?: number, options?: CameraCallOptions): Promise<DownloadUrl> {
+    const request = { name, validForS: validForS ?? 0 };
+    this.check("camera.v1.GetDownloadUrlRequest", request, STORAGE_PROTO_FILE);
+    const response = await this.call(
+      () => this.storageService(),
+      (service, ...args) => service.getDownloadUrl(request, ...args),
+      options,
+    );
+    return toDownloadUrl(response);
+  }
+
+  private check(typeName: string, request: unknown, protoFile: string = CAMERA_PROTO_FILE): void {
+    checkRequest(this.options.protoRoot ?? BUNDLED_PROTO_ROOT, protoFile, typeName, request);
+  }
+
+  /** `recordings/{id}` of a recording given by id or name, checked as the request's `name`. */
+  private checkedRecordingName(typeName: string, recording: string): string {
+    if (typeof recording !== "string") {
+      this.check(typeName, { name: recording }, RECORDING_PROTO_FILE); // names the field and its type
+    }
+    return recordingName(recording);
   }
 
   private defaultDeadlineMs(): number {
@@ -319,8 +569,17 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
     call: (service: CameraServiceClient, metadata: Metadata, options: GrpcCallOptions) => Observable<T>,
     options?: CameraCallOptions,
   ): Promise<T> {
+    return this.call(() => this.connected(), call, options);
+  }
+
+  /** A unary call of one of the services (`stub`), with the default deadline unless given, failures as CameraGrpcError. */
+  private call<S, T>(
+    stub: () => S,
+    call: (service: S, metadata: Metadata, options: GrpcCallOptions) => Observable<T>,
+    options?: CameraCallOptions,
+  ): Promise<T> {
     const deadlineMs = options?.deadlineMs ?? this.defaultDeadlineMs();
-    return lastValueFrom(defer(() => call(this.connected(), ...this.callArguments(deadlineMs, options)))).catch(
+    return lastValueFrom(defer(() => call(stub(), ...this.callArguments(deadlineMs, options)))).catch(
       (error: unknown) => {
         throw CameraGrpcError.from(error, this.security);
       },
@@ -346,5 +605,15 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
       this.onModuleInit();
     }
     return this.service as CameraServiceClient;
+  }
+
+  private recordingService(): RecordingServiceClient {
+    this.connected();
+    return this.recordings as RecordingServiceClient;
+  }
+
+  private storageService(): StorageServiceClient {
+    this.connected();
+    return this.storage as StorageServiceClient;
   }
 }

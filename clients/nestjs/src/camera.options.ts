@@ -36,8 +36,14 @@ export const DEFAULT_CHANNEL_OPTIONS: Readonly<ChannelOptions> = Object.freeze({
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** The .proto files bundled with the built package (copied from the repository's proto/ at build time). */
 export const BUNDLED_PROTO_ROOT = join(__dirname, "proto");
-/** The contract's file, relative to the proto root. */
+/** The contract's file of CameraService, relative to the proto root. */
 export const CAMERA_PROTO_FILE = "camera/v1/camera.proto";
+/** The contract's file of RecordingService (issue 14; imports camera.proto), relative to the proto root. */
+export const RECORDING_PROTO_FILE = "camera/v1/recording.proto";
+/** The contract's file of StorageService (issue 16), relative to the proto root. */
+export const STORAGE_PROTO_FILE = "camera/v1/storage.proto";
+/** Every contract file the module loads: the three services share one channel and its credentials. */
+export const CAMERA_PROTO_FILES: readonly string[] = Object.freeze([CAMERA_PROTO_FILE, RECORDING_PROTO_FILE, STORAGE_PROTO_FILE]);
 
 /**
  * How @grpc/proto-loader turns camera.v1 messages into JavaScript objects. Chosen to match the
@@ -65,7 +71,7 @@ export const CAMERA_PROTO_LOADER_OPTIONS = {
 export interface CameraModuleOptions {
   /** The camera service's address, `host:port` (e.g. `127.0.0.1:50051`; GRPC_HOST/GRPC_PORT of the service). */
   url: string;
-  /** Folder that holds `camera/v1/camera.proto` (default: the copy bundled in this package). */
+  /** Folder that holds `camera/v1/camera.proto`, `recording.proto` and `storage.proto` (default: the copy bundled in this package). */
   protoRoot?: string;
   /**
    * Deadline of unary calls that do not give one, ms (default 10 000). A capture without a per-call
@@ -124,7 +130,7 @@ export function grpcClientOptions(
     options: {
       url: options.url,
       package: CAMERA_V1_PACKAGE_NAME,
-      protoPath: CAMERA_PROTO_FILE,
+      protoPath: [...CAMERA_PROTO_FILES],
       loader: { ...CAMERA_PROTO_LOADER_OPTIONS, includeDirs: [protoRoot] },
       maxSendMessageLength: maxMessageBytes,
       maxReceiveMessageLength: maxMessageBytes,

@@ -1,14 +1,19 @@
+import { status as Status } from "@grpc/grpc-js";
+
+import { CameraGrpcError } from "./camera.errors";
 import type { Timestamp } from "./generated/google/protobuf/timestamp";
 import type {
   CaptureResponse,
   CaptureSummary,
   Event,
   FrameMetadata,
+  FrameStatistics,
   FramesResponse,
   GetCaptureResponse,
   ListCapturesResponse,
   Preset,
   SoftwareTriggerResponse,
+  StorageLocation,
   WatchEventsResponse,
 } from "./generated/camera/v1/camera";
 
@@ -38,21 +43,46 @@ export interface CaptureResult extends Omit<CaptureResponse, "capturedAt" | "ima
 }
 
 /** A live frame (`frames()`). */
-export interface Frame extends Omit<FramesResponse, "capturedAt" | "data" | "metadata"> {
+export interface Frame extends Omit<FramesResponse, "capturedAt" | "data" | "metadata" | "statistics"> {
   /** When the frame was captured (millisecond precision); undefined only if the service did not say. */
   capturedAt?: Date;
-  /** The frame: raw pixels or an encoded image, as requested. */
+  /** The frame: raw pixels or an encoded image, as requested (empty with FRAME_ENCODING_NONE). */
   data: Buffer;
   /** The frame's camera timestamp, trigger and receive time. */
   metadata?: FrameMetadataEntry;
+  /**
+   * The frame's pixel statistics (histogram per channel, min, max, mean, saturated fraction, focus score),
+   * when the request asked for them (`statistics: { histogramBins }`); undefined otherwise.
+   */
+  statistics?: FrameStatistics;
+}
+
+/** One frame's statistics without its pixels (`frameStatistics()`). */
+export interface FrameStatisticsSample extends Omit<Frame, "data" | "statistics"> {
+  /** The frame's pixel statistics. */
+  statistics: FrameStatistics;
+}
+
+/** A frame of a statistics subscription; one without statistics means the service does not compute them. */
+export function toFrameStatisticsSample(frame: Frame): FrameStatisticsSample {
+  const { data: _data, statistics, ...rest } = frame;
+  if (statistics === undefined) {
+    throw new CameraGrpcError(
+      Status.UNIMPLEMENTED,
+      "the camera service sent a frame without statistics: it does not compute them (older than issue 17)",
+    );
+  }
+  return { ...rest, statistics };
 }
 
 /** A saved capture's metadata (`listCaptures()`, `getCapture()`). */
-export interface CaptureEntry extends Omit<CaptureSummary, "capturedAt" | "metadata"> {
+export interface CaptureEntry extends Omit<CaptureSummary, "capturedAt" | "metadata" | "location"> {
   /** When the frame was captured (millisecond precision); undefined only if the sidecar did not say. */
   capturedAt?: Date;
   /** The frame's camera timestamp, trigger and receive time (undefined for captures saved before it was kept). */
   metadata?: FrameMetadataEntry;
+  /** Where the file is kept (local folder, upload spool or object store); undefined if the service did not say. */
+  location?: StorageLocation;
 }
 
 /** What a software trigger produced (`softwareTrigger()`): its frame numbers, and the first frame's metadata. */
@@ -90,7 +120,8 @@ export function toDate(timestamp: Timestamp | null | undefined): Date | undefine
   return new Date(Number(timestamp.seconds) * 1000 + Math.floor(Number(timestamp.nanos) / 1e6));
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
+/** Bytes as a Buffer (proto-loader gives Buffers; a plain Uint8Array is wrapped without copying). */
+export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -129,11 +160,22 @@ export function toFrame(response: FramesResponse): Frame {
     capturedAt: toDate(response.capturedAt),
     data: toBuffer(response.data ?? new Uint8Array()),
     metadata: toFrameMetadata(response.metadata),
+    statistics: response.statistics ?? undefined,
   };
 }
 
+/** Where a file is kept; null/undefined (unset: a service that does not say) as undefined. */
+export function toStorageLocation(location: StorageLocation | null | undefined): StorageLocation | undefined {
+  return location ?? undefined;
+}
+
 export function toCaptureEntry(summary: CaptureSummary): CaptureEntry {
-  return { ...summary, capturedAt: toDate(summary.capturedAt), metadata: toFrameMetadata(summary.metadata) };
+  return {
+    ...summary,
+    capturedAt: toDate(summary.capturedAt),
+    metadata: toFrameMetadata(summary.metadata),
+    location: toStorageLocation(summary.location),
+  };
 }
 
 export function toCapturePage(response: ListCapturesResponse): CapturePage {

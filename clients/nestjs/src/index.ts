@@ -1,4 +1,10 @@
-export { CameraClient, type CameraCallOptions, type SettingsCallOptions } from "./camera.client";
+export {
+  CameraClient,
+  type CameraCallOptions,
+  type DownloadCallOptions,
+  type FrameStatisticsRequest,
+  type SettingsCallOptions,
+} from "./camera.client";
 export {
   CameraCredentialsError,
   channelSecurity,
@@ -46,10 +52,13 @@ export {
   CAMERA_GRPC_CLIENT,
   CAMERA_MODULE_OPTIONS,
   CAMERA_PROTO_FILE,
+  CAMERA_PROTO_FILES,
   CAMERA_PROTO_LOADER_OPTIONS,
   DEFAULT_CHANNEL_OPTIONS,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  RECORDING_PROTO_FILE,
+  STORAGE_PROTO_FILE,
   grpcClientOptions,
   type CameraModuleAsyncOptions,
   type CameraModuleOptions,
@@ -65,6 +74,26 @@ export {
   type SettingsPatch,
   type UpdateSettingsWire,
 } from "./camera.settings";
+export {
+  DOWNLOAD_GAP,
+  FINAL_RECORDING_STATES,
+  RECORDING_COLLECTION,
+  RecordingFileDownload,
+  isFinalRecordingState,
+  recordingId,
+  recordingName,
+  type RecordingEntry,
+  type RecordingFileEntry,
+  type RecordingPage,
+  type RecordingThumbnail,
+} from "./camera.recordings";
+export {
+  CAPTURE_COLLECTION,
+  captureFileName,
+  recordingFileName,
+  type DownloadUrl,
+  type StorageStatus,
+} from "./camera.storage";
 export { SSE_ERROR_EVENT, toSseEvents, type CameraSseErrorData } from "./camera.sse";
 export {
   STATUS_DETAILS_KEY,
@@ -84,8 +113,43 @@ export {
   type EventEntry,
   type Frame,
   type FrameMetadataEntry,
+  type FrameStatisticsSample,
   type PresetEntry,
   type TriggerResult,
 } from "./camera.types";
 export * from "./generated/camera/v1/camera";
+// recording.proto and storage.proto: each generated file repeats the package constants of camera.ts.
+export {
+  RECORDING_SERVICE_NAME,
+  RecordingFormat,
+  RecordingState,
+  type DeleteRecordingRequest,
+  type DeleteRecordingResponse,
+  type DownloadRecordingFileRequest,
+  type DownloadRecordingFileResponse,
+  type GetRecordingRequest,
+  type GetRecordingResponse,
+  type GetRecordingThumbnailRequest,
+  type GetRecordingThumbnailResponse,
+  type ListRecordingsRequest,
+  type ListRecordingsResponse,
+  type Recording,
+  type RecordingFile,
+  type RecordingServiceClient,
+  type StartRecordingRequest,
+  type StartRecordingResponse,
+  type StopRecordingRequest,
+  type StopRecordingResponse,
+  type WatchRecordingRequest,
+  type WatchRecordingResponse,
+} from "./generated/camera/v1/recording";
+export {
+  STORAGE_SERVICE_NAME,
+  StorageBackend,
+  type GetDownloadUrlRequest,
+  type GetDownloadUrlResponse,
+  type GetStorageStatusRequest,
+  type GetStorageStatusResponse,
+  type StorageServiceClient,
+} from "./generated/camera/v1/storage";
 export type { Timestamp } from "./generated/google/protobuf/timestamp";
