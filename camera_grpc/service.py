@@ -32,11 +32,13 @@ from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.recording import RecordingManager
 from camera_grpc.core.storage import CaptureStore
 from camera_grpc.core.streaming import FrameHub
+from camera_grpc.core.uploads import ObjectStorage
 from camera_grpc.device import create_driver
 from camera_grpc.device.base import CameraDriver
 from camera_grpc.device.worker import CameraState, CameraWorker
 from camera_grpc.rpc.recording_servicer import RecordingServicer
 from camera_grpc.rpc.server import create_server
+from camera_grpc.rpc.storage_servicer import StorageServicer
 from camera_grpc.tls import ServerTls
 
 log = logging.getLogger(__name__)
@@ -119,9 +121,16 @@ class CameraRuntime:
         self.metrics = (
             ServiceMetrics(settings.image_save_path.expanduser().resolve()) if settings.metrics_enabled else None
         )
-        self.store = CaptureStore(settings.image_save_path, metrics=self.metrics)
         #: The service's events (WatchEvents): the camera's, the connection's, settings, captures, temperature.
         self.events = EventHub(metrics=self.metrics)
+        #: STORAGE_BACKEND=s3: the object store, its upload spool and uploader (None: files stay in local folders).
+        self.object_storage = ObjectStorage(settings, self.events) if settings.storage_backend == "s3" else None
+        storage = self.object_storage
+        self.store = CaptureStore(
+            storage.captures_path if storage else settings.image_save_path,
+            metrics=self.metrics,
+            uploads=storage.captures if storage else None,
+        )
         #: DISK_SPACE_LOW events, from the free space measured where captures and recordings are written.
         self.disk_watch = DiskSpaceWatch(self.events, settings.disk_space_low_bytes)
         self._temperature: asyncio.Task[None] | None = None
@@ -139,7 +148,13 @@ class CameraRuntime:
             active_recording=lambda: self.recordings.active_recording,
         )
         #: Recordings (camera.v1.RecordingService): every frame of continuous acquisition goes to the running one.
-        self.recordings = RecordingManager(settings.recordings_path, events=self.events, disk_watch=self.disk_watch)
+        self.recordings = RecordingManager(
+            settings.recordings_path,
+            events=self.events,
+            disk_watch=self.disk_watch,
+            on_finished=storage.recording_finished if storage else None,  # its files go to the uploader
+            locate=storage.locate_recording_file if storage else None,
+        )
         self.frames = FrameHub(
             self.worker,
             self.executor,
@@ -181,11 +196,13 @@ class CameraRuntime:
         """Remove what an interrupted run left in the captures folder, then start the camera thread
         (it connects in the background)."""
         self.store.clean_up()
+        if self.object_storage is not None:  # queue what a previous run left, then upload in the background
+            self.object_storage.start(self.store, self.recordings)
         self.worker.start()
         self._temperature = asyncio.get_running_loop().create_task(
             self.events.follow_temperature(self.controller.io_status), name="sensor-temperature-events"
         )
-        self.disk_watch.watch_captures(self.settings.image_save_path)
+        self.disk_watch.watch_captures(self.store.directory)
 
     def stop_events(self) -> None:
         """SERVICE_STOPPING, the last event: every WatchEvents stream ends after it (event loop)."""
@@ -206,7 +223,13 @@ class CameraRuntime:
         await self.frames.close()
         await asyncio.to_thread(self.worker.stop)
         self.executor.shutdown(wait=True)
+        if self.object_storage is not None:  # after the recordings: their files are queued
+            await asyncio.to_thread(self.object_storage.close)
         self.store.close()
+
+    async def _camera_serial(self) -> str:
+        """The connected camera's serial number (CameraUnavailableError while none is connected)."""
+        return (await self.controller.info()).serial_number
 
     async def create_server(
         self, *, max_connections: int | None = None, **security: Any
@@ -220,6 +243,14 @@ class CameraRuntime:
             max_connections=max_connections,
             metrics=self.metrics,
             recordings=RecordingServicer(self.recordings, self.controller, self.hold_acquisition),
+            storage=StorageServicer(
+                self.store,
+                self.recordings,
+                local_path=self.store.directory,
+                uploader=self.object_storage.uploader if self.object_storage else None,
+                keys=self.object_storage.keys if self.object_storage else None,
+                camera_serial=self._camera_serial,
+            ),
             **security,
         )
 
