@@ -4,17 +4,22 @@ the folder, and settings refused or allowed while a recording runs."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import av
 import cv2
 import grpc
 import numpy as np
 import pytest
 import tifffile
+import zarr
+import zarr.storage
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from camera_grpc.auth import Role
+from camera_grpc.core.recording_store import FRAME_LOG_NAME, read_frame_log
 from camera_grpc.core.recording_writers import FRAME_METADATA_TAG
 from camera_grpc.device.simulated import read_frame_number
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -335,3 +340,79 @@ async def test_a_triggered_recording_holds_exactly_the_triggered_frames_in_order
     assert [entry["frame_number"] for entry in metadata] == triggered
     assert [entry["trigger_count"] for entry in metadata] == [answer.metadata.trigger_count for answer in answers]
     assert {entry["trigger_source"] for entry in metadata} == {"software"}
+
+
+# -- OME-Zarr and MP4 through the API ----------------------------------------------------------------------------
+
+
+def logged_frame_numbers(service: RunningService, recording_id: str) -> list[int]:
+    """The frame numbers the recording's frame log lists as written: increasing (a number the camera skipped is a
+    drop the log also lists)."""
+    frames, _ = read_frame_log(service.runtime.recordings.store.path_of(recording_id) / FRAME_LOG_NAME)
+    numbers = [int(frame["frame_number"]) for frame in frames]
+    assert numbers == sorted(set(numbers))
+    return numbers
+
+
+def tap_frames(service: RunningService) -> dict[int, np.ndarray]:
+    """Every frame the camera delivers from now on, by number (copied on the camera thread, as it was recorded)."""
+    seen: dict[int, np.ndarray] = {}
+    service.runtime.worker.add_frame_listener(lambda frame: seen.setdefault(frame.frame_number, frame.pixels.copy()))
+    return seen
+
+
+async def test_an_ome_zarr_recording_holds_the_simulated_frames_pixel_for_pixel_in_order(
+    recorder: RunningService,
+) -> None:
+    delivered = tap_frames(recorder)
+    stub = stub_of(recorder)
+    await stub.StartRecording(
+        rpb.StartRecordingRequest(recording_id="zarred", format=rpb.RECORDING_FORMAT_OME_ZARR, max_frames=FRAMES)
+    )
+    final = (await watch_to_end(stub, "recordings/zarred"))[-1]
+    assert final.state == rpb.RECORDING_STATE_COMPLETED and final.frames_written == FRAMES
+
+    assert "zarred.ome.zarr.zip" in {file.name for file in final.files}
+    store = recorder.runtime.recordings.store.path_of("zarred") / "zarred.ome.zarr"
+    group = zarr.open_group(store=str(store), mode="r")
+    array = np.asarray(group["0"])
+    assert array.shape == (FRAMES, SMALL_SENSOR["simulated_height"], SMALL_SENSOR["simulated_width"])
+    numbers = [read_frame_number(frame) for frame in array]
+    assert numbers == logged_frame_numbers(recorder, "zarred"), "every frame written, in order"
+    for number, frame in zip(numbers, array, strict=True):
+        assert np.array_equal(frame, delivered[number]), f"frame {number} differs from the camera's"
+    assert group.attrs["multiscales"][0]["axes"][0]["name"] == "t"
+    thumbnail = await stub.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name=final.name, max_width=32))
+    assert thumbnail.frame_number == numbers[0] and decoded_jpeg(thumbnail.data).shape == (16, 32)
+    # The download is a zip holding the store's folder, which zarr opens inside it.
+    zipped, _ = await download(stub, final.name, "zarred.ome.zarr.zip")
+    archive = recorder.runtime.recordings.store.path_of("zarred") / "copy.zip"
+    archive.write_bytes(zipped)
+    from_zip = zarr.open_group(store=zarr.storage.ZipStore(archive, mode="r"), path="zarred.ome.zarr", mode="r")
+    assert np.array_equal(np.asarray(from_zip["0"]), array)
+
+
+async def test_an_mp4_recording_decodes_to_every_frame_at_the_chosen_width(recorder: RunningService) -> None:
+    stub = stub_of(recorder)
+    width = SMALL_SENSOR["simulated_width"] // 2
+    await stub.StartRecording(
+        rpb.StartRecordingRequest(
+            recording_id="video", format=rpb.RECORDING_FORMAT_MP4, max_frames=FRAMES, max_width=width
+        )
+    )
+    final = (await watch_to_end(stub, "recordings/video"))[-1]
+    assert final.state == rpb.RECORDING_STATE_COMPLETED and final.frames_written == FRAMES
+    (file,) = [file for file in final.files if file.name.endswith(".mp4")]
+    assert file.content_type == "video/mp4"
+    data, _ = await download(stub, final.name, file.name)
+    with av.open(io.BytesIO(data)) as container:
+        decoded = [frame.to_ndarray(format="gray") for frame in container.decode(video=0)]
+    assert len(decoded) == FRAMES
+    assert {frame.shape for frame in decoded} == {(SMALL_SENSOR["simulated_height"] // 2, width)}
+    # The bar code of the frame number survives the scaling to half size (cells of 2 pixels) and H.264.
+    numbers = [
+        read_frame_number(cv2.resize(frame, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)) for frame in decoded
+    ]
+    assert numbers == logged_frame_numbers(recorder, "video"), "every frame written, in order"
+    thumbnail = await stub.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name=final.name))
+    assert decoded_jpeg(thumbnail.data).shape[:2] == decoded[0].shape  # never enlarged
