@@ -45,6 +45,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/camera"): Role.VIEWER,
     ("GET", "/captures"): Role.VIEWER,
     ("GET", "/captures/{filename}"): Role.VIEWER,
+    ("GET", "/captures/{filename}/thumbnail"): Role.VIEWER,
     ("GET", "/stream.mjpg"): Role.VIEWER,
     ("GET", "/metrics"): Role.VIEWER,
     ("PUT", "/settings"): Role.OPERATOR,

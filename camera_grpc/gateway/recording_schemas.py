@@ -185,7 +185,7 @@ class RecordingStart(BaseModel):
 
 
 THUMBNAIL_WIDTH_DESCRIPTION = (
-    f"Largest width of the thumbnail, pixels ({THUMBNAIL_MIN_WIDTH_PX} to {THUMBNAIL_MAX_WIDTH_PX}; default 256)"
+    f"Largest width of the thumbnail, pixels ({THUMBNAIL_MIN_WIDTH_PX} to {THUMBNAIL_MAX_WIDTH_PX})"
 )
 
 

@@ -26,6 +26,7 @@ from camera_grpc.formats import (
     image_format_named,
     pixel_format_name,
 )
+from camera_grpc.gateway.recording_schemas import StorageLocation
 from camera_grpc.gateway.settings_schemas import Feature, FullSettings, message_json
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
@@ -312,6 +313,10 @@ class CaptureSummary(BaseModel):
     metadata: FrameMetadata | None = Field(
         None, description="The frame's camera timestamp, trigger and receive time (null: saved before it was recorded)"
     )
+    thumbnail_url: str = Field(description="A small JPEG of it (GET /captures/{filename}/thumbnail)")
+    location: StorageLocation | None = Field(
+        None, description="Where the file is kept: local folder, upload spool or object store (null: not said)"
+    )
 
     @classmethod
     def from_proto(cls, message: pb.CaptureSummary) -> CaptureSummary:
@@ -319,6 +324,8 @@ class CaptureSummary(BaseModel):
         return cls(
             **{name: getattr(message, name) for name in _SUMMARY_FIELDS},
             url=download_url(message.filename),
+            thumbnail_url=download_url(message.filename) + "/thumbnail",
+            location=StorageLocation.from_proto(message.location) if message.HasField("location") else None,
             format=image_format,
             content_type=IMAGE_FORMATS[image_format].content_type if image_format in IMAGE_FORMATS else OCTET_STREAM,
             captured_at=_utc(message.captured_at),

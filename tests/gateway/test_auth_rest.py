@@ -33,6 +33,7 @@ LOWEST_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/camera"): Role.VIEWER,
     ("GET", "/captures"): Role.VIEWER,
     ("GET", "/captures/{filename}"): Role.VIEWER,
+    ("GET", "/captures/{filename}/thumbnail"): Role.VIEWER,
     ("GET", "/stream.mjpg"): Role.VIEWER,
     ("PUT", "/settings"): Role.OPERATOR,
     ("POST", "/capture"): Role.OPERATOR,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from camera_grpc.client import DEFAULT_THUMBNAIL_WIDTH_PX, THUMBNAIL_MAX_WIDTH_PX, THUMBNAIL_MIN_WIDTH_PX
 from tests.gateway.conftest import RunningGateway
 
 SECRET = b"top secret, outside the captures folder"
@@ -47,7 +50,10 @@ async def test_captures_are_listed_newest_first_and_paged(gateway: RunningGatewa
         "exposure_ms": pytest.approx(3.0),
         "gain_db": pytest.approx(1.5),
         "metadata": capture["metadata"],
+        "thumbnail_url": capture["url"] + "/thumbnail",
+        "location": newest["location"],
     }
+    assert newest["location"] is None or newest["location"]["state"] == "local"
 
 
 @pytest.mark.parametrize(("image_format", "content_type"), [("jpg", "image/jpeg"), ("png", "image/png")])
@@ -109,3 +115,25 @@ async def test_names_that_escape_the_captures_folder_are_404(gateway: RunningGat
     # the real capture still downloads
     status, body = await raw_get(gateway.port, capture["url"])
     assert status == 200 and body == Path(capture["path"]).read_bytes()
+
+
+async def test_a_capture_thumbnail_is_a_small_jpeg_made_by_the_service(gateway: RunningGateway) -> None:
+    capture = (await gateway.http.post("/capture", json={"format": "png"})).json()
+    listed = (await gateway.http.get("/captures")).json()["captures"][0]
+    small = await gateway.http.get(listed["thumbnail_url"], params={"max_width": 64})
+    assert small.status_code == 200, small.text
+    assert small.headers["content-type"] == "image/jpeg"
+    assert "max-age" in small.headers["cache-control"]
+    with Image.open(io.BytesIO(small.content)) as image:
+        assert image.format == "JPEG"
+        assert image.width == 64 and image.height == round(64 * capture["height"] / capture["width"])
+    default = await gateway.http.get(listed["thumbnail_url"])
+    with Image.open(io.BytesIO(default.content)) as image:
+        assert image.width == DEFAULT_THUMBNAIL_WIDTH_PX
+    assert len(default.content) < capture["size_bytes"]  # never the full image
+    for width in (THUMBNAIL_MIN_WIDTH_PX - 1, THUMBNAIL_MAX_WIDTH_PX + 1):
+        refused = await gateway.http.get(listed["thumbnail_url"], params={"max_width": width})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "max_width"]
+    for target in ("/captures/nope.jpg/thumbnail", "/captures/%2e%2e/thumbnail", "/captures/..%2Fx.jpg/thumbnail"):
+        status, _ = await raw_get(gateway.port, target)
+        assert status == 404, target

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import tifffile
+from PIL import Image
 
 from camera_grpc.device.simulated import read_frame_number
 from tests.gateway.conftest import GatewayFactory, RunningGateway
@@ -81,6 +82,16 @@ async def test_a_recording_is_started_followed_listed_and_downloaded_whole(recor
     assert whole.content == (recorder.service.settings.recordings_path / "rest-1" / entry["name"]).read_bytes()
     numbers = frame_numbers(whole.content)
     assert len(numbers) == FRAMES and numbers == sorted(set(numbers))
+
+    thumbnail = await http.get(str(final["thumbnail_url"]), params={"max_width": 64})
+    assert thumbnail.status_code == 200, thumbnail.text
+    assert thumbnail.headers["content-type"] == "image/jpeg" and "max-age" in thumbnail.headers["cache-control"]
+    assert int(thumbnail.headers["x-frame-number"]) == numbers[0]
+    with Image.open(io.BytesIO(thumbnail.content)) as image:
+        assert (image.format, image.width, image.height) == ("JPEG", 64, 32)  # 256x128, scaled down
+    refused = await http.get(str(final["thumbnail_url"]), params={"max_width": 2000})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "max_width"]
+    assert (await http.get("/recordings/nope/thumbnail")).status_code == 404
 
 
 async def test_range_requests_give_206_and_416_and_resume_a_download(recorder: RunningGateway) -> None:

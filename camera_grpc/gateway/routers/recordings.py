@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from camera_grpc.client import (
+    DEFAULT_THUMBNAIL_WIDTH_PX,
     THUMBNAIL_MAX_WIDTH_PX,
     THUMBNAIL_MIN_WIDTH_PX,
     CameraRpcError,
@@ -46,6 +47,7 @@ from camera_grpc.gateway.recording_schemas import (
     RecordingPage,
     RecordingStart,
 )
+from camera_grpc.gateway.routers.captures import DOWNLOAD_URL_VALID_S, REDIRECT_RESPONSE
 from camera_grpc.gateway.routers.sse import (
     EVENT_STREAM,
     KEEPALIVE,
@@ -75,8 +77,6 @@ ERROR_EVENT = "error"
 MAX_FILENAME_BYTES = 255
 #: How long browsers may keep a thumbnail, seconds (it shows the first frame: it never changes).
 THUMBNAIL_MAX_AGE_S = 3600
-#: How long a pre-signed URL of a redirected download stays valid, seconds.
-DOWNLOAD_URL_VALID_S = 300
 #: Status of a download whose offset the service refused (past the file's end): INVALID_ARGUMENT.
 OFFSET_REFUSED = 422
 #: Hex digits of a file's ETag (128 bits).
@@ -304,7 +304,7 @@ async def _open_download(
     responses={
         200: {"description": "The whole file (Accept-Ranges: bytes; ETag once the recording has ended)"},
         206: {"description": "The range asked for (Content-Range)", "content": {"application/octet-stream": BINARY}},
-        307: {"description": "The file is in the object store: its pre-signed URL is in Location"},
+        307: REDIRECT_RESPONSE,
         416: {"description": "The range is past the end of the file (Content-Range: bytes */size)"},
         **error_responses(404, 409, 422, 500, 501, 503, 504, http_404=NO_FILE),
     },
@@ -392,13 +392,12 @@ async def recording_thumbnail(
     recording_id: RecordingId,
     upstream: UpstreamDep,
     max_width: Annotated[
-        int | None,
-        Query(ge=THUMBNAIL_MIN_WIDTH_PX, le=THUMBNAIL_MAX_WIDTH_PX, description=THUMBNAIL_WIDTH_DESCRIPTION),
-    ] = None,
+        int, Query(ge=THUMBNAIL_MIN_WIDTH_PX, le=THUMBNAIL_MAX_WIDTH_PX, description=THUMBNAIL_WIDTH_DESCRIPTION)
+    ] = DEFAULT_THUMBNAIL_WIDTH_PX,
 ) -> Response:
     """Made once by the service and cached; never the full frame (for a recordings browser)."""
     reply = await upstream.recordings.GetRecordingThumbnail(
-        rpb.GetRecordingThumbnailRequest(name=recording_name(recording_id), max_width=max_width or 0),
+        rpb.GetRecordingThumbnailRequest(name=recording_name(recording_id), max_width=max_width),
         timeout=upstream.timeout_s,
     )
     return Response(
