@@ -17,6 +17,8 @@ const STATE_PREFIX = "recording_state_";
 const RUNNING = "running";
 const FINAL_STATES = new Set(["completed", "stopped", "failed"]);
 const BYTES_PER_MIB = 1024 * 1024;
+/** Events of GET /events after which the browser is loaded again. */
+const RECORDING_EVENTS = new Set(["recording_started", "recording_ended", "recording_failed"]);
 
 const $ = (id) => document.getElementById(id);
 
@@ -216,17 +218,10 @@ export class RecordingsPanel {
     this.setUsable(this.usable);
   }
 
-  /** An event of GET /events: a recording started elsewhere is followed, one that ended shown. */
+  /** An event of GET /events: a recording started elsewhere is followed, one that ended shown (the browser is
+   * loaded again; it follows the running recording, even when the event does not name it). */
   onCameraEvent(event) {
-    if (!event.recording) {
-      return;
-    }
-    if (event.type === "recording_started") {
-      this.api("GET", event.recording).then(
-        (recording) => this.follow(recording),
-        () => null,
-      );
-    } else if (event.type === "recording_ended" || event.type === "recording_failed") {
+    if (RECORDING_EVENTS.has(event.type)) {
       this.load();
     }
   }
@@ -352,8 +347,8 @@ export class RecordingsPanel {
     try {
       await this.api("DELETE", `recordings/${encodeURIComponent(id)}`);
       this.thumbnails.delete(id);
-      this.say("recordings-message", `${id} deleted`, false);
       await this.load();
+      this.say("recordings-message", `${id} deleted`, false);
     } catch (error) {
       if (error.name !== "Unauthorized") {
         this.say("recordings-message", error.message, true);
