@@ -506,6 +506,67 @@ async def test_example_app_serves_the_legacy_api_from_the_packed_package(
         assert refused_stream[0]["data"]["detail"][0]["loc"] == ["query", "maxWidth"]
 
 
+async def test_example_app_records_follows_the_progress_and_downloads_resumably(
+    example: Path, service: RunningService, tmp_path: Path
+) -> None:
+    """The example's recording routes (issue 14) on the packed package: start, progress as Server-Sent Events until
+    the final state, the file whole and from a Range (206, as the file's bytes), an unknown recording 404."""
+    await service.stub.UpdateSettings(
+        pb.UpdateSettingsRequest(
+            settings=pb.CameraSettings(roi=pb.Region(width=256, height=256)),
+            update_mask={"paths": ["roi.width", "roi.height"]},
+        )
+    )
+    log = tmp_path / "example.log"
+    async with example_app(example, service.address, log) as http:
+        started = await http.post("/recordings", json={"id": "nest-example", "frames": 20, "format": "ome-tiff"})
+        assert started.status_code == 201, started.text
+        assert started.json()["state"] == "RECORDING_STATE_RUNNING"
+        assert started.json()["name"] == "recordings/nest-example"
+
+        progress = await first_events(http, "/recordings/nest-example/events", 1000)  # all: it ends at the final state
+        assert [event["type"] for event in progress] == ["message"] * len(progress)
+        assert progress[-1]["data"]["state"] == "RECORDING_STATE_COMPLETED"
+        assert progress[-1]["data"]["framesWritten"] == 20
+
+        recording = (await http.get("/recordings/nest-example")).json()
+        [file] = [entry for entry in recording["files"] if entry["name"].endswith(".ome.tif")]
+        on_disk = (service.settings.recordings_path / "nest-example" / file["name"]).read_bytes()
+        assert file["sizeBytes"] == len(on_disk)
+        url = f"/recordings/nest-example/files/{file['name']}"
+        whole = await http.get(url)
+        assert whole.status_code == 200
+        assert whole.headers["content-type"] == "image/tiff"
+        assert whole.headers["accept-ranges"] == "bytes"
+        assert whole.content == on_disk
+        offset = len(on_disk) // 3
+        resumed = await http.get(url, headers={"Range": f"bytes={offset}-"})
+        assert resumed.status_code == 206, resumed.text
+        assert resumed.headers["content-range"] == f"bytes {offset}-{len(on_disk) - 1}/{len(on_disk)}"
+        assert whole.content[:offset] + resumed.content == on_disk
+        beyond = await http.get(url, headers={"Range": f"bytes={len(on_disk)}-"})
+        assert beyond.status_code == 416
+        assert beyond.headers["content-range"] == f"bytes */{len(on_disk)}"
+
+        missing = await http.get("/recordings/no-such-recording")
+        assert missing.status_code == 404
+        assert missing.json()["code"] == "NOT_FOUND"
+        no_file = await http.get("/recordings/nest-example/files/no-such-file.tif")
+        assert no_file.status_code == 404, no_file.text
+        refused = await first_events(http, "/recordings/no-such-recording/events", 5)
+        assert [event["type"] for event in refused] == ["error"]
+        assert refused[0]["data"]["status"] == 404
+        bad_format = await http.post("/recordings", json={"format": "avi"})
+        assert bad_format.status_code == 422
+        assert bad_format.json()["detail"][0]["loc"] == ["body", "format"]
+
+        listed = (await http.get("/recordings")).json()
+        assert [entry["name"] for entry in listed["recordings"]] == ["recordings/nest-example"]
+        assert (await http.delete("/recordings/nest-example")).status_code == 204
+        assert (await http.get("/recordings/nest-example")).status_code == 404
+        assert not (service.settings.recordings_path / "nest-example").exists()
+
+
 SERVICE_ENV = {**environment(FAST_CAMERA), "REST_ENABLED": "false", "SHUTDOWN_GRACE_S": "1"}
 
 

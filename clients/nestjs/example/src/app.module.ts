@@ -4,6 +4,7 @@ import { APP_FILTER } from "@nestjs/core";
 import { CameraGrpcExceptionFilter, CameraModule } from "@camera-grpc/nestjs";
 
 import { CameraController } from "./camera.controller";
+import { RecordingsController } from "./recordings.controller";
 
 @Module({
   imports: [
@@ -24,7 +25,7 @@ import { CameraController } from "./camera.controller";
       }),
     }),
   ],
-  controllers: [CameraController],
+  controllers: [CameraController, RecordingsController],
   // Every CameraGrpcError a handler throws becomes the REST gateway's answer: 503 while the camera
   // or the service is away, 422 for an invalid value, 504 for a deadline, ... instead of a 500.
   providers: [{ provide: APP_FILTER, useClass: CameraGrpcExceptionFilter }],

@@ -85,14 +85,14 @@ export function toSavedCapture(message: CaptureResult): SavedCapture {
   };
 }
 
-interface Issue {
+export interface Issue {
   type: string;
   loc: Array<string | number>;
   msg: string;
 }
 
 /** A JSON body's fields, checked as the REST gateway does (strict types, no unknown fields), else 422. */
-function body(value: unknown, allowed: readonly string[]): Record<string, unknown> {
+export function body(value: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (value === undefined || value === null) {
     return {};
   }
@@ -108,7 +108,7 @@ function body(value: unknown, allowed: readonly string[]): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-function number(fields: Record<string, unknown>, name: string): number | undefined {
+export function number(fields: Record<string, unknown>, name: string): number | undefined {
   const value = fields[name];
   if (value === undefined || value === null) {
     return undefined;
@@ -119,7 +119,7 @@ function number(fields: Record<string, unknown>, name: string): number | undefin
   return value;
 }
 
-function invalid(detail: Issue[]): UnprocessableEntityException {
+export function invalid(detail: Issue[]): UnprocessableEntityException {
   return new UnprocessableEntityException({ detail });
 }
 
