@@ -20,11 +20,19 @@ Every writer is used by exactly one thread (the recording's writer thread, see
   (stored as the grey mosaic; the phase is in the sidecar) and RGB.
   After a write error (a full disk) :meth:`OmeTiffWriter.abort` cuts the file back to its last
   complete page and ends the IFD chain there, so the file stays readable.
-* **OME-Zarr** (:class:`OmeZarrWriter`, zarr 3 writing Zarr format 2 with OME-NGFF 0.4 metadata, the
-  version most readers take): an array ``0`` of shape (t, y, x) or (t, c, y, x) for RGB, one
-  uncompressed chunk per frame. For each frame the array is first resized (zarr writes metadata
-  atomically) and then the chunk written (also atomically), so the store is always readable; a kill
-  between the two leaves one last frame of zeros (the sidecar's frame log says which frames exist).
+* **OME-Zarr** (:class:`OmeZarrWriter`, Zarr format 2 with OME-NGFF 0.4 metadata, the version most
+  readers take): an array ``0`` of shape (t, y, x) or (t, c, y, x) for RGB, one uncompressed chunk per
+  frame (chunk keys ``t.0.0``: one folder for all). zarr creates the group and the array; each frame's
+  chunk is then written by the writer itself, as the format defines it (the raw little-endian samples in C
+  order, no compressor, no filter), with one ``write`` of the frame's buffer (no copy, no compression
+  check, none of zarr's per-call machinery: measured 11.6 ms per 5 MP frame through zarr, 3 ms this way),
+  and *then* the array's ``.zarray`` grows by one frame. That file is rewritten in place with one
+  ``pwrite`` at offset 0 of a fixed length (the JSON padded with spaces to :data:`ZARRAY_PADDED_BYTES`, one
+  disk sector, which JSON readers ignore): no truncation and no rename (a rename over the old file cost
+  2.5 ms per frame on ext4, which flushes a file renamed over another), so the file is always one whole
+  document. The store is always readable and shows exactly the frames whose chunk is complete: a kill
+  between the two leaves a chunk beyond the shape that no reader sees (the frame log, written after, does
+  not list it either).
 * **MP4** (:class:`Mp4Writer`, PyAV/libx264): H.264 in ``yuv420p`` (browser-playable), frames scaled
   to at most ``max_width`` (even sizes), Bayer demosaiced to colour, mono as grey, 16-bit reduced to
   its top 8 significant bits (:mod:`camera_grpc.core.imaging`). Fragmented MP4 (``empty_moov``,
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import json
 import logging
 import os
@@ -82,6 +91,11 @@ MP4_DECODED_BIT_DEPTH = 8
 MP4_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 #: Name of the one array of an OME-Zarr recording (the full-resolution level).
 ZARR_ARRAY = "0"
+#: The Zarr v2 array metadata file.
+ZARRAY_NAME = ".zarray"
+#: Length the .zarray is padded to (with spaces) so each frame's rewrite in place is one write of the same size:
+#: one disk sector, bytes.
+ZARRAY_PADDED_BYTES = 512
 #: OME-NGFF version of the metadata written.
 NGFF_VERSION = "0.4"
 
@@ -365,7 +379,11 @@ class OmeZarrWriter(FrameWriter):
     def __init__(self, path: Path, *, name: str = "") -> None:
         self.path = path
         self._name = name or path.name
-        self._array: Any = None
+        self._array_path = path / ZARR_ARRAY
+        self._zarray: dict[str, Any] = {}  #: the array's metadata (.zarray), its shape grown per frame
+        self._zarray_fd = -1  #: the .zarray, open for its rewrites in place
+        self._dtype = np.dtype(np.uint8)
+        self._chunk_suffix = ""  #: the chunk key after the frame index (".0.0", ".0.0.0" for RGB)
         self._first: _FirstFrame | None = None
         self._count = 0
         self._chunk_bytes = 0
@@ -380,9 +398,20 @@ class OmeZarrWriter(FrameWriter):
             self._first.check(frame)
         if pixels.ndim == 3:
             pixels = np.moveaxis(pixels, -1, 0)  # (y, x, c) -> (c, y, x): NGFF puts channels before space
-        self._array.resize((self._count + 1, *self._array.shape[1:]))
-        self._array[self._count] = pixels
+        chunk = np.ascontiguousarray(pixels, dtype=self._dtype)  # no copy for a contiguous frame
+        _write_file(self._array_path / f"{self._count}{self._chunk_suffix}", memoryview(chunk).cast("B"))
         self._count += 1
+        self._write_zarray()
+
+    def _write_zarray(self) -> None:
+        """The array's metadata with the current frame count, over the old in one write of the same length."""
+        self._zarray["shape"][0] = self._count
+        document = json.dumps(self._zarray).encode()
+        if len(document) > ZARRAY_PADDED_BYTES:
+            raise RuntimeError(f"the array's metadata is longer than {ZARRAY_PADDED_BYTES} bytes: {document!r}")
+        padded = document.ljust(ZARRAY_PADDED_BYTES)
+        if os.pwrite(self._zarray_fd, padded, 0) != len(padded):
+            raise OSError(errno.ENOSPC, "short write of the array's metadata", str(self._array_path / ZARRAY_NAME))
 
     def _create(self, frame: Frame) -> None:
         pixels = frame.pixels
@@ -409,18 +438,27 @@ class OmeZarrWriter(FrameWriter):
             "bayer_phase": frame.pixel_format.bayer_phase,
             "frame_log": "frames.jsonl in the recording's folder (one line per frame, in order)",
         }
-        self._array = group.create_array(
+        group.create_array(
             ZARR_ARRAY,
             shape=shape,
             chunks=(1, *shape[1:]),
-            dtype=pixels.dtype,
+            dtype=pixels.dtype.newbyteorder("<"),
             compressors=None,
+            filters=None,
             fill_value=0,
-            chunk_key_encoding={"name": "v2", "separator": "/"},
-            # every frame gets its chunk, a black one too: zarr otherwise compares each chunk with the fill
-            # value first (measured: 34 ms instead of 5.5 ms per 2448x2048 frame)
-            config={"write_empty_chunks": True},
+            order="C",
+            chunk_key_encoding={"name": "v2", "separator": "."},
         )
+        self._zarray = json.loads((self._array_path / ZARRAY_NAME).read_bytes())
+        if self._zarray.get("compressor") is not None or self._zarray.get("filters") or self._zarray["order"] != "C":
+            raise RuntimeError(f"zarr made an array this writer cannot append to: {self._zarray}")
+        self._dtype = np.dtype(self._zarray["dtype"])
+        self._chunk_suffix = ".0" * (len(shape) - 1)
+        # The padded version, replaced atomically once; from then on rewritten in place.
+        padded = self._array_path / (ZARRAY_NAME + ".padded")
+        _write_file(padded, json.dumps(self._zarray).encode().ljust(ZARRAY_PADDED_BYTES))
+        os.replace(padded, self._array_path / ZARRAY_NAME)
+        self._zarray_fd = os.open(self._array_path / ZARRAY_NAME, os.O_WRONLY | os.O_CLOEXEC)
         self._chunk_bytes = pixels.nbytes
         self._metadata_bytes = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
@@ -431,7 +469,10 @@ class OmeZarrWriter(FrameWriter):
         return (WrittenFile(self.path, self._metadata_bytes + self._count * self._chunk_bytes),)
 
     def close(self) -> None:
-        """Nothing to finish: the store is complete after every frame."""
+        """Nothing to finish (the store is complete after every frame) but closing the metadata file. Idempotent."""
+        if self._zarray_fd >= 0:
+            os.close(self._zarray_fd)
+            self._zarray_fd = -1
 
 
 class Mp4Writer(FrameWriter):
@@ -560,6 +601,21 @@ def make_writer(
         return Mp4Writer(path, max_width=max_width)
 
     return SplitWriter(make_part, frames_per_file)
+
+
+def _write_file(path: Path, data: memoryview | bytes) -> None:
+    """Create (or truncate) ``path`` with ``data``, in as few ``write`` calls as the kernel takes (one, as a
+    rule); OSError (ENOSPC...) as the kernel reports it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if not written:
+                raise OSError(errno.ENOSPC, "no space left (short write)", str(path))
+            view = view[written:]
+    finally:
+        os.close(fd)
 
 
 def read_first_frame(path: Path, recording_format: RecordingFormat) -> np.ndarray | None:

@@ -36,7 +36,14 @@ from camera_grpc.core.recording_store import (
     StorageState,
     read_frame_log,
 )
-from camera_grpc.core.recording_writers import FRAME_METADATA_TAG, FrameWriter, RecordingFormat, make_writer
+from camera_grpc.core.recording_writers import (
+    FRAME_METADATA_TAG,
+    ZARRAY_NAME,
+    ZARRAY_PADDED_BYTES,
+    FrameWriter,
+    RecordingFormat,
+    make_writer,
+)
 from camera_grpc.device.base import Frame
 from camera_grpc.device.settings import ImageGeometry
 from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
@@ -643,3 +650,18 @@ async def test_a_recording_publishes_started_then_ended_naming_it_and_a_failure_
         (EventType.RECORDING_FAILED, "recordings/cut", 0),
     ]
     assert events[3].message == "camera disconnected"
+
+
+def test_an_ome_zarr_store_shows_exactly_the_frames_written_after_each_one(tmp_path: Path) -> None:
+    """Each frame's chunk is complete before the array's shape includes it; the metadata keeps one length."""
+    writer = make_writer(RecordingFormat.OME_ZARR, tmp_path, "each", frames_per_file=0, estimated_file_bytes=None)
+    frames = [made_frame(number, PixelFormat.MONO16, 12) for number in range(3)]
+    store = tmp_path / "each.ome.zarr"
+    for count, frame in enumerate(frames, start=1):
+        writer.write(frame)
+        array = zarr.open_group(str(store), mode="r")["0"]
+        assert array.shape[0] == count
+        np.testing.assert_array_equal(array[count - 1], frame.pixels)
+        assert (store / "0" / ZARRAY_NAME).stat().st_size == ZARRAY_PADDED_BYTES
+    writer.close()
+    writer.close()
