@@ -19,7 +19,7 @@ from camera_grpc.device.settings import GEOMETRY_FIELDS
 from camera_grpc.gateway.routers.viewer import STATIC_PACKAGE
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import RunningGateway
-from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, open_viewer  # noqa: F401 (fixture)
+from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, offers, open_viewer  # noqa: F401 (fixture)
 
 STATIC = Path(__file__).resolve().parents[2].joinpath(*STATIC_PACKAGE[0].split("."), STATIC_PACKAGE[1])
 #: Camera steps one arrow key press moves or resizes the region by (roi-tool.js KEY_STEPS).
@@ -205,3 +205,70 @@ async def region_offered(page: Page) -> dict[str, int]:
     assert data is not None
     region: dict[str, int] = json.loads(data)
     return region
+
+
+#: JavaScript: the histogram canvas's lit columns: their count and their centre (pixels from the left).
+HISTOGRAM_DRAWN = """() => {
+  const canvas = document.getElementById('histogram');
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let weight = 0, moment = 0, checksum = 0;
+  for (let x = 0; x < canvas.width; x++) {
+    let lit = 0;
+    for (let y = 0; y < canvas.height; y++) if (data[(y * canvas.width + x) * 4 + 3] > 0) lit++;
+    weight += lit; moment += lit * x; checksum = (checksum * 31 + lit) % 1000000007;
+  }
+  return { lit: weight, centre: weight ? moment / weight : -1, checksum };
+}"""
+
+
+async def shown_mean(page: Page) -> float:
+    """The mean the page shows (a mono camera: one number)."""
+    return float(await page.text_content("#stat-mean") or "nan")
+
+
+async def test_the_histogram_and_statistics_follow_the_camera_as_exposure_changes(
+    gateway: RunningGateway,
+    browser: Browser,  # noqa: F811
+) -> None:
+    if not await offers(gateway, "/stream/stats"):
+        pytest.skip("this gateway has no /stream/stats yet (the page says so)")
+    await gateway.http.put("/settings", json={"exposure": 5.0})
+    page = await open_viewer(browser, gateway)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.wait_for_selector("#statistics[data-state='live']")
+    dark_mean = await shown_mean(page)
+    dark = await page.evaluate(HISTOGRAM_DRAWN)
+    assert dark["lit"] > 0
+    assert (await page.text_content("#statistics-detail") or "").startswith("8-bit, mono")
+
+    # Brighter: the mean the page shows rises with the exposure, and the histogram moves right.
+    await page.fill("#exposure", "50")
+    await page.click("#apply")
+    await page.wait_for_function(
+        f"() => Number(document.getElementById('stat-mean').textContent) > 4 * {dark_mean}", polling=100
+    )
+    bright = await page.evaluate(HISTOGRAM_DRAWN)
+    assert bright["centre"] > dark["centre"] + 50
+    assert float(await page.text_content("#focus-score") or "nan") > 0
+
+    # Log and linear are two drawings of the same counts.
+    await page.uncheck("#histogram-log")
+    linear = await page.evaluate(HISTOGRAM_DRAWN)
+    await page.check("#histogram-log")
+    assert linear["checksum"] != (await page.evaluate(HISTOGRAM_DRAWN))["checksum"]
+
+    # Over-exposed: a saturated fraction is shown, and the overlay marks clipped preview pixels.
+    await page.fill("#exposure", "150")
+    await page.click("#apply")
+    await page.wait_for_function("() => parseFloat(document.getElementById('stat-saturated').textContent) > 1")
+    assert (await page.text_content("#stat-max")) == "255"
+    await page.check("#clipped-overlay")
+    await page.wait_for_function("() => Number(document.getElementById('clipped').dataset.count) > 0")
+    # The focus history has a point per statistics event, up to its length.
+    await page.wait_for_function("() => document.getElementById('statistics').dataset.frame !== ''")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-statistics.png"), full_page=True)
+    assert errors == []
+    assert await csp_violations(page) == []
+    await page.close()
