@@ -47,6 +47,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/captures/{filename}"): Role.VIEWER,
     ("GET", "/captures/{filename}/thumbnail"): Role.VIEWER,
     ("GET", "/stream.mjpg"): Role.VIEWER,
+    ("GET", "/stream/stats"): Role.VIEWER,
     ("GET", "/metrics"): Role.VIEWER,
     ("PUT", "/settings"): Role.OPERATOR,
     ("POST", "/capture"): Role.OPERATOR,

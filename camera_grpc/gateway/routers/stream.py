@@ -1,4 +1,6 @@
-"""``GET /stream.mjpg``: the live view as multipart MJPEG, fed by the Frames RPC.
+"""``GET /stream.mjpg``: the live view as multipart MJPEG, fed by the Frames RPC; ``GET /stream/stats``: the live
+frames' statistics (issue 17) as Server-Sent Events, from a Frames subscription without pixels
+(FRAME_ENCODING_NONE) that asks for statistics.
 
 Works in an ``<img>`` tag. Each HTTP client is one Frames subscriber (JPEG,
 DELIVERY_POLICY_LATEST). A slow client skips frames, but it can lag: LATEST
@@ -35,10 +37,20 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
+from camera_grpc.client import CameraRpcError
 from camera_grpc.formats import JPEG_QUALITY_MAX, JPEG_QUALITY_MIN
 from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
-from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses
-from camera_grpc.gateway.routers.sse import end_call, ended_at_once, opened
+from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses, rpc_error_response
+from camera_grpc.gateway.recording_schemas import FrameStatistics
+from camera_grpc.gateway.routers.sse import (
+    EVENT_STREAM,
+    KEEPALIVE,
+    end_call,
+    ended_at_once,
+    event_stream,
+    opened,
+    with_keepalives,
+)
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -47,6 +59,15 @@ router = APIRouter(tags=["stream"])
 
 BOUNDARY = "frame"
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+#: Statistics events per second unless a client asks otherwise (enough for a histogram and a focus plot).
+DEFAULT_STATS_FPS = 5.0
+#: Most statistics events per second a client may ask for.
+MAX_STATS_FPS = 100.0
+#: Most histogram bins per channel (FrameStatisticsOptions; also at most 2^bit_depth, which the service checks).
+MAX_HISTOGRAM_BINS = 4096
+#: SSE event name of one frame's statistics, and of a failure after the stream started.
+STATS_EVENT = "statistics"
+ERROR_EVENT = "error"
 
 
 class StreamSlot:
@@ -169,3 +190,72 @@ async def stream(
         headers={"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"},
         background=BackgroundTask(end_call, call, slot),  # runs when the client disconnects, too
     )
+
+
+def stats_event(frame: pb.FramesResponse) -> bytes:
+    """One SSE event: the frame's statistics as JSON, its frame number as the id."""
+    data = FrameStatistics.from_proto(frame).model_dump_json()
+    return f"event: {STATS_EVENT}\nid: {frame.frame_number}\ndata: {data}\n\n".encode()
+
+
+async def _statistics(
+    call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse, slot: StreamSlot
+) -> AsyncIterator[bytes]:
+    try:
+        yield stats_event(first)
+        async for message in with_keepalives(call):
+            yield KEEPALIVE if message is None else stats_event(message)  # type: ignore[arg-type]
+    except grpc.aio.AioRpcError as exc:
+        log.info("statistics stream ended by the camera service: %s", exc.code().name)
+        failure = rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
+        yield f"event: {ERROR_EVENT}\ndata: {bytes(failure.body).decode()}\n\n".encode()
+    finally:
+        end_call(call, slot)
+
+
+@router.get(
+    "/stream/stats",
+    summary="Live frame statistics (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "An endless text/event-stream: one `statistics` event per frame (at most max_fps), `id:` "
+            "its frame number, data the JSON of FrameStatistics (histogram, min, max, mean and saturated fraction "
+            "per channel, focus score) computed by the service from the raw pixels",
+            "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+        },
+        **error_responses(422, 429, 500, 501, 503, 504),
+    },
+)
+async def stream_statistics(
+    upstream: UpstreamDep,
+    slots: Annotated[StreamSlots, Depends(get_stream_slots)],
+    client: ClientDep,
+    max_fps: Annotated[
+        float, Query(gt=0, le=MAX_STATS_FPS, allow_inf_nan=False, description="Most events per second")
+    ] = DEFAULT_STATS_FPS,
+    histogram_bins: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_HISTOGRAM_BINS,
+            description="Histogram bins per channel (at most 2^bit_depth); default: the service's 256",
+        ),
+    ] = None,
+) -> Response:
+    """For an ``EventSource("/stream/stats?max_fps=5")`` next to the live view: the statistics of the newest frame,
+    no pixels. Counts as a live stream (the limits of /stream.mjpg); closing it ends the subscription."""
+    request = pb.FramesRequest(
+        encoding=pb.FRAME_ENCODING_NONE,
+        policy=pb.DELIVERY_POLICY_LATEST,
+        max_fps=max_fps,
+        statistics=pb.FrameStatisticsOptions(histogram_bins=histogram_bins or 0),
+    )
+    slot = slots.take(client)
+    call = upstream.camera.Frames(request)
+    first, failed = await opened(call, slot, upstream, call.read())
+    if failed is not None:
+        return failed
+    if not isinstance(first, pb.FramesResponse):  # ended at once, without an error
+        return ended_at_once(call, slot)
+    return event_stream(_statistics(call, first, slot), call, slot)
