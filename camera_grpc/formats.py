@@ -134,6 +134,7 @@ class Encoding(enum.Enum):
     RAW = "raw"
     JPEG = "jpeg"
     PNG = "png"
+    NONE = "none"  #: no image data: the frame's metadata (and statistics) only
 
     @property
     def proto(self) -> int:

@@ -40,8 +40,12 @@ so frames of a new geometry are budgeted as they are.
 
 Frames are encoded lazily, off the event loop, once per distinct
 (encoding, quality, max_width): subscribers that want the same rendition of
-the same frame share one encode. Acquisition starts with the first subscriber
-and stops ``linger_s`` after the last one leaves.
+the same frame share one encode. Statistics (:mod:`camera_grpc.core.statistics`)
+are computed the same way, on the same executor, once per frame and distinct
+number of histogram bins, for the subscribers that asked (``histogram_bins``),
+at the same time as the frame's encode. Encoding NONE sends no image data
+(statistics-only subscribers): nothing is encoded. Acquisition starts with the
+first subscriber and stops ``linger_s`` after the last one leaves.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ import numpy as np
 from camera_grpc.core import imaging
 from camera_grpc.core.memory import release_free_memory
 from camera_grpc.core.metrics import ServiceMetrics
+from camera_grpc.core.statistics import FrameStatistics, frame_statistics
 from camera_grpc.device.base import Frame
 from camera_grpc.device.worker import CameraState, CameraWorker
 from camera_grpc.errors import (
@@ -96,6 +101,9 @@ class StreamOptions:
     max_frames: int | None = None
     policy: Policy = Policy.LATEST
     queue_depth: int = 8
+    #: Histogram bins of the statistics each delivery carries (validated: core.statistics.histogram_bins);
+    #: None: no statistics.
+    histogram_bins: int | None = None
 
     @property
     def rendition(self) -> tuple[Encoding, int, int | None]:
@@ -120,6 +128,7 @@ class Delivery:
     encoded: EncodedFrame
     sequence_number: int
     missed_frames: int
+    statistics: FrameStatistics | None = None  #: when the subscriber asked for them
 
 
 @dataclass(eq=False)
@@ -130,6 +139,8 @@ class _Entry:
     #: Position on the hub's production count (see the module docstring, "Acquisition runs").
     produced: int
     renditions: dict[tuple[Encoding, int, int | None], asyncio.Future[EncodedFrame]] = field(default_factory=dict)
+    #: The frame's statistics by histogram bins (computed once for every subscriber asking for those bins).
+    statistics: dict[int, asyncio.Future[FrameStatistics]] = field(default_factory=dict)
     #: Subscriptions whose buffer holds this entry now.
     holders: set[Subscription] = field(default_factory=set)
 
@@ -221,7 +232,12 @@ class Subscription:
                 raise self._ended
             entry = self._buffer.popleft()
             self._release(entry)
-            encoded = await self._hub.encoded(entry, self.options)
+            # Both started before either is awaited: the encode and the statistics run side by side.
+            rendition = self._hub._rendition(entry, self.options)
+            bins = self.options.histogram_bins
+            computing = self._hub._statistics(entry, bins) if bins is not None else None
+            encoded = await asyncio.shield(rendition)
+            statistics = await asyncio.shield(computing) if computing is not None else None
             if self._ended is not None:
                 raise self._ended
             produced = entry.produced
@@ -229,10 +245,10 @@ class Subscription:
             self._last_accounted = max(produced, self._last_accounted or 0)
             self.sequence_number += 1
             self.delivered += 1
-            yield Delivery(entry.frame, encoded, self.sequence_number, missed)
+            yield Delivery(entry.frame, encoded, self.sequence_number, missed, statistics)
             # Not kept while waiting for the next frame: a subscriber with a low max_fps would pin a frame
             # (megabytes, outside every budget) for as long as it waits.
-            del entry, encoded
+            del entry, encoded, rendition, computing
 
 
 class FrameHub:
@@ -273,6 +289,7 @@ class FrameHub:
         self._linger_task: asyncio.Task[None] | None = None
         self._closed = False
         self.encode_count = 0  #: renditions encoded (event loop)
+        self.statistics_count = 0  #: frame statistics computed (event loop)
         self._metrics = metrics
         #: The last frame dispatched in this run of acquisition (None: a new run begins with the next frame)
         #: and its position on the production count (event loop; see "Acquisition runs").
@@ -364,11 +381,15 @@ class FrameHub:
 
     async def encoded(self, entry: _Entry, options: StreamOptions) -> EncodedFrame:
         """The frame in the subscriber's rendition, encoded once per rendition."""
+        return await asyncio.shield(self._rendition(entry, options))
+
+    def _rendition(self, entry: _Entry, options: StreamOptions) -> asyncio.Future[EncodedFrame]:
+        """The future of the frame in the subscriber's rendition, started on the executor at the first ask."""
         key = options.rendition
         future = entry.renditions.get(key)
         if future is None:
             self.encode_count += 1
-            if _is_view(entry.frame, options):  # no work to speak of: skip the trip to the executor
+            if _is_immediate(entry.frame, options):  # no work to speak of: skip the trip to the executor
                 future = self._loop.create_future()
                 future.set_result(_encode(entry.frame, options))
             else:
@@ -376,7 +397,22 @@ class FrameHub:
                     self._loop.run_in_executor(self._executor, _encode, entry.frame, options)
                 )
             entry.renditions[key] = future
-        return await asyncio.shield(future)
+        return future
+
+    def _statistics(self, entry: _Entry, bins: int) -> asyncio.Future[FrameStatistics]:
+        """The future of the frame's statistics with ``bins`` bins, started on the executor at the first ask."""
+        frame = entry.frame
+        bins = min(bins, 1 << frame.bit_depth)  # as frame_statistics clamps them: one computation per result
+        future = entry.statistics.get(bins)
+        if future is None:
+            self.statistics_count += 1
+            future = asyncio.ensure_future(
+                self._loop.run_in_executor(
+                    self._executor, frame_statistics, frame.pixels, frame.pixel_format, frame.bit_depth, bins
+                )
+            )
+            entry.statistics[bins] = future
+        return future
 
     def publish(self, frame: Frame) -> None:
         """Frame listener for the camera thread: hands the frame to the event loop, never blocks."""
@@ -489,8 +525,10 @@ def _geometry(frame: Frame) -> tuple[tuple[int, ...], object, int]:
     return (frame.pixels.shape, frame.pixel_format, frame.bit_depth)
 
 
-def _is_view(frame: Frame, options: StreamOptions) -> bool:
-    """Whether the rendition is the frame's own (little-endian, contiguous) pixels, as a view."""
+def _is_immediate(frame: Frame, options: StreamOptions) -> bool:
+    """Whether the rendition is no data, or the frame's own (little-endian, contiguous) pixels as a view."""
+    if options.encoding is Encoding.NONE:
+        return True
     pixels = frame.pixels
     return (
         options.encoding is Encoding.RAW
@@ -502,7 +540,9 @@ def _is_view(frame: Frame, options: StreamOptions) -> bool:
 
 
 def _encode(frame: Frame, options: StreamOptions) -> EncodedFrame:
-    """Render a frame for streaming (executor thread)."""
+    """Render a frame for streaming (executor thread, or the event loop when it is immediate)."""
+    if options.encoding is Encoding.NONE:
+        return EncodedFrame(b"", frame.width, frame.height)
     if options.encoding is Encoding.RAW:
         pixels = frame.pixels
         if options.max_width and frame.width > options.max_width:

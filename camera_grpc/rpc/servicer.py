@@ -16,6 +16,7 @@ import grpc
 
 from camera_grpc.contract import CAMERA_SERVICE
 from camera_grpc.core.controller import CameraController
+from camera_grpc.core.statistics import histogram_bins
 from camera_grpc.core.storage import CaptureRecord, FrameMetadata
 from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
 from camera_grpc.core.thumbnails import (
@@ -48,7 +49,7 @@ from camera_grpc.rpc.settings_wire import (
     timestamp,
     update_from_request,
 )
-from camera_grpc.rpc.wire import FRAMES_DATA_FIELD, serialize, with_bytes_field
+from camera_grpc.rpc.wire import FRAMES_DATA_FIELD, serialize, statistics_to_proto, with_bytes_field
 
 POLICIES: dict[int, Policy] = {
     pb.DELIVERY_POLICY_UNSPECIFIED: Policy.LATEST,
@@ -220,7 +221,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
         )
 
     async def Frames(self, request: pb.FramesRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        options = self._stream_options(request)
+        options = await self._stream_options(request)
         async with self._frames.subscribe(options, peer=context.peer()) as subscription:
             async for delivery in subscription:
                 message = _frames_message(delivery, options)
@@ -236,7 +237,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
         first = await anext(aiter(requests), None)
         if first is None:
             return
-        options = self._stream_options(first.subscription)
+        options = await self._stream_options(first.subscription)
         credits = Credits(first.credits)
         granting = asyncio.ensure_future(credits.add_from(requests))
         try:
@@ -280,7 +281,10 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
         del data  # not kept while the response is sent
         return pb.GetCaptureResponse(capture=summary, content_type=THUMBNAIL_CONTENT_TYPE, data=thumbnail)
 
-    def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
+    async def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
+        bins = None
+        if request.HasField("statistics"):  # the bins' limit is the camera's bit depth now
+            bins = histogram_bins(request.statistics.histogram_bins, (await self._camera.get_settings()).bit_depth)
         quality = request.quality if request.HasField("quality") else self._camera.default_quality
         if not JPEG_QUALITY_MIN <= quality <= JPEG_QUALITY_MAX:
             raise InvalidArgumentError("quality", quality, minimum=JPEG_QUALITY_MIN, maximum=JPEG_QUALITY_MAX)
@@ -297,6 +301,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
             max_frames=request.max_frames or None,
             policy=_enum_value(POLICIES, request.policy, "policy"),
             queue_depth=depth,
+            histogram_bins=bins,
         )
 
 
@@ -348,6 +353,7 @@ def _frames_message(delivery: Delivery, options: StreamOptions, wrap_field: int 
         exposure_ms=frame.exposure_ms,
         gain_db=frame.gain_db,
         metadata=frame_metadata_to_proto(FrameMetadata.of(frame)),
+        statistics=statistics_to_proto(delivery.statistics) if delivery.statistics is not None else None,
     )
     return with_bytes_field(fields, FRAMES_DATA_FIELD, delivery.encoded.data, wrap_field=wrap_field)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
+from camera_grpc.core.statistics import FrameStatistics
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
 #: FramesResponse.data: appended to each message already serialized (see with_bytes_field).
@@ -47,3 +48,23 @@ def _tag(field_number: int) -> bytes:
 def serialize(response: Message | bytes) -> bytes:
     """Response serializer that passes already-serialized messages through."""
     return response if isinstance(response, bytes) else response.SerializeToString()
+
+
+def statistics_to_proto(statistics: FrameStatistics) -> pb.FrameStatistics:
+    """``camera.v1.FrameStatistics`` of a frame's statistics."""
+    return pb.FrameStatistics(
+        channels=[
+            pb.ChannelStatistics(
+                channel=channel.channel,
+                histogram=channel.histogram.tolist(),
+                min=channel.minimum,
+                max=channel.maximum,
+                mean=channel.mean,
+                saturated_fraction=channel.saturated_fraction,
+            )
+            for channel in statistics.channels
+        ],
+        focus_score=statistics.focus_score,
+        subsample_step=statistics.subsample_step,
+        bit_depth=statistics.bit_depth,
+    )

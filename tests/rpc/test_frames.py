@@ -483,3 +483,101 @@ async def test_a_colour_camera_streams_raw_as_the_mosaic_and_jpeg_png_in_colour(
     # a raw preview stays a mosaic of the same phase: even size, one sample per pixel
     (small,) = [m async for m in service.stub.Frames(pb.FramesRequest(max_width=101, max_frames=1))]
     assert (small.width, small.height, len(small.data)) == (100, 76, 100 * 76)
+
+
+# -- statistics (issue 17) -------------------------------------------------------------------------------------
+
+
+def with_statistics(bins: int = 0, **fields: object) -> pb.FramesRequest:
+    return pb.FramesRequest(statistics=pb.FrameStatisticsOptions(histogram_bins=bins), **fields)  # type: ignore[arg-type]
+
+
+async def test_statistics_describe_the_raw_frame_they_came_with(small: RunningService) -> None:
+    (message,) = [m async for m in small.stub.Frames(with_statistics(64, max_frames=1))]
+    pixels = np.frombuffer(message.data, np.uint8).reshape(240, 320)  # 76,800 pixels: all counted (step 1)
+    stats = message.statistics
+    (mono,) = stats.channels
+    assert (mono.channel, stats.subsample_step, stats.bit_depth) == ("mono", 1, 8)
+    assert sum(mono.histogram) == pixels.size and len(mono.histogram) == 64
+    assert list(mono.histogram) == np.bincount(pixels.ravel() // 4, minlength=64).tolist()
+    assert (mono.min, mono.max) == (pixels.min(), pixels.max())
+    assert mono.mean == pytest.approx(pixels.mean())
+    assert mono.saturated_fraction == pytest.approx(np.mean(pixels == 255))
+    laplacian = cv2.Laplacian(pixels.astype(np.float64), cv2.CV_64F)
+    assert stats.focus_score == pytest.approx(laplacian.var(), rel=1e-4) and stats.focus_score > 0
+
+
+async def test_a_large_frame_is_counted_on_a_grid_and_the_histogram_sums_to_its_samples(
+    service: RunningService,
+) -> None:
+    request = with_statistics(encoding=pb.FRAME_ENCODING_NONE, max_frames=1)
+    (message,) = [m async for m in service.stub.Frames(request)]  # 2448x2048
+    step = message.statistics.subsample_step
+    assert step > 1 and message.data == b"" and (message.width, message.height) == (2448, 2048)
+    (mono,) = message.statistics.channels
+    assert sum(mono.histogram) == -(-2448 // step) * -(-2048 // step) and len(mono.histogram) == 256
+
+
+async def test_saturated_fraction_rises_with_exposure_and_none_sends_no_data(small: RunningService) -> None:
+    call = small.stub.Frames(with_statistics(encoding=pb.FRAME_ENCODING_NONE, policy=QUEUE, queue_depth=64))
+    dim = await read_until(call, lambda m: m.exposure_ms == pytest.approx(1.0))
+    await small.stub.UpdateSettings(update(exposure_ms=150.0))  # 1.5x the scene's designed full scale
+    bright = await read_until(call, lambda m: m.exposure_ms == pytest.approx(150.0))
+    call.cancel()
+    assert all(m.data == b"" and m.encoding == pb.FRAME_ENCODING_NONE for m in [*dim, *bright])
+    assert (bright[-1].width, bright[-1].height) == (320, 240)
+    before, after = dim[-1].statistics.channels[0], bright[-1].statistics.channels[0]
+    assert after.saturated_fraction > 0.2 > 0.01 > before.saturated_fraction
+    assert after.mean > 10 * before.mean and after.max == 255
+
+
+async def test_a_colour_camera_has_red_green_and_blue_statistics(start_service: ServiceFactory) -> None:
+    service = await start_service(**{**SMALL_CAMERA, "simulated_color": True})
+    request = with_statistics(16, encoding=pb.FRAME_ENCODING_NONE, max_frames=1)
+    (message,) = [m async for m in service.stub.Frames(request)]
+    channels = {channel.channel: channel for channel in message.statistics.channels}
+    assert list(channels) == ["red", "green", "blue"]
+    samples = [sum(channel.histogram) for channel in channels.values()]
+    assert samples == [160 * 120, 2 * 160 * 120, 160 * 120]  # each colour at its own sites of the mosaic
+
+
+async def test_subscribers_asking_for_the_same_bins_share_one_computation(small: RunningService) -> None:
+    hub = small.runtime.frames
+    request = with_statistics(32, encoding=pb.FRAME_ENCODING_NONE, policy=QUEUE, queue_depth=64, max_frames=8)
+    before = hub.statistics_count
+    results = await asyncio.gather(*(collect(small.stub.Frames(request)) for _ in range(3)))
+    delivered = {m.frame_number for messages in results for m in messages}
+    assert all(
+        len(messages) == 8 and all(len(m.statistics.channels[0].histogram) == 32 for m in messages)
+        for messages in results
+    )
+    assert hub.statistics_count - before == len(delivered)  # not 3x: once per frame
+    by_frame = {}
+    for message in (m for messages in results for m in messages):  # and all got the same result
+        assert by_frame.setdefault(message.frame_number, message.statistics) == message.statistics
+    plain = [m async for m in small.stub.Frames(pb.FramesRequest(max_frames=2))]
+    assert not any(m.HasField("statistics") for m in plain)  # only those who asked
+
+
+async def test_live_frames_carry_statistics_too(small: RunningService) -> None:
+    call = small.stub.LiveFrames()
+    await call.write(
+        pb.LiveFramesRequest(subscription=with_statistics(128, encoding=pb.FRAME_ENCODING_NONE), credits=1)
+    )
+    frame = (await call.read()).frame
+    call.cancel()
+    assert frame.data == b"" and sum(frame.statistics.channels[0].histogram) == 320 * 240
+    assert len(frame.statistics.channels[0].histogram) == 128
+
+
+@pytest.mark.parametrize(("bins", "most"), [(257, 256), (4097, 256)])
+async def test_histogram_bins_beyond_the_bit_depth_or_4096_are_refused(
+    small: RunningService, bins: int, most: int
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in small.stub.Frames(with_statistics(bins)):
+            pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "statistics.histogram_bins" in caught.value.details()
+    assert f"between 1 and {most} bins" in caught.value.details()
+    assert small.runtime.frames.subscriber_count == 0
