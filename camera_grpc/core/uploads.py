@@ -74,8 +74,9 @@ SIDECAR_CONTENT_TYPE = "application/json"
 #: Backoff of failed uploads: the first delay and the longest, seconds (full jitter: a uniform draw up to it).
 RETRY_INITIAL_DELAY_S = 0.5
 RETRY_MAX_DELAY_S = 5.0
-#: Seconds the uploader waits for its current upload at close before leaving it to the next start.
-CLOSE_TIMEOUT_S = 30.0
+#: Seconds a stopping service waits for the upload in flight before leaving it to the next start (it is
+#: resumed from the start: an incomplete multipart upload is never visible, and is aborted then).
+CLOSE_TIMEOUT_S = 5.0
 #: Names of jobs: enqueue time (ns) and a per-process counter keep them in order and unique.
 _JOB_NAME_DIGITS = 20
 
