@@ -8,7 +8,7 @@ holding the ``ca.pem``, ``client.pem`` and ``client-key.pem`` it names (made for
 ``$TOKEN`` an operator's token, ``localhost:50051`` a service with TLS and tokens and ``localhost:50052``
 one that also requires client certificates (mutual TLS). A ``grpcurl`` shell function records each
 invocation (arguments, output, status) and runs the real command; each one's output is then checked.
-A recipe with no check here, or an RPC of CameraService without a recipe, fails the suite.
+A recipe with no check here, or an RPC of CameraService or RecordingService without a recipe, fails the suite.
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 from camera_grpc.auth import Role, new_token, token_line
+from camera_grpc.core.recording_store import FRAME_LOG_NAME, read_frame_log
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from tests.support import REPO_ROOT, RunningService, ServiceFactory
 from tests.support.certs import CertificateAuthority, tls_files
 
@@ -35,6 +40,7 @@ README_ADDRESS = "localhost:50051"
 #: The mutual-TLS service of the TLS block.
 README_MTLS_ADDRESS = "localhost:50052"
 SERVICE = pb.DESCRIPTOR.services_by_name["CameraService"]
+RECORDING_SERVICE = rpb.DESCRIPTOR.services_by_name["RecordingService"]
 #: Defined before the README's block: records every grpcurl invocation in $RECIPE_LOG (numbered, so
 #: the order holds across subshells such as $(...)), then runs the real grpcurl (not in a dry run).
 RECORDING_GRPCURL = r"""
@@ -168,6 +174,9 @@ class Session:
     revision: int | None = None
     #: The settings of the preset the CreatePreset recipe saved.
     preset: dict[str, Any] | None = None
+    #: The recordings the recipes started (name -> the request), and the last state each was reported in.
+    recordings: dict[str, dict[str, object]] = field(default_factory=dict)
+    recording_states: dict[str, str] = field(default_factory=dict)
 
 
 # -- what each recipe must show -------------------------------------------------------------------
@@ -175,7 +184,7 @@ class Session:
 
 def check_list(run: Run, session: Session) -> None:
     services = set(run.stdout.split())
-    assert {"camera.v1.CameraService", "grpc.health.v1.Health"} <= services, run.stdout
+    assert {"camera.v1.CameraService", "camera.v1.RecordingService", "grpc.health.v1.Health"} <= services, run.stdout
 
 
 def check_describe(run: Run, session: Session) -> None:
@@ -404,6 +413,86 @@ def check_watch_events(run: Run, session: Session) -> None:
     assert numbers == sorted(set(numbers)), numbers
 
 
+def recording_folder(session: Session, name: str) -> Path:
+    return session.service.runtime.recordings.store.path_of(name.removeprefix("recordings/"))
+
+
+def check_start_recording(run: Run, session: Session) -> None:
+    recording = run.json()["recording"]
+    assert isinstance(recording, dict)
+    request = run.request
+    assert recording["name"] == f"recordings/{request['recording_id']}", recording
+    assert recording["state"] == "RECORDING_STATE_RUNNING" and recording["format"] == request["format"], recording
+    session.recordings[str(recording["name"])] = request
+    session.recording_states[str(recording["name"])] = "RECORDING_STATE_RUNNING"
+
+
+def check_watch_recording(run: Run, session: Session) -> None:
+    # The stream ends by itself with the recording's final state (exit status 0).
+    updates = [message["recording"] for message in run.json_stream()]
+    name = run.request["name"]
+    assert all(update["name"] == name for update in updates)
+    assert [update["state"] for update in updates[:-1]] == ["RECORDING_STATE_RUNNING"] * (len(updates) - 1)
+    final = updates[-1]
+    wanted = int(str(session.recordings[str(name)]["max_frames"]))
+    assert final["state"] == "RECORDING_STATE_COMPLETED" and int(str(final["frames_written"])) == wanted, final
+    written = [int(str(update.get("frames_written", 0))) for update in updates]
+    assert written == sorted(written), written
+    assert "end_time" in final
+    session.recording_states[str(name)] = str(final["state"])
+
+
+def check_get_recording(run: Run, session: Session) -> None:
+    recording = run.json()["recording"]
+    assert isinstance(recording, dict)
+    assert recording["state"] == session.recording_states[str(run.request["name"])], recording
+    folder = recording_folder(session, str(recording["name"]))
+    files = {file["name"]: file for file in recording["files"]}
+    for file in files.values():
+        assert int(str(file["size_bytes"])) == (folder / file["name"]).stat().st_size, file
+        assert file["location"]["state"] == "STORAGE_STATE_LOCAL", file
+    assert {"demo.ome.tif", "recording.json", "frames.jsonl"} <= set(files), files
+    assert files["demo.ome.tif"]["content_type"] == "image/tiff"
+
+
+def check_list_recordings(run: Run, session: Session) -> None:
+    names = [recording["name"] for recording in run.json()["recordings"]]  # type: ignore[attr-defined]
+    assert set(session.recordings) <= set(names), names
+
+
+def check_download_recording_file(run: Run, session: Session) -> None:
+    chunks = run.json_stream()
+    request = run.request
+    content = (recording_folder(session, str(request["name"])) / str(request["file"])).read_bytes()
+    offset = int(str(request.get("offset", 0)))
+    assert int(str(chunks[0].get("offset", 0))) == offset
+    assert {int(str(chunk["size_bytes"])) for chunk in chunks} == {len(content)}
+    assert b"".join(base64.b64decode(str(chunk["data"])) for chunk in chunks) == content[offset:]
+
+
+def check_get_recording_thumbnail(run: Run, session: Session) -> None:
+    answer = run.json()
+    assert answer["content_type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(str(answer["data"])), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image is not None and image.shape[1] == run.request["max_width"], answer.keys()
+    frames, _ = read_frame_log(recording_folder(session, str(run.request["name"])) / FRAME_LOG_NAME)
+    assert int(str(answer["frame_number"])) == frames[0]["frame_number"]
+
+
+def check_stop_recording(run: Run, session: Session) -> None:
+    recording = run.json()["recording"]
+    assert isinstance(recording, dict)
+    assert recording["state"] == "RECORDING_STATE_STOPPED" and "end_time" in recording, recording
+    assert session.recording_states[str(recording["name"])] == "RECORDING_STATE_RUNNING"
+    session.recording_states[str(recording["name"])] = str(recording["state"])
+
+
+def check_delete_recording(run: Run, session: Session) -> None:
+    # Checked after the whole block ran: the recipes keep "demo" (the earlier checks read its files).
+    assert run.json() == {}
+    assert not recording_folder(session, str(run.request["name"])).exists()
+
+
 def check_health(run: Run, session: Session) -> None:
     assert run.json() == {"status": "SERVING"}
 
@@ -430,6 +519,14 @@ CHECKS: dict[str, Callable[[Run, Session], None]] = {
     "camera.v1.CameraService/SoftwareTrigger": check_software_trigger,
     "camera.v1.CameraService/GetIoStatus": check_get_io_status,
     "camera.v1.CameraService/WatchEvents": check_watch_events,
+    "camera.v1.RecordingService/StartRecording": check_start_recording,
+    "camera.v1.RecordingService/WatchRecording": check_watch_recording,
+    "camera.v1.RecordingService/GetRecording": check_get_recording,
+    "camera.v1.RecordingService/ListRecordings": check_list_recordings,
+    "camera.v1.RecordingService/DownloadRecordingFile": check_download_recording_file,
+    "camera.v1.RecordingService/GetRecordingThumbnail": check_get_recording_thumbnail,
+    "camera.v1.RecordingService/StopRecording": check_stop_recording,
+    "camera.v1.RecordingService/DeleteRecording": check_delete_recording,
     "grpc.health.v1.Health/Check": check_health,
 }
 
@@ -446,7 +543,12 @@ async def test_the_readme_has_a_recipe_for_every_rpc_and_a_check_for_every_recip
     keys = [recipe_key(run.args) for run in await run_block(tmp_path / "log", dry_run=True)]
     unchecked = sorted(set(keys) - set(CHECKS))
     assert not unchecked, f"README recipes without a check in this test: {unchecked}"
-    missing = [method.full_name for method in SERVICE.methods if f"{SERVICE.full_name}/{method.name}" not in keys]
+    missing = [
+        method.full_name
+        for service in (SERVICE, RECORDING_SERVICE)
+        for method in service.methods
+        if f"{service.full_name}/{method.name}" not in keys
+    ]
     assert not missing, f"RPCs without a grpcurl recipe in README.md: {missing}"
     assert {"list", "describe", "grpc.health.v1.Health/Check"} <= set(keys)
 
@@ -460,7 +562,8 @@ async def test_every_readme_recipe_works_as_written_with_the_real_grpcurl(
         CHECKS[recipe_key(run.args, service.address)](run, session)
         session.checked.append(shlex.join(run.args))
     expected = len(await run_block(tmp_path / "dry-run", dry_run=True))
-    assert len(session.checked) == expected >= len(SERVICE.methods) + 3
+    assert len(session.checked) == expected >= len(SERVICE.methods) + len(RECORDING_SERVICE.methods) + 3
+    assert set(session.recording_states.values()) == {"RECORDING_STATE_COMPLETED", "RECORDING_STATE_STOPPED"}
 
 
 # -- the TLS and token block ------------------------------------------------------------------------
