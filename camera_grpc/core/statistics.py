@@ -26,9 +26,10 @@ counts as saturated).
 
 **Focus score**: the variance of the Laplacian (OpenCV's 3x3 ``cv2.Laplacian``, borders reflected) of
 the luminance on the counted grid, with samples scaled to 0..255 whatever the bit depth. Luminance
-is the sample for mono, and ``0.299 R + 0.587 G + 0.114 B`` (Rec. 601; green the mean of its two
-sites) for colour. Larger is sharper; a score compares frames of one scene at one region and
-subsampling step (it is a relative measure, for focusing by hand).
+is the sample for mono, and ``0.299 R + 0.587 G + 0.114 B`` (Rec. 601) for colour: green the mean of
+its two sites of a Bayer cell; for RGB24 rounded to whole levels (OpenCV's ``RGB2GRAY``). Larger is
+sharper; a score compares frames of one scene at one region and subsampling step (it is a relative
+measure, for focusing by hand).
 """
 
 from __future__ import annotations
@@ -123,10 +124,11 @@ def frame_statistics(pixels: np.ndarray, pixel_format: PixelFormat, bit_depth: i
         planes = {"red": by_colour["r"], "green": by_colour["g"], "blue": by_colour["b"]}
         green = cv2.addWeighted(by_colour["g"][0], 0.5, by_colour["g"][1], 0.5, 0.0, dtype=cv2.CV_32F)
         luma_planes: tuple[np.ndarray, ...] = (by_colour["r"][0], green, by_colour["b"][0])
-    elif pixels.ndim == 3:
-        colour_planes = list(cv2.split(np.ascontiguousarray(pixels[::step, ::step])))
+    elif pixels.ndim == 3:  # RGB24 (no driver delivers it today)
+        grid = np.ascontiguousarray(pixels[::step, ::step])
+        colour_planes = cv2.split(grid)
         planes = {name: [plane] for name, plane in zip(("red", "green", "blue"), colour_planes, strict=True)}
-        luma_planes = tuple(colour_planes)
+        luma_planes = (cv2.cvtColor(grid, cv2.COLOR_RGB2GRAY),)  # Rec. 601 weights, rounded to whole levels
     else:
         grid = np.ascontiguousarray(pixels[::step, ::step])
         planes = {"mono": [grid]}
