@@ -1,5 +1,5 @@
 """The client subcommands of ``camera-grpc``: ``capture``, ``settings``, ``info``, ``watch``, ``trigger``, ``io``,
-``events``, ``record`` and ``recordings``.
+``events``, ``record``, ``recordings`` and ``storage``.
 
 They talk to a running service through :class:`camera_grpc.client.CameraClient`.
 Results are printed as proto3 JSON: every field in the proto's order, zero values
@@ -53,6 +53,7 @@ from camera_grpc.config import Settings
 from camera_grpc.formats import IMAGE_FORMAT_SPELLINGS, Encoding, image_format_named
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
+from camera_grpc.gen.camera.v1 import storage_pb2 as spb
 
 #: Exit status of a command whose call failed.
 EXIT_RPC_ERROR = 1
@@ -181,6 +182,14 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
         help="fire one software trigger (needs trigger.source=software): print its frame numbers and metadata",
     )
     _add_command(subcommands, "io", _io, parents, help="print the GPIO lines (input levels) and temperatures")
+    storage = _add_command(
+        subcommands,
+        "storage",
+        _storage,
+        parents,
+        help="where the service keeps captures and recordings: local folders or an object store, spool, uploads",
+    )
+    storage.add_argument("--json", action="store_true", help="print GetStorageStatus as JSON")
     events = subcommands.add_parser(
         "events",
         parents=parents,
@@ -558,6 +567,32 @@ def _channel_number(text: str) -> int:
     if not text.strip().isdigit():
         raise argparse.ArgumentTypeError(f"must be 0 (factory defaults) or a user channel from 1, not {text!r}")
     return int(text)
+
+
+def storage_summary(status: spb.GetStorageStatusResponse) -> str:
+    """GetStorageStatus for people, one fact a line."""
+    lines = []
+    if status.backend == spb.STORAGE_BACKEND_OBJECT_STORE:
+        lines += [
+            f"object store: {status.endpoint} bucket {status.bucket}, prefix {status.prefix}",
+            f"reachable: {'yes' if status.reachable else 'no'}"
+            + (f" (last error: {status.last_error})" if status.last_error else ""),
+            f"spool: {status.spool_bytes} of {status.spool_budget_bytes} bytes, {status.pending_uploads} files waiting",
+            f"uploaded: {status.uploaded_files} files since the service started"
+            + (
+                f", the last at {status.last_upload_time.ToJsonString()}" if status.HasField("last_upload_time") else ""
+            ),
+        ]
+    else:
+        lines.append("local folders (no object store)")
+    lines.append(f"disk free: {status.disk_free_bytes} bytes")
+    return "\n".join(lines)
+
+
+def _storage(client: CameraClient, args: argparse.Namespace) -> int:
+    status = client.get_storage_status()
+    print(message_json(status) if args.json else storage_summary(status))
+    return 0
 
 
 def _info(client: CameraClient, args: argparse.Namespace) -> int:

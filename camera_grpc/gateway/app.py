@@ -46,6 +46,7 @@ from camera_grpc.gateway.routers import (
     health,
     presets,
     recordings,
+    storage,
     stream,
     trigger,
     viewer,
@@ -94,6 +95,7 @@ TAGS = [
     {"name": "events", "description": "Camera and service events as they happen (Server-Sent Events)"},
     {"name": "stream", "description": "Live view"},
     {"name": "recordings", "description": "Recordings: start, stop, follow, download (range requests), delete"},
+    {"name": "storage", "description": "Where captures and recordings are kept: local folders or an object store"},
     {"name": "viewer", "description": "The viewer page"},
 ]
 
@@ -193,6 +195,7 @@ def create_app(
         events,
         stream,
         recordings,
+        storage,
         viewer,
         docs,
     )

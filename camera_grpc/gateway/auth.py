@@ -71,6 +71,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/recordings"): Role.OPERATOR,
     ("POST", "/recordings/{recording_id}/stop"): Role.OPERATOR,
     ("DELETE", "/recordings/{recording_id}"): Role.OPERATOR,
+    ("GET", "/storage"): Role.VIEWER,
 }
 UNAUTHENTICATED_MESSAGE = "missing or invalid token"
 PERMISSION_DENIED_MESSAGE = "the token's role does not allow this request"

@@ -35,6 +35,8 @@ LOWEST_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/captures/{filename}"): Role.VIEWER,
     ("GET", "/captures/{filename}/thumbnail"): Role.VIEWER,
     ("GET", "/stream.mjpg"): Role.VIEWER,
+    ("GET", "/stream/stats"): Role.VIEWER,
+    ("GET", "/storage"): Role.VIEWER,
     ("PUT", "/settings"): Role.OPERATOR,
     ("POST", "/capture"): Role.OPERATOR,
     ("GET", "/settings/events"): Role.VIEWER,
@@ -71,7 +73,7 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
 #: Path parameters of the requests: the preset and the recording each test saves first, the camera's first channel.
 PATH_VALUES = {"{preset_id}": "saved", "{recording_id}": "saved", "{channel}": "1"}
 #: Endless responses: their status is read, then they are closed.
-STREAMS = ("/stream.mjpg", "/settings/events", "/events")
+STREAMS = ("/stream.mjpg", "/stream/stats", "/settings/events", "/events")
 #: Open without a token: health, the page shells, their static files and the OpenAPI document.
 OPEN_PATHS = (
     "/health",
