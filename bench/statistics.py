@@ -18,6 +18,7 @@ updates the "Frame statistics" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -96,6 +97,7 @@ def run(iterations: int) -> str:
         "|---|---|---|---|---|---|",
     ]
     worst = 0.0
+    missed: list[str] = []
     for name, frames in cases:
         rows = [(DEFAULT_BINS, name)]
         if frames[0].pixel_format.is_16_bit:
@@ -110,13 +112,17 @@ def run(iterations: int) -> str:
             )
             worst = max(worst, p50)
             met = "met" if p50 < AIM_MS else "**not met**"
+            if p50 >= AIM_MS:
+                missed.append(label)
             lines.append(
                 f"| {label} | {p50:.2f} / {p95:.2f} | {copy_p50:.2f} | {jpeg_p50:.1f} | {p50 / jpeg_p50:.2f} | {met} |"
             )
     lines += [
         "",
         f"Worst p50: {worst:.2f} ms per frame; the aim (under {AIM_MS:g} ms per 5 MP frame) is "
-        + ("met for every format." if worst < AIM_MS else "**not met** for every format (see the rows).")
+        + ("met for every format." if not missed else f"met except for {', '.join(missed)} (**not met** there).")
+        + " No driver delivers RGB24 today (PixeLINK colour cameras stream their Bayer mosaic). p95 includes"
+        f" the other work on this shared machine (load average {os.getloadavg()[0]:.1f} at the end of the run)."
         + " Statistics are computed once per frame for all subscribers asking for the same bins, on the "
         "encoder pool (OpenCV releases the GIL), beside that frame's encode.",
     ]
