@@ -14,7 +14,14 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_grpc.core.storage import CaptureStore, FrameMetadata
+from camera_grpc.core.storage import (
+    CaptureStore,
+    FrameMetadata,
+    SpooledCapture,
+    StorageLocation,
+    StorageState,
+)
+from camera_grpc.core.uploads import SpoolFullError
 from camera_grpc.device.base import Frame, PixelFormat
 from camera_grpc.device.settings import (
     AddressingMode,
@@ -91,7 +98,14 @@ import errno, os, resource, sys
 from datetime import UTC, datetime
 from pathlib import Path
 import numpy as np
-from camera_grpc.core.storage import CaptureStore, FrameMetadata
+from camera_grpc.core.storage import (
+    CaptureStore,
+    FrameMetadata,
+    SpooledCapture,
+    StorageLocation,
+    StorageState,
+)
+from camera_grpc.core.uploads import SpoolFullError
 from camera_grpc.device.base import Frame, PixelFormat
 
 store = CaptureStore(Path(sys.argv[1]), fd_reserve=int(sys.argv[2]))
@@ -259,3 +273,86 @@ def test_a_capture_saved_before_frame_metadata_is_still_listed_without_it(tmp_pa
     saved.metadata_path.write_text(json.dumps(sidecar))
     [listed] = store.list_captures().captures
     assert (listed.frame_number, listed.metadata) == (3, None)
+
+
+class SpoolSide:
+    """The upload spool as the capture store sees it (camera_grpc.core.storage.CaptureUploads), in memory: the
+    real uploader is exercised against a real store in tests/core/test_uploads.py and tests/test_object_store.py."""
+
+    bucket = "lab-bucket"
+
+    def __init__(self) -> None:
+        self.full = False
+        self.queued: list[SpooledCapture] = []
+        self.objects: dict[str, bytes] = {}
+
+    def check_room(self) -> None:
+        if self.full:
+            raise SpoolFullError("the upload spool is full (SPOOL_BUDGET_BYTES=1048576 bytes)")
+
+    def key_of(self, camera: object, filename: str) -> str:
+        return f"prefix/SIM-7/captures/{filename}"
+
+    def enqueue(self, capture: SpooledCapture) -> None:
+        self.queued.append(capture)
+
+    def fetch(self, key: str) -> bytes:
+        return self.objects[key]
+
+
+def small_frame(number: int) -> Frame:
+    return Frame(np.full((8, 8), number, np.uint8), PixelFormat.MONO8, 8, number, datetime.now(UTC), 1.0, 0.0)
+
+
+def test_a_spooled_capture_is_queued_and_says_where_it_will_go(tmp_path: Path) -> None:
+    spool = SpoolSide()
+    store = CaptureStore(tmp_path, uploads=spool)
+    saved = store.save(small_frame(1), "png", 95, None)
+    [queued] = spool.queued
+    assert (queued.path, queued.metadata_path) == (saved.path, saved.metadata_path)  # saved exactly as without a store
+    assert (queued.key, queued.sidecar_key) == (
+        f"prefix/SIM-7/captures/{saved.filename}",
+        f"prefix/SIM-7/captures/{saved.path.stem}.json",
+    )
+    [listed] = store.list_captures().captures
+    assert listed.location == StorageLocation(StorageState.SPOOLED, "lab-bucket", queued.key)
+    assert store.spooled() == [queued]  # what a restart queues again
+
+
+def test_an_uploaded_capture_leaves_the_spool_and_is_read_from_the_bucket(tmp_path: Path) -> None:
+    spool = SpoolSide()
+    store = CaptureStore(tmp_path, uploads=spool)
+    saved = store.save(small_frame(2), "png", 95, None)
+    kept = store.save(small_frame(3), "png", 95, None)
+    key = spool.queued[0].key
+    spool.objects[key] = saved.data
+    store.mark_uploaded(saved.filename, {"bucket": "lab-bucket", "key": key})
+    assert not saved.path.exists() and saved.metadata_path.exists()
+    assert store.clean_up() == []  # its sidecar is no orphan
+    listed = {capture.filename: capture.location for capture in store.list_captures().captures}
+    assert listed == {
+        saved.filename: StorageLocation(StorageState.UPLOADED, "lab-bucket", key),
+        kept.filename: StorageLocation(StorageState.SPOOLED, "lab-bucket", spool.queued[1].key),
+    }
+    record, data = store.read_capture(saved.filename)
+    assert data == saved.data and record.location.state is StorageState.UPLOADED
+    assert [capture.filename for capture in store.spooled()] == [kept.filename]
+
+
+def test_a_full_spool_refuses_a_capture_before_anything_is_written(tmp_path: Path) -> None:
+    spool = SpoolSide()
+    store = CaptureStore(tmp_path, uploads=spool)
+    earlier = store.save(small_frame(4), "png", 95, None)
+    spool.full = True
+    with pytest.raises(SpoolFullError, match="SPOOL_BUDGET_BYTES"):
+        store.save(small_frame(5), "png", 95, None)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([earlier.filename, earlier.metadata_path.name])
+    assert len(spool.queued) == 1
+
+
+def test_without_an_object_store_captures_are_local(tmp_path: Path) -> None:
+    store = CaptureStore(tmp_path)
+    saved = store.save(small_frame(6), "png", 95, None)
+    assert "storage" not in json.loads(saved.metadata_path.read_text())
+    [listed] = store.list_captures().captures
+    assert listed.location == StorageLocation(StorageState.LOCAL)
