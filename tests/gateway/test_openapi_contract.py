@@ -53,7 +53,7 @@ def api_schema(gateway_url: str) -> schemathesis.BaseSchema:
 
 
 #: Streams that do not end (not called by schemathesis).
-ENDLESS = ("/stream.mjpg", "/settings/events", "/events")
+ENDLESS = ("/stream.mjpg", "/stream/stats", "/settings/events", "/events")
 OPERATIONS = [
     ("GET", "/"),
     ("GET", "/health"),
@@ -74,10 +74,22 @@ OPERATIONS = [
     ("POST", "/camera/channels/{channel}/load"),
     ("POST", "/trigger"),
     ("GET", "/io"),
+    ("GET", "/captures/{filename}/thumbnail"),
+    ("POST", "/recordings"),
+    ("GET", "/recordings"),
+    ("GET", "/recordings/{recording_id}"),
+    ("POST", "/recordings/{recording_id}/stop"),
+    ("DELETE", "/recordings/{recording_id}"),
+    ("GET", "/recordings/{recording_id}/events"),
+    ("GET", "/recordings/{recording_id}/files/{file}"),
+    ("GET", "/recordings/{recording_id}/thumbnail"),
+    ("GET", "/storage"),
 ]
 #: Slowest fixed frame rate a generated request may ask for, frames per second (slower ones only make captures
 #: and the rest of the run slow).
 MIN_FRAME_RATE_FPS = 20.0
+#: Most frames a generated recording may ask for (one without a limit would run, and hold the camera, until the end).
+MAX_RECORDING_FRAMES = 3
 
 
 def bounded(case: schemathesis.Case) -> schemathesis.Case:
@@ -88,6 +100,9 @@ def bounded(case: schemathesis.Case) -> schemathesis.Case:
             exposure = body.get(name)
             if isinstance(exposure, (int, float)) and not isinstance(exposure, bool) and exposure > MAX_EXPOSURE_MS:
                 body[name] = MAX_EXPOSURE_MS
+        frames = body.get("max_frames")
+        if case.path == "/recordings" and isinstance(frames, int) and not isinstance(frames, bool):
+            body["max_frames"] = min(max(frames, 1), MAX_RECORDING_FRAMES)
         frame_rate = body.get("frame_rate")
         if isinstance(frame_rate, dict):
             fps = frame_rate.get("fps")
@@ -105,6 +120,10 @@ WITH_INPUT = {
     ("POST", "/presets"),
     ("POST", "/camera/channels/{channel}/save"),
     ("POST", "/camera/channels/{channel}/load"),
+    ("GET", "/captures/{filename}/thumbnail"),
+    ("POST", "/recordings"),
+    ("GET", "/recordings"),
+    ("GET", "/recordings/{recording_id}/thumbnail"),
 }
 POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE
 CASES = [(method, path, POSITIVE) for method, path in OPERATIONS] + [

@@ -81,6 +81,8 @@ THUMBNAIL_MAX_AGE_S = 3600
 OFFSET_REFUSED = 422
 #: Hex digits of a file's ETag (128 bits).
 ETAG_HEX_DIGITS = 32
+#: A file of any type (OME-TIFF, a zip, MP4, JSON).
+ANY_CONTENT = "*/*"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
@@ -302,8 +304,12 @@ async def _open_download(
     summary="Download a recording's file (range requests)",
     response_class=StreamingResponse,
     responses={
-        200: {"description": "The whole file (Accept-Ranges: bytes; ETag once the recording has ended)"},
-        206: {"description": "The range asked for (Content-Range)", "content": {"application/octet-stream": BINARY}},
+        200: {
+            "description": "The whole file, with its content type (Accept-Ranges: bytes; ETag once the recording "
+            "has ended)",
+            "content": {ANY_CONTENT: BINARY},
+        },
+        206: {"description": "The range asked for (Content-Range)", "content": {ANY_CONTENT: BINARY}},
         307: REDIRECT_RESPONSE,
         416: {"description": "The range is past the end of the file (Content-Range: bytes */size)"},
         **error_responses(404, 409, 422, 500, 501, 503, 504, http_404=NO_FILE),
@@ -385,7 +391,9 @@ async def download_recording_file(
             "description": "A JPEG no wider than max_width (X-Frame-Number: its frame)",
             "content": {"image/jpeg": BINARY},
         },
-        **error_responses(404, 422, 500, 501, 503, 504, http_404=NO_RECORDING),
+        **error_responses(
+            404, 409, 422, 500, 501, 503, 504, http_404=NO_RECORDING, http_409="It has no frame written yet"
+        ),
     },
 )
 async def recording_thumbnail(
