@@ -1,6 +1,6 @@
 """``create_app``: the REST gateway as a FastAPI application.
 
-The app is a gRPC client of camera.v1.CameraService. Its lifespan opens the
+The app is a gRPC client of camera.v1.CameraService, RecordingService and StorageService. Its lifespan opens the
 channel (when given a target) and puts the stubs on ``app.state``; routes get
 them through ``Depends`` (:mod:`camera_grpc.gateway.dependencies`). Errors are
 mapped in :mod:`camera_grpc.gateway.errors`; requests from other sites,
@@ -73,9 +73,16 @@ are settings too; `POST /trigger` fires a software trigger, `GET /io` reads the 
 temperatures, `GET /events` sends the camera's and the service's events as Server-Sent Events, and
 captures carry their frame's `metadata` (camera timestamp, trigger count).
 
+Recordings (`/recordings`, camera.v1.RecordingService): start, list, stop, delete, follow the progress as
+Server-Sent Events, download the files with HTTP range requests (resumable, `ETag`, `If-Range`). Captures and
+recordings have service-made thumbnails; `GET /stream/stats` sends the live frames' statistics (histogram,
+minimum, maximum, mean, saturated fraction, focus score) as Server-Sent Events. `GET /storage` says where files
+are kept; a file in the object store downloads as a `307` to a pre-signed URL (unless `S3_DOWNLOAD_REDIRECT` is
+off).
+
 Errors: 422 for bad input (the field and, for camera settings, the valid range), 404 for an
-unknown capture or preset, 409 for a feature the camera does not have (or a software trigger
-outside software-trigger mode), 412 when `If-Match` names
+unknown capture, preset or recording, 409 for a feature the camera does not have (or a software trigger
+outside software-trigger mode, or a recording's state), 412 when `If-Match` names
 an older revision, 503 while the camera is not connected, 504 when the camera does not answer in
 time, 507 when the disk is full, 500 (generic body) for anything else.
 
