@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Dialog
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import RunningGateway
 from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, offers, open_viewer  # noqa: F401 (fixture)
+from tests.support import eventually
 
 #: Frames of the recording that completes on its own (a second or two of the simulated camera).
 FRAMES = 15
@@ -36,6 +37,8 @@ async def test_a_recording_started_from_the_page_shows_progress_holds_the_geomet
     page.on("pageerror", lambda error: errors.append(str(error)))
     requested: list[str] = []
     page.on("request", lambda request: requested.append(urlsplit(request.url).path))
+    answered: dict[str, int] = {}
+    page.on("response", lambda response: answered.setdefault(urlsplit(response.url).path, response.status))
     page.on("dialog", accept)
     await page.wait_for_selector("#record:enabled")
 
@@ -58,7 +61,9 @@ async def test_a_recording_started_from_the_page_shows_progress_holds_the_geomet
     await page.fill("#exposure", "5")
     await page.click("#apply")
     await page.wait_for_selector("#settings-message:has-text('applied')")
-    assert f"/recordings/{held_by}/events" in requested  # the progress is the recording's event stream
+    # The progress is the recording's event stream: the page's fourth stream, within REST_MAX_STREAMS_PER_CLIENT.
+    await eventually(lambda: f"/recordings/{held_by}/events" in answered, what="the progress stream answered")
+    assert answered[f"/recordings/{held_by}/events"] == 200
 
     # Stop: the recording is stopped, in the browser, and the geometry controls are free again.
     await page.click("#record-stop")
@@ -111,6 +116,17 @@ async def test_a_recording_started_from_the_page_shows_progress_holds_the_geomet
     await page.wait_for_selector(f"#record-status[data-state='stopped'][data-recording='{other}']")
     await page.wait_for_selector("#setting-roi-width:enabled")
     assert (await gateway.service.stub.GetSettings(pb.GetSettingsRequest())).settings.roi.width == 2448
+
+    # A camera unplugged during a recording: the page shows it failed, why, and the event as a warning.
+    unplugged = (await gateway.http.post("/recordings", json={"format": "ome-tiff"})).json()["recording_id"]
+    await page.wait_for_selector(f"#record-status[data-state='running'][data-recording='{unplugged}']")
+    gateway.service.camera.unplug()
+    await page.wait_for_selector(f"#record-status[data-state='failed'][data-recording='{unplugged}']")
+    assert "camera disconnected" in (await page.text_content("#record-status") or "")
+    await page.wait_for_selector("#events-list li.warning[data-type='recording_failed']")
+    await page.wait_for_selector(f"#recordings li[data-recording='{unplugged}'][data-state='failed']")
+    gateway.service.camera.replug()
+    await page.wait_for_selector("#status[data-state='healthy']")
 
     assert errors == []
     assert elsewhere == []

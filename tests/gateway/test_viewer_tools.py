@@ -174,6 +174,25 @@ async def test_a_region_drawn_on_the_image_becomes_the_cameras_region(
     await page.wait_for_function(f"() => document.getElementById('setting-roi-width').value === '{roi.width}'")
     assert await page.locator("#roi-box").is_hidden()
 
+    # A box drawn on the cropped image is a region of the sensor: the current region's offset plus the fraction.
+    await page.wait_for_function(  # the new frames are drawn
+        f"() => Math.abs(document.getElementById('live').width / document.getElementById('live').height"
+        f" - {roi.width / roi.height}) < 0.01"
+    )
+    await page.click("#roi-draw")
+    live = await page.locator("#live").bounding_box()
+    assert live is not None
+    await page.mouse.move(live["x"] + live["width"] * 0.5, live["y"] + live["height"] * 0.5)
+    await page.mouse.down()
+    await page.mouse.move(live["x"] + live["width"] * 0.9, live["y"] + live["height"] * 0.9, steps=5)
+    await page.mouse.up()
+    inner = await region_offered(page)
+    assert inner["offset_x"] == pytest.approx(roi.offset_x + roi.width * 0.5, abs=steps["roi.offset_x"]["step"] + 4)
+    assert inner["offset_y"] == pytest.approx(roi.offset_y + roi.height * 0.5, abs=steps["roi.offset_y"]["step"] + 4)
+    assert inner["width"] == pytest.approx(roi.width * 0.4, abs=steps["roi.width"]["step"] + 4)
+    await page.keyboard.press("Escape")  # not applied
+    assert await page.locator("#roi-box").is_hidden()
+
     # Zoom 1:1: the live image is the camera's frame at full size, one image pixel per screen pixel.
     await page.click("#zoom")
     await page.wait_for_function(
