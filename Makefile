@@ -65,6 +65,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.settings
 	$(BIN)/python -m bench.triggering
 	$(BIN)/python -m bench.recording
+	$(BIN)/python -m bench.storage
 	$(BIN)/python -m bench.statistics
 
 clean:
