@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import itertools
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from PIL import Image
 
+from camera_grpc.core import streaming
 from camera_grpc.core.streaming import FrameHub, Policy, StreamOptions, Subscription, _Entry
 from camera_grpc.device.base import Frame, PixelFormat
 from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
@@ -575,9 +577,25 @@ async def test_histogram_bins_beyond_the_bit_depth_or_4096_are_refused(
     small: RunningService, bins: int, most: int
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        async for _ in small.stub.Frames(with_statistics(bins)):
+        async for _ in small.stub.Frames(with_statistics(bins, max_frames=1)):  # wrongly accepted: ends soon
             pass
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "statistics.histogram_bins" in caught.value.details()
     assert f"between 1 and {most} bins" in caught.value.details()
     assert small.runtime.frames.subscriber_count == 0
+
+
+async def test_statistics_are_computed_on_the_encoder_pool_not_the_loop_or_camera_thread(
+    small: RunningService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    compute = streaming.frame_statistics
+
+    def observed(*args: object) -> object:
+        threads.append(threading.current_thread().name)
+        return compute(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(streaming, "frame_statistics", observed)
+    messages = [m async for m in small.stub.Frames(with_statistics(encoding=pb.FRAME_ENCODING_NONE, max_frames=3))]
+    assert len(messages) == 3 and all(m.HasField("statistics") for m in messages)
+    assert threads and all(name.startswith("encode") for name in threads), threads
