@@ -20,6 +20,7 @@ import grpc
 import pytest
 
 from camera_grpc.client import channel_options
+from camera_grpc.config import ConfigurationError, load_settings
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc, storage_pb2_grpc
@@ -342,3 +343,9 @@ def poll(predicate: Callable[[], bool], timeout_s: float = UPLOAD_TIMEOUT_S) -> 
             return True
         time.sleep(POLL_S)
     return False
+
+
+def test_the_s3_backend_needs_a_bucket() -> None:
+    with pytest.raises(ConfigurationError, match="STORAGE_BACKEND=s3 needs S3_BUCKET"):
+        load_settings(None, storage_backend="s3")
+    assert load_settings(None, storage_backend="s3", s3_bucket="lab").s3_bucket == "lab"
