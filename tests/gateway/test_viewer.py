@@ -95,15 +95,8 @@ async def csp_violations(page: Page) -> list[str]:
     return violations
 
 
-async def offers(gateway: RunningGateway, path: str) -> bool:
-    """Whether the gateway has a route ``path`` (its OpenAPI document)."""
-    paths: dict[str, object] = (await gateway.http.get("/openapi.json")).json()["paths"]
-    return path in paths
-
-
-async def live_subscriptions(gateway: RunningGateway) -> int:
-    """Frames subscriptions an open viewer page holds: the live view, and its statistics when the gateway has them."""
-    return 2 if await offers(gateway, "/stream/stats") else 1
+#: Frames subscriptions an open viewer page holds: the live view and its statistics (GET /stream/stats).
+LIVE_SUBSCRIPTIONS = 2
 
 
 async def open_viewer(browser: Browser, gateway: RunningGateway, elsewhere: list[str] | None = None) -> Page:
@@ -131,8 +124,7 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
     first = await page.evaluate(LIVE_PIXELS)
     await page.wait_for_function(f"() => ({LIVE_PIXELS})() !== {first}")
     frames = gateway.service.runtime.frames
-    live_subscribers = await live_subscriptions(gateway)
-    await eventually(lambda: frames.subscriber_count == live_subscribers, what="the live view and its statistics")
+    await eventually(lambda: frames.subscriber_count == LIVE_SUBSCRIPTIONS, what="the live view and its statistics")
 
     # Controls are bounded by the camera's ranges and show the current settings.
     exposure = page.locator("#exposure")
@@ -174,10 +166,9 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
     item = page.locator(f"#gallery li[data-filename='{filename}']")
     await item.wait_for()
     assert "2448\u00d72048" in (await item.text_content() or "")
-    if await offers(gateway, "/captures/{filename}/thumbnail"):
-        await page.wait_for_selector("#capture-thumb[data-loaded='true']")
-        await item.locator("canvas[data-loaded='true']").wait_for()
-        assert f"/captures/{filename}" not in requested  # thumbnails only (the test fetched it, not the page)
+    await page.wait_for_selector("#capture-thumb[data-loaded='true']")
+    await item.locator("canvas[data-loaded='true']").wait_for()
+    assert f"/captures/{filename}" not in requested  # thumbnails only (the test fetched it, not the page)
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "viewer.png"), full_page=True)
@@ -199,8 +190,8 @@ async def test_the_viewer_reports_an_unplugged_camera_and_recovers(gateway: Runn
     gateway.service.camera.replug()
     await page.wait_for_selector("#status[data-state='healthy']")
     await page.wait_for_selector("#live-message[hidden]", state="attached")
-    frames, live_subscribers = gateway.service.runtime.frames, await live_subscriptions(gateway)
-    await eventually(lambda: frames.subscriber_count == live_subscribers, what="the live view and statistics again")
+    frames = gateway.service.runtime.frames
+    await eventually(lambda: frames.subscriber_count == LIVE_SUBSCRIPTIONS, what="the live view and statistics again")
     assert await page.locator("#capture").is_enabled()
     await page.close()
 
@@ -413,7 +404,7 @@ async def test_a_page_of_another_site_cannot_take_captures_through_the_browser(
 #: The page's sessionStorage key of the token (viewer.js TOKEN_KEY).
 TOKEN_KEY = "camera-grpc.token"
 #: Routes that need a token, as the page requests them.
-GUARDED = ("/camera", "/settings", "/stream.mjpg", "/capture", "/captures")
+GUARDED = ("/camera", "/settings", "/stream.mjpg", "/stream/stats", "/capture", "/captures", "/recordings", "/events")
 
 
 @pytest.fixture
@@ -464,8 +455,8 @@ async def test_with_tokens_on_the_viewer_asks_for_a_token_kept_in_session_storag
     first = await page.evaluate(LIVE_PIXELS)
     await page.wait_for_function(f"() => ({LIVE_PIXELS})() !== {first}")
     await page.wait_for_selector("#status[data-state='healthy']")
-    frames, live_subscribers = gateway.service.runtime.frames, await live_subscriptions(gateway)
-    await eventually(lambda: frames.subscriber_count == live_subscribers, what="the live view and its statistics")
+    frames = gateway.service.runtime.frames
+    await eventually(lambda: frames.subscriber_count == LIVE_SUBSCRIPTIONS, what="the live view and its statistics")
 
     # The token is in this tab's sessionStorage, in no cookie and nowhere else.
     assert await page.evaluate(f"() => sessionStorage.getItem('{TOKEN_KEY}')") == token
@@ -477,8 +468,7 @@ async def test_with_tokens_on_the_viewer_asks_for_a_token_kept_in_session_storag
     # An operator's token captures; the thumbnail and the download are fetched with it.
     await page.click("#capture")
     await page.wait_for_selector("#capture-message:has-text('saved')")
-    if await offers(gateway, "/captures/{filename}/thumbnail"):
-        await page.wait_for_selector("#capture-thumb[data-loaded='true']")
+    await page.wait_for_selector("#capture-thumb[data-loaded='true']")
     filename = await page.text_content("#capture-name")
     assert filename is not None and filename.endswith(".jpg")
     async with page.expect_download() as download_info:
@@ -490,7 +480,15 @@ async def test_with_tokens_on_the_viewer_asks_for_a_token_kept_in_session_storag
 
     # Every guarded request the page made carried the token.
     guarded = [(url, authorization) for url, authorization in sent if urlsplit(url).path.startswith(GUARDED)]
-    assert {urlsplit(url).path for url, _ in guarded} >= {"/camera", "/settings", "/stream.mjpg", "/capture"}
+    assert {urlsplit(url).path for url, _ in guarded} >= {
+        "/camera",
+        "/settings",
+        "/stream.mjpg",
+        "/stream/stats",
+        "/capture",
+        "/recordings",
+        "/events",
+    }
     after_sign_in = [authorization for url, authorization in guarded if authorization is not None]
     assert set(after_sign_in) <= {f"Bearer {token}", "Bearer not-the-token"}
     assert after_sign_in[-1] == f"Bearer {token}"

@@ -20,7 +20,7 @@ from camera_grpc.device.settings import GEOMETRY_FIELDS
 from camera_grpc.gateway.routers.viewer import STATIC_PACKAGE
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import RunningGateway
-from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, offers, open_viewer  # noqa: F401 (fixture)
+from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, open_viewer  # noqa: F401 (fixture)
 
 STATIC = Path(__file__).resolve().parents[2].joinpath(*STATIC_PACKAGE[0].split("."), STATIC_PACKAGE[1])
 #: Camera steps one arrow key press moves or resizes the region by (roi-tool.js KEY_STEPS).
@@ -250,8 +250,6 @@ async def test_the_histogram_and_statistics_follow_the_camera_as_exposure_change
     gateway: RunningGateway,
     browser: Browser,  # noqa: F811
 ) -> None:
-    if not await offers(gateway, "/stream/stats"):
-        pytest.skip("this gateway has no /stream/stats yet (the page says so)")
     await gateway.http.put("/settings", json={"exposure": 5.0})
     page = await open_viewer(browser, gateway)
     errors: list[str] = []
