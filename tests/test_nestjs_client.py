@@ -105,6 +105,7 @@ def secured(tmp_path: Path) -> Secured:
     return Secured(files, folder, tokens_file, operator, viewer)
 
 
+@pytest.mark.timeout(NPM_TIMEOUT_S)  # tsc twice and ~70 Node tests against six services: past 120 s on a loaded machine
 async def test_nestjs_module_passes_its_node_tests_against_the_service(
     service: RunningService, start_service: ServiceFactory, secured: Secured
 ) -> None:
@@ -203,6 +204,10 @@ def test_npm_pack_of_a_clean_checkout_is_a_complete_package_with_peers_only(pack
         "package/dist/camera.sse.js",
         "package/dist/generated/camera/v1/camera.js",
         "package/dist/proto/camera/v1/camera.proto",
+        "package/dist/proto/camera/v1/recording.proto",
+        "package/dist/proto/camera/v1/storage.proto",
+        "package/dist/camera.recordings.js",
+        "package/dist/camera.storage.js",
         "package/README.md",
     ):
         assert expected in names, f"{expected} is not in the package: {sorted(names)}"
@@ -227,6 +232,8 @@ def test_http_errors_match_the_rest_gateway(packed: Packed) -> None:
     error_infos += [("STORAGE_FULL", "elsewhere"), ("", "camera-grpc")]  # not the service's; no reason
     error_infos += [("FEATURE_UNSUPPORTED", "camera-grpc"), ("FEATURE_UNSUPPORTED", "elsewhere")]  # issue 12
     error_infos += [("TRIGGER_MODE", "camera-grpc"), ("TRIGGER_MODE", "elsewhere")]  # issue 13
+    error_infos += [("RECORDING_STATE", "camera-grpc"), ("RECORDING_EXISTS", "camera-grpc")]  # issue 14
+    error_infos += [("RECORDING_NOT_FOUND", "camera-grpc"), ("SPOOL_FULL", "camera-grpc")]  # issues 14, 16
     violation_sets = [
         [],
         [["exposure_ms", "must be between 0.01 and 10000"], ["gain_db", "must be finite"]],

@@ -15,7 +15,7 @@ import { status as Status } from "@grpc/grpc-js";
  * | DEADLINE_EXCEEDED                  | 504  |
  * | UNAVAILABLE, CANCELLED             | 503  |
  * | RESOURCE_EXHAUSTED                 | 503; 507 with the ErrorInfo reason STORAGE_FULL |
- * | FAILED_PRECONDITION                | 503; 409 with the ErrorInfo reason FEATURE_UNSUPPORTED or TRIGGER_MODE |
+ * | FAILED_PRECONDITION                | 503; 409 with the ErrorInfo reason FEATURE_UNSUPPORTED, TRIGGER_MODE or RECORDING_STATE |
  * | UNIMPLEMENTED                      | 501  |
  * | INTERNAL, UNKNOWN, DATA_LOSS, ...   | 500  |
  */
@@ -51,8 +51,13 @@ export const FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED";
  * (FAILED_PRECONDITION -> 409 instead of 503; the message names the mode).
  */
 export const TRIGGER_MODE = "TRIGGER_MODE";
-/** FAILED_PRECONDITION reasons that are a conflict with the camera's configuration (409), not an outage (503). */
-const CONFLICT_REASONS: ReadonlySet<string> = new Set([FEATURE_UNSUPPORTED, TRIGGER_MODE]);
+/**
+ * ErrorInfo reason of a request that conflicts with a recording's state (FAILED_PRECONDITION -> 409 instead of
+ * 503): a recording runs already, or a running one is to be deleted.
+ */
+export const RECORDING_STATE = "RECORDING_STATE";
+/** FAILED_PRECONDITION reasons that are a conflict with the camera's configuration or a recording (409), not an outage (503). */
+const CONFLICT_REASONS: ReadonlySet<string> = new Set([FEATURE_UNSUPPORTED, TRIGGER_MODE, RECORDING_STATE]);
 /** Seconds a client should wait before retrying a 503 (the `Retry-After` header). */
 export const RETRY_AFTER_S = 1;
 
