@@ -203,10 +203,19 @@ class CameraEvent(BaseModel):
     cause: str = Field(description="settings_changed: the cause, as in the settings events", examples=["update"])
     edge: str = Field(description="hardware_trigger: rising or falling")
     count: int = Field(description="trigger_missed, frames_skipped: how many; hardware_trigger: the trigger count")
-    filename: str = Field(description="capture_saved: the capture's file name")
+    filename: str = Field(
+        description="capture_saved, object_uploaded of a capture: its file name; object_uploaded of a recording's "
+        "file: that file's name"
+    )
     temperature_c: float = Field(description="sensor_temperature: degrees Celsius")
     line: int = Field(description="gpio_input: the line")
     high: bool = Field(description="gpio_input: whether the line is now high")
+    recording: str = Field(
+        description="recording_*, object_uploaded of a recording's file: the recording, recordings/{recording_id}"
+    )
+    bucket: str = Field(description="object_uploaded: the bucket")
+    object_key: str = Field(description="object_uploaded: the object's key")
+    free_bytes: int = Field(description="disk_space_low: free bytes left on the disk")
     missed_events: int = Field(
         description="Events this subscriber lost just before this one because it read too slowly (oldest first)"
     )
