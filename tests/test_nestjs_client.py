@@ -45,6 +45,8 @@ from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import FAST_CAMERA, RunningService, ServiceFactory, ServiceProcess, closed_port, environment
 from tests.support.certs import CertificateAuthority, TlsFiles, tls_files
+from tests.support.seaweedfs import SeaweedFS, seaweedfs_fixture  # noqa: F401  (the seaweedfs fixture)
+from tests.test_object_store import s3_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 NESTJS = REPO / "clients" / "nestjs"
@@ -107,13 +109,14 @@ def secured(tmp_path: Path) -> Secured:
 
 @pytest.mark.timeout(NPM_TIMEOUT_S)  # tsc twice and ~70 Node tests against six services: past 120 s on a loaded machine
 async def test_nestjs_module_passes_its_node_tests_against_the_service(
-    service: RunningService, start_service: ServiceFactory, secured: Secured
+    service: RunningService, start_service: ServiceFactory, secured: Secured, seaweedfs: SeaweedFS
 ) -> None:
     """`npm test` builds (tsc, which type-checks), compiles the tests and runs them with node --test; the TLS and
     token tests (test/camera.security.test.ts) run against three more services: TLS and tokens, mutual TLS and
     tokens, tokens in plaintext on 127.0.0.1; the settings tests (test/camera.settings.test.ts) against one more,
     the trigger, I/O and event tests (test/camera.trigger.test.ts) against another, the recording, statistics,
-    thumbnail and storage tests (test/camera.recording.test.ts) against a sixth."""
+    thumbnail and storage tests (test/camera.recording.test.ts) against a sixth, and its object-store test against a
+    seventh that stores into a real SeaweedFS bucket."""
     tls = await start_service(**secured.settings())
     mutual = await start_service(**secured.settings(mutual=True))
     plaintext = await start_service(**secured.settings(tls=False))
@@ -124,6 +127,12 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
     # test/camera.recording.test.ts records (which holds the geometry) with a small ROI: one more, whose
     # recordings folder it reads to compare downloads with the files
     recording_service = await start_service(image_save_path=secured.folder.parent / "recording-service" / "captures")
+    # ... and the object-store tests against one storing into a real SeaweedFS bucket (issue 16)
+    s3_folder = secured.folder.parent / "s3-service"
+    s3_folder.mkdir()
+    s3_service = await start_service(
+        image_save_path=s3_folder / "captures", **s3_overrides(seaweedfs, seaweedfs.new_bucket(), s3_folder)
+    )
     process = await asyncio.create_subprocess_exec(
         npm(),
         "test",
@@ -135,6 +144,7 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
             "CAMERA_TEST_TRIGGER_URL": trigger_service.address,
             "CAMERA_TEST_RECORDING_URL": recording_service.address,
             "CAMERA_TEST_RECORDINGS_DIR": str(recording_service.settings.recordings_path),
+            "CAMERA_TEST_S3_URL": s3_service.address,
             "CAMERA_TEST_TLS_URL": tls.address,
             "CAMERA_TEST_MTLS_URL": mutual.address,
             "CAMERA_TEST_TOKEN_URL": plaintext.address,
@@ -154,6 +164,7 @@ async def test_nestjs_module_passes_its_node_tests_against_the_service(
     assert int(failed[1]) == 0, output
     assert int(passed[1]) >= NODE_TESTS, output  # every test ran: none skipped or filtered out
     assert "# CAMERA_TEST_* not set" not in output, output  # the TLS and token tests were not skipped
+    assert "# CAMERA_TEST_S3_URL not set" not in output, output  # nor the object-store test
     # The service really served them: the Node tests' captures are in its folder.
     assert any(service.captures.glob("capture_*.png")), "no PNG capture from the Node tests"
 

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 
 import { status } from "@grpc/grpc-js";
@@ -422,5 +423,84 @@ describe("recordings, statistics, thumbnails and storage against a running servi
     }
     assert.equal(page.captures[0].location.state, StorageState.STORAGE_STATE_LOCAL);
     assert.equal((await camera.getCapture(saved.filename)).capture?.location?.state, StorageState.STORAGE_STATE_LOCAL);
+  });
+});
+
+// A service whose storage is an S3-compatible bucket (a real SeaweedFS, CAMERA_TEST_S3_URL; started by
+// tests/test_nestjs_client.py): files are uploaded in the background, then served by pre-signed URLs.
+const objectStoreUrl = process.env.CAMERA_TEST_S3_URL;
+/** Most time an upload may take to be confirmed, ms (a bound on polling, not a wait). */
+const UPLOAD_TIMEOUT_MS = 30_000;
+/** Between two polls of the service while an upload is pending, ms. */
+const UPLOAD_POLL_MS = 50;
+
+/** Poll `probe` (a call to the service) until it gives a value, or fail saying what was awaited. */
+async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + UPLOAD_TIMEOUT_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) {
+      return value;
+    }
+    assert.ok(Date.now() < deadline, `${what} did not happen within ${UPLOAD_TIMEOUT_MS} ms`);
+    await delay(UPLOAD_POLL_MS);
+  }
+}
+
+describe("an object store behind the service", { skip: objectStoreUrl ? false : "CAMERA_TEST_S3_URL not set" }, () => {
+  let app: INestApplicationContext;
+  let camera: CameraClient;
+
+  before(async () => {
+    @Module({ imports: [CameraModule.register({ url: objectStoreUrl ?? "" })] })
+    class AppModule {}
+    app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    camera = app.get(CameraClient);
+  });
+
+  after(async () => {
+    await app.close();
+  });
+
+  test("storage status, uploaded files' locations, and pre-signed URLs that serve the files' bytes", async () => {
+    const storage = await camera.getStorageStatus();
+    assert.equal(storage.backend, StorageBackend.STORAGE_BACKEND_OBJECT_STORE);
+    assert.match(storage.endpoint, /^http:\/\/127\.0\.0\.1:/);
+    assert.ok(storage.bucket.length > 0);
+    assert.ok(storage.prefix.endsWith("/"), storage.prefix);
+    assert.ok(storage.spoolBudgetBytes > 0);
+
+    // A recording's file: spooled, then uploaded under the camera's prefix; its URL serves its bytes.
+    const recording = await camera.startRecording({ recordingId: "nest-s3", maxFrames: 3 });
+    await lastValueFrom(camera.watchRecording(recording.name));
+    const uploaded = await until(async () => {
+      const files = (await camera.getRecording(recording.name)).files.filter((file) => file.name.endsWith(".ome.tif"));
+      return files.length === 1 && files[0].location?.state === StorageState.STORAGE_STATE_UPLOADED ? files[0] : undefined;
+    }, "the upload of the recording's file");
+    assert.ok(uploaded.location?.objectKey.startsWith(storage.prefix), uploaded.location?.objectKey);
+    assert.equal(uploaded.location?.bucket, storage.bucket);
+    const viaService = await collect(camera.downloadRecordingFile(recording.name, uploaded.name));
+    const signed = await camera.getDownloadUrl(recordingFileName(recording.name, uploaded.name), 600);
+    assert.ok(signed.expireTime instanceof Date && signed.expireTime.getTime() > Date.now());
+    const fetched = await fetch(signed.url);
+    assert.equal(fetched.status, 200);
+    assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(viaService), "the URL serves the file's bytes");
+
+    // A capture: its URL once it is uploaded (FAILED_PRECONDITION while it is only in the spool).
+    const saved = await camera.capture({ format: ImageFormat.IMAGE_FORMAT_PNG });
+    const url = await until(async () => {
+      try {
+        return await camera.getDownloadUrl(captureFileName(saved.filename));
+      } catch (error) {
+        if (error instanceof CameraGrpcError && error.code === status.FAILED_PRECONDITION) {
+          return undefined; // still in the spool
+        }
+        throw error;
+      }
+    }, "the upload of the capture");
+    const capture = await camera.getCapture(saved.filename);
+    assert.ok(Buffer.from(await (await fetch(url.url)).arrayBuffer()).equals(capture.data));
+    const later = await camera.getStorageStatus();
+    assert.ok(later.uploadedFiles >= 2 && later.lastUploadTime instanceof Date);
   });
 });
