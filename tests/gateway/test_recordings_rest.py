@@ -15,6 +15,8 @@ from PIL import Image
 from camera_grpc.device.simulated import read_frame_number
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.gateway.test_captures import raw_get
+from tests.gateway.test_settings_rest import next_event, sse_events
+from tests.gateway.test_trigger_rest import subscribed
 from tests.support import ServiceFactory
 
 SMALL_SENSOR = {"simulated_width": 256, "simulated_height": 128}
@@ -206,3 +208,31 @@ async def test_bad_start_requests_are_422_naming_the_field_and_start_nothing(
     assert refused.status_code == 422, refused.text
     assert any(issue["loc"][-1] == field for issue in refused.json()["detail"]), refused.json()
     assert (await recorder.http.get("/recordings")).json()["recordings"] == []
+
+
+async def announced(recorder: RunningGateway, recording_id: str) -> list[dict[str, object]]:
+    """The data of the recording_started and recording_ended events of GET /events for a new recording."""
+    params = [("type", "recording_started"), ("type", "recording_ended")]
+    async with recorder.http.stream("GET", "/events", params=params) as response:
+        assert response.status_code == 200
+        await subscribed(recorder)
+        events = sse_events(response)
+        await recorded(recorder.http, recording_id)
+        got = [await next_event(events) for _ in range(2)]
+    assert [event["event"] for event in got] == ["recording_started", "recording_ended"]
+    return [json.loads(event["data"]) for event in got]
+
+
+async def test_a_recording_is_announced_in_the_event_stream(recorder: RunningGateway) -> None:
+    started, ended = await announced(recorder, "rest-8")
+    assert "rest-8" in str(started["message"]) and ended["count"] == FRAMES
+
+
+@pytest.mark.xfail(
+    reason="the service leaves Event.recording empty: camera_grpc/rpc/settings_wire.py event_to_proto does not copy "
+    "recording, bucket, object_key and free_bytes (not the gateway's file)",
+    strict=False,
+)
+async def test_the_recording_events_name_the_recording(recorder: RunningGateway) -> None:
+    started, ended = await announced(recorder, "rest-9")
+    assert started["recording"] == ended["recording"] == "recordings/rest-9"
