@@ -1,17 +1,20 @@
 """The upload spool and the uploader: files wait on the local disk until the object store has them.
 
 With ``STORAGE_BACKEND=s3`` every capture (its image and sidecar) and every finished recording's file is
-written locally first, exactly as without a store, then *queued*: a small job file in
-``SPOOL_PATH/.queue/`` (written atomically before :meth:`Uploader.enqueue` returns) names the local files and
-their object keys. One thread, ``uploader``, takes the jobs oldest first and uploads each job's files
-(:class:`~camera_grpc.core.object_store.ObjectStore`: multipart when large, confirmed by checksum). Only
+written locally first, exactly as without a store, then *queued*. A recording's file gets a small job file
+in ``SPOOL_PATH/.queue/`` (written atomically before :meth:`Uploader.enqueue` returns) naming the local file
+and its object key; a capture needs none (its sidecar names its keys, and the start-up scan of the spool's
+captures folder queues every capture not uploaded yet). One thread, ``uploader``, takes the jobs oldest
+first and uploads each job's files (:class:`~camera_grpc.core.object_store.ObjectStore`: multipart when
+large, confirmed by checksum). Only
 once the store confirmed every file does the job's *finisher* run (a capture's image leaves the spool, a
 recording file is marked uploaded) and the job file go; then ``OBJECT_UPLOADED`` is announced. A failure
 (store down, refused, checksum mismatch) keeps the job and retries it after an exponential backoff with full
 jitter (:class:`RetryPolicy`); a job whose local file is gone is dropped with an error in the log (there is
 nothing left to upload).
 
-After a restart (``kill -9`` included) the queue folder is read again and the uploads resume; before a
+After a restart (``kill -9`` included) the queue folder and the captures folder are read again and the
+uploads resume; before a
 large file is uploaded again, multipart uploads of its key that the killed run left incomplete are aborted
 (they were never visible as objects).
 
@@ -289,15 +292,19 @@ class Uploader:
             self._thread.join(timeout_s)
             self._thread = None
 
-    def enqueue(self, kind: str, files: Iterable[UploadFile], *, filename: str, recording: str = "") -> UploadJob:
-        """Queue ``files`` for upload (durably: the job file is on disk when this returns). OSError if it
-        cannot be written (the files stay; a restart finds spooled captures again)."""
+    def enqueue(
+        self, kind: str, files: Iterable[UploadFile], *, filename: str, recording: str = "", persist: bool = True
+    ) -> UploadJob:
+        """Queue ``files`` for upload. ``persist``: durably (the job file is on disk when this returns; OSError
+        if it cannot be written); False for files a start-up scan finds again by itself (captures in the
+        spool), which spares the capture path the job file's fsyncs."""
         files = tuple(files)
         size = sum(_size_of(item.path) for item in files)
         name = f"{time.time_ns():0{_JOB_NAME_DIGITS}d}-{next(self._sequence):06d}-{os.getpid()}{JOB_SUFFIX}"
         job = UploadJob(name, kind, files, filename, recording, size)
-        self.queue_path.mkdir(parents=True, exist_ok=True)
-        replace_atomically(self.queue_path / name, json.dumps(job.to_json()).encode())
+        if persist:
+            self.queue_path.mkdir(parents=True, exist_ok=True)
+            replace_atomically(self.queue_path / name, json.dumps(job.to_json()).encode())
         with self._lock:
             self._pending[name] = job
             self._pending_bytes += size
@@ -446,7 +453,8 @@ class CaptureSpool:
         return self.keys.capture(camera.serial_number if camera is not None else "", filename)
 
     def enqueue(self, capture: SpooledCapture) -> None:
-        """Queue the sidecar, then the image (an image object always has its sidecar next to it)."""
+        """Queue the sidecar, then the image (an image object always has its sidecar next to it). Not persisted:
+        the capture's own files are, and :meth:`attach` finds them again after a restart."""
         self.uploader.enqueue(
             CAPTURE,
             [
@@ -454,6 +462,7 @@ class CaptureSpool:
                 UploadFile(capture.path, capture.key, capture.content_type),
             ],
             filename=capture.filename,
+            persist=False,
         )
 
     def fetch(self, key: str) -> bytes:
@@ -475,7 +484,7 @@ class CaptureSpool:
                 self.enqueue(capture)
                 queued += 1
         if queued:
-            log.warning("upload spool: %d capture(s) saved but never queued (an interrupted run) queued now", queued)
+            log.info("upload spool: %d capture(s) waiting from a previous run queued", queued)
         return queued
 
 
