@@ -182,6 +182,7 @@ export class StatisticsPanel {
     if (this.focus.length > FOCUS_HISTORY) {
       this.focus.shift();
     }
+    $("focus-best").textContent = shown(Math.max(...this.focus)); // the sharpest of the plotted frames
     const panel = $("statistics");
     panel.dataset.frame = String(stats.frame_number ?? "");
     panel.dataset.mean = String(channels.length ? channels[0].mean : "");
