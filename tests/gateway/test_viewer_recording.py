@@ -14,20 +14,25 @@ from urllib.parse import urlsplit
 from playwright.async_api import Browser, Dialog
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.gateway.conftest import RunningGateway
+from tests.gateway.conftest import GatewayFactory
 from tests.gateway.test_viewer import ARTIFACTS, browser, csp_violations, open_viewer  # noqa: F401 (fixture)
-from tests.support import eventually
+from tests.support import ServiceFactory, eventually
 
 #: Frames of the recording that completes on its own (a second or two of the simulated camera).
 FRAMES = 15
+#: A threshold above any disk's free space (the most DISK_SPACE_LOW_BYTES may be).
+DISK_SPACE_LOW_BYTES = 2**50
 #: Geometry controls the page holds while a recording runs (GEOMETRY of settings-panel.js), as control ids.
 HELD = ("#setting-roi-width", "#setting-pixel-format", "#setting-pixel-addressing-mode", "#setting-flip-horizontal")
 
 
 async def test_a_recording_started_from_the_page_shows_progress_holds_the_geometry_and_appears_in_the_browser(
-    gateway: RunningGateway,
+    start_service: ServiceFactory,
+    start_gateway: GatewayFactory,
     browser: Browser,  # noqa: F811
 ) -> None:
+    # Every disk is "nearly full" for this service: the recording's disk check is a DISK_SPACE_LOW event.
+    gateway = await start_gateway(await start_service(disk_space_low_bytes=DISK_SPACE_LOW_BYTES))
     elsewhere: list[str] = []
     page = await open_viewer(browser, gateway, elsewhere)
     errors: list[str] = []
@@ -66,6 +71,10 @@ async def test_a_recording_started_from_the_page_shows_progress_holds_the_geomet
     await page.click("#record-stop")
     await page.wait_for_selector(f"#record-status[data-state='stopped'][data-recording='{held_by}']")
     await page.wait_for_selector(f"#recordings li[data-recording='{held_by}'][data-state='stopped']")
+    # The disk check of the recording was an event: a warning with the free space.
+    low = page.locator("#events-list li.warning[data-type='disk_space_low']").first
+    await low.wait_for()
+    assert "free" in (await low.text_content() or "")
     await page.wait_for_selector("#setting-roi-width:enabled")
     assert await page.locator("#setting-roi-width-reason").is_hidden()
     assert await page.locator("#roi-draw").is_enabled()
