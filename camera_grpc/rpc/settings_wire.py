@@ -242,6 +242,10 @@ def event_to_proto(event: Event) -> pb.Event:
         temperature_c=event.temperature_c or 0.0,
         line=event.line,
         high=event.high,
+        recording=event.recording,
+        bucket=event.bucket,
+        object_key=event.object_key,
+        free_bytes=event.free_bytes,
     )
 
 

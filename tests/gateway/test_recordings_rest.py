@@ -228,11 +228,6 @@ async def test_a_recording_is_announced_in_the_event_stream(recorder: RunningGat
     assert "rest-8" in str(started["message"]) and ended["count"] == FRAMES
 
 
-@pytest.mark.xfail(
-    reason="the service leaves Event.recording empty: camera_grpc/rpc/settings_wire.py event_to_proto does not copy "
-    "recording, bucket, object_key and free_bytes (not the gateway's file)",
-    strict=False,
-)
 async def test_the_recording_events_name_the_recording(recorder: RunningGateway) -> None:
     started, ended = await announced(recorder, "rest-9")
     assert started["recording"] == ended["recording"] == "recordings/rest-9"
