@@ -54,6 +54,13 @@ DRAW_WITH_THE_PAGES_FUNCTIONS = """async () => {
   drawHistogram(histogram, [{channel: 'mono', histogram: counts}], true);
   const log = counts.map((_, bin) => barHeight(histogram, bin, counts.length));
 
+  const colour = document.createElement('canvas');
+  colour.width = 300; colour.height = 100;
+  drawHistogram(colour, [{channel: 'red', histogram: [9, 0, 0]}, {channel: 'green', histogram: [0, 9, 0]},
+                         {channel: 'blue', histogram: [0, 0, 9]}], false);
+  const colourAt = (bin) => Array.from(colour.getContext('2d').getImageData(bin * 100 + 50, 99, 1, 1).data.slice(0, 3));
+  const channelColours = [0, 1, 2].map(colourAt);
+
   const image = document.createElement('canvas');
   image.width = 10; image.height = 10;
   const context = image.getContext('2d', { willReadFrequently: true });
@@ -74,7 +81,7 @@ DRAW_WITH_THE_PAGES_FUNCTIONS = """async () => {
   for (let x = 0; x < 100; x++) {
     for (let y = 0; y < 50; y++) if (pixels[(y * 100 + x) * 4 + 3] > 0) { drawnColumns.push(x); break; }
   }
-  return { linear, log, clipped, marked, overlaySize: [overlay.width, overlay.height],
+  return { linear, log, channelColours, clipped, marked, overlaySize: [overlay.width, overlay.height],
            historyFrom: Math.min(...drawnColumns), historyTo: Math.max(...drawnColumns) };
 }"""
 
@@ -89,6 +96,9 @@ async def test_the_histogram_overlay_and_focus_history_draw_what_they_are_given(
     assert drawn["linear"][0] == 0 and drawn["linear"][3] == 0
     assert drawn["linear"][1] == 100 and drawn["linear"][2] == 1
     assert drawn["log"][1] == 100 and drawn["log"][2] == round(100 * 2.3979 / 6.9088)  # log1p(10) / log1p(1000)
+    # A colour camera's channels, each in its colour.
+    for channel, rgb in enumerate(drawn["channelColours"]):
+        assert rgb.index(max(rgb)) == channel, rgb
     # The overlay marks exactly the pixels at 255, at the image's size.
     assert drawn["clipped"] == 6 and drawn["overlaySize"] == [10, 10]
     assert sorted(drawn["marked"]) == sorted([x, y] for x in range(3) for y in range(2))
