@@ -144,3 +144,25 @@ async def accept(dialog: Dialog) -> None:
     """Accept the page's confirmation (of a delete)."""
     assert dialog.type == "confirm"
     await dialog.accept()
+
+
+async def test_with_no_stream_left_for_the_progress_the_page_reads_the_recording_instead(
+    start_gateway: GatewayFactory,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """REST_MAX_STREAMS_PER_CLIENT 3: the live view, the events and the statistics take them all; the progress
+    stream is refused (429) and the page polls GET /recordings/{id} until the recording ends."""
+    gateway = await start_gateway(rest_max_streams_per_client=3)
+    page = await open_viewer(browser, gateway)
+    answered: dict[str, int] = {}
+    page.on("response", lambda response: answered.setdefault(urlsplit(response.url).path, response.status))
+    await page.wait_for_selector("#statistics[data-state='live']")
+    await page.fill("#record-amount", str(FRAMES))
+    await page.click("#record:enabled")
+    done = page.locator(f"#record-status[data-state='completed'][data-frames-written='{FRAMES}']")
+    await done.wait_for()
+    recording_id = await done.get_attribute("data-recording")
+    assert answered[f"/recordings/{recording_id}/events"] == 429
+    assert answered[f"/recordings/{recording_id}"] == 200  # read instead
+    await page.wait_for_selector(f"#recordings li[data-recording='{recording_id}'][data-state='completed']")
+    await page.close()

@@ -7,6 +7,8 @@ const PAGE_SIZE = 12;
 /** Width of a thumbnail, pixels. */
 const THUMBNAIL_WIDTH = 160;
 const BYTES_PER_KIB = 1024;
+/** Height of a thumbnail canvas before its image arrives, as a fraction of its width. */
+const PLACEHOLDER_ASPECT = 3 / 4;
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,7 +115,7 @@ export class CaptureGallery {
     const canvas = document.createElement("canvas");
     canvas.className = "thumb";
     canvas.width = THUMBNAIL_WIDTH;
-    canvas.height = (THUMBNAIL_WIDTH * 3) / 4;
+    canvas.height = THUMBNAIL_WIDTH * PLACEHOLDER_ASPECT;
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `Thumbnail of ${filename}`);
     canvas.dataset.loaded = "false";

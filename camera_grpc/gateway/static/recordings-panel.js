@@ -17,6 +17,10 @@ const STATE_PREFIX = "recording_state_";
 const RUNNING = "running";
 const FINAL_STATES = new Set(["completed", "stopped", "failed"]);
 const BYTES_PER_MIB = 1024 * 1024;
+/** How often a running recording is read when its progress stream cannot be opened, ms. */
+const POLL_MS = 1000;
+/** Height of a thumbnail canvas before its image arrives, as a fraction of its width. */
+const PLACEHOLDER_ASPECT = 3 / 4;
 /** Events of GET /events after which the browser is loaded again. */
 const RECORDING_EVENTS = new Set(["recording_started", "recording_ended", "recording_failed"]);
 
@@ -147,7 +151,7 @@ export class RecordingsPanel {
         }
       },
       () => {},
-      (error) => {
+      () => {
         // a stream refused (e.g. 429: too many streams from this address) or a gateway without it: poll instead
         this.poll(id);
         return false;
@@ -170,7 +174,7 @@ export class RecordingsPanel {
       const recording = await this.api("GET", `recordings/${encodeURIComponent(id)}`);
       this.showProgress(recording);
       if (recordingState(recording) === RUNNING) {
-        this.polling = setTimeout(() => this.poll(id), 1000);
+        this.polling = setTimeout(() => this.poll(id), POLL_MS);
       }
     } catch (error) {
       if (error.name !== "Unauthorized") {
@@ -307,7 +311,7 @@ export class RecordingsPanel {
     const canvas = document.createElement("canvas");
     canvas.className = "thumb";
     canvas.width = THUMBNAIL_WIDTH;
-    canvas.height = THUMBNAIL_WIDTH * 3 / 4;
+    canvas.height = THUMBNAIL_WIDTH * PLACEHOLDER_ASPECT;
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", `First frame of ${id}`);
     canvas.dataset.loaded = "false";

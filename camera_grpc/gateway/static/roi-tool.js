@@ -9,6 +9,7 @@
 const KEY_STEPS = 8;
 /** Smallest drag that counts as a region, CSS pixels (a click is not one). */
 const MIN_DRAG_PX = 4;
+const PERCENT = 100;
 const AXES = {
   x: { offset: "offset_x", size: "width", flip: "horizontal" },
   y: { offset: "offset_y", size: "height", flip: "vertical" },
@@ -174,10 +175,10 @@ export class RoiTool {
     }
     const at = this.fractionsOf(region);
     Object.assign(this.box.style, {
-      left: `${at.x * 100}%`,
-      top: `${at.y * 100}%`,
-      width: `${at.width * 100}%`,
-      height: `${at.height * 100}%`,
+      left: `${at.x * PERCENT}%`,
+      top: `${at.y * PERCENT}%`,
+      width: `${at.width * PERCENT}%`,
+      height: `${at.height * PERCENT}%`,
     });
     this.box.hidden = false;
     const text = `${region.width}\u00d7${region.height} at (${region.offset_x}, ${region.offset_y})`;
