@@ -1,13 +1,13 @@
 """An S3-compatible bucket (AWS S3, MinIO, Ceph, SeaweedFS), through boto3: upload, verify, read, presign.
 
 :class:`ObjectStore` is a thin wrapper over one boto3 client (thread-safe; the uploader thread and request
-threads share it). Uploads go through boto3's managed transfer (``upload_file`` with a ``TransferConfig``):
-multipart above :data:`PART_BYTES`, parts in parallel. Every part is sent with its SHA-256
-(``ChecksumAlgorithm``: the store refuses a part whose bytes do not match), the whole file's SHA-256 goes
-along as object metadata (``sha256``, for any client to check), and after the upload :meth:`put_file`
-compares the store's own checksum of the object (``head_object`` with ``ChecksumMode``) to the one computed
-here from the file: the whole file's SHA-256 for a single-part upload, the composite one (SHA-256 of the
-parts' SHA-256s, ``-<parts>``) for a multipart upload. A mismatch raises :class:`ChecksumMismatchError`,
+threads share it). A file below :data:`PART_BYTES` is one ``PutObject`` carrying its SHA-256 (the store
+refuses other bytes) and confirmed by the checksum the store answers with. Larger files go through boto3's
+managed transfer (``upload_file`` with a ``TransferConfig``): multipart, parts in parallel, each sent with its
+SHA-256 (``ChecksumAlgorithm``); after the upload :meth:`put_file` compares the store's own checksum of the
+object (``head_object`` with ``ChecksumMode``) to the composite one computed here from the file (SHA-256 of
+the parts' SHA-256s, ``-<parts>``). The whole file's SHA-256 always goes along as object metadata
+(``sha256``, for any client to check). A mismatch raises :class:`ChecksumMismatchError`,
 and the caller keeps the file and tries again.
 
 A multipart upload that a killed process never completed stays invisible (no object, only an incomplete
@@ -199,11 +199,10 @@ class ObjectStore:
         """Upload ``path`` as ``key`` and confirm it by checksum (blocking); ChecksumMismatchError if the store
         holds other bytes, ObjectStoreError if it cannot be reached."""
         digest = digest_file(path, self.part_bytes)
-        extra = {
-            "ContentType": content_type,
-            "ChecksumAlgorithm": "SHA256",
-            "Metadata": {**(metadata or {}), SHA256_METADATA: digest.sha256_hex},
-        }
+        metadata = {**(metadata or {}), SHA256_METADATA: digest.sha256_hex}
+        if digest.size_bytes < self.part_bytes:
+            return self._put_small(path, key, digest, content_type, metadata)
+        extra = {"ContentType": content_type, "ChecksumAlgorithm": "SHA256", "Metadata": metadata}
         try:
             self._client.upload_file(str(path), self.bucket, key, ExtraArgs=extra, Config=self._transfer)
         except (BotoCoreError, ClientError) as exc:
@@ -211,6 +210,28 @@ class ObjectStore:
         except Exception as exc:  # s3transfer wraps some failures in its own exceptions
             raise ObjectStoreError(f"upload of {key} to {self.describe()} failed: {exc}") from None
         stored = self.head(key)
+        if stored is None:
+            raise ChecksumMismatchError(f"{key} is not in {self.describe()} after its upload")
+        self.confirm(stored, digest)
+        return stored
+
+    def _put_small(
+        self, path: Path, key: str, digest: FileDigest, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject:
+        """One PUT carrying the file's SHA-256 (the store refuses other bytes), confirmed by the checksum the
+        store answers with (a HEAD only if it answers none)."""
+        with path.open("rb") as body:
+            response = self._call(
+                "put_object",
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ChecksumSHA256=digest.checksum,
+                ContentType=content_type,
+                Metadata=dict(metadata),
+            )
+        answered = response.get("ChecksumSHA256", "") or ""
+        stored = StoredObject(key, digest.size_bytes, digest.sha256_hex, answered) if answered else self.head(key)
         if stored is None:
             raise ChecksumMismatchError(f"{key} is not in {self.describe()} after its upload")
         self.confirm(stored, digest)
