@@ -16,6 +16,8 @@ const FOCUS_HISTORY = 100;
 /** Colour of each channel's histogram. */
 const CHANNEL_COLOURS = { mono: "#d0d4d9", red: "#ff5c5c", green: "#4cd964", blue: "#5b9bff" };
 const FOCUS_COLOUR = "#e0a526";
+/** The focus plot spans at least this fraction of its largest value (frame-to-frame noise stays small). */
+const MIN_RELATIVE_SPAN = 0.05;
 /** Colour of a clipped pixel in the overlay, RGBA. */
 const CLIPPED_RGBA = [255, 0, 255, 255];
 /** A preview sample at this value is clipped (8-bit JPEG). */
@@ -53,7 +55,8 @@ export function drawHistogram(canvas, channels, log) {
   context.globalCompositeOperation = "source-over";
 }
 
-/** Draw `values` (oldest first) as a line on `canvas`, scaled to their own range; the newest is the right end. */
+/** Draw `values` (oldest first) as a line on `canvas`, scaled to their own range (at least MIN_RELATIVE_SPAN of the
+ * largest); the newest is the right end. */
 export function drawHistory(canvas, values, capacity) {
   const context = canvas.getContext("2d");
   const { width, height } = canvas;
@@ -63,7 +66,7 @@ export function drawHistory(canvas, values, capacity) {
   }
   const low = Math.min(...values);
   const high = Math.max(...values);
-  const span = high - low || 1;
+  const span = Math.max(high - low, Math.abs(high) * MIN_RELATIVE_SPAN) || 1;
   const step = width / Math.max(capacity - 1, 1);
   const start = width - (values.length - 1) * step;
   context.strokeStyle = FOCUS_COLOUR;
@@ -178,6 +181,7 @@ export class StatisticsPanel {
     const names = channels.map((channel) => channel.channel).join(", ");
     const step = stats.subsample_step > 1 ? `every ${stats.subsample_step}th pixel each way` : "every pixel";
     $("statistics-detail").textContent = `${stats.bit_depth}-bit, ${names}, ${step}`;
+    $("histogram-top").textContent = String(2 ** stats.bit_depth - 1); // the histogram spans every sample value
     this.focus.push(stats.focus_score);
     if (this.focus.length > FOCUS_HISTORY) {
       this.focus.shift();
