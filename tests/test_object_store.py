@@ -349,3 +349,14 @@ def test_the_s3_backend_needs_a_bucket() -> None:
     with pytest.raises(ConfigurationError, match="STORAGE_BACKEND=s3 needs S3_BUCKET"):
         load_settings(None, storage_backend="s3")
     assert load_settings(None, storage_backend="s3", s3_bucket="lab").s3_bucket == "lab"
+
+
+async def test_without_an_object_store_status_says_local_and_no_url_is_given(service: RunningService) -> None:
+    stub = storage_stub(service)
+    status = await stub.GetStorageStatus(spb.GetStorageStatusRequest())
+    assert status.backend == spb.STORAGE_BACKEND_LOCAL and status.disk_free_bytes > 0 and not status.bucket
+    capture = await service.stub.Capture(pb.CaptureRequest())
+    with pytest.raises(grpc.aio.AioRpcError) as local:
+        await stub.GetDownloadUrl(spb.GetDownloadUrlRequest(name=f"captures/{capture.filename}"))
+    assert local.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "STORAGE_BACKEND=local" in (local.value.details() or "")
