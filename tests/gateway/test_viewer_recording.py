@@ -74,7 +74,7 @@ async def test_a_recording_started_from_the_page_shows_progress_holds_the_geomet
     # The disk check of the recording was an event: a warning with the free space.
     low = page.locator("#events-list li.warning[data-type='disk_space_low']").first
     await low.wait_for()
-    assert "free" in (await low.text_content() or "")
+    assert "MiB free)" in (await low.text_content() or "")  # free_bytes, shown in MiB
     await page.wait_for_selector("#setting-roi-width:enabled")
     assert await page.locator("#setting-roi-width-reason").is_hidden()
     assert await page.locator("#roi-draw").is_enabled()

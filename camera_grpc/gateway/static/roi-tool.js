@@ -10,6 +10,7 @@ const KEY_STEPS = 8;
 /** Smallest drag that counts as a region, CSS pixels (a click is not one). */
 const MIN_DRAG_PX = 4;
 const PERCENT = 100;
+const KEYS_HELP = "arrow keys move it, Shift and arrow keys resize it, Enter applies, Escape cancels";
 const AXES = {
   x: { offset: "offset_x", size: "width", flip: "horizontal" },
   y: { offset: "offset_y", size: "height", flip: "vertical" },
@@ -183,7 +184,7 @@ export class RoiTool {
     this.box.hidden = false;
     const text = `${region.width}\u00d7${region.height} at (${region.offset_x}, ${region.offset_y})`;
     $("roi-info").textContent = `Region ${text}, snapped to the camera's steps`;
-    this.box.setAttribute("aria-valuetext", text);
+    this.box.setAttribute("aria-label", `Region of interest ${text}: ${KEYS_HELP}`);
     this.box.dataset.region = JSON.stringify(region);
   }
 
