@@ -73,6 +73,8 @@ EVENT_STYLES = {
     "camera_connected": "green",
     "service_stopping": "bold red",
 }
+#: ``storage``'s help.
+STORAGE_HELP = "where the service keeps captures and recordings: local folders or an object store, spool, uploads"
 #: Recording states that are a success for ``record``'s exit status.
 RECORDING_SUCCESS = frozenset({rpb.RECORDING_STATE_COMPLETED, rpb.RECORDING_STATE_STOPPED})
 #: Window over which ``watch`` computes its live frame rate, seconds.
@@ -182,13 +184,7 @@ def add_client_commands(subcommands: Any, parents: Sequence[argparse.ArgumentPar
         help="fire one software trigger (needs trigger.source=software): print its frame numbers and metadata",
     )
     _add_command(subcommands, "io", _io, parents, help="print the GPIO lines (input levels) and temperatures")
-    storage = _add_command(
-        subcommands,
-        "storage",
-        _storage,
-        parents,
-        help="where the service keeps captures and recordings: local folders or an object store, spool, uploads",
-    )
+    storage = _add_command(subcommands, "storage", _storage, parents, help=STORAGE_HELP)
     storage.add_argument("--json", action="store_true", help="print GetStorageStatus as JSON")
     events = subcommands.add_parser(
         "events",

@@ -20,6 +20,8 @@ from camera_grpc.client import AsyncCameraClient, CameraClient, CameraRpcError, 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import REPO_ROOT, RunningService, closed_port, eventually
 
+#: A default deadline shorter than the 1.5 s exposures of the deadline tests, seconds.
+SHORT_DEFAULT_S = 1.0
 CALLS = (
     "capture",
     "get_settings",
@@ -102,13 +104,14 @@ async def test_invalid_exposure_raises_invalid_argument_naming_the_field(service
 
 
 async def test_a_capture_deadline_is_the_default_plus_its_exposure(service: RunningService) -> None:
-    """A 1.5 s exposure with a 0.5 s default deadline: the capture gets 2.0 s; a call's own timeout_s is exact."""
-    async with AsyncCameraClient(service.address, timeout_s=0.5) as camera:
+    """A 1.5 s exposure with a 1 s default deadline (too short without the allowance): the capture gets 2.5 s (a
+    capture changing the exposure takes about 2 s, more on a loaded machine); a call's own timeout_s is exact."""
+    async with AsyncCameraClient(service.address, timeout_s=SHORT_DEFAULT_S) as camera:
         assert (await camera.capture(exposure_ms=1500.0)).exposure_ms == pytest.approx(1500.0)
 
     def calls() -> tuple[pb.CaptureResponse, CameraRpcError]:
-        with CameraClient(service.address, timeout_s=0.5) as camera:
-            assert camera.capture_deadline_s(1500.0) == pytest.approx(2.0)
+        with CameraClient(service.address, timeout_s=SHORT_DEFAULT_S) as camera:
+            assert camera.capture_deadline_s(1500.0) == pytest.approx(2.5)
             saved = camera.capture(exposure_ms=1500.0)
             try:
                 camera.capture(exposure_ms=1500.0, timeout_s=0.3)
@@ -125,10 +128,10 @@ async def test_a_capture_asking_no_exposure_allows_for_the_last_one_the_client_s
     await service.stub.UpdateSettings(pb.UpdateSettingsRequest(exposure_ms=1500.0))  # by someone else
 
     def calls() -> pb.CaptureResponse:
-        with CameraClient(service.address, timeout_s=0.5) as camera:
-            assert camera.capture_deadline_s() == pytest.approx(0.5)  # knows no exposure yet
+        with CameraClient(service.address, timeout_s=SHORT_DEFAULT_S) as camera:
+            assert camera.capture_deadline_s() == pytest.approx(SHORT_DEFAULT_S)  # knows no exposure yet
             camera.get_settings()  # now it knows: 1500 ms
-            assert camera.capture_deadline_s() == pytest.approx(2.0)
+            assert camera.capture_deadline_s() == pytest.approx(2.5)
             return camera.capture()
 
     assert (await asyncio.to_thread(calls)).exposure_ms == pytest.approx(1500.0)
