@@ -12,20 +12,22 @@ event carries the error body (as a JSON error answer would) and the stream ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import grpc
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
-from camera_grpc.client import CameraRpcError
 from camera_grpc.client.settings import enum_choices, enum_number
 from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
-from camera_grpc.gateway.errors import error_responses, rpc_error_response
-from camera_grpc.gateway.routers.sse import EVENT_STREAM, KEEPALIVE, end_call, event_stream, opened, with_keepalives
-from camera_grpc.gateway.routers.stream import StreamSlot, StreamSlots, get_stream_slots
+from camera_grpc.gateway.errors import error_responses
+from camera_grpc.gateway.routers.sse import (
+    EVENT_STREAM,
+    event_stream,
+    opened,
+    relayed,
+)
+from camera_grpc.gateway.routers.stream import StreamSlots, get_stream_slots
 from camera_grpc.gateway.schemas import CameraEvent
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
@@ -33,8 +35,6 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["events"])
 
-#: SSE event name of a failure after the stream started (its data: the error body).
-ERROR_EVENT = "error"
 EventTypeName = Annotated[
     list[str] | None,
     Query(
@@ -49,22 +49,6 @@ def sse_event(message: pb.WatchEventsResponse) -> bytes:
     """One SSE event: the type as its name, the sequence number as its id, the event's JSON as its data."""
     event = CameraEvent.from_proto(message)
     return f"event: {event.type}\nid: {event.sequence_number}\ndata: {event.model_dump_json()}\n\n".encode()
-
-
-def error_event(failure: CameraRpcError) -> bytes:
-    response = rpc_error_response(failure, location="query")
-    return f"event: {ERROR_EVENT}\ndata: {bytes(response.body).decode()}\n\n".encode()
-
-
-async def _events(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> AsyncIterator[bytes]:
-    try:
-        async for message in with_keepalives(call):  # ends after SERVICE_STOPPING (the service ends the watch)
-            yield KEEPALIVE if message is None else sse_event(message)  # type: ignore[arg-type]
-    except grpc.aio.AioRpcError as exc:
-        log.info("events ended by the camera service: %s", exc.code().name)
-        yield error_event(CameraRpcError.from_rpc_error(exc))
-    finally:
-        end_call(call, slot)
 
 
 @router.get(
@@ -100,4 +84,7 @@ async def events(
     _, failed = await opened(call, slot, upstream, call.initial_metadata())
     if failed is None and call.done():  # failed at once (e.g. the service publishes no events)
         _, failed = await opened(call, slot, upstream, call.read())
-    return failed if failed is not None else event_stream(_events(call, slot), call, slot)
+    if failed is not None:
+        return failed
+    # ends after SERVICE_STOPPING (the service ends the watch)
+    return event_stream(relayed(call, slot, sse_event, "events"), call, slot)

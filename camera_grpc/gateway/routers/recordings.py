@@ -50,13 +50,12 @@ from camera_grpc.gateway.recording_schemas import (
 from camera_grpc.gateway.routers.captures import DOWNLOAD_URL_VALID_S, REDIRECT_RESPONSE
 from camera_grpc.gateway.routers.sse import (
     EVENT_STREAM,
-    KEEPALIVE,
-    end_call,
     event_stream,
+    first_message,
     opened,
-    with_keepalives,
+    relayed,
 )
-from camera_grpc.gateway.routers.stream import StreamSlot, StreamSlots, get_stream_slots
+from camera_grpc.gateway.routers.stream import StreamSlots, get_stream_slots
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import storage_pb2 as spb
@@ -71,8 +70,6 @@ NO_RECORDING = "No recording has this id"
 NO_FILE = "No recording has this id, or it has no file of this name"
 #: SSE event name of a recording's progress (its data: the Recording JSON).
 PROGRESS_EVENT = "progress"
-#: SSE event name of a failure after the stream started (its data: the error body).
-ERROR_EVENT = "error"
 #: Longest file name, bytes (NAME_MAX of Linux file systems): a longer one cannot be a recording's file.
 MAX_FILENAME_BYTES = 255
 #: How long browsers may keep a thumbnail, seconds (it shows the first frame: it never changes).
@@ -186,25 +183,6 @@ def progress_event(message: rpb.WatchRecordingResponse) -> bytes:
     return f"event: {PROGRESS_EVENT}\ndata: {Recording.from_proto(message.recording).model_dump_json()}\n\n".encode()
 
 
-def error_event(failure: CameraRpcError) -> bytes:
-    response = rpc_error_response(failure, location="path")
-    return f"event: {ERROR_EVENT}\ndata: {bytes(response.body).decode()}\n\n".encode()
-
-
-async def _progress(
-    call: grpc.aio.UnaryStreamCall, first: rpb.WatchRecordingResponse, slot: StreamSlot
-) -> AsyncIterator[bytes]:
-    try:
-        yield progress_event(first)
-        async for message in with_keepalives(call):  # ends after the recording's final state
-            yield KEEPALIVE if message is None else progress_event(message)  # type: ignore[arg-type]
-    except grpc.aio.AioRpcError as exc:
-        log.info("recording progress ended by the camera service: %s", exc.code().name)
-        yield error_event(CameraRpcError.from_rpc_error(exc))
-    finally:
-        end_call(call, slot)
-
-
 @router.get(
     "/recordings/{recording_id}/events",
     summary="A recording's progress (Server-Sent Events)",
@@ -229,13 +207,11 @@ async def recording_events(
     stream (REST_MAX_STREAMS_PER_CLIENT, REST_MAX_STREAMS) while open."""
     slot = slots.take(client)
     call = upstream.recordings.WatchRecording(rpb.WatchRecordingRequest(name=recording_name(recording_id)))
-    first, failed = await opened(call, slot, upstream, call.read())
+    first, failed = await first_message(call, slot, upstream, rpb.WatchRecordingResponse)
     if failed is not None:
         return failed
-    if not isinstance(first, rpb.WatchRecordingResponse):  # ended without a message: nothing to follow
-        end_call(call, slot)
-        return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="path")
-    return event_stream(_progress(call, first, slot), call, slot)
+    # ends after the recording's final state
+    return event_stream(relayed(call, slot, progress_event, "recording progress", first), call, slot)
 
 
 # -- files -----------------------------------------------------------------------------------------------------

@@ -10,10 +10,8 @@ changed). ``If-Match: *`` is unconditional; a weak or non-numeric tag can never 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import grpc
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.responses import StreamingResponse
 from starlette.exceptions import HTTPException
@@ -22,14 +20,11 @@ from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
 from camera_grpc.gateway.errors import error_responses
 from camera_grpc.gateway.routers.sse import (
     EVENT_STREAM,
-    KEEPALIVE,
-    end_call,
-    ended_at_once,
     event_stream,
-    opened,
-    with_keepalives,
+    first_message,
+    relayed,
 )
-from camera_grpc.gateway.routers.stream import StreamSlot, StreamSlots, get_stream_slots
+from camera_grpc.gateway.routers.stream import StreamSlots, get_stream_slots
 from camera_grpc.gateway.schemas import CameraSettings, SettingsEvent, SettingsUpdate
 from camera_grpc.gateway.settings_schemas import SettingsPatch
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -155,19 +150,6 @@ def settings_event(message: pb.WatchSettingsResponse) -> bytes:
     return (f"event: {SETTINGS_EVENT}\nid: {message.settings.revision}\ndata: {event.model_dump_json()}\n\n").encode()
 
 
-async def _events(
-    call: grpc.aio.UnaryStreamCall, first: pb.WatchSettingsResponse, slot: StreamSlot
-) -> AsyncIterator[bytes]:
-    try:
-        yield settings_event(first)
-        async for message in with_keepalives(call):  # ends when the service ends the watch (stopping)
-            yield KEEPALIVE if message is None else settings_event(message)  # type: ignore[arg-type]
-    except grpc.aio.AioRpcError as exc:
-        log.info("settings events ended by the camera service: %s", exc.code().name)
-    finally:
-        end_call(call, slot)
-
-
 @router.get(
     "/settings/events",
     summary="Settings changes (Server-Sent Events)",
@@ -188,9 +170,9 @@ async def settings_events(
     it ends the watch. A watcher that reads slowly gets the newest settings (revisions may be skipped)."""
     slot = slots.take(client)
     call = upstream.camera.WatchSettings(pb.WatchSettingsRequest())
-    first, failed = await opened(call, slot, upstream, call.read())
+    first, failed = await first_message(call, slot, upstream, pb.WatchSettingsResponse)
     if failed is not None:
         return failed
-    if not isinstance(first, pb.WatchSettingsResponse):  # ended at once, without an error
-        return ended_at_once(call, slot)
-    return event_stream(_events(call, first, slot), call, slot)
+    # ends when the service ends the watch (stopping)
+    body = relayed(call, slot, settings_event, "settings events", first, report_errors=False)
+    return event_stream(body, call, slot)

@@ -8,8 +8,9 @@ the call and gives the slot back (idempotent: it runs when the body ends and aga
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from typing import Protocol, TypeVar
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from fastapi import Response
@@ -35,7 +36,13 @@ KEEPALIVE = b": keep-alive\n\n"
 #: Headers of an event stream: never cached, not buffered by a proxy (nginx).
 EVENT_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
+#: SSE event name of a failure after the stream started (its data: the error body, as a JSON answer would have).
+ERROR_EVENT = "error"
+
+log = logging.getLogger(__name__)
+
 _T = TypeVar("_T")
+_M = TypeVar("_M")
 
 
 def end_call(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> None:
@@ -65,6 +72,50 @@ def ended_at_once(call: grpc.aio.UnaryStreamCall, slot: StreamSlot) -> Response:
     """The answer to a stream that ended before its first message, without an error: 503."""
     end_call(call, slot)
     return rpc_error_response(CameraRpcError(grpc.StatusCode.UNAVAILABLE, ""), location="query")
+
+
+async def first_message(
+    call: grpc.aio.UnaryStreamCall, slot: StreamSlot, upstream: Upstream, message_type: type[_M]
+) -> tuple[_M, None] | tuple[None, Response]:
+    """The call's first message (a ``message_type``) within the gateway's deadline; else the error answer (see
+    :func:`opened`; a stream that ended without one: 503), the call ended and its slot given back."""
+    first, failed = await opened(call, slot, upstream, call.read())
+    if failed is not None:
+        return None, failed
+    if not isinstance(first, message_type):  # ended at once, without an error
+        return None, ended_at_once(call, slot)
+    return first, None
+
+
+def error_event(failure: CameraRpcError) -> bytes:
+    """The last event of a stream whose call failed after it started: the error body an answer would have had."""
+    response = rpc_error_response(failure, location="query")
+    return f"event: {ERROR_EVENT}\ndata: {bytes(response.body).decode()}\n\n".encode()
+
+
+async def relayed(
+    call: grpc.aio.UnaryStreamCall,
+    slot: StreamSlot,
+    render: Callable[[Any], bytes],
+    what: str,
+    first: object | None = None,
+    *,
+    report_errors: bool = True,
+) -> AsyncIterator[bytes]:
+    """An event stream's body: ``first`` (read already, if any), then each message of ``call`` as ``render`` makes
+    it, a keep-alive comment when quiet, until the call ends; if it fails, a last :func:`error_event`
+    (``report_errors``) and a log line naming ``what``. The call is ended and the slot given back at the end."""
+    try:
+        if first is not None:
+            yield render(first)
+        async for message in with_keepalives(call):
+            yield KEEPALIVE if message is None else render(message)
+    except grpc.aio.AioRpcError as exc:
+        log.info("%s ended by the camera service: %s", what, exc.code().name)
+        if report_errors:
+            yield error_event(CameraRpcError.from_rpc_error(exc))
+    finally:
+        end_call(call, slot)
 
 
 async def with_keepalives(call: grpc.aio.UnaryStreamCall) -> AsyncIterator[object | None]:

@@ -37,19 +37,16 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
-from camera_grpc.client import CameraRpcError
 from camera_grpc.formats import JPEG_QUALITY_MAX, JPEG_QUALITY_MIN
 from camera_grpc.gateway.dependencies import ClientDep, UpstreamDep
-from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses, rpc_error_response
+from camera_grpc.gateway.errors import RETRY_AFTER_S, error_responses
 from camera_grpc.gateway.recording_schemas import FrameStatistics
 from camera_grpc.gateway.routers.sse import (
     EVENT_STREAM,
-    KEEPALIVE,
     end_call,
-    ended_at_once,
     event_stream,
-    opened,
-    with_keepalives,
+    first_message,
+    relayed,
 )
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 
@@ -65,9 +62,8 @@ DEFAULT_STATS_FPS = 5.0
 MAX_STATS_FPS = 100.0
 #: Most histogram bins per channel (FrameStatisticsOptions; also at most 2^bit_depth, which the service checks).
 MAX_HISTOGRAM_BINS = 4096
-#: SSE event name of one frame's statistics, and of a failure after the stream started.
+#: SSE event name of one frame's statistics.
 STATS_EVENT = "statistics"
-ERROR_EVENT = "error"
 
 
 class StreamSlot:
@@ -179,11 +175,9 @@ async def stream(
         request.quality = quality
     slot = slots.take(client)
     call = upstream.camera.Frames(request)
-    first, failed = await opened(call, slot, upstream, call.read())
+    first, failed = await first_message(call, slot, upstream, pb.FramesResponse)
     if failed is not None:
         return failed
-    if not isinstance(first, pb.FramesResponse):  # ended at once, without an error
-        return ended_at_once(call, slot)
     return StreamingResponse(
         _parts(call, first, slot),
         media_type=MEDIA_TYPE,
@@ -196,21 +190,6 @@ def stats_event(frame: pb.FramesResponse) -> bytes:
     """One SSE event: the frame's statistics as JSON, its frame number as the id."""
     data = FrameStatistics.from_proto(frame).model_dump_json()
     return f"event: {STATS_EVENT}\nid: {frame.frame_number}\ndata: {data}\n\n".encode()
-
-
-async def _statistics(
-    call: grpc.aio.UnaryStreamCall, first: pb.FramesResponse, slot: StreamSlot
-) -> AsyncIterator[bytes]:
-    try:
-        yield stats_event(first)
-        async for message in with_keepalives(call):
-            yield KEEPALIVE if message is None else stats_event(message)  # type: ignore[arg-type]
-    except grpc.aio.AioRpcError as exc:
-        log.info("statistics stream ended by the camera service: %s", exc.code().name)
-        failure = rpc_error_response(CameraRpcError.from_rpc_error(exc), location="query")
-        yield f"event: {ERROR_EVENT}\ndata: {bytes(failure.body).decode()}\n\n".encode()
-    finally:
-        end_call(call, slot)
 
 
 @router.get(
@@ -253,9 +232,7 @@ async def stream_statistics(
     )
     slot = slots.take(client)
     call = upstream.camera.Frames(request)
-    first, failed = await opened(call, slot, upstream, call.read())
+    first, failed = await first_message(call, slot, upstream, pb.FramesResponse)
     if failed is not None:
         return failed
-    if not isinstance(first, pb.FramesResponse):  # ended at once, without an error
-        return ended_at_once(call, slot)
-    return event_stream(_statistics(call, first, slot), call, slot)
+    return event_stream(relayed(call, slot, stats_event, "statistics stream", first), call, slot)
