@@ -102,7 +102,7 @@ async def test_captures_are_uploaded_with_their_content_and_checksum_and_announc
     client = seaweedfs.client()
     for capture, event in zip(saved, announced, strict=True):
         key = f"camera-grpc/SIM-0001/captures/{capture.filename}"
-        assert event.filename == capture.filename and f"{bucket}/{key}" in event.message
+        assert (event.bucket, event.object_key, event.filename) == (bucket, key, capture.filename)
         head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert body == capture.image_data  # the bytes the capture returned
