@@ -82,7 +82,7 @@ async def test_a_recording_runs_to_max_frames_and_its_ome_tiff_holds_every_frame
     progress = await watch_to_end(stub, started.recording.name)
     final = progress[-1]
     assert final.state == rpb.RECORDING_STATE_COMPLETED, final
-    assert final.frames_written == FRAMES and final.frames_dropped == 0
+    assert final.frames_written == FRAMES
     assert final.HasField("end_time") and final.settings.roi.width == SMALL_SENSOR["simulated_width"]
     tiffs = [file for file in final.files if file.name.endswith(".ome.tif")]
     assert len(tiffs) == 1 and tiffs[0].content_type == "image/tiff"
@@ -91,7 +91,12 @@ async def test_a_recording_runs_to_max_frames_and_its_ome_tiff_holds_every_frame
     pages = tifffile.imread(path)
     assert pages.shape == (FRAMES, SMALL_SENSOR["simulated_height"], SMALL_SENSOR["simulated_width"])
     numbers = [read_frame_number(page) for page in pages]
-    assert numbers == list(range(numbers[0], numbers[0] + FRAMES))  # consecutive: nothing lost, in order
+    assert numbers == logged_frame_numbers(recorder, "run-1")  # in order
+    # Nothing lost by the recording: every number from the first to the last is written or counted dropped, and
+    # the only drops are numbers the camera skipped (the simulator does when its host is slow, on a loaded machine).
+    _, drops = read_frame_log(recorder.runtime.recordings.store.path_of("run-1") / FRAME_LOG_NAME)
+    assert numbers[-1] - numbers[0] + 1 == FRAMES + final.frames_dropped
+    assert {drop["reason"] for drop in drops} <= {"camera"}
 
     got = await stub.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))
     assert got.recording.state == rpb.RECORDING_STATE_COMPLETED and got.recording.frames_written == FRAMES
