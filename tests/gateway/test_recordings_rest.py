@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -13,11 +14,12 @@ import tifffile
 from PIL import Image
 
 from camera_grpc.device.simulated import read_frame_number
+from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.gateway.test_captures import raw_get
 from tests.gateway.test_settings_rest import next_event, sse_events
 from tests.gateway.test_trigger_rest import subscribed
-from tests.support import ServiceFactory
+from tests.support import RunningService, ServiceFactory, eventually
 
 SMALL_SENSOR = {"simulated_width": 256, "simulated_height": 128}
 FRAMES = 8
@@ -231,3 +233,49 @@ async def test_a_recording_is_announced_in_the_event_stream(recorder: RunningGat
 async def test_the_recording_events_name_the_recording(recorder: RunningGateway) -> None:
     started, ended = await announced(recorder, "rest-9")
     assert started["recording"] == ended["recording"] == "recordings/rest-9"
+
+
+def active_downloads(service: RunningService) -> float:
+    """DownloadRecordingFile calls the service is serving now (its own metric)."""
+    metrics = service.runtime.metrics
+    assert metrics is not None
+    labels = {
+        "service": rpb.DESCRIPTOR.services_by_name["RecordingService"].full_name,
+        "method": "DownloadRecordingFile",
+    }
+    return metrics.registry.get_sample_value("camera_grpc_rpc_active", labels) or 0.0
+
+
+async def test_a_large_file_is_streamed_not_held_and_a_client_that_goes_away_ends_the_download(
+    start_service: ServiceFactory, start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """A file larger than what the sockets buffer (8 frames of 2048x2048: 32 MiB) goes through the gateway a chunk
+    at a time: the process (gateway and service) never holds half of it; a client that closes after the first
+    bytes ends the gRPC download."""
+    service = await start_service(
+        recordings_path=tmp_path / "recordings", simulated_width=2048, simulated_height=2048, frames_linger_s=0.0
+    )
+    gateway = await start_gateway(service)
+    entry = tiff_entry(await recorded(gateway.http, "big"))
+    size = int(entry["size_bytes"])
+    assert size > 32 * 1024 * 1024
+    # Measured with the camera stopped: its frames would count too.
+    await eventually(lambda: not service.runtime.worker.is_acquiring, what="acquisition stopped after the recording")
+    received = 0
+    tracemalloc.start()
+    try:
+        async with gateway.http.stream("GET", str(entry["url"])) as response:
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received == size
+    assert peak < size / 2, f"{peak} bytes allocated at once for a file of {size}"
+
+    async with gateway.http.stream("GET", str(entry["url"])) as response:
+        assert response.status_code == 200
+        async for _ in response.aiter_raw():
+            break
+        assert active_downloads(service) == 1
+    await eventually(lambda: active_downloads(service) == 0, what="the download ended with the client")
