@@ -1,4 +1,5 @@
-"""The REST gateway: the legacy HTTP API (and a viewer page) in front of camera.v1.CameraService.
+"""The REST gateway: the legacy HTTP API, recordings, storage and a viewer page in front of the camera.v1
+services (CameraService, RecordingService, StorageService).
 
 In the style of grpc-gateway, the gateway is only a gRPC client: it holds no
 camera state, translates JSON to protobuf and back, and gRPC status codes to
