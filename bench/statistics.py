@@ -90,7 +90,8 @@ def run(iterations: int) -> str:
         f"`bench/statistics.py` (method in its docstring). Machine: {machine()}, shared with other work; "
         f"{iterations} frames per row, one at a time. 2448x2048 frames are counted on a grid of step {step} "
         f"(at most {MAX_SAMPLES} pixels: {-(-WIDTH // step) * -(-HEIGHT // step)} counted, every "
-        f"{step}th pixel of every {step}th row of each channel's plane; see core/statistics.py).",
+        f"{step}th pixel of every {step}th row of each channel's plane; RGB24, three samples a pixel, at step "
+        f"{subsample_step(WIDTH, HEIGHT, 3)}; see core/statistics.py).",
         "",
         "| frame (2448x2048) | statistics p50 / p95 ms | copy p50 ms | JPEG q80 p50 ms | statistics / JPEG | "
         f"aim {AIM_MS:g} ms (p50) |",

@@ -12,12 +12,13 @@ mosaic is not demosaiced: each colour is counted at its own sites of the mosaic 
 second pixel of every second row; green has two sites per 2x2 cell and both are counted), which is
 what a demosaic would interpolate from, at a fraction of the cost.
 
-**Subsampling** (the rule): a frame of ``W`` x ``H`` pixels is counted on a regular grid, every
-``step``-th pixel of every ``step``-th row of each channel's plane, with ``step`` the smallest
-integer for which ``W * H / step**2 <= MAX_SAMPLES`` (1 for frames of up to :data:`MAX_SAMPLES` pixels:
-then every pixel counts). For a Bayer mosaic the grid is of 2x2 cells, so every colour keeps its
-sites (a mosaic pixel step of ``2 * step``). The grid starts at the frame's first pixel (top left).
-Every statistic, the focus score included, is of the counted samples; ``subsample_step`` says which.
+**Subsampling** (the rule): a frame of ``W`` x ``H`` pixels of ``C`` samples each (3 for RGB24, else 1)
+is counted on a regular grid, every ``step``-th pixel of every ``step``-th row of each channel's plane,
+with ``step`` the smallest integer for which ``C * W * H / step**2 <= MAX_SAMPLES`` (1 for mono and
+Bayer frames of up to :data:`MAX_SAMPLES` pixels: then every pixel counts). For a Bayer mosaic the
+grid is of 2x2 cells, so every colour keeps its sites (a mosaic pixel step of ``2 * step``). The grid
+starts at the frame's first pixel (top left). Every statistic, the focus score included, is of the
+counted samples; ``subsample_step`` says which.
 
 **Histogram**: ``bins`` equal bins over 0 .. ``2**bit_depth - 1``; bin ``i`` counts the values ``v``
 with ``v * bins // 2**bit_depth == i``; the counts sum to the samples counted. **Saturated**: the
@@ -98,10 +99,11 @@ def histogram_bins(requested: int, bit_depth: int) -> int:
     return requested
 
 
-def subsample_step(width: int, height: int) -> int:
-    """The grid step for a plane of ``width`` x ``height`` pixels (see "Subsampling")."""
-    step = max(1, math.isqrt(max(width * height - 1, 0) // MAX_SAMPLES))
-    while width * height > MAX_SAMPLES * step * step:
+def subsample_step(width: int, height: int, samples_per_pixel: int = 1) -> int:
+    """The grid step for a frame of ``width`` x ``height`` pixels (see "Subsampling")."""
+    samples = width * height * samples_per_pixel
+    step = max(1, math.isqrt(max(samples - 1, 0) // MAX_SAMPLES))
+    while samples > MAX_SAMPLES * step * step:
         step += 1
     return step
 
@@ -113,7 +115,7 @@ def frame_statistics(pixels: np.ndarray, pixel_format: PixelFormat, bit_depth: i
     levels = 1 << bit_depth
     bins = max(1, min(bins, levels))
     height, width = pixels.shape[:2]
-    step = subsample_step(width, height)
+    step = subsample_step(width, height, pixel_format.channels)
     if delivered.is_bayer:
         cell = 2 * step
         usable = pixels[: height - height % 2, : width - width % 2]

@@ -44,6 +44,13 @@ def test_the_subsampling_step_is_the_smallest_that_keeps_within_the_budget(width
     assert step == 1 or width * height / (step - 1) ** 2 > MAX_SAMPLES
 
 
+def test_an_rgb_frame_counts_three_samples_per_pixel_against_the_budget() -> None:
+    assert subsample_step(2448, 2048, 3) == 8 and subsample_step(2448, 2048) == 5
+    pixels = rng.integers(0, 256, (600, 800, 3), dtype=np.uint8)  # 1.44 M samples: step 3
+    stats = frame_statistics(pixels, PixelFormat.RGB24, 8, 256)
+    assert stats.subsample_step == 3 and [c.samples for c in stats.channels] == [200 * 267] * 3
+
+
 def test_a_mono8_frame_counts_its_grid_exactly() -> None:
     pixels = rng.integers(0, 256, (1024, 1280), dtype=np.uint8)
     pixels[::7, ::3] = 255  # some clipped pixels
