@@ -47,8 +47,8 @@ from camera_grpc.formats import PixelFormat
 #: Histogram bins: what 0 (unset) means, and the most a client may ask for (also at most 2**bit_depth).
 DEFAULT_HISTOGRAM_BINS = 256
 MAX_HISTOGRAM_BINS = 4096
-#: Most pixels counted per frame (see the module docstring, "Subsampling"): a 5 MP frame is counted at
-#: step 5 (200,900 pixels), measured under 1 ms here (bench/statistics.py, docs/benchmarks.md).
+#: Most samples counted per frame (see the module docstring, "Subsampling"): a 5 MP mono or Bayer frame is
+#: counted at step 5 (200,900 samples), RGB24 at step 8; about 1 ms here (bench/statistics.py, docs/benchmarks.md).
 MAX_SAMPLES = 1 << 18
 #: Luminance weights of red, green and blue (ITU-R BT.601).
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
