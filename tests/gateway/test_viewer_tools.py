@@ -3,7 +3,7 @@ the statistics, the clipped-pixel overlay and the focus history; the region draw
 moved with the keyboard, zoom 1:1 and the full sensor. The page's drawing functions are driven with data of the
 test's own (imported as the page imports them), and the whole page against the real service and gateway.
 
-Screenshots are kept in test-artifacts/ (viewer-roi.png, viewer-statistics.png).
+Screenshots are kept in test-artifacts/ (viewer-roi.png, viewer-zoom.png, viewer-statistics.png).
 """
 
 from __future__ import annotations
@@ -121,6 +121,7 @@ async def test_a_region_drawn_on_the_image_becomes_the_cameras_region(
 ) -> None:
     camera = (await gateway.http.get("/camera")).json()
     steps = {feature["name"]: feature for feature in camera["features"] if feature["name"].startswith("roi.")}
+    await gateway.http.put("/settings", json={"exposure": 30.0})  # bright enough to see the pattern
     elsewhere: list[str] = []
     page = await open_viewer(browser, gateway, elsewhere)
     errors: list[str] = []
@@ -164,6 +165,9 @@ async def test_a_region_drawn_on_the_image_becomes_the_cameras_region(
     for axis, size in (("x", "width"), ("y", "height")):
         assert region[f"offset_{axis}"] % steps[f"roi.offset_{axis}"]["step"] == 0
         assert region[size] % steps[f"roi.{size}"]["step"] == 0
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-roi.png"))
 
     # The keyboard: Shift+Left narrows the focused box by KEY_STEPS width steps, Right moves it; Enter applies.
     assert await page.evaluate("() => document.activeElement.id") == "roi-box"
@@ -211,8 +215,7 @@ async def test_a_region_drawn_on_the_image_becomes_the_cameras_region(
     )
     shown = await page.locator("#live").bounding_box()
     assert shown is not None and shown["width"] == pytest.approx(roi.width, abs=1)
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / "viewer-roi.png"))
+    await page.screenshot(path=str(ARTIFACTS / "viewer-zoom.png"))
     await page.click("#zoom")
     await page.wait_for_function("() => document.getElementById('live-info').textContent.includes('fitted')")
 
