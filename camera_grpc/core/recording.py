@@ -63,7 +63,6 @@ from camera_grpc.core.recording_store import (
     RecordingState,
     RecordingStateError,
     RecordingStore,
-    StorageLocation,
     check_id,
     first_frame_record,
     parse_name,
@@ -80,6 +79,7 @@ from camera_grpc.core.recording_writers import (
     make_writer,
     read_first_frame,
 )
+from camera_grpc.core.storage import StorageLocation
 from camera_grpc.core.thumbnails import (
     THUMBNAIL_CONTENT_TYPE,
     ThumbnailCache,

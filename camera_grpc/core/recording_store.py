@@ -50,7 +50,7 @@ from typing import Any, BinaryIO
 
 from camera_grpc.core.atomic import replace_atomically
 from camera_grpc.core.recording_writers import RecordingFormat, finish_ome_tiff
-from camera_grpc.core.storage import FdReserve
+from camera_grpc.core.storage import LOCAL, FdReserve, StorageLocation
 from camera_grpc.errors import (
     CameraServiceError,
     InvalidArgumentError,
@@ -115,27 +115,6 @@ class RecordingExistsError(StorageUnavailableError):
     """A recording with that id exists already."""
 
     error_reason = "RECORDING_EXISTS"
-
-
-class StorageState(enum.Enum):
-    """Where a saved file is kept (``camera.v1.StorageState``)."""
-
-    LOCAL = "local"  #: in the local folder (no object store is configured)
-    SPOOLED = "spooled"  #: in the local spool, waiting to be uploaded
-    UPLOADED = "uploaded"  #: in the object store (upload confirmed)
-
-
-@dataclass(frozen=True)
-class StorageLocation:
-    """Where a saved file is kept (``camera.v1.StorageLocation``)."""
-
-    state: StorageState = StorageState.LOCAL
-    bucket: str = ""  #: SPOOLED, UPLOADED
-    object_key: str = ""  #: SPOOLED, UPLOADED: where it is or will be
-
-
-#: A file in the local folder, no object store.
-LOCAL = StorageLocation()
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,6 @@ from camera_grpc.core.events import EventHub, EventType
 from camera_grpc.core.object_store import ObjectStore, ObjectStoreError, StoredObject
 from camera_grpc.core.recording import FinishedRecording, RecordingInfo, RecordingManager
 from camera_grpc.core.recording_store import METADATA_NAME
-from camera_grpc.core.recording_store import StorageLocation as RecordingLocation
-from camera_grpc.core.recording_store import StorageState as RecordingStorageState
 from camera_grpc.core.storage import CaptureStore, SpooledCapture, StorageLocation, StorageState
 from camera_grpc.device.base import CameraDescription
 from camera_grpc.errors import CameraServiceError, StorageFullError
@@ -614,10 +612,9 @@ class ObjectStorage:
             return
         self._queue_recording(self._manager, finished.info)
 
-    def locate_recording_file(self, path: Path) -> RecordingLocation:
+    def locate_recording_file(self, path: Path) -> StorageLocation:
         """The recording manager's ``locate``: where a recording's file is kept."""
-        location = self.recordings.locate(path, _recording_serial(path.parent))
-        return RecordingLocation(RecordingStorageState(location.state.value), location.bucket, location.object_key)
+        return self.recordings.locate(path, _recording_serial(path.parent))
 
     def _queue_finished_recordings(self, manager: RecordingManager) -> None:
         token = ""

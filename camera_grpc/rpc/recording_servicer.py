@@ -20,15 +20,14 @@ import grpc
 
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.recording import RecordingInfo, RecordingManager, RecordingRequest
-from camera_grpc.core.recording_store import RecordingState, StorageLocation, StorageState, iter_chunks
+from camera_grpc.core.recording_store import RecordingState, iter_chunks
 from camera_grpc.core.recording_writers import RecordingFormat
 from camera_grpc.core.settings_store import settings_from_json, settings_to_json
 from camera_grpc.errors import InvalidArgumentError
-from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import recording_pb2_grpc
 from camera_grpc.rpc import status
-from camera_grpc.rpc.settings_wire import settings_to_proto, timestamp
+from camera_grpc.rpc.settings_wire import location_to_proto, settings_to_proto, timestamp
 from camera_grpc.rpc.wire import serialize
 
 log = logging.getLogger(__name__)
@@ -56,11 +55,6 @@ STATE_PROTOS: dict[RecordingState, int] = {
     RecordingState.COMPLETED: rpb.RECORDING_STATE_COMPLETED,
     RecordingState.STOPPED: rpb.RECORDING_STATE_STOPPED,
     RecordingState.FAILED: rpb.RECORDING_STATE_FAILED,
-}
-STORAGE_STATE_PROTOS: dict[StorageState, int] = {
-    StorageState.LOCAL: pb.STORAGE_STATE_LOCAL,
-    StorageState.SPOOLED: pb.STORAGE_STATE_SPOOLED,
-    StorageState.UPLOADED: pb.STORAGE_STATE_UPLOADED,
 }
 
 AcquisitionHold = Callable[[], AbstractAsyncContextManager[Any]]
@@ -199,12 +193,6 @@ def recording_to_proto(info: RecordingInfo) -> rpb.Recording:
             for file in info.files
         ],
         settings=settings_to_proto(settings_from_json(info.settings)) if info.settings else None,
-    )
-
-
-def location_to_proto(location: StorageLocation) -> pb.StorageLocation:
-    return pb.StorageLocation(
-        state=STORAGE_STATE_PROTOS[location.state], bucket=location.bucket, object_key=location.object_key
     )
 
 

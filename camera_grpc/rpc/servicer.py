@@ -43,6 +43,7 @@ from camera_grpc.rpc.settings_wire import (
     frame_metadata_to_proto,
     io_status_to_proto,
     legacy_settings_fields,
+    location_to_proto,
     preset_id_of,
     preset_to_proto,
     snapshot_to_proto,
@@ -374,6 +375,7 @@ def _capture_summary(capture: CaptureRecord) -> pb.CaptureSummary:
         format=IMAGE_FORMATS[capture.image_format].proto,
         captured_at=timestamp(capture.captured_at),
         metadata=frame_metadata_to_proto(capture.metadata) if capture.metadata is not None else None,
+        location=location_to_proto(capture.location),
     )
 
 

@@ -23,7 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from camera_grpc.core.controller import ALL_SETTINGS, SettingsSnapshot
 from camera_grpc.core.events import Event, EventType
 from camera_grpc.core.settings_store import Preset, check_preset_id
-from camera_grpc.core.storage import FrameMetadata
+from camera_grpc.core.storage import FrameMetadata, StorageLocation, StorageState
 from camera_grpc.device.events import IoStatus
 from camera_grpc.device.settings import (
     FEATURE_NAMES,
@@ -68,6 +68,7 @@ TRIGGER_MODES: dict[enum.Enum, int] = _by_name(TriggerMode, pb.TriggerMode, "TRI
 TRIGGER_EDGES: dict[enum.Enum, int] = _by_name(TriggerEdge, pb.TriggerEdge, "TRIGGER_EDGE")
 GPIO_MODES: dict[enum.Enum, int] = _by_name(GpioMode, pb.GpioMode, "GPIO_MODE")
 EVENT_TYPES: dict[enum.Enum, int] = _by_name(EventType, pb.EventType, "EVENT_TYPE")
+STORAGE_STATES: dict[enum.Enum, int] = _by_name(StorageState, pb.StorageState, "STORAGE_STATE")
 #: WatchEventsRequest.types -> the hub's event types.
 EVENT_TYPE_REQUESTS: dict[int, EventType] = {number: member for member, number in EVENT_TYPES.items()}  # type: ignore[misc]
 #: CameraSettings fields a client may not set.
@@ -246,6 +247,13 @@ def event_to_proto(event: Event) -> pb.Event:
         bucket=event.bucket,
         object_key=event.object_key,
         free_bytes=event.free_bytes,
+    )
+
+
+def location_to_proto(location: StorageLocation) -> pb.StorageLocation:
+    """Where a capture or a recording's file is kept (local folder, spool, object store)."""
+    return pb.StorageLocation(
+        state=STORAGE_STATES[location.state], bucket=location.bucket, object_key=location.object_key
     )
 
 

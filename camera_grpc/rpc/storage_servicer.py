@@ -110,10 +110,7 @@ class StorageServicer:
             info = await asyncio.to_thread(self._recordings.get, recording)
             for item in info.files:
                 if item.name == file:
-                    location = getattr(item, "location", None)
-                    if location is None:
-                        break
-                    return StorageLocation(StorageState(location.state.value), location.bucket, location.object_key)
+                    return item.location
             raise NotFoundError(f"recording {recording} has no file named {echo(file)}")
         raise NotFoundError(
             f"no file named {echo(name)}: give captures/{{filename}} or recordings/{{id}}/files/{{file}}"

@@ -51,6 +51,8 @@ async def test_captures_are_listed_newest_first_with_their_metadata(service: Run
         assert entry.frame_number == response.frame_number
         assert entry.captured_at == response.captured_at
         assert (entry.exposure_ms, entry.gain_db) == (pytest.approx(3.0), pytest.approx(1.5))
+        # No object store configured: every capture is in the local folder, with no bucket or key.
+        assert entry.location == pb.StorageLocation(state=pb.STORAGE_STATE_LOCAL)
 
 
 async def test_pages_cover_every_capture_once_and_do_not_shift_when_new_ones_arrive(service: RunningService) -> None:
