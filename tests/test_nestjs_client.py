@@ -53,7 +53,7 @@ NESTJS = REPO / "clients" / "nestjs"
 EXAMPLE = NESTJS / "example"
 NPM_TIMEOUT_S = 300
 #: Tests of the Node suite (node --test): all of them must have run.
-NODE_TESTS = 67
+NODE_TESTS = 68
 #: Peer dependencies: the application's copies are used, never the package's own.
 PEERS = ("@nestjs/common", "@nestjs/core", "@nestjs/microservices", "rxjs", "@grpc/grpc-js", "@grpc/proto-loader")
 
@@ -577,6 +577,17 @@ async def test_example_app_records_follows_the_progress_and_downloads_resumably(
         bad_format = await http.post("/recordings", json={"format": "avi"})
         assert bad_format.status_code == 422
         assert bad_format.json()["detail"][0]["loc"] == ["body", "format"]
+
+        thumbnail = await http.get("/recordings/nest-example/thumbnail?max_width=64")
+        assert thumbnail.status_code == 200, thumbnail.text
+        assert thumbnail.headers["content-type"] == "image/jpeg"
+        assert thumbnail.content[:3] == b"\xff\xd8\xff"
+        statistics = await first_events(http, "/statistics?bins=8&max_fps=20", 1)
+        assert statistics[0]["type"] == "message"
+        assert [len(channel["histogram"]) for channel in statistics[0]["data"]["channels"]] == [8]
+        storage = await http.get("/storage")
+        assert storage.status_code == 200
+        assert storage.json()["backend"] == "STORAGE_BACKEND_LOCAL"
 
         listed = (await http.get("/recordings")).json()
         assert [entry["name"] for entry in listed["recordings"]] == ["recordings/nest-example"]

@@ -464,4 +464,27 @@ describe("an object store behind the service", { skip: objectStoreUrl ? false : 
     const later = await camera.getStorageStatus();
     assert.ok(later.uploadedFiles >= 2 && later.lastUploadTime instanceof Date);
   });
+
+  test("each upload is an OBJECT_UPLOADED event naming the bucket, the object's key and the capture", async () => {
+    const storage = await camera.getStorageStatus();
+    const deliveries = camera.watchEvents([EventType.EVENT_TYPE_OBJECT_UPLOADED]).pipe(shareReplay());
+    const watching = deliveries.subscribe();
+    try {
+      const firstUpload = firstValueFrom(deliveries);
+      // The watch starts with the subscription: capture until it has seen an upload.
+      const captured = new Set<string>();
+      for (let count = 0; count < MAX_RECORDINGS && !(await settled(firstUpload)); count += 1) {
+        captured.add((await camera.capture()).filename);
+        await until(async () => ((await settled(firstUpload)) || (await camera.getStorageStatus()).pendingUploads === 0 ? true : undefined), "the upload");
+      }
+      const uploaded = (await firstUpload).event;
+      assert.equal(uploaded?.type, EventType.EVENT_TYPE_OBJECT_UPLOADED);
+      assert.equal(uploaded?.bucket, storage.bucket);
+      assert.ok(uploaded?.objectKey.startsWith(storage.prefix), uploaded?.objectKey);
+      assert.ok(captured.has(uploaded?.filename ?? ""), `${uploaded?.filename} is not a capture made here`);
+      assert.ok(uploaded?.objectKey.endsWith(uploaded.filename));
+    } finally {
+      watching.unsubscribe();
+    }
+  });
 });
