@@ -111,9 +111,13 @@ async def test_captures_are_uploaded_with_their_content_and_checksum_and_announc
         sidecar = client.get_object(Bucket=bucket, Key=key.rsplit(".", 1)[0] + ".json")["Body"].read()
         assert b'"object_key": "' + key.encode() in sidecar
         assert not (service.captures / capture.filename).exists()  # it left the spool
-    assert sorted(c.filename for c in spooled.captures) == sorted(c.filename for c in saved)
-    listed = await service.stub.ListCaptures(pb.ListCapturesRequest())  # listed the same once uploaded
-    assert sorted(c.filename for c in listed.captures) == sorted(c.filename for c in saved)
+    # the listing before the uploads said where each would go; after them, where it is
+    assert {c.location.object_key for c in spooled.captures} == {
+        f"camera-grpc/SIM-0001/captures/{c.filename}" for c in saved
+    }
+    listed = await service.stub.ListCaptures(pb.ListCapturesRequest())
+    assert [c.location.state for c in listed.captures] == [pb.STORAGE_STATE_UPLOADED] * 2
+    assert {c.location.bucket for c in listed.captures} == {bucket}
     got = await service.stub.GetCapture(pb.GetCaptureRequest(filename=saved[0].filename))
     assert got.data == saved[0].image_data  # read back from the bucket
     url = await storage_stub(service).GetDownloadUrl(spb.GetDownloadUrlRequest(name=f"captures/{saved[0].filename}"))
@@ -149,6 +153,8 @@ async def test_get_download_url_refuses_unknown_names_and_files_not_uploaded(
         await stub.GetDownloadUrl(spb.GetDownloadUrlRequest(name=f"captures/{capture.filename}", valid_for_s=86401))
     assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "valid_for_s" in (too_long.value.details() or "") and "86400" in (too_long.value.details() or "")
+    listed = await service.stub.ListCaptures(pb.ListCapturesRequest())
+    assert listed.captures[0].location.state == pb.STORAGE_STATE_SPOOLED
 
 
 async def test_a_recording_s_files_are_uploaded_under_its_id(

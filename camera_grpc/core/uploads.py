@@ -328,7 +328,7 @@ class Uploader:
             why = f"last error: {health.last_error}" if health.last_error else "uploads have not caught up"
             raise SpoolFullError(
                 f"the upload spool is full: {waiting} bytes in {jobs} file(s) wait for the object store "
-                f"({self.store.describe()}; {why}), at least SPOOL_BUDGET_BYTES={self.budget_bytes} bytes; "
+                f"({self.store.describe()}; {why}), which reaches SPOOL_BUDGET_BYTES={self.budget_bytes} bytes; "
                 "captures resume when uploads catch up"
             )
 
