@@ -17,7 +17,7 @@ import { describe, test } from "node:test";
 import { Metadata, credentials, status, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { Module, type INestApplicationContext } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
-import { firstValueFrom, take, toArray } from "rxjs";
+import { firstValueFrom, lastValueFrom, take, toArray } from "rxjs";
 
 import {
   CameraClient,
@@ -26,6 +26,9 @@ import {
   CameraModule,
   FrameEncoding,
   ImageFormat,
+  RecordingState,
+  StorageBackend,
+  cameraHttpError,
   channelSecurity,
   isLoopbackTarget,
   securityHint,
@@ -68,6 +71,15 @@ async function failure(promise: Promise<unknown>): Promise<CameraGrpcError> {
     return error;
   }
   assert.fail("the call succeeded");
+}
+
+/** Every byte of a download. */
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function libraryText(error: CameraGrpcError): string {
@@ -237,6 +249,34 @@ describe("against real services with TLS and tokens", { skip }, () => {
     const refused = await withCamera(mutual, (camera) => failure(camera.getSettings()));
     assert.equal(refused.code, status.UNAVAILABLE);
     assert.match(refused.message, /client certificate/);
+  });
+
+  test("recordings and storage with tokens: an operator records, a viewer watches and downloads but may not record", async () => {
+    // The download is a call of its own (@grpc/grpc-js's stream, for backpressure): the token rides on it too,
+    // as call credentials over TLS and as metadata in plaintext to this host.
+    const plaintext = (): CameraModuleOptions => ({ url: env.CAMERA_TEST_TOKEN_URL as string });
+    for (const [where, options] of [["TLS", tls], ["plaintext", plaintext]] as const) {
+      const recording = await withCamera({ ...options(), token: operator }, async (camera) => {
+        const started = await camera.startRecording({ maxFrames: 2 });
+        return lastValueFrom(camera.watchRecording(started.name));
+      });
+      assert.equal(recording.state, RecordingState.RECORDING_STATE_COMPLETED, where);
+      const file = recording.files.find((entry) => entry.name.endsWith(".ome.tif"));
+      assert.ok(file !== undefined, where);
+      const downloaded = await withCamera({ ...options(), token: viewer }, async (camera) => {
+        assert.equal((await camera.getStorageStatus()).backend, StorageBackend.STORAGE_BACKEND_LOCAL);
+        const refused = await failure(camera.startRecording({ maxFrames: 1 }));
+        assert.equal(refused.code, status.PERMISSION_DENIED, where);
+        assert.equal(cameraHttpError(refused).status, 403);
+        assert.equal((await failure(camera.deleteRecording(recording.name))).code, status.PERMISSION_DENIED);
+        return collect(camera.downloadRecordingFile(recording.name, file.name));
+      });
+      assert.equal(downloaded.length, file.sizeBytes, where);
+      const unauthenticated = await withCamera(options(), (camera) =>
+        failure(collect(camera.downloadRecordingFile(recording.name, file.name))),
+      );
+      assert.equal(unauthenticated.code, status.UNAUTHENTICATED, where);
+    }
   });
 
   test("without TLS, a token to a service on this host: accepted; none: UNAUTHENTICATED", async () => {
