@@ -163,6 +163,8 @@ async def test_a_recording_s_files_are_uploaded_under_its_id(
     bucket = seaweedfs.new_bucket()
     service = await start_service(**s3_overrides(seaweedfs, bucket, tmp_path))
     recordings = recording_pb2_grpc.RecordingServiceStub(service.channel)
+    events = service.stub.WatchEvents(pb.WatchEventsRequest(types=[pb.EVENT_TYPE_OBJECT_UPLOADED]))
+    await events.initial_metadata()
     started = await recordings.StartRecording(rpb.StartRecordingRequest(recording_id="run-1", max_frames=5))
     async for update in recordings.WatchRecording(rpb.WatchRecordingRequest(name=started.recording.name)):
         if update.recording.state != rpb.RECORDING_STATE_RUNNING:
@@ -181,6 +183,11 @@ async def test_a_recording_s_files_are_uploaded_under_its_id(
         assert file.location.object_key == f"camera-grpc/SIM-0001/recordings/run-1/{file.name}"
         body = client.get_object(Bucket=bucket, Key=file.location.object_key)["Body"].read()
         assert body == (folder / file.name).read_bytes()
+    announced = [(await events.read()).event for _ in got]
+    events.cancel()
+    assert sorted((e.recording, e.filename, e.object_key) for e in announced) == sorted(
+        ("recordings/run-1", f.name, f.location.object_key) for f in got
+    )
     url = await storage_stub(service).GetDownloadUrl(
         spb.GetDownloadUrlRequest(name=f"recordings/run-1/files/{got[0].name}")
     )
