@@ -1,8 +1,7 @@
-import { Metadata, type CallOptions as GrpcCallOptions } from "@grpc/grpc-js";
+import { Metadata, type CallOptions as GrpcCallOptions, type ClientReadableStream } from "@grpc/grpc-js";
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from "@nestjs/common";
 import type { ClientGrpcProxy } from "@nestjs/microservices";
 import { catchError, defer, lastValueFrom, map, throwError, type Observable } from "rxjs";
-import type { ClientReadableStream } from "@grpc/grpc-js";
 
 import { channelSecurity, type CameraChannelSecurity } from "./camera.credentials";
 import { CameraGrpcError } from "./camera.errors";
