@@ -46,7 +46,7 @@ from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import FAST_CAMERA, RunningService, ServiceFactory, ServiceProcess, closed_port, environment
 from tests.support.certs import CertificateAuthority, TlsFiles, tls_files
 from tests.support.seaweedfs import SeaweedFS, seaweedfs_fixture  # noqa: F401  (the seaweedfs fixture)
-from tests.test_object_store import s3_overrides
+from tests.test_object_store import s3_overrides, until
 
 REPO = Path(__file__).resolve().parents[1]
 NESTJS = REPO / "clients" / "nestjs"
@@ -594,6 +594,43 @@ async def test_example_app_records_follows_the_progress_and_downloads_resumably(
         assert (await http.delete("/recordings/nest-example")).status_code == 204
         assert (await http.get("/recordings/nest-example")).status_code == 404
         assert not (service.settings.recordings_path / "nest-example").exists()
+
+
+async def test_example_app_redirects_an_uploaded_recording_file_to_a_presigned_url(
+    example: Path, start_service: ServiceFactory, seaweedfs: SeaweedFS, tmp_path: Path
+) -> None:
+    """With the service's files in a real SeaweedFS bucket (issue 16), the example answers a download of an
+    uploaded file with a redirect to a pre-signed URL (fetched without credentials: the object's bytes), and
+    streams it from the service with ?via=service."""
+    bucket = seaweedfs.new_bucket()
+    service = await start_service(image_save_path=tmp_path / "captures", **s3_overrides(seaweedfs, bucket, tmp_path))
+    async with example_app(example, service.address, tmp_path / "example.log") as http:
+        started = await http.post("/recordings", json={"id": "nest-s3", "frames": 2})
+        assert started.status_code == 201, started.text
+        await first_events(http, "/recordings/nest-s3/events", 1000)  # to its final state
+
+        async def tiff() -> dict[str, Any]:
+            files = (await http.get("/recordings/nest-s3")).json()["files"]
+            [found] = [entry for entry in files if entry["name"].endswith(".ome.tif")]
+            return found  # type: ignore[no-any-return]
+
+        async def uploaded() -> bool:
+            return (await tiff())["location"]["state"] == "STORAGE_STATE_UPLOADED"
+
+        await until(uploaded, "the upload of the recording's file")
+        file = await tiff()
+        stored = seaweedfs.client().get_object(Bucket=bucket, Key=file["location"]["objectKey"])["Body"].read()
+        assert len(stored) == file["sizeBytes"]
+        url = f"/recordings/nest-s3/files/{file['name']}"
+        redirected = await http.get(url)
+        assert redirected.status_code == 302, redirected.text
+        location = redirected.headers["location"]
+        assert location.startswith(seaweedfs.endpoint) and "X-Amz-Signature" in location
+        async with httpx.AsyncClient() as anonymous:
+            assert (await anonymous.get(location)).content == stored
+        streamed = await http.get(url, params={"via": "service"})
+        assert streamed.status_code == 200
+        assert streamed.content == stored
 
 
 SERVICE_ENV = {**environment(FAST_CAMERA), "REST_ENABLED": "false", "SHUTDOWN_GRACE_S": "1"}

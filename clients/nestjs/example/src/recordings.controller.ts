@@ -16,7 +16,15 @@ import {
   StreamableFile,
   type MessageEvent,
 } from "@nestjs/common";
-import { CameraClient, toSseEvents, type RecordingEntry, type RecordingPage, type StorageStatus } from "@camera-grpc/nestjs";
+import {
+  CameraClient,
+  StorageState,
+  recordingFileName,
+  toSseEvents,
+  type RecordingEntry,
+  type RecordingPage,
+  type StorageStatus,
+} from "@camera-grpc/nestjs";
 import type { Observable } from "rxjs";
 
 import { rangeStart, recordingRequest } from "./recordings";
@@ -27,7 +35,8 @@ interface HeaderTarget {
   setHeader(name: string, value: string | number): unknown;
 }
 
-/** HTTP 206 Partial Content and 416 Range Not Satisfiable. */
+/** HTTP 302 Found (to a pre-signed URL), 206 Partial Content and 416 Range Not Satisfiable. */
+const FOUND = 302;
 const PARTIAL_CONTENT = 206;
 const RANGE_NOT_SATISFIABLE = 416;
 
@@ -94,17 +103,27 @@ export class RecordingsController {
 
   /**
    * One file of a recording, streamed from the service as it downloads (never held whole in memory). With
-   * `Range: bytes=N-` only the bytes from N on (206 Partial Content), to resume a broken download.
+   * `Range: bytes=N-` only the bytes from N on (206 Partial Content), to resume a broken download. A file the
+   * service has uploaded to its object store is a redirect (302) to a pre-signed URL of it, so large files pass
+   * through neither the service nor this app; `?via=service` streams it from the service instead (for
+   * clients that cannot reach the store).
    */
   @Get("recordings/:id/files/:file")
   async downloadFile(
     @Param("id") id: string,
     @Param("file") file: string,
     @Headers("range") range: string | undefined,
+    @Query("via") via: string | undefined,
     @Res({ passthrough: true }) response: HeaderTarget,
-  ): Promise<StreamableFile> {
+  ): Promise<StreamableFile | undefined> {
     const recording = await this.camera.getRecording(id);
     const listed = recording.files.find((entry) => entry.name === file);
+    if (listed?.location?.state === StorageState.STORAGE_STATE_UPLOADED && via !== "service") {
+      const signed = await this.camera.getDownloadUrl(recordingFileName(recording.name, file));
+      response.status(FOUND);
+      response.setHeader("Location", signed.url);
+      return undefined;
+    }
     const size = listed?.sizeBytes;
     const start = rangeStart(range);
     response.setHeader("Accept-Ranges", "bytes");
