@@ -139,6 +139,14 @@ class SettingsConflictError(CameraServiceError):
         self.fields = fields
 
 
+class RecordingHoldsSettingsError(SettingsConflictError):
+    """A settings change would change the geometry of the frames a running recording writes (region, binning,
+    pixel format, flip); ``fields``: those settings. A conflict with the recording's state, like
+    :class:`RecordingStateError`: stop the recording first."""
+
+    error_reason = "RECORDING_STATE"
+
+
 class CameraTimeoutError(CameraServiceError):
     """The camera did not deliver a frame in time."""
 

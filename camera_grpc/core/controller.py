@@ -70,6 +70,7 @@ from camera_grpc.errors import (
     CameraUnavailableError,
     InvalidArgumentError,
     InvalidSettingError,
+    RecordingHoldsSettingsError,
     RevisionMismatchError,
     ServiceStoppingError,
     SettingsConflictError,
@@ -585,11 +586,12 @@ class CameraController:
             self._publish(reading, Cause.AUTO, persist=settled)
 
     def _refuse_geometry_while_recording(self, changed: Collection[str]) -> None:
-        """SettingsConflictError naming the running recording if ``changed`` would change the frames' geometry."""
+        """RecordingHoldsSettingsError naming the running recording if ``changed`` would change the frames'
+        geometry."""
         geometry = tuple(sorted(GEOMETRY_FIELDS.intersection(changed)))
         recording = self._active_recording() if geometry else None
         if recording is not None:
-            raise SettingsConflictError(
+            raise RecordingHoldsSettingsError(
                 f"{', '.join(geometry)} cannot change while {recording.name} is running (it would change the "
                 "recorded frames' geometry); stop the recording first",
                 geometry,

@@ -18,7 +18,8 @@ FAILED_PRECONDITION  409 when a request sets a feature the camera does not have
                      trigger while the camera is not in software-trigger mode
                      (reason TRIGGER_MODE; the message names the mode) or
                      conflicts with a recording (reason RECORDING_STATE: one
-                     runs already, or deleting a running one), 503
+                     runs already, deleting a running one, or a region,
+                     binning, format or flip change while one runs), 503
                      otherwise (the captures folder is missing or not writable)
 ABORTED              412 for a request with If-Match (the settings changed
                      since that revision), 409 otherwise
@@ -64,7 +65,8 @@ STORAGE_FULL = "STORAGE_FULL"
 FEATURE_UNSUPPORTED = "FEATURE_UNSUPPORTED"
 #: ErrorInfo reason of a software trigger asked for while trigger.source is not software (FAILED_PRECONDITION).
 TRIGGER_MODE = "TRIGGER_MODE"
-#: ErrorInfo reason of a request that conflicts with a recording's state (one runs already; delete while running).
+#: ErrorInfo reason of a request that conflicts with a recording's state (one runs already; delete while running;
+#: a geometry change while one runs).
 RECORDING_STATE = "RECORDING_STATE"
 #: FAILED_PRECONDITION reasons that are a conflict with the camera's configuration or a recording (409), not an
 #: outage (503).

@@ -182,6 +182,9 @@ async def test_stop_delete_and_conflicts(recorder: RunningGateway) -> None:
     assert again.status_code == 409 and again.json()["reason"] == "RECORDING_STATE"
     busy = await http.delete("/recordings/rest-5")
     assert busy.status_code == 409
+    held = await http.patch("/settings", json={"roi": {"width": 128}})
+    assert held.status_code == 409 and held.json()["reason"] == "RECORDING_STATE", held.text
+    assert "recordings/rest-5" in held.json()["detail"]
     stopped = await http.post("/recordings/rest-5/stop")
     assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
     assert (await http.delete("/recordings/rest-5")).status_code == 204

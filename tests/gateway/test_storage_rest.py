@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.gateway.conftest import GatewayFactory, RunningGateway
@@ -67,11 +66,6 @@ async def test_files_in_the_object_store_redirect_to_a_presigned_url_or_stream(
             assert streamed.status_code == 200 and streamed.content == content, url
 
 
-@pytest.mark.xfail(
-    reason="the service leaves CaptureSummary.location unset: camera_grpc/rpc/servicer.py _capture_summary does not "
-    "copy CaptureRecord.location (not the gateway's file)",
-    strict=False,
-)
 async def test_captures_say_where_they_are_kept(gateway: RunningGateway) -> None:
     await gateway.http.post("/capture")
     listed = (await gateway.http.get("/captures")).json()["captures"][0]

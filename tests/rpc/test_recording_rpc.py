@@ -25,6 +25,7 @@ from camera_grpc.device.simulated import read_frame_number
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import recording_pb2_grpc
+from tests.rpc.test_captures_rpc import error_info
 from tests.rpc.test_triggering_rpc import Events
 from tests.support import RunningService, ServiceFactory
 from tests.support.tokens import role_tokens
@@ -165,6 +166,7 @@ async def test_while_one_runs_a_second_start_and_geometry_changes_are_refused_na
         error = await refused(recorder.stub.UpdateSettings(roi))
         assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "recordings/busy" in (error.details() or "") and "roi" in (error.details() or "")
+        assert error_info(error)[1] == "RECORDING_STATE"  # a conflict with the recording, not a camera outage
 
         exposure = pb.UpdateSettingsRequest(
             settings=pb.CameraSettings(exposure_ms=3.0), update_mask=FieldMask(paths=["exposure_ms"])
