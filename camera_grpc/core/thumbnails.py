@@ -102,6 +102,10 @@ def file_thumbnail(data: bytes, max_width: int, bit_depth: int | None = None) ->
     return imaging.encode_jpeg(imaging.downscale(image, max_width), THUMBNAIL_JPEG_QUALITY)
 
 
+#: Folder of the capture thumbnails' cache inside the service's STATE_PATH.
+STATE_CACHE_FOLDER = "thumbnails"
+
+
 def default_cache_directory() -> Path:
     """The cache folder of a service not given one: ``$XDG_CACHE_HOME/camera-grpc/thumbnails`` (default
     ``~/.cache``), the place for caches on Linux. Entries are keyed by content, so services may share it."""

@@ -23,6 +23,7 @@ from camera_grpc.contract import CAMERA_SERVICE_NAME, STORAGE_SERVICE_NAME
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.core.streaming import FrameHub
+from camera_grpc.core.thumbnails import STATE_CACHE_FOLDER, ThumbnailCache
 from camera_grpc.device.worker import CameraState
 from camera_grpc.rpc.auth import TokenCheck
 from camera_grpc.rpc.limits import StreamLimit
@@ -95,7 +96,10 @@ async def create_server(
     if metrics is not None:
         created = channelz_server_ids() - servers_before
         metrics.follow_connections("grpc", connection_counter(max(created) if created else None))
-    add_to_server(CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth), server)
+    thumbnails = ThumbnailCache(settings.state_path / STATE_CACHE_FOLDER)
+    add_to_server(
+        CameraServicer(camera, frames, default_queue_depth=settings.frames_queue_depth, thumbnails=thumbnails), server
+    )
     served = [CAMERA_SERVICE_NAME]
     if recordings is not None:
         add_recordings_to_server(recordings, server)

@@ -15,6 +15,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from camera_grpc.core.thumbnails import STATE_CACHE_FOLDER
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import RunningService, ServiceFactory
 
@@ -201,8 +202,8 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 async def test_a_thumbnail_is_a_small_jpeg_of_the_capture_made_once(
     start_service: ServiceFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the service's default thumbnail cache
-    service = await start_service(simulated_width=640, simulated_height=480)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # not used: the cache is in the service's state
+    service = await start_service(simulated_width=640, simulated_height=480, state_path=tmp_path / "state")
     taken = await service.stub.Capture(pb.CaptureRequest(format=pb.IMAGE_FORMAT_PNG, exposure_ms=WELL_EXPOSED_MS))
     request = pb.GetCaptureRequest(filename=taken.filename, thumbnail_max_width=160)
     response = await service.stub.GetCapture(request)
@@ -214,7 +215,8 @@ async def test_a_thumbnail_is_a_small_jpeg_of_the_capture_made_once(
     expected = cv2.resize(full, (160, 120), interpolation=cv2.INTER_AREA).astype(int)
     assert expected.mean() > 40  # a well-exposed picture: levels can be told apart
     assert np.abs(thumbnail.astype(int) - expected).mean() < 4  # the capture's own picture, made small
-    cached = list((tmp_path / "cache").rglob("*.jpg"))
+    assert not (tmp_path / "xdg").exists()
+    cached = list((tmp_path / "state" / STATE_CACHE_FOLDER).rglob("*.jpg"))
     assert len(cached) == 1 and cached[0].read_bytes() == response.data
     made = cached[0].stat()
     again = await service.stub.GetCapture(request)
