@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import re
 import signal
 import time
@@ -16,8 +17,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import grpc
+import numpy as np
 import pytest
+import tifffile
 
 from camera_grpc.client import channel_options
 from camera_grpc.config import ConfigurationError, load_settings
@@ -157,41 +161,81 @@ async def test_get_download_url_refuses_unknown_names_and_files_not_uploaded(
     assert listed.captures[0].location.state == pb.STORAGE_STATE_SPOOLED
 
 
-async def test_a_recording_s_files_are_uploaded_under_its_id(
+async def test_an_uploaded_recording_leaves_the_disk_and_is_served_from_the_bucket_across_a_restart(
     start_service: ServiceFactory, seaweedfs: SeaweedFS, tmp_path: Path
 ) -> None:
     bucket = seaweedfs.new_bucket()
-    service = await start_service(**s3_overrides(seaweedfs, bucket, tmp_path))
+    settings = s3_overrides(seaweedfs, bucket, tmp_path)
+    service = await start_service(**settings)
     recordings = recording_pb2_grpc.RecordingServiceStub(service.channel)
     events = service.stub.WatchEvents(pb.WatchEventsRequest(types=[pb.EVENT_TYPE_OBJECT_UPLOADED]))
     await events.initial_metadata()
     started = await recordings.StartRecording(rpb.StartRecordingRequest(recording_id="run-1", max_frames=5))
     async for update in recordings.WatchRecording(rpb.WatchRecordingRequest(name=started.recording.name)):
-        if update.recording.state != rpb.RECORDING_STATE_RUNNING:
-            break
-    got: list[Any] = []
-
-    async def all_uploaded() -> bool:
-        response = await recordings.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))
-        got[:] = list(response.recording.files)
-        return bool(got) and all(f.location.state == pb.STORAGE_STATE_UPLOADED for f in got)
-
-    await until(all_uploaded, "every file of the recording uploaded")
-    client = seaweedfs.client()
+        ended = update.recording
+    assert ended.state == rpb.RECORDING_STATE_COMPLETED
+    written = {(f.name, f.size_bytes, f.content_type) for f in ended.files}
     folder = service.settings.recordings_path / "run-1"
-    for file in got:
-        assert file.location.object_key == f"camera-grpc/SIM-0001/recordings/run-1/{file.name}"
-        body = client.get_object(Bucket=bucket, Key=file.location.object_key)["Body"].read()
-        assert body == (folder / file.name).read_bytes()
-    announced = [(await events.read()).event for _ in got]
+
+    def local_names() -> set[str]:
+        return {path.name for path in folder.iterdir() if not path.name.startswith(".")}
+
+    async def released() -> bool:
+        return local_names() == {"recording.json", "frames.jsonl"}
+
+    await until(released, "the recording's data files removed from the disk after their upload")
+    got = (await recordings.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))).recording
+    assert {(f.name, f.size_bytes, f.content_type) for f in got.files} == written  # listed as before
+    assert {f.location.state for f in got.files} == {pb.STORAGE_STATE_UPLOADED}
+    announced = [(await events.read()).event for _ in got.files]
     events.cancel()
     assert sorted((e.recording, e.filename, e.object_key) for e in announced) == sorted(
-        ("recordings/run-1", f.name, f.location.object_key) for f in got
+        ("recordings/run-1", f.name, f"camera-grpc/SIM-0001/recordings/run-1/{f.name}") for f in got.files
     )
-    url = await storage_stub(service).GetDownloadUrl(
-        spb.GetDownloadUrlRequest(name=f"recordings/run-1/files/{got[0].name}")
+    client = seaweedfs.client()  # independent of the service
+    data_file = next(f for f in got.files if f.name.endswith(".ome.tif"))
+    body = client.get_object(Bucket=bucket, Key=data_file.location.object_key)["Body"].read()
+    assert len(tifffile.TiffFile(io.BytesIO(body)).pages) == 5 and len(body) == data_file.size_bytes
+    offset = len(body) // 3
+    assert await download(recordings, data_file.name, offset) == body[offset:]  # a resumed download
+    thumbnail = await recordings.GetRecordingThumbnail(
+        rpb.GetRecordingThumbnailRequest(name="recordings/run-1", max_width=64)
     )
-    assert got[0].name in url.url
+    assert cv2.imdecode(np.frombuffer(thumbnail.data, np.uint8), cv2.IMREAD_UNCHANGED).shape[1] == 64
+
+    await stop(service)  # a restart keeps it listed, uploaded and downloadable, and uploads nothing again
+    service = await start_service(**settings)
+    recordings = recording_pb2_grpc.RecordingServiceStub(service.channel)
+    again = (await recordings.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))).recording
+    assert [(f.name, f.size_bytes, f.location.state) for f in again.files] == [
+        (f.name, f.size_bytes, pb.STORAGE_STATE_UPLOADED) for f in got.files
+    ]
+    assert await download(recordings, data_file.name, 0) == body
+    status = await storage_stub(service).GetStorageStatus(spb.GetStorageStatusRequest())
+    assert (status.pending_uploads, status.uploaded_files) == (0, 0)
+
+    await recordings.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/run-1"))
+    assert keys_under(client, bucket, "camera-grpc/SIM-0001/recordings/") == []
+    assert not folder.exists()
+
+
+async def download(recordings: recording_pb2_grpc.RecordingServiceStub, file: str, offset: int) -> bytes:
+    """A recording file's bytes from ``offset`` on, checking each chunk's offset."""
+    data = b""
+    async for chunk in recordings.DownloadRecordingFile(
+        rpb.DownloadRecordingFileRequest(name="recordings/run-1", file=file, offset=offset)
+    ):
+        assert chunk.offset == offset + len(data)
+        data += chunk.data
+    return data
+
+
+async def stop(service: RunningService) -> None:
+    """Stop a service before its fixture does (as the fixture does; stopping again then is harmless)."""
+    await service.channel.close()
+    await service.runtime.frames.close()
+    await service.server.stop(0)
+    await service.runtime.aclose()
 
 
 async def test_two_cameras_share_one_bucket_under_their_own_prefixes(

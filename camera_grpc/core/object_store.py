@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 import botocore.session
@@ -57,6 +58,8 @@ DEFAULT_URL_VALID_S = 300
 MAX_URL_VALID_S = 86400
 #: The profile read from S3_CREDENTIALS_FILE.
 CREDENTIALS_PROFILE = "default"
+#: Keys per DeleteObjects request (S3's most).
+DELETE_BATCH_KEYS = 1000
 #: Error codes that mean "who you are or what you may do", not "the store is down".
 _ACCESS_CODES = frozenset(
     {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
@@ -273,6 +276,34 @@ class ObjectStore:
         except (BotoCoreError, ClientError, OSError) as exc:
             raise ObjectStoreError(f"reading {key} from {self.describe()} failed: {exc}") from None
 
+    def open_from(self, key: str, offset: int, *, read_error: type[Exception] = ObjectStoreError) -> BinaryIO:
+        """The bytes of ``key`` from ``offset`` on, as a stream read as it arrives (a ranged GET; nothing is
+        requested at the end of the object). ObjectMissingError if there is no such object; a failure while
+        reading the stream raises ``read_error`` (its message says what to check)."""
+        if offset > 0:
+            stored = self.head(key)
+            if stored is None:
+                raise ObjectMissingError(f"{key} is not in {self.describe()}")
+            if offset >= stored.size_bytes:
+                return io.BytesIO()
+        params = {"Range": f"bytes={offset}-"} if offset > 0 else {}
+        response = self._call("get_object", Bucket=self.bucket, Key=key, **params)
+        return _ObjectStream(response["Body"], f"reading {key} from {self.describe()}", read_error)
+
+    def delete_keys(self, keys: Iterable[str]) -> int:
+        """Delete the objects ``keys`` (absent ones are no error); returns how many were asked for."""
+        keys = list(keys)
+        for start in range(0, len(keys), DELETE_BATCH_KEYS):
+            batch = [{"Key": key} for key in keys[start : start + DELETE_BATCH_KEYS]]
+            response = self._call("delete_objects", Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            failed = response.get("Errors", ())
+            if failed:
+                first = failed[0]
+                raise ObjectStoreError(
+                    f"deleting {first.get('Key')} from {self.describe()}: {first.get('Code')} {first.get('Message')}"
+                )
+        return len(keys)
+
     def presign(self, key: str, valid_for_s: int = DEFAULT_URL_VALID_S) -> str:
         """A URL that GETs ``key`` without credentials for ``valid_for_s`` seconds (no request is made)."""
         try:
@@ -313,6 +344,32 @@ class ObjectStore:
     def close(self) -> None:
         """Close the client's connections."""
         self._client.close()
+
+
+class _ObjectStream(io.RawIOBase):
+    """An object's body as a readable, not seekable, binary stream whose errors are ObjectStoreErrors."""
+
+    def __init__(self, body: Any, doing: str, error: type[Exception]) -> None:
+        super().__init__()
+        self._body = body
+        self._doing = doing
+        self._error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._body.read(len(buffer))
+        except (BotoCoreError, ClientError, OSError) as exc:
+            raise self._error(str(_store_error(exc, self._doing))) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
 
 
 def _store_error(exc: Exception, doing: str) -> ObjectStoreError:

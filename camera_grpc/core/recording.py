@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from camera_grpc.core.disk import DiskSpaceWatch
 from camera_grpc.core.events import EventHub, EventType
@@ -81,9 +81,12 @@ from camera_grpc.core.recording_writers import (
 )
 from camera_grpc.core.storage import StorageLocation
 from camera_grpc.core.thumbnails import (
+    DEFAULT_THUMBNAIL_WIDTH_PX,
     THUMBNAIL_CONTENT_TYPE,
+    THUMBNAIL_WIDTH_MAX_PX,
     ThumbnailCache,
     ThumbnailSource,
+    file_thumbnail,
     frame_thumbnail,
     thumbnail_width,
 )
@@ -252,6 +255,18 @@ class RecordingThumbnail:
     data: bytes
     content_type: str
     frame_number: int  #: the camera frame number it shows
+
+
+class UploadedFiles(Protocol):
+    """The object store's side of recordings whose files left the disk (:mod:`camera_grpc.core.uploads`)."""
+
+    def open(self, record: Mapping[str, Any], offset: int) -> BinaryIO:
+        """The uploaded file ``record`` describes (its upload record), read from ``offset`` (blocking)."""
+        ...
+
+    def delete(self, recording_id: str, folder: Path) -> None:
+        """Delete every object of the recording (blocking); raises if the store cannot do it now."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -593,6 +608,8 @@ class RecordingManager:
         self._disk_watch = disk_watch
         self._on_finished = on_finished
         self._locate = locate
+        #: Set once by :meth:`attach_uploaded_files` at start-up, before any request (composition root's thread).
+        self._uploaded: UploadedFiles | None = None
         self._lock = threading.Lock()  # guards _active and starting (callers' threads, the writer thread's end)
         #: The running recording's recorder (read by the camera thread without the lock: one reference).
         self._active: Recorder | None = None
@@ -614,6 +631,33 @@ class RecordingManager:
             active.end(RecordingState.FAILED, REASON_SERVICE_STOPPED)
             active.join()
         self.store.close()
+
+    def attach_uploaded_files(self, uploaded: UploadedFiles) -> None:
+        """With an object store (at start-up, before serving): files with an upload record that left the disk are
+        read from the store, and a deleted recording's objects are deleted."""
+        self._uploaded = uploaded
+
+    def release_uploaded(self, name: str) -> list[str]:
+        """Once every file of an ended recording has its upload record: make its thumbnails (the default width,
+        and the widest, from which other widths are made afterwards), then remove its local data files; returns
+        the names removed ([] if some file is not uploaded yet, or it runs). Blocking; idempotent."""
+        info = self.get(name)
+        if info.running:
+            return []
+        records = self.store.upload_records(info.recording_id)
+        if not info.files or any(file.name not in records for file in info.files):
+            return []
+        if self.store.is_local_data(info.recording_id, info.format):
+            for width in (DEFAULT_THUMBNAIL_WIDTH_PX, THUMBNAIL_WIDTH_MAX_PX):
+                try:
+                    self.thumbnail(name, width)
+                except CameraServiceError as exc:  # no frame: nothing to show, before or after
+                    log.info("recording %s: no thumbnail kept (%s)", info.name, exc)
+                    break
+        removed = self.store.release_uploaded(info.recording_id, info.format)
+        if removed:
+            log.info("recording %s: %s uploaded, removed from the disk", info.name, ", ".join(removed))
+        return removed
 
     # -- hooks ----------------------------------------------------------------------------------------------
 
@@ -775,6 +819,9 @@ class RecordingManager:
             active = self._active
             if active is not None and active.recording_id == recording_id:
                 raise RecordingStateError(f"{active.info.name} is running; stop it before deleting it")
+            if self._uploaded is not None:  # its objects first: a failure leaves the recording whole
+                self.store.read_metadata(recording_id)  # RecordingNotFoundError
+                self._uploaded.delete(recording_id, self.store.path_of(recording_id))
             self.store.delete(recording_id)
 
     def open_file(self, name: str, file: str, offset: int = 0) -> tuple[BinaryIO, int]:
@@ -782,7 +829,17 @@ class RecordingManager:
         name that is not one of its files; InvalidArgumentError for an offset beyond the end."""
         recording_id = _parse(name)
         info = self.get(name)
-        handle, size = self.store.open_file(recording_id, info.format, file, finished=not info.running)
+        try:
+            handle, size = self.store.open_file(recording_id, info.format, file, finished=not info.running)
+        except RecordingNotFoundError:
+            uploaded = self._uploaded
+            record = self.store.upload_record(recording_id, file) if file in {f.name for f in info.files} else None
+            if uploaded is None or record is None:
+                raise
+            size = int(record["size_bytes"])  # it left the disk: read from the object store
+            if offset < 0 or offset > size:
+                raise InvalidArgumentError("offset", offset, minimum=0, maximum=size) from None
+            return uploaded.open(record, offset), size
         if offset < 0 or offset > size:
             handle.close()
             raise InvalidArgumentError("offset", offset, minimum=0, maximum=size)
@@ -803,14 +860,17 @@ class RecordingManager:
         frame_number = int(first["frame_number"])
         source = ThumbnailSource(f"{info.recording_id}/first-frame", f"{info.start_time.isoformat()}/{frame_number}")
         cache = ThumbnailCache(folder / THUMBNAILS_FOLDER)
-        data = cache.get(source, width, lambda: self._first_frame_thumbnail(info, width))
+        data = cache.get(source, width, lambda: self._first_frame_thumbnail(info, width, source))
         return RecordingThumbnail(data, THUMBNAIL_CONTENT_TYPE, frame_number)
 
-    def _first_frame_thumbnail(self, info: RecordingInfo, width: int) -> bytes:
+    def _first_frame_thumbnail(self, info: RecordingInfo, width: int, source: ThumbnailSource) -> bytes:
         folder = self.store.path_of(info.recording_id)
         suffix = info.format.suffix
         data_files = sorted(path for path in folder.iterdir() if path.name.endswith(suffix) and path.name[0] != ".")
         if not data_files:
+            widest = ThumbnailCache(folder / THUMBNAILS_FOLDER).thumbnail_path(source, THUMBNAIL_WIDTH_MAX_PX)
+            if widest.is_file():  # its files left the disk (uploaded): the widest thumbnail kept is the source
+                return file_thumbnail(widest.read_bytes(), width)
             raise RecordingStateError(f"{info.name} has no data file written yet")
         try:
             pixels = read_first_frame(data_files[0], info.format)

@@ -20,6 +20,13 @@ the file resolves to a regular file directly inside the recording's folder: anyt
 as for captures. An OME-Zarr store (a folder) is offered as ``<store>.zip`` (stored, not compressed), made
 when first downloaded once the recording has ended.
 
+With an object store, a data file the store confirmed gets an upload record, ``.uploaded/<file>.json`` (bucket,
+key, size, content type, SHA-256; written atomically by :meth:`RecordingStore.mark_uploaded`); once every file
+of the recording has one, :meth:`RecordingStore.release_uploaded` removes the local data files (an OME-Zarr
+store with its zip), keeping the metadata, the frame log and the cached thumbnails. The records are what
+:meth:`RecordingStore.files` lists for a file that left the disk, so the recording is listed alike before and
+after; its bytes are then read from the bucket.
+
 At start-up (:meth:`RecordingStore.recover`), a recording whose metadata still says RUNNING was cut off
 (the process was killed or the machine lost power): it is marked FAILED ("service stopped") with its
 counts taken from the frame log. The folder is ``flock``-ed while a store is open so two services never
@@ -76,6 +83,9 @@ ZIP_SUFFIX = ".zip"
 #: Hidden names: temporary files and folders being deleted (never listed, never served).
 _TEMPORARY_PREFIX = ".tmp-"
 _DELETING_PREFIX = ".deleting-"
+#: The folder, in a recording's folder, of the upload records of its files (hidden: never listed, never served).
+UPLOADED_FOLDER = ".uploaded"
+UPLOAD_RECORD_SUFFIX = ".json"
 #: Page sizes of :meth:`RecordingStore.list_page`.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -349,9 +359,13 @@ class RecordingStore:
         except OSError:
             return result
         names = {entry.name for entry in listed}
+        uploaded = self.upload_records(recording_id)
+        for name, record in sorted(uploaded.items()):
+            if name.endswith(recording_format.suffix) or name.endswith(recording_format.suffix + ZIP_SUFFIX):
+                result.append(RecordingFile(name, int(record["size_bytes"]), str(record["content_type"])))
         for entry in listed:
             name = entry.name
-            if name.startswith("."):
+            if name.startswith(".") or name in uploaded or name + ZIP_SUFFIX in uploaded:
                 continue
             if name.endswith(recording_format.suffix):
                 if entry.is_dir(follow_symlinks=False):
@@ -360,10 +374,82 @@ class RecordingStore:
                     result.append(RecordingFile(zipped, size, recording_format.content_type))
                 elif entry.is_file(follow_symlinks=False):
                     result.append(RecordingFile(name, entry.stat().st_size, recording_format.content_type))
+        result.sort(key=lambda file: file.name)
         for name, content_type in _SIDECAR_CONTENT_TYPES.items():
             if name in names:
                 result.append(RecordingFile(name, (folder / name).stat().st_size, content_type))
         return result
+
+    # -- upload records (with an object store) ----------------------------------------------------------------
+
+    def upload_records(self, recording_id: str) -> dict[str, dict[str, Any]]:
+        """The upload records of the recording's files, by file name (unreadable ones are skipped)."""
+        records: dict[str, dict[str, Any]] = {}
+        try:
+            paths = list((self.path_of(recording_id) / UPLOADED_FOLDER).glob(f"*{UPLOAD_RECORD_SUFFIX}"))
+        except OSError:
+            return records
+        for path in paths:
+            try:
+                record = json.loads(path.read_bytes())
+            except (OSError, ValueError):
+                continue
+            if isinstance(record, dict) and not path.name.startswith("."):
+                records[path.name.removesuffix(UPLOAD_RECORD_SUFFIX)] = record
+        return records
+
+    def upload_record(self, recording_id: str, name: str) -> dict[str, Any] | None:
+        """The upload record of one file (None: not uploaded)."""
+        return read_upload_record(self.path_of(recording_id), name)
+
+    def mark_uploaded(self, recording_id: str, name: str, record: Mapping[str, Any]) -> None:
+        """Record, durably and atomically, that the file ``name`` is in the object store (``record``: at least
+        ``bucket``, ``key``, ``size_bytes`` and ``content_type``). RecordingNotFoundError if the recording is
+        gone (deleted meanwhile)."""
+        folder = self.path_of(recording_id)
+        if not (folder / METADATA_NAME).is_file():
+            raise RecordingNotFoundError(f"no recording named {RESOURCE_PREFIX}{recording_id}")
+        try:
+            (folder / UPLOADED_FOLDER).mkdir(exist_ok=True)
+            replace_atomically(
+                folder / UPLOADED_FOLDER / f"{name}{UPLOAD_RECORD_SUFFIX}", json.dumps(dict(record)).encode()
+            )
+        except FileNotFoundError:
+            raise RecordingNotFoundError(f"no recording named {RESOURCE_PREFIX}{recording_id}") from None
+        except OSError as exc:
+            raise storage_error(exc, self.directory) from None
+
+    def release_uploaded(self, recording_id: str, recording_format: RecordingFormat) -> list[str]:
+        """Remove the local data files that have an upload record (an OME-Zarr store goes with its zip), and
+        what an interrupted removal left; returns the names removed. Idempotent: a crash half way is finished by
+        the next call. The metadata, the frame log and the thumbnails stay."""
+        folder = self.path_of(recording_id)
+        removed = []
+        for name in sorted(self.upload_records(recording_id)):
+            if name in _SIDECAR_CONTENT_TYPES:
+                continue
+            path = folder / name
+            store = folder / name.removesuffix(ZIP_SUFFIX) if name.endswith(ZIP_SUFFIX) else None
+            if store is not None and store.is_dir() and not store.is_symlink():
+                doomed = folder / f"{_TEMPORARY_PREFIX}{uuid.uuid4().hex}"
+                os.rename(store, doomed)  # gone from the listing at once, then removed
+                shutil.rmtree(doomed, ignore_errors=True)
+                removed.append(store.name)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(name)
+        for leftover in folder.glob(f"{_TEMPORARY_PREFIX}*"):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+        return removed
+
+    def is_local_data(self, recording_id: str, recording_format: RecordingFormat) -> bool:
+        """Whether a data file (or an OME-Zarr store) of the recording is still in its folder."""
+        try:
+            with os.scandir(self.path_of(recording_id)) as entries:
+                return any(e.name.endswith(recording_format.suffix) and not e.name.startswith(".") for e in entries)
+        except OSError:
+            return False
 
     def open_file(
         self, recording_id: str, recording_format: RecordingFormat, name: str, *, finished: bool
@@ -487,6 +573,17 @@ class RecordingStore:
                 log.warning("recording file %s: could not write its OME-XML after the crash: %s", path, exc)
 
 
+def read_upload_record(folder: Path, name: str) -> dict[str, Any] | None:
+    """The upload record of the file ``name`` of the recording in ``folder`` (None: not uploaded)."""
+    if not name or name != Path(name).name or name.startswith("."):
+        return None
+    try:
+        record = json.loads((folder / UPLOADED_FOLDER / f"{name}{UPLOAD_RECORD_SUFFIX}").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def _tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -510,9 +607,11 @@ def _decode_page_token(token: str) -> tuple[str, str]:
 
 
 def iter_chunks(file: BinaryIO, offset: int, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) of a file from ``offset`` on, ``chunk_bytes`` at a time (blocking); closes the file."""
+    """(offset, bytes) of a file from ``offset`` on, ``chunk_bytes`` at a time (blocking); closes the file. A stream
+    that cannot seek (an object read from the store) is taken to start at ``offset`` already."""
     with file:
-        file.seek(offset)
+        if file.seekable():
+            file.seek(offset)
         while chunk := file.read(chunk_bytes):
             yield offset, chunk
             offset += len(chunk)

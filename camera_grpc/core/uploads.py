@@ -45,13 +45,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from camera_grpc.core.atomic import replace_atomically
 from camera_grpc.core.events import EventHub, EventType
 from camera_grpc.core.object_store import ObjectStore, ObjectStoreError, StoredObject
 from camera_grpc.core.recording import FinishedRecording, RecordingInfo, RecordingManager
-from camera_grpc.core.recording_store import METADATA_NAME
+from camera_grpc.core.recording_store import (
+    METADATA_NAME,
+    RESOURCE_PREFIX,
+    UPLOAD_RECORD_SUFFIX,
+    UPLOADED_FOLDER,
+    RecordingNotFoundError,
+    read_upload_record,
+)
 from camera_grpc.core.storage import CaptureStore, SpooledCapture, StorageLocation, StorageState
 from camera_grpc.device.base import CameraDescription
 from camera_grpc.errors import CameraServiceError, StorageFullError
@@ -62,8 +69,6 @@ log = logging.getLogger(__name__)
 QUEUE_FOLDER = ".queue"
 #: The folder of captures inside SPOOL_PATH.
 CAPTURES_FOLDER = "captures"
-#: The folder, inside SPOOL_PATH, of the records of uploaded recording files.
-UPLOADED_RECORDINGS_FOLDER = "uploaded-recordings"
 JOB_SUFFIX = ".json"
 #: Job kinds: a capture (its sidecar, then its image), one file of a recording.
 CAPTURE = "capture"
@@ -309,6 +314,15 @@ class Uploader:
         self._wake.set()
         return job
 
+    def discard(self, which: Callable[[UploadJob], bool]) -> int:
+        """Forget the waiting jobs ``which`` selects, job files included (any thread; a job being uploaded now
+        is finished all the same); returns how many."""
+        with self._lock:
+            doomed = [job for job in self._pending.values() if which(job)]
+        for job in doomed:
+            self._forget(job)
+        return len(doomed)
+
     def pending_keys(self) -> set[str]:
         """Keys of every file waiting."""
         with self._lock:
@@ -504,40 +518,19 @@ def _capture_uploaded(store: CaptureStore, uploaded: UploadedJob) -> None:
 
 @dataclass(frozen=True)
 class RecordingUploads:
-    """Which recording files are in the store: a record per uploaded file in
-    ``SPOOL_PATH/uploaded-recordings/{id}/{file}.json`` (written by the uploader thread, read by any)."""
+    """A recording's files and the store. A file's upload is recorded in the recording's own folder
+    (:meth:`camera_grpc.core.recording_store.RecordingStore.mark_uploaded`, by the uploader thread); once every
+    file of the recording is recorded, its local data files are removed and read from the store from then on
+    (:meth:`open`, the recording manager's :class:`~camera_grpc.core.recording.UploadedFiles`)."""
 
     uploader: Uploader
     keys: ObjectKeys
 
-    @property
-    def folder(self) -> Path:
-        return self.uploader.spool_path / UPLOADED_RECORDINGS_FOLDER
-
-    def record_path(self, recording_id: str, filename: str) -> Path:
-        return self.folder / recording_id / f"{filename}{JOB_SUFFIX}"
-
-    def finished(self, uploaded: UploadedJob) -> None:
-        """Finisher of RECORDING_FILE jobs: record the upload (the recording keeps its local file)."""
-        job = uploaded.job
-        recording_id = job.recording.rsplit("/", 1)[-1]
-        path = self.record_path(recording_id, job.filename)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stored = uploaded.objects[-1]
-        document = {
-            "bucket": uploaded.bucket,
-            "key": stored.key,
-            "size_bytes": stored.size_bytes,
-            "sha256": stored.sha256_hex,
-            "uploaded_at": uploaded.uploaded_at.isoformat(),
-        }
-        replace_atomically(path, json.dumps(document).encode())
-
     def enqueue(self, serial: str, recording_id: str, files: Iterable[tuple[Path, str]]) -> list[UploadJob]:
-        """Queue a finished recording's files ((path, content type) each) not uploaded yet."""
+        """Queue a finished recording's files ((path, content type) each) neither uploaded nor queued."""
         jobs = []
         for path, content_type in files:
-            if self.uploaded(recording_id, path.name) is not None:
+            if read_upload_record(path.parent, path.name) is not None:
                 continue
             key = self.keys.recording_file(serial, recording_id, path.name)
             if self.uploader.is_pending(key):
@@ -547,27 +540,58 @@ class RecordingUploads:
                     RECORDING_FILE,
                     [UploadFile(path, key, content_type)],
                     filename=path.name,
-                    recording=f"recordings/{recording_id}",
+                    recording=f"{RESOURCE_PREFIX}{recording_id}",
                 )
             )
         return jobs
 
-    def uploaded(self, recording_id: str, filename: str) -> dict[str, Any] | None:
-        """The upload record of a recording's file (None: not uploaded)."""
-        try:
-            document: dict[str, Any] = json.loads(self.record_path(recording_id, filename).read_bytes())
-        except (OSError, ValueError):
-            return None
-        return document
-
     def locate(self, path: Path, serial: str) -> StorageLocation:
         """Where a recording's file (``RECORDINGS_PATH/{id}/{file}``) is kept."""
         recording_id, filename = path.parent.name, path.name
-        record = self.uploaded(recording_id, filename)
+        record = read_upload_record(path.parent, filename)
         if record is not None:
             return StorageLocation(StorageState.UPLOADED, str(record["bucket"]), str(record["key"]))
         key = self.keys.recording_file(serial, recording_id, filename)
         return StorageLocation(StorageState.SPOOLED, self.uploader.store.bucket, key)
+
+    def open(self, record: Mapping[str, Any], offset: int) -> BinaryIO:
+        """An uploaded file (its upload record) read from the store from ``offset`` (a ranged GET, streamed)."""
+        store = self.uploader.store
+        key = str(record["key"])
+        if str(record.get("bucket")) != store.bucket:
+            raise ObjectStoreUnavailableError(
+                f"{key} was uploaded to bucket {record.get('bucket')}, not to S3_BUCKET={store.bucket}"
+            )
+        try:
+            return store.open_from(key, offset, read_error=ObjectStoreUnavailableError)
+        except ObjectStoreError as exc:
+            raise ObjectStoreUnavailableError(
+                f"the recording's file is in the object store, which cannot be read: {exc}"
+            ) from None
+
+    def delete(self, recording_id: str, folder: Path) -> None:
+        """Delete every object of a recording: those its upload records name and any other under its key prefix
+        (an upload confirmed just before a crash). ObjectStoreUnavailableError if the store cannot do it and the
+        recording has uploaded files (it is then kept whole); with none uploaded, a failure is only logged."""
+        store = self.uploader.store
+        recorded = {
+            str(record["key"])
+            for path in folder.glob(f"{UPLOADED_FOLDER}/*{UPLOAD_RECORD_SUFFIX}")
+            if (record := read_upload_record(folder, path.name.removesuffix(UPLOAD_RECORD_SUFFIX))) is not None
+        }
+        self.uploader.discard(lambda job: job.recording == f"{RESOURCE_PREFIX}{recording_id}")
+        prefix = self.keys.recording_file(_recording_serial(folder), recording_id, "")
+        try:
+            deleted = store.delete_keys(sorted(recorded | set(store.keys(prefix))))
+        except ObjectStoreError as exc:
+            if recorded:
+                raise ObjectStoreUnavailableError(
+                    f"{RESOURCE_PREFIX}{recording_id} was not deleted: its objects could not be deleted ({exc})"
+                ) from None
+            log.warning("recording %s: its objects (if any) could not be deleted: %s", recording_id, exc)
+            return
+        if deleted:
+            log.info("recording %s: %d object(s) deleted from %s", recording_id, deleted, store.describe())
 
 
 def _size_of(path: Path) -> int:
@@ -588,7 +612,7 @@ class ObjectStorage:
         )
         self.captures = CaptureSpool(self.uploader, self.keys)
         self.recordings = RecordingUploads(self.uploader, self.keys)
-        self.uploader.add_finisher(RECORDING_FILE, self.recordings.finished)
+        self.uploader.add_finisher(RECORDING_FILE, self._recording_file_uploaded)
         #: Where captures are saved: the spool's captures folder.
         self.captures_path = self.uploader.spool_path / CAPTURES_FOLDER
         self._manager: RecordingManager | None = None
@@ -599,6 +623,14 @@ class ObjectStorage:
         self._manager = recordings
         self.captures.attach(captures)
         if recordings is not None:
+            recordings.attach_uploaded_files(self.recordings)
+            # a job whose file was recorded uploaded (a crash before its job file went) has nothing left to do
+            self.uploader.discard(
+                lambda job: (
+                    job.kind == RECORDING_FILE
+                    and read_upload_record(job.files[-1].path.parent, job.filename) is not None
+                )
+            )
             self._queue_finished_recordings(recordings)
         self.uploader.start()
 
@@ -623,6 +655,7 @@ class ObjectStorage:
             for info in page.recordings:
                 if not info.running:
                     self._queue_recording(manager, info)
+                    self._release(manager, info.name)  # all uploaded, and a crash came before the removal
             token = page.next_page_token
             if not token:
                 return
@@ -632,7 +665,7 @@ class ObjectStorage:
         folder = manager.store.path_of(info.recording_id)
         files = []
         for file in info.files:
-            if self.recordings.uploaded(info.recording_id, file.name) is not None:
+            if read_upload_record(folder, file.name) is not None:
                 continue
             try:
                 handle, _ = manager.open_file(info.name, file.name)  # an OME-Zarr store's zip is made now
@@ -647,6 +680,40 @@ class ObjectStorage:
             log.error(
                 "recording %s: could not queue its files for upload (%s); queued at the next start", info.name, exc
             )
+
+    def _recording_file_uploaded(self, uploaded: UploadedJob) -> None:
+        """Finisher of RECORDING_FILE jobs (uploader thread): the upload record in the recording's folder; once
+        every file of the recording has one, its local data files go."""
+        manager = self._manager
+        if manager is None:
+            return
+        job = uploaded.job
+        stored = uploaded.objects[-1]
+        record = {
+            "bucket": uploaded.bucket,
+            "key": stored.key,
+            "size_bytes": stored.size_bytes,
+            "content_type": job.files[-1].content_type,
+            "sha256": stored.sha256_hex,
+            "uploaded_at": uploaded.uploaded_at.isoformat(),
+        }
+        try:
+            manager.store.mark_uploaded(job.recording.removeprefix(RESOURCE_PREFIX), job.filename, record)
+        except RecordingNotFoundError:  # deleted while it was uploaded: its object goes too
+            log.info("recording %s was deleted during the upload of %s; deleting its object", job.recording, job.key)
+            self.store.delete_keys([stored.key])
+            return
+        self._release(manager, job.recording)
+
+    @staticmethod
+    def _release(manager: RecordingManager, name: str) -> None:
+        """The recording's local data files go if all its files are uploaded (errors logged: retried at start)."""
+        try:
+            manager.release_uploaded(name)
+        except RecordingNotFoundError:
+            pass
+        except Exception:
+            log.exception("recording %s: its uploaded files stay on the disk until the next start", name)
 
     def _announce(self, uploaded: UploadedJob) -> None:
         """OBJECT_UPLOADED (uploader thread; handed to the event loop)."""

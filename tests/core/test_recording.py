@@ -26,14 +26,11 @@ from camera_grpc.core.events import EventHub, EventType
 from camera_grpc.core.recording import FinishedRecording, RecordingInfo, RecordingManager, RecordingRequest
 from camera_grpc.core.recording_store import (
     FRAME_LOG_NAME,
-    LOCAL,
     METADATA_NAME,
     RecordingExistsError,
     RecordingNotFoundError,
     RecordingState,
     RecordingStateError,
-    StorageLocation,
-    StorageState,
     read_frame_log,
 )
 from camera_grpc.core.recording_writers import (
@@ -44,6 +41,7 @@ from camera_grpc.core.recording_writers import (
     RecordingFormat,
     make_writer,
 )
+from camera_grpc.core.storage import LOCAL, StorageLocation, StorageState
 from camera_grpc.device.base import Frame
 from camera_grpc.device.settings import ImageGeometry
 from camera_grpc.device.simulated import SimulatedCamera, read_frame_number
