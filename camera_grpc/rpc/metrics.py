@@ -41,8 +41,12 @@ _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 class CallObserver(grpc.aio.ServerInterceptor):
     """Request ids, per-call metrics (when ``metrics`` is given) and DEBUG call lines for every call."""
 
-    def __init__(self, metrics: ServiceMetrics | None) -> None:
+    def __init__(self, metrics: ServiceMetrics | None, *, own_headers: frozenset[str] = frozenset()) -> None:
+        """``own_headers``: full names of streaming methods whose handler sends the response headers itself (with
+        ``context.send_initial_metadata(())``, the request id added here) once it is ready, e.g. subscribed, so a
+        client that has the headers knows nothing after them is missed. Sent before the first message anyway."""
         self._metrics = metrics
+        self._own_headers = own_headers
         #: The wrapped handler of each method, with the handler it wraps: reused while the server hands out the same
         #: one (unary methods; streams get a new one per call from the stream limit).
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
@@ -60,13 +64,19 @@ class CallObserver(grpc.aio.ServerInterceptor):
         cached = self._wrapped.get(handler_call_details.method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = self._wrap(handler, *_split(handler_call_details.method))
+        wrapped = self._wrap(
+            handler,
+            *_split(handler_call_details.method),
+            own_headers=handler_call_details.method in self._own_headers,
+        )
         if len(self._wrapped) < MAX_CACHED_HANDLERS:
             self._wrapped[handler_call_details.method] = (handler, wrapped)
         return wrapped
 
-    def _wrap(self, handler: grpc.RpcMethodHandler, service: str, method: str) -> grpc.RpcMethodHandler:
-        call = _Call(self._metrics, service, method)
+    def _wrap(
+        self, handler: grpc.RpcMethodHandler, service: str, method: str, *, own_headers: bool
+    ) -> grpc.RpcMethodHandler:
+        call = _Call(self._metrics, service, method, own_headers=own_headers)
         return rewrap(handler, lambda behavior: call.wrap(behavior, streaming=handler.response_streaming))
 
 
@@ -79,12 +89,13 @@ def _split(full_method: str) -> tuple[str, str]:
 class _Call:
     """The observation of one method's calls (its metrics' series looked up once)."""
 
-    __slots__ = ("_active", "_by_code", "_duration", "method", "metrics", "service")
+    __slots__ = ("_active", "_by_code", "_duration", "method", "metrics", "own_headers", "service")
 
-    def __init__(self, metrics: ServiceMetrics | None, service: str, method: str) -> None:
+    def __init__(self, metrics: ServiceMetrics | None, service: str, method: str, *, own_headers: bool) -> None:
         self.metrics = metrics
         self.service = service
         self.method = method
+        self.own_headers = own_headers
         if metrics is not None:
             self._active = metrics.rpc_active.labels(service, method)
             self._duration = metrics.rpc_duration.labels(service, method)
@@ -99,6 +110,8 @@ class _Call:
                 code = grpc.StatusCode.UNKNOWN.name
                 try:
                     async for response in behavior(request, observed):
+                        if not observed.headers_sent:  # a handler sending its own headers had not yet
+                            await observed.send_initial_metadata(())
                         yield response
                         del response  # not kept while the next one is awaited (a frame can be megabytes)
                     code = _code(context)
@@ -132,11 +145,12 @@ class _Call:
         if self.metrics is not None:
             self._active.inc()
         started = time.perf_counter()
-        if streaming:  # the client has it at once, before the first message
-            await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
-        else:  # sent with the status: initial metadata of its own would cost a unary call ~0.1 ms
+        observed = _ObservedContext(context, request_id)
+        if streaming and not self.own_headers:  # the client has it at once, before the first message
+            await observed.send_initial_metadata(())
+        elif not streaming:  # sent with the status: initial metadata of its own would cost a unary call ~0.1 ms
             context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
-        return _ObservedContext(context, request_id), token, started
+        return observed, token, started
 
     def _end(self, token: Any, started: float, code: str) -> None:
         seconds = time.perf_counter() - started
@@ -156,15 +170,21 @@ class _ObservedContext:
     """The servicer context as the handlers after the observer see it: an abort is remembered (grpc keeps no
     trace of its code) and keeps the request id in the trailing metadata."""
 
-    __slots__ = ("_context", "_request_id", "aborted_with")
+    __slots__ = ("_context", "_request_id", "aborted_with", "headers_sent")
 
     def __init__(self, context: grpc.aio.ServicerContext, request_id: str) -> None:
         self._context = context
         self._request_id = request_id
         self.aborted_with: grpc.StatusCode | None = None
+        self.headers_sent = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._context, name)
+
+    async def send_initial_metadata(self, initial_metadata: Any) -> None:
+        """The response headers, with the request id."""
+        self.headers_sent = True
+        await self._context.send_initial_metadata((*tuple(initial_metadata), (REQUEST_ID_KEY, self._request_id)))
 
     async def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> NoReturn:
         self.aborted_with = code

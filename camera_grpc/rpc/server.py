@@ -30,7 +30,7 @@ from camera_grpc.rpc.limits import StreamLimit
 from camera_grpc.rpc.metrics import CallObserver, channelz_server_ids, connection_counter
 from camera_grpc.rpc.recording_servicer import RECORDING_SERVICE_NAME, RecordingServicer
 from camera_grpc.rpc.recording_servicer import add_to_server as add_recordings_to_server
-from camera_grpc.rpc.servicer import CameraServicer, add_to_server
+from camera_grpc.rpc.servicer import OWN_HEADERS, CameraServicer, add_to_server
 from camera_grpc.rpc.storage_servicer import StorageServicer
 from camera_grpc.rpc.storage_servicer import add_to_server as add_storage_to_server
 from camera_grpc.tls import ServerTls, TlsSnapshot
@@ -91,7 +91,11 @@ async def create_server(
     stream_limit = StreamLimit(settings.grpc_max_streams)
     servers_before = channelz_server_ids() if metrics is not None else set()
     # The call observer first: it sees (request id, metrics) every call, those the others refuse included.
-    interceptors: list[grpc.aio.ServerInterceptor] = [CallObserver(metrics), *security, stream_limit]
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        CallObserver(metrics, own_headers=OWN_HEADERS),
+        *security,
+        stream_limit,
+    ]
     server = grpc.aio.server(options=server_options(settings, max_connections), interceptors=interceptors)
     if metrics is not None:
         created = channelz_server_ids() - servers_before

@@ -70,6 +70,11 @@ MAX_QUEUE_DEPTH = 1024
 T = TypeVar("T")
 
 
+#: Methods whose handler sends the response headers itself (see :class:`camera_grpc.rpc.metrics.CallObserver`):
+#: WatchEvents once it has subscribed, so a client holding the headers misses no event published after them.
+OWN_HEADERS: frozenset[str] = frozenset({f"/{CAMERA_SERVICE.full_name}/WatchEvents"})
+
+
 class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     """camera.v1.CameraService over a :class:`CameraController` and a :class:`FrameHub`."""
 
@@ -134,6 +139,7 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     ) -> AsyncIterator[pb.WatchEventsResponse]:
         types = event_types_from_request(request)
         async with self._camera.watch_events(types) as subscription:
+            await context.send_initial_metadata(())  # subscribed: a client that has the headers misses nothing after
             async for delivery in subscription:
                 yield pb.WatchEventsResponse(event=event_to_proto(delivery.event), missed_events=delivery.missed_events)
 

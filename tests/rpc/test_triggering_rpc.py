@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2
 from camera_grpc.core.events import EVENT_QUEUE_SIZE, EventType
 from camera_grpc.device.simulated import SimulatedCamera, TriggerOutcome
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
+from camera_grpc.logs import REQUEST_ID_KEY
 from tests.rpc.test_settings_rpc import details
 from tests.support import RunningService, ServiceFactory
 from tests.support.waiting import eventually
@@ -353,6 +354,20 @@ async def test_events_arrive_in_order_without_gaps_settings_and_captures_include
     revisions = [event.settings_revision for event in changed]
     assert revisions == list(range(revisions[0], revisions[0] + changes))
     assert read[-1].event.filename == saved.filename
+
+
+async def test_watch_events_headers_come_once_subscribed_so_an_event_right_after_them_arrives(
+    small: RunningService,
+) -> None:
+    hub = small.runtime.events
+    call = small.stub.WatchEvents(pb.WatchEventsRequest(types=[pb.EVENT_TYPE_CAPTURE_SAVED]), timeout=60)
+    headers = dict(await call.initial_metadata())
+    assert hub.subscriber_count == 1  # no waiting: the headers mean subscribed
+    assert headers.get(REQUEST_ID_KEY)  # and still carry the request id
+    taken = await small.stub.Capture(pb.CaptureRequest(), timeout=CALL_TIMEOUT_S)
+    got = await anext(aiter(call))
+    assert got.event.filename == taken.filename
+    call.cancel()
 
 
 async def test_a_slow_subscriber_is_told_exactly_how_many_events_it_missed(small: RunningService) -> None:
