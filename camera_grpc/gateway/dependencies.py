@@ -4,9 +4,9 @@ the client is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from grpc_health.v1 import health_pb2_grpc
 
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc, storage_pb2_grpc
@@ -41,3 +41,17 @@ def client_address(request: Request) -> str:
 
 
 ClientDep = Annotated[str, Depends(client_address)]
+
+
+#: Page size of list endpoints when none is asked for, and the largest one (the service's own rule).
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+#: The ``page_token`` query parameter of list endpoints.
+PageToken = Annotated[
+    str, Query(max_length=1024, description="next_page_token of the previous page; empty for the first")
+]
+
+
+def page_size_query(items: str) -> Any:
+    """The ``page_size`` query parameter of a list endpoint of ``items`` (e.g. "Captures")."""
+    return Query(ge=1, le=MAX_PAGE_SIZE, description=f"{items} per page")

@@ -29,7 +29,7 @@ from camera_grpc.client import (
     capture_storage_name,
 )
 from camera_grpc.formats import IMAGE_FORMATS
-from camera_grpc.gateway.dependencies import Upstream, UpstreamDep
+from camera_grpc.gateway.dependencies import DEFAULT_PAGE_SIZE, PageToken, Upstream, UpstreamDep, page_size_query
 from camera_grpc.gateway.errors import error_responses, rpc_error_response
 from camera_grpc.gateway.recording_schemas import THUMBNAIL_WIDTH_DESCRIPTION
 from camera_grpc.gateway.schemas import CapturePage, CaptureSummary
@@ -78,10 +78,8 @@ async def signed_url(upstream: Upstream, name: str) -> str | None:
 @router.get("/captures", summary="Recent captures, newest first", responses=error_responses(422, 500, 501, 503, 504))
 async def list_captures(
     upstream: UpstreamDep,
-    page_size: Annotated[int, Query(ge=1, le=1000, description="Captures per page")] = 50,
-    page_token: Annotated[
-        str, Query(max_length=1024, description="next_page_token of the previous page; empty for the first")
-    ] = "",
+    page_size: Annotated[int, page_size_query("Captures")] = DEFAULT_PAGE_SIZE,
+    page_token: PageToken = "",
 ) -> CapturePage:
     """One page of saved captures with their metadata; follow ``next_page_token`` for older ones."""
     response = await upstream.camera.ListCaptures(

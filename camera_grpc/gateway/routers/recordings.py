@@ -32,7 +32,14 @@ from camera_grpc.client import (
     recording_file_name,
     recording_name,
 )
-from camera_grpc.gateway.dependencies import ClientDep, Upstream, UpstreamDep
+from camera_grpc.gateway.dependencies import (
+    DEFAULT_PAGE_SIZE,
+    ClientDep,
+    PageToken,
+    Upstream,
+    UpstreamDep,
+    page_size_query,
+)
 from camera_grpc.gateway.errors import error_responses, rpc_error_response
 from camera_grpc.gateway.ranges import (
     BYTES_UNIT,
@@ -118,10 +125,8 @@ async def start_recording(body: RecordingStart, upstream: UpstreamDep) -> Record
 @router.get("/recordings", summary="Recordings, newest first", responses=error_responses(422, 500, 501, 503, 504))
 async def list_recordings(
     upstream: UpstreamDep,
-    page_size: Annotated[int, Query(ge=1, le=1000, description="Recordings per page")] = 50,
-    page_token: Annotated[
-        str, Query(max_length=1024, description="next_page_token of the previous page; empty for the first")
-    ] = "",
+    page_size: Annotated[int, page_size_query("Recordings")] = DEFAULT_PAGE_SIZE,
+    page_token: PageToken = "",
 ) -> RecordingPage:
     """One page of recordings with their progress and files; follow ``next_page_token`` for older ones."""
     reply = await upstream.recordings.ListRecordings(
