@@ -13,6 +13,7 @@ import io
 import re
 import signal
 import time
+import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import tifffile
 
 from camera_grpc.client import channel_options
 from camera_grpc.config import ConfigurationError, load_settings
+from camera_grpc.core.recording import RecordingManager
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import camera_pb2_grpc, recording_pb2_grpc, storage_pb2_grpc
@@ -217,6 +219,53 @@ async def test_an_uploaded_recording_leaves_the_disk_and_is_served_from_the_buck
     await recordings.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/run-1"))
     assert keys_under(client, bucket, "camera-grpc/SIM-0001/recordings/") == []
     assert not folder.exists()
+
+
+async def test_a_crash_between_the_upload_records_and_the_removal_is_finished_at_the_next_start(
+    start_service: ServiceFactory, seaweedfs: SeaweedFS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = seaweedfs.new_bucket()
+    settings = s3_overrides(seaweedfs, bucket, tmp_path)
+    # the process "dies" after the last upload record, before removing anything
+    monkeypatch.setattr(RecordingManager, "release_uploaded", lambda self, name: [])
+    service = await start_service(**settings)
+    recordings = recording_pb2_grpc.RecordingServiceStub(service.channel)
+    await recordings.StartRecording(
+        rpb.StartRecordingRequest(recording_id="run-1", max_frames=3, format=rpb.RECORDING_FORMAT_OME_ZARR)
+    )
+    async for update in recordings.WatchRecording(rpb.WatchRecordingRequest(name="recordings/run-1")):
+        ended = update.recording
+    got: list[Any] = []
+
+    async def all_uploaded() -> bool:
+        response = await recordings.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))
+        got[:] = list(response.recording.files)
+        return all(f.location.state == pb.STORAGE_STATE_UPLOADED for f in got)
+
+    await until(all_uploaded, "every file of the recording uploaded")
+    folder = service.settings.recordings_path / "run-1"
+    assert {"run-1.ome.zarr", "run-1.ome.zarr.zip"} <= {path.name for path in folder.iterdir()}
+    await stop(service)
+    monkeypatch.undo()
+
+    service = await start_service(**settings)
+    recordings = recording_pb2_grpc.RecordingServiceStub(service.channel)
+    assert {path.name for path in folder.iterdir() if not path.name.startswith(".")} == {
+        "recording.json",
+        "frames.jsonl",
+    }
+    again = (await recordings.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))).recording
+    assert list(again.files) == got and [f.name for f in ended.files] == [f.name for f in got]
+    zipped = got[0]
+    assert zipped.name == "run-1.ome.zarr.zip"
+    body = seaweedfs.client().get_object(Bucket=bucket, Key=zipped.location.object_key)["Body"].read()
+    assert await download(recordings, zipped.name, 0) == body and len(body) == zipped.size_bytes
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert "run-1.ome.zarr/.zattrs" in archive.namelist() or "run-1.ome.zarr/zarr.json" in archive.namelist()
+    thumbnail = await recordings.GetRecordingThumbnail(rpb.GetRecordingThumbnailRequest(name="recordings/run-1"))
+    assert thumbnail.data.startswith(b"\xff\xd8")
+    status = await storage_stub(service).GetStorageStatus(spb.GetStorageStatusRequest())
+    assert (status.pending_uploads, status.uploaded_files) == (0, 0)  # nothing uploaded twice
 
 
 async def download(recordings: recording_pb2_grpc.RecordingServiceStub, file: str, offset: int) -> bytes:
