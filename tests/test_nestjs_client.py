@@ -53,7 +53,7 @@ NESTJS = REPO / "clients" / "nestjs"
 EXAMPLE = NESTJS / "example"
 NPM_TIMEOUT_S = 300
 #: Tests of the Node suite (node --test): all of them must have run.
-NODE_TESTS = 69
+NODE_TESTS = 70
 #: Peer dependencies: the application's copies are used, never the package's own.
 PEERS = ("@nestjs/common", "@nestjs/core", "@nestjs/microservices", "rxjs", "@grpc/grpc-js", "@grpc/proto-loader")
 
