@@ -266,6 +266,15 @@ async def test_a_crash_between_the_upload_records_and_the_removal_is_finished_at
     assert thumbnail.data.startswith(b"\xff\xd8")
     status = await storage_stub(service).GetStorageStatus(spb.GetStorageStatusRequest())
     assert (status.pending_uploads, status.uploaded_files) == (0, 0)  # nothing uploaded twice
+    await stop(service)  # the store unreachable: its objects cannot be deleted, nor is the recording
+    service = await start_service(**{**settings, "s3_endpoint_url": f"http://127.0.0.1:{closed_port()}"})
+    recordings = recording_pb2_grpc.RecordingServiceStub(service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await recordings.DeleteRecording(rpb.DeleteRecordingRequest(name="recordings/run-1"))
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "recordings/run-1 was not deleted" in (refused.value.details() or "")
+    kept = (await recordings.GetRecording(rpb.GetRecordingRequest(name="recordings/run-1"))).recording
+    assert list(kept.files) == got
 
 
 async def download(recordings: recording_pb2_grpc.RecordingServiceStub, file: str, offset: int) -> bytes:

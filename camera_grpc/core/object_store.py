@@ -347,7 +347,8 @@ class ObjectStore:
 
 
 class _ObjectStream(io.RawIOBase):
-    """An object's body as a readable, not seekable, binary stream whose errors are ObjectStoreErrors."""
+    """An object's body as a readable, not seekable, binary stream; a failed read raises the error type given
+    (with a message saying what to check), never a botocore exception."""
 
     def __init__(self, body: Any, doing: str, error: type[Exception]) -> None:
         super().__init__()

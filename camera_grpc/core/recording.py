@@ -813,7 +813,8 @@ class RecordingManager:
         return RecordingPage(recordings, token)
 
     def delete(self, name: str) -> None:
-        """Delete an ended recording and its files (blocking); RecordingStateError while it runs."""
+        """Delete an ended recording and its files (blocking); RecordingStateError while it runs. With an object
+        store its objects are deleted first (the store's error if it cannot: the recording is then kept)."""
         recording_id = _parse(name)
         with self._lock:
             active = self._active

@@ -7,14 +7,18 @@ and its object key; a capture needs none (its sidecar names its keys, and the st
 captures folder queues every capture not uploaded yet). One thread, ``uploader``, takes the jobs oldest
 first and uploads each job's files (:class:`~camera_grpc.core.object_store.ObjectStore`: multipart when
 large, confirmed by checksum). Only
-once the store confirmed every file does the job's *finisher* run (a capture's image leaves the spool, a
-recording file is marked uploaded) and the job file go; then ``OBJECT_UPLOADED`` is announced. A failure
+once the store confirmed every file does the job's *finisher* run (a capture's image leaves the spool; a
+recording file gets its upload record in the recording's folder, and once all its files have one the
+recording's data files leave the disk, :meth:`~camera_grpc.core.recording.RecordingManager.release_uploaded`)
+and the job file go; then ``OBJECT_UPLOADED`` is announced. A recording whose files left the disk is read from
+the store (:class:`RecordingUploads`), and deleting it deletes its objects. A failure
 (store down, refused, checksum mismatch) keeps the job and retries it after an exponential backoff with full
 jitter (:class:`RetryPolicy`); a job whose local file is gone is dropped with an error in the log (there is
 nothing left to upload).
 
 After a restart (``kill -9`` included) the queue folder and the captures folder are read again and the
-uploads resume; before a
+uploads resume (a recording all of whose files are recorded uploaded but still on the disk, a crash before the
+removal, is removed then; a job whose file is recorded uploaded is dropped); before a
 large file is uploaded again, multipart uploads of its key that the killed run left incomplete are aborted
 (they were never visible as objects).
 
