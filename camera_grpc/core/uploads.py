@@ -481,6 +481,18 @@ class CaptureSpool:
             persist=False,
         )
 
+    def discard(self, filename: str) -> int:
+        """Forget the waiting upload of a deleted capture (an upload in flight finishes; its finisher then finds
+        the capture gone and deletes the objects, :meth:`CaptureStore.mark_uploaded`); returns how many."""
+        return self.uploader.discard(lambda job: job.kind == CAPTURE and job.filename == filename)
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete a capture's objects (absent ones are no error); ObjectStoreUnavailableError if the store cannot."""
+        try:
+            self.uploader.store.delete_keys(sorted(set(keys)))
+        except ObjectStoreError as exc:
+            raise ObjectStoreUnavailableError(f"the capture's objects could not be deleted: {exc}") from None
+
     def fetch(self, key: str) -> bytes:
         try:
             return self.uploader.store.get_bytes(key)
