@@ -868,14 +868,17 @@ class RecordingManager:
         folder = self.store.path_of(info.recording_id)
         suffix = info.format.suffix
         data_files = sorted(path for path in folder.iterdir() if path.name.endswith(suffix) and path.name[0] != ".")
+        # Once its files left the disk (uploaded), the widest thumbnail kept before is the source.
+        widest = ThumbnailCache(folder / THUMBNAILS_FOLDER).thumbnail_path(source, THUMBNAIL_WIDTH_MAX_PX)
         if not data_files:
-            widest = ThumbnailCache(folder / THUMBNAILS_FOLDER).thumbnail_path(source, THUMBNAIL_WIDTH_MAX_PX)
-            if widest.is_file():  # its files left the disk (uploaded): the widest thumbnail kept is the source
+            if widest.is_file():
                 return file_thumbnail(widest.read_bytes(), width)
             raise RecordingStateError(f"{info.name} has no data file written yet")
         try:
             pixels = read_first_frame(data_files[0], info.format)
         except Exception as exc:
+            if not info.running and widest.is_file():  # removed while read: it has just left the disk
+                return file_thumbnail(widest.read_bytes(), width)
             if not info.running:
                 raise RecordingStateError(f"{info.name}: its first frame cannot be read ({exc})") from None
             pixels = None  # e.g. an MP4 still being written before its first fragment
