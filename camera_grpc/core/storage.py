@@ -35,7 +35,8 @@ its bytes from the bucket. Each capture reports where it is (:class:`StorageLoca
 Reading back (:meth:`CaptureStore.list_captures`, :meth:`CaptureStore.read_capture`)
 only ever touches files whose name is a capture name this store writes: a
 name with a path separator, ``..``, a hidden name, or a link that leads out of
-the folder is "not found", whatever is on disk.
+the folder is "not found", whatever is on disk. :meth:`CaptureStore.delete_capture` deletes a listed capture
+in the reverse order of saving: its objects, then the image (and upload record), then the sidecar.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +65,14 @@ from camera_grpc.core.atomic import replace_atomically
 from camera_grpc.core.metrics import ServiceMetrics
 from camera_grpc.device.base import CameraDescription, Frame, PixelFormat
 from camera_grpc.device.settings import CameraSettings, TriggerSource
-from camera_grpc.errors import InvalidArgumentError, NotFoundError, StorageFullError, StorageUnavailableError, echo
+from camera_grpc.errors import (
+    CameraServiceError,
+    InvalidArgumentError,
+    NotFoundError,
+    StorageFullError,
+    StorageUnavailableError,
+    echo,
+)
 from camera_grpc.formats import IMAGE_FORMATS
 
 log = logging.getLogger(__name__)
@@ -156,6 +164,12 @@ class CaptureUploads(Protocol):
 
     def fetch(self, key: str) -> bytes:
         """The bytes of an uploaded object (StorageUnavailableError-like errors if the store cannot be read)."""
+
+    def discard(self, filename: str) -> int:
+        """Forget a deleted capture's waiting upload (one in flight finishes: :meth:`CaptureStore.mark_uploaded`)."""
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete objects (absent ones are no error; ObjectStoreUnavailableError-like errors if the store cannot)."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +372,9 @@ class CaptureStore:
         self._lock_fd: int | None = None
         self._reserve = FdReserve(fd_reserve)
         self._reported_unreadable: set[str] = set()  # captures whose unreadable sidecar was logged
+        #: Held while a capture is deleted (an executor thread) and while an upload is recorded (the uploader
+        #: thread), so a capture deleted during its upload gets no upload record and its objects go.
+        self._deleting = threading.Lock()
 
     def clean_up(self) -> list[str]:
         """Remove what an interrupted run left (blocking; call at start-up); returns the names removed.
@@ -543,10 +560,62 @@ class CaptureStore:
         return found
 
     def mark_uploaded(self, filename: str, record: Mapping[str, object]) -> None:
-        """The store has this capture's image and sidecar (``record``: bucket, key, checksum): write the upload
-        record, then remove the image from the spool (blocking; the uploader's finisher; idempotent)."""
-        replace_atomically(self.directory / f"{filename}{UPLOADED_SUFFIX}", json.dumps(dict(record)).encode())
-        _unlink_quietly(self.directory / filename)
+        """The store has this capture's image and sidecar (``record``: bucket, key, sidecar_key, checksum): write
+        the upload record, then remove the image from the spool (blocking; the uploader's finisher; idempotent).
+
+        A capture deleted while it was uploaded (its sidecar is gone) gets no record: its objects are deleted
+        (a failure is logged with their keys)."""
+        with self._deleting:
+            if (self.directory / (Path(filename).stem + SIDECAR_SUFFIX)).exists():
+                replace_atomically(self.directory / f"{filename}{UPLOADED_SUFFIX}", json.dumps(dict(record)).encode())
+                _unlink_quietly(self.directory / filename)
+                return
+        keys = [str(record[field]) for field in ("key", "sidecar_key") if record.get(field)]
+        log.info("capture %s was deleted during its upload; deleting its objects", filename)
+        if self._uploads is not None:
+            try:
+                self._uploads.delete(keys)
+            except CameraServiceError as exc:
+                log.error("capture %s was deleted but its objects %s were not: %s", filename, ", ".join(keys), exc)
+
+    def delete_capture(self, filename: str) -> CaptureRecord:
+        """Delete a listed capture (blocking); returns what it was. NotFoundError unless it is listed.
+
+        With an object store, its waiting upload is forgotten and its objects (image and sidecar) are deleted
+        first: if the store cannot do that, an uploaded capture (whose image is only there) is kept whole and
+        the store's error raised; a spooled one is deleted all the same (the failure is logged). Then its files
+        go, the image and upload record first (without them it is no longer listed) and the sidecar last (a
+        crash in between leaves an orphan sidecar, which :meth:`clean_up` removes at the next start)."""
+        with self._deleting:
+            capture = self._describe(filename)
+            if self._uploads is not None:
+                self._delete_objects(capture)
+            for name in (filename, f"{filename}{UPLOADED_SUFFIX}", Path(filename).stem + SIDECAR_SUFFIX):
+                try:
+                    (self.directory / name).unlink(missing_ok=True)
+                except OSError as exc:
+                    raise StorageUnavailableError(
+                        f"cannot delete {name} from the captures folder {self.directory}: {exc.strerror or exc}"
+                    ) from None
+        log.info("capture %s deleted", filename)
+        return capture
+
+    def _delete_objects(self, capture: CaptureRecord) -> None:
+        """Forget a capture's waiting upload and delete its objects (see :meth:`delete_capture`)."""
+        assert self._uploads is not None
+        self._uploads.discard(capture.filename)
+        storage = self._sidecar(capture.filename).get("storage")
+        uploaded = self._uploaded_record(capture.filename) or {}
+        named = [uploaded.get("key"), uploaded.get("sidecar_key")]
+        if isinstance(storage, Mapping):
+            named += [storage.get("object_key"), storage.get("sidecar_object_key")]
+        keys = {str(key) for key in named if key}
+        try:
+            self._uploads.delete(keys)
+        except CameraServiceError as exc:
+            if capture.location.state is StorageState.UPLOADED:
+                raise
+            log.warning("capture %s: its objects (if any) could not be deleted: %s", capture.filename, exc)
 
     def _publish(self, content: bytes, final_path: Path) -> bool:
         """Write ``content`` to ``final_path`` atomically; False if that name is taken."""

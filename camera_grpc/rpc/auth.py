@@ -48,6 +48,7 @@ CAMERA_ROLES: dict[str, Role] = {
     "CreatePreset": Role.OPERATOR,
     "ApplyPreset": Role.OPERATOR,
     "LoadSettingsFromCamera": Role.OPERATOR,
+    "DeleteCapture": Role.OPERATOR,  # as recordings: operators remove what they took
     # Deleting what others saved, and overwriting the camera's own non-volatile memory, are administration.
     "DeletePreset": Role.ADMIN,
     "SaveSettingsToCamera": Role.ADMIN,

@@ -59,6 +59,7 @@ LOWEST_ROLE: dict[str, Role] = {
     "CreatePreset": Role.OPERATOR,
     "ApplyPreset": Role.OPERATOR,
     "LoadSettingsFromCamera": Role.OPERATOR,
+    "DeleteCapture": Role.OPERATOR,
     "DeletePreset": Role.ADMIN,
     "SaveSettingsToCamera": Role.ADMIN,
 }
@@ -236,6 +237,10 @@ async def call_rpc(name: str, stub: camera_pb2_grpc.CameraServiceStub, metadata:
         newest = (await stub.ListCaptures(pb.ListCapturesRequest(page_size=1), metadata=metadata, timeout=10)).captures
         filename = newest[0].filename if newest else "capture_20260101_000000_000000_1.jpg"
         await stub.GetCapture(pb.GetCaptureRequest(filename=filename), metadata=metadata, timeout=10)
+    elif name == "DeleteCapture":  # the oldest: the one the role test took first is never needed again
+        listed = (await stub.ListCaptures(pb.ListCapturesRequest(), metadata=metadata, timeout=10)).captures
+        filename = listed[-1].filename if listed else "capture_20260101_000000_000000_1.jpg"
+        await stub.DeleteCapture(pb.DeleteCaptureRequest(filename=filename), metadata=metadata, timeout=10)
     elif name == "WatchSettings":
         call = stub.WatchSettings(pb.WatchSettingsRequest(), metadata=metadata, timeout=10)
         async for _ in call:

@@ -1,5 +1,6 @@
-"""Captures over a real server: ListCaptures and GetCapture (paging, metadata, bytes, names that must not resolve), and
-a colour camera's captures in colour with a truthful sidecar."""
+"""Captures over a real server: ListCaptures, GetCapture and DeleteCapture (paging, metadata, bytes, names that must
+not resolve), a colour camera's captures in colour with a truthful sidecar, and deleting captures kept in a real
+object store (SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from grpc_status import rpc_status
 
 from camera_grpc.core.thumbnails import STATE_CACHE_FOLDER
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
-from tests.support import RunningService, ServiceFactory
+from camera_grpc.gen.camera.v1 import storage_pb2 as spb
+from tests.support import RunningService, ServiceFactory, closed_port
+from tests.support.seaweedfs import SeaweedFS, seaweedfs_fixture  # noqa: F401
+from tests.test_object_store import UPLOAD_TIMEOUT_S, keys_under, s3_overrides, stop, storage_stub, until
 
 
 def error_info(error: grpc.aio.AioRpcError) -> tuple[str, str]:
@@ -110,21 +114,21 @@ async def test_get_capture_returns_the_file_its_type_and_metadata(
     assert response.capture.exposure_ms == pytest.approx(4.0)
 
 
-async def test_names_that_are_not_captures_in_the_folder_are_not_found(service: RunningService, tmp_path: Path) -> None:
-    (taken,) = await capture_n(service, 1)
-    folder = service.captures
-    secret = tmp_path / "secret.jpg"
+def names_that_are_not_captures(folder: Path, taken: pb.CaptureResponse, outside: Path) -> list[str]:
+    """Names GetCapture and DeleteCapture must answer NOT_FOUND, with the files that tempt them (links out of the
+    folder to files in ``outside``, a directory and a FIFO named like captures) made in ``folder``."""
+    secret = outside / "secret.jpg"
     secret.write_bytes(b"outside the captures folder")
-    (tmp_path / "secret.json").write_text(json.dumps(json.loads(Path(taken.metadata_path).read_text())))
+    (outside / "secret.json").write_text(json.dumps(json.loads(Path(taken.metadata_path).read_text())))
     # A link named like a capture that leads outside, with a sidecar that is also a link outside.
     os.symlink(secret, folder / "capture_20260101_000000_000000_7.jpg")
-    os.symlink(tmp_path / "secret.json", folder / "capture_20260101_000000_000000_7.json")
+    os.symlink(outside / "secret.json", folder / "capture_20260101_000000_000000_7.json")
     # A directory and a FIFO named like captures (reading a FIFO must not hang the service).
     (folder / "capture_20260101_000000_000000_8.jpg").mkdir()
     (folder / "capture_20260101_000000_000000_8.json").write_text(Path(taken.metadata_path).read_text())
     os.mkfifo(folder / "capture_20260101_000000_000000_9.jpg")
     (folder / "capture_20260101_000000_000000_9.json").write_text(Path(taken.metadata_path).read_text())
-    names = [
+    return [
         "",
         ".",
         "..",
@@ -141,6 +145,11 @@ async def test_names_that_are_not_captures_in_the_folder_are_not_found(service: 
         "capture_20260101_000000_000000_9.jpg",
         "capture_20990101_000000_000000_1.jpg",  # well formed, not there
     ]
+
+
+async def test_names_that_are_not_captures_in_the_folder_are_not_found(service: RunningService, tmp_path: Path) -> None:
+    (taken,) = await capture_n(service, 1)
+    names = names_that_are_not_captures(service.captures, taken, tmp_path)
     for name in names:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await service.stub.GetCapture(pb.GetCaptureRequest(filename=name), timeout=5)
@@ -258,3 +267,127 @@ async def test_a_thumbnail_width_out_of_range_is_refused_naming_range_and_unit(s
         name = "capture_20990101_000000_000000_1.jpg"
         await service.stub.GetCapture(pb.GetCaptureRequest(filename=name, thumbnail_max_width=64))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+# -- DeleteCapture ----------------------------------------------------------------------------------------
+
+
+async def not_found(call: object) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND, caught.value.details()
+
+
+async def test_a_deleted_capture_is_gone_with_its_sidecar_and_cached_thumbnails(
+    start_service: ServiceFactory, tmp_path: Path
+) -> None:
+    service = await start_service(simulated_width=320, simulated_height=240, state_path=tmp_path / "state")
+    kept, doomed = await capture_n(service, 2, format=pb.IMAGE_FORMAT_PNG)
+    thumbnails = {}
+    for capture, width in ((kept, 64), (doomed, 64), (doomed, 32)):
+        request = pb.GetCaptureRequest(filename=capture.filename, thumbnail_max_width=width)
+        thumbnails[capture.filename, width] = (await service.stub.GetCapture(request)).data
+    cache = tmp_path / "state" / STATE_CACHE_FOLDER
+    assert len(list(cache.iterdir())) == 3
+    assert await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=doomed.filename)) == (
+        pb.DeleteCaptureResponse()
+    )
+    assert sorted(path.name for path in service.captures.iterdir()) == sorted(
+        [kept.filename, Path(kept.metadata_path).name]
+    )
+    listed = (await service.stub.ListCaptures(pb.ListCapturesRequest())).captures
+    assert [entry.filename for entry in listed] == [kept.filename]
+    await not_found(service.stub.GetCapture(pb.GetCaptureRequest(filename=doomed.filename)))
+    [left] = list(cache.iterdir())  # the deleted capture's thumbnails (both widths) went, the other's stayed
+    assert left.read_bytes() == thumbnails[kept.filename, 64]
+    await not_found(service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=doomed.filename)))  # once only
+    kept_again = await service.stub.GetCapture(pb.GetCaptureRequest(filename=kept.filename))
+    assert kept_again.data == Path(kept.path).read_bytes()
+
+
+async def test_delete_refuses_names_that_are_not_listed_captures_and_changes_nothing(
+    service: RunningService, tmp_path: Path
+) -> None:
+    (taken,) = await capture_n(service, 1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    names = names_that_are_not_captures(service.captures, taken, outside)
+    before = sorted((path.name, path.is_symlink(), path.exists()) for path in service.captures.iterdir())
+    for name in names:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=name), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND, name
+        assert error_info(caught.value) == ("camera-grpc", "NOT_FOUND")
+    assert sorted((path.name, path.is_symlink(), path.exists()) for path in service.captures.iterdir()) == before
+    assert sorted(path.name for path in outside.iterdir()) == ["secret.jpg", "secret.json"]
+    # A listed link to a capture in the folder: deleting it removes the link, not what it points to.
+    alias = "capture_20260101_000000_000000_5"
+    os.symlink(taken.filename, service.captures / f"{alias}.jpg")
+    os.symlink(Path(taken.metadata_path).name, service.captures / f"{alias}.json")
+    await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=f"{alias}.jpg"))
+    assert not (service.captures / f"{alias}.jpg").is_symlink() and not (service.captures / f"{alias}.json").exists()
+    response = await service.stub.GetCapture(pb.GetCaptureRequest(filename=taken.filename))
+    assert response.data == Path(taken.path).read_bytes()
+
+
+async def state_of(service: RunningService, filename: str) -> int | None:
+    """A capture's StorageState as ListCaptures reports it (None: not listed)."""
+    listed = (await service.stub.ListCaptures(pb.ListCapturesRequest(page_size=1000))).captures
+    return next((entry.location.state for entry in listed if entry.filename == filename), None)
+
+
+async def uploaded(service: RunningService, filename: str) -> None:
+    async def done() -> bool:
+        return await state_of(service, filename) == pb.STORAGE_STATE_UPLOADED
+
+    await until(done, f"{filename} uploaded", UPLOAD_TIMEOUT_S)
+
+
+async def test_deleting_captures_kept_in_an_object_store_deletes_their_objects_and_waiting_uploads(
+    start_service: ServiceFactory, seaweedfs: SeaweedFS, tmp_path: Path
+) -> None:
+    bucket = seaweedfs.new_bucket()
+    settings = s3_overrides(seaweedfs, bucket, tmp_path, simulated_width=64, simulated_height=48)
+    service = await start_service(**settings)
+    first = await service.stub.Capture(pb.CaptureRequest())
+    await uploaded(service, first.filename)
+    thumbnail = pb.GetCaptureRequest(filename=first.filename, thumbnail_max_width=32)
+    assert (await service.stub.GetCapture(thumbnail)).data  # made from the bucket's bytes, and cached
+    quick = await service.stub.Capture(pb.CaptureRequest())  # deleted at once: waiting, uploading or uploaded
+    await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=quick.filename))
+    await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=first.filename))
+    last = await service.stub.Capture(pb.CaptureRequest())
+    await uploaded(service, last.filename)  # uploads go in order: whatever the quick one's did is done
+    prefix = "camera-grpc/SIM-0001/captures/"
+    stem = Path(last.filename).stem
+    assert sorted(keys_under(seaweedfs.client(), bucket)) == sorted(
+        [f"{prefix}{stem}.json", f"{prefix}{last.filename}"]
+    )
+    listed = (await service.stub.ListCaptures(pb.ListCapturesRequest())).captures
+    assert [entry.filename for entry in listed] == [last.filename]
+    for gone in (first, quick):
+        await not_found(service.stub.GetCapture(pb.GetCaptureRequest(filename=gone.filename)))
+    assert sorted(path.name for path in service.captures.iterdir()) == sorted(
+        [f"{stem}.json", f"{last.filename}.uploaded"]
+    )
+    assert not list((service.settings.state_path / STATE_CACHE_FOLDER).iterdir())  # the thumbnail went too
+    await stop(service)
+    # The same spool with the store unreachable: an uploaded capture cannot be deleted (its image is only in the
+    # bucket) and is kept whole; a waiting one is deleted and its upload forgotten.
+    service = await start_service(**{**settings, "s3_endpoint_url": f"http://127.0.0.1:{closed_port()}"})
+    waiting = await service.stub.Capture(pb.CaptureRequest())
+    status = storage_stub(service)
+    assert (await status.GetStorageStatus(spb.GetStorageStatusRequest())).pending_uploads == 1
+    spool_before = sorted(path.name for path in service.captures.iterdir())
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=last.filename))
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "could not be deleted" in (refused.value.details() or "")
+    assert sorted(path.name for path in service.captures.iterdir()) == spool_before
+    assert await state_of(service, last.filename) == pb.STORAGE_STATE_UPLOADED
+    await service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=waiting.filename))
+    assert (await status.GetStorageStatus(spb.GetStorageStatusRequest())).pending_uploads == 0
+    assert sorted(path.name for path in service.captures.iterdir()) == sorted(
+        [f"{stem}.json", f"{last.filename}.uploaded"]
+    )
+    assert await state_of(service, waiting.filename) is None

@@ -755,6 +755,16 @@ class GetCaptureResponse(_message.Message):
     data: bytes
     def __init__(self, capture: _Optional[_Union[CaptureSummary, _Mapping]] = ..., content_type: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
+class DeleteCaptureRequest(_message.Message):
+    __slots__ = ("filename",)
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    def __init__(self, filename: _Optional[str] = ...) -> None: ...
+
+class DeleteCaptureResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class LoadSettingsFromCameraResponse(_message.Message):
     __slots__ = ("settings", "connected")
     SETTINGS_FIELD_NUMBER: _ClassVar[int]

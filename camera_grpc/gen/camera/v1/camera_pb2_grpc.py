@@ -130,6 +130,11 @@ class CameraServiceStub:
                 request_serializer=camera_dot_v1_dot_camera__pb2.GetCaptureRequest.SerializeToString,
                 response_deserializer=camera_dot_v1_dot_camera__pb2.GetCaptureResponse.FromString,
                 _registered_method=True)
+        self.DeleteCapture = channel.unary_unary(
+                '/camera.v1.CameraService/DeleteCapture',
+                request_serializer=camera_dot_v1_dot_camera__pb2.DeleteCaptureRequest.SerializeToString,
+                response_deserializer=camera_dot_v1_dot_camera__pb2.DeleteCaptureResponse.FromString,
+                _registered_method=True)
 
 
 class CameraServiceServicer:
@@ -305,6 +310,15 @@ class CameraServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteCapture(self, request, context):
+        """DeleteCapture deletes a saved capture: its image and metadata sidecar,
+        in the local folder or spool and in the object store. Names that are
+        not a listed capture are NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CameraServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -402,6 +416,11 @@ def add_CameraServiceServicer_to_server(servicer, server):
                     servicer.GetCapture,
                     request_deserializer=camera_dot_v1_dot_camera__pb2.GetCaptureRequest.FromString,
                     response_serializer=camera_dot_v1_dot_camera__pb2.GetCaptureResponse.SerializeToString,
+            ),
+            'DeleteCapture': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCapture,
+                    request_deserializer=camera_dot_v1_dot_camera__pb2.DeleteCaptureRequest.FromString,
+                    response_serializer=camera_dot_v1_dot_camera__pb2.DeleteCaptureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -918,6 +937,33 @@ class CameraService:
             '/camera.v1.CameraService/GetCapture',
             camera_dot_v1_dot_camera__pb2.GetCaptureRequest.SerializeToString,
             camera_dot_v1_dot_camera__pb2.GetCaptureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCapture(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/camera.v1.CameraService/DeleteCapture',
+            camera_dot_v1_dot_camera__pb2.DeleteCaptureRequest.SerializeToString,
+            camera_dot_v1_dot_camera__pb2.DeleteCaptureResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1055,6 +1055,16 @@ export interface GetCaptureResponse {
   data: Uint8Array;
 }
 
+/** DeleteCaptureRequest names one saved capture. */
+export interface DeleteCaptureRequest {
+  /** File name as listed by ListCaptures. Not a path. */
+  filename: string;
+}
+
+/** DeleteCaptureResponse has no fields. */
+export interface DeleteCaptureResponse {
+}
+
 /** LoadSettingsFromCameraResponse is the settings the camera loaded. */
 export interface LoadSettingsFromCameraResponse {
   /** All settings, as the camera applied them (with their new revision). */
@@ -1395,6 +1405,14 @@ export interface CameraServiceClient {
    */
 
   getCapture(request: GetCaptureRequest, metadata: Metadata, ...rest: any): Observable<GetCaptureResponse>;
+
+  /**
+   * DeleteCapture deletes a saved capture: its image and metadata sidecar,
+   * in the local folder or spool and in the object store. Names that are
+   * not a listed capture are NOT_FOUND.
+   */
+
+  deleteCapture(request: DeleteCaptureRequest, metadata: Metadata, ...rest: any): Observable<DeleteCaptureResponse>;
 }
 
 /** CameraService controls one camera owned by this service. */
@@ -1602,6 +1620,18 @@ export interface CameraServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<GetCaptureResponse> | Observable<GetCaptureResponse> | GetCaptureResponse;
+
+  /**
+   * DeleteCapture deletes a saved capture: its image and metadata sidecar,
+   * in the local folder or spool and in the object store. Names that are
+   * not a listed capture are NOT_FOUND.
+   */
+
+  deleteCapture(
+    request: DeleteCaptureRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeleteCaptureResponse> | Observable<DeleteCaptureResponse> | DeleteCaptureResponse;
 }
 
 export function CameraServiceControllerMethods() {
@@ -1625,6 +1655,7 @@ export function CameraServiceControllerMethods() {
       "frames",
       "listCaptures",
       "getCapture",
+      "deleteCapture",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
