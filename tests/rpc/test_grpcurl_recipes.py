@@ -170,6 +170,10 @@ class Session:
     service: RunningService
     saved_capture: str | None = None
     checked: list[str] = field(default_factory=list)
+    #: Captures a later recipe deletes (DeleteCapture): the checks run after the whole block, when they are gone.
+    deleted_captures: set[str] = field(default_factory=set)
+    #: The size of the Capture recipe's file, as it reported it.
+    saved_size_bytes: int | None = None
     #: The settings' revision as the last recipe reported it (GetSettings, UpdateSettings).
     revision: int | None = None
     #: The settings of the preset the CreatePreset recipe saved.
@@ -333,8 +337,10 @@ def check_capture(run: Run, session: Session) -> None:
     saved = run.json()
     request = run.request
     path = Path(str(saved["path"]))
-    assert path.is_file() and path.parent == session.service.captures
-    assert path.stat().st_size == int(str(saved["size_bytes"]))
+    assert path.parent == session.service.captures
+    session.saved_size_bytes = int(str(saved["size_bytes"]))
+    if path.name not in session.deleted_captures:
+        assert path.is_file() and path.stat().st_size == session.saved_size_bytes
     assert saved["format"] == request.get("format", "IMAGE_FORMAT_JPEG")
     assert (saved["exposure_ms"], saved["gain_db"]) == (request["exposure_ms"], request["gain_db"])
     session.saved_capture = str(saved["filename"])
@@ -350,8 +356,19 @@ def check_get_capture(run: Run, session: Session) -> None:
     capture = run.json()
     assert capture["capture"]["filename"] == session.saved_capture  # type: ignore[index]
     data = base64.b64decode(str(capture["data"]))
-    assert data == (session.service.captures / str(session.saved_capture)).read_bytes()
     assert capture["content_type"] == "image/png"
+    if session.saved_capture in session.deleted_captures:  # deleted by a later recipe: as the Capture recipe said
+        assert len(data) == session.saved_size_bytes and data.startswith(b"\x89PNG\r\n\x1a\n")
+    else:
+        assert data == (session.service.captures / str(session.saved_capture)).read_bytes()
+
+
+def check_delete_capture(run: Run, session: Session) -> None:
+    assert run.returncode == 0, run.stderr
+    assert run.json() == {}
+    assert run.request == {"filename": session.saved_capture}
+    image = session.service.captures / str(session.saved_capture)
+    assert not image.exists() and not image.with_suffix(".json").exists()
 
 
 def check_frames(run: Run, session: Session) -> None:
@@ -514,6 +531,7 @@ CHECKS: dict[str, Callable[[Run, Session], None]] = {
     "camera.v1.CameraService/Capture": check_capture,
     "camera.v1.CameraService/ListCaptures": check_list_captures,
     "camera.v1.CameraService/GetCapture": check_get_capture,
+    "camera.v1.CameraService/DeleteCapture": check_delete_capture,
     "camera.v1.CameraService/Frames": check_frames,
     "camera.v1.CameraService/LiveFrames": check_live_frames,
     "camera.v1.CameraService/SoftwareTrigger": check_software_trigger,
@@ -558,6 +576,11 @@ async def test_every_readme_recipe_works_as_written_with_the_real_grpcurl(
 ) -> None:
     session = Session(service)
     runs = await run_block(tmp_path / "log", service.address)
+    session.deleted_captures = {
+        str(run.request["filename"])
+        for run in runs
+        if recipe_key(run.args, service.address) == "camera.v1.CameraService/DeleteCapture"
+    }
     for run in runs:
         CHECKS[recipe_key(run.args, service.address)](run, session)
         session.checked.append(shlex.join(run.args))
