@@ -46,6 +46,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/captures"): Role.VIEWER,
     ("GET", "/captures/{filename}"): Role.VIEWER,
     ("GET", "/captures/{filename}/thumbnail"): Role.VIEWER,
+    ("DELETE", "/captures/{filename}"): Role.OPERATOR,  # DeleteCapture (issue 17)
     ("GET", "/stream.mjpg"): Role.VIEWER,
     ("GET", "/stream/stats"): Role.VIEWER,
     ("GET", "/metrics"): Role.VIEWER,
