@@ -704,6 +704,15 @@ class _ClientBase(Generic[_Stream, _Watch, _Events]):
         return UnaryCall(self._stub.GetCapture, request, self._timeout(timeout_s))
 
     @_Unary
+    def delete_capture(
+        self, filename: str, *, timeout_s: float | None = _DEFAULT_TIMEOUT
+    ) -> UnaryCall[pb.DeleteCaptureResponse]:
+        """Delete a saved capture: its image, sidecar and cached thumbnails, and with an object store its objects
+        (NOT_FOUND unless ListCaptures lists it; UNAVAILABLE, nothing deleted, if the store cannot delete them)."""
+        request = pb.DeleteCaptureRequest(filename=filename)
+        return UnaryCall(self._stub.DeleteCapture, request, self._timeout(timeout_s))
+
+    @_Unary
     def check_health(
         self, service: str = CAMERA_SERVICE_NAME, *, timeout_s: float | None = _DEFAULT_TIMEOUT
     ) -> UnaryCall[health_pb2.HealthCheckResponse]:

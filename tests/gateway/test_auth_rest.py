@@ -58,7 +58,8 @@ LOWEST_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/recordings/{recording_id}/thumbnail"): Role.VIEWER,
     ("POST", "/recordings"): Role.OPERATOR,
     ("POST", "/recordings/{recording_id}/stop"): Role.OPERATOR,
-    ("DELETE", "/recordings/{recording_id}"): Role.OPERATOR,  # the last: the others use the recording
+    ("DELETE", "/recordings/{recording_id}"): Role.OPERATOR,  # after the others that use the recording
+    ("DELETE", "/captures/{filename}"): Role.OPERATOR,  # the last: the others use the capture
 }
 #: Statuses that mean a request got past the role check other than 2xx: the free-running camera refuses a software
 #: trigger (409, reason TRIGGER_MODE), which only the service can say.

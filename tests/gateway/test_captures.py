@@ -1,4 +1,5 @@
-"""GET /captures and GET /captures/{filename}: listing, paging, downloads, and names that must not resolve."""
+"""GET /captures, GET and DELETE /captures/{filename}: listing, paging, downloads, deleting, and names that must not
+resolve."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from tests.gateway.conftest import RunningGateway
 SECRET = b"top secret, outside the captures folder"
 
 
-async def raw_get(port: int, target: str) -> tuple[int, bytes]:
-    """GET with the request target sent exactly as given (no client-side normalisation); (status, body)."""
+async def raw_get(port: int, target: str, method: str = "GET") -> tuple[int, bytes]:
+    """A request (GET unless told) with the target sent exactly as given (no client-side normalisation); (status,
+    body)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode("latin-1"))
+    writer.write(f"{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode("latin-1"))
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), timeout=10)
     writer.close()
@@ -137,3 +139,36 @@ async def test_a_capture_thumbnail_is_a_small_jpeg_made_by_the_service(gateway: 
     for target in ("/captures/nope.jpg/thumbnail", "/captures/%2e%2e/thumbnail", "/captures/..%2Fx.jpg/thumbnail"):
         status, _ = await raw_get(gateway.port, target)
         assert status == 404, target
+
+
+async def test_a_deleted_capture_is_gone_and_names_that_are_not_captures_are_404(
+    gateway: RunningGateway, tmp_path: Path
+) -> None:
+    http = gateway.http
+    kept, doomed = [(await http.post("/capture")).json() for _ in range(2)]
+    deleted = await http.delete(doomed["url"])
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert not Path(doomed["path"]).exists() and not Path(doomed["metadata_path"]).exists()
+    assert (await http.get(doomed["url"])).status_code == 404
+    assert [entry["filename"] for entry in (await http.get("/captures")).json()["captures"]] == [kept["filename"]]
+    again = await http.delete(doomed["url"])
+    assert again.status_code == 404 and again.json()["code"] == "NOT_FOUND"
+    folder = gateway.service.captures
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(SECRET)
+    (tmp_path / "secret.json").write_bytes(Path(kept["metadata_path"]).read_bytes())
+    os.symlink(secret, folder / "capture_20260101_000000_000000_7.jpg")  # looks like a capture, leads outside
+    os.symlink(tmp_path / "secret.json", folder / "capture_20260101_000000_000000_7.json")
+    before = sorted(path.name for path in folder.iterdir())
+    relative = os.path.relpath(secret, folder)
+    for target in (
+        "/captures/capture_20260101_000000_000000_7.jpg",
+        "/captures/%2e%2e",
+        f"/captures/{relative.replace('/', '%2F')}",
+        f"/captures/{Path(kept['metadata_path']).name}",
+        f"/captures/{'x' * 300}.jpg",
+    ):
+        status, _ = await raw_get(gateway.port, target, method="DELETE")
+        assert status == 404, target
+    assert sorted(path.name for path in folder.iterdir()) == before and secret.read_bytes() == SECRET
+    assert (await http.get(kept["url"])).content == Path(kept["path"]).read_bytes()

@@ -84,6 +84,7 @@ OPERATIONS = [
     ("GET", "/recordings/{recording_id}/files/{file}"),
     ("GET", "/recordings/{recording_id}/thumbnail"),
     ("GET", "/storage"),
+    ("DELETE", "/captures/{filename}"),
 ]
 #: Slowest fixed frame rate a generated request may ask for, frames per second (slower ones only make captures
 #: and the rest of the run slow).

@@ -1,7 +1,8 @@
-"""``GET /captures`` (recent captures, paginated), ``GET /captures/{filename}`` (the file) and
-``GET /captures/{filename}/thumbnail`` (a small JPEG of it, issue 17).
+"""``GET /captures`` (recent captures, paginated), ``GET /captures/{filename}`` (the file),
+``GET /captures/{filename}/thumbnail`` (a small JPEG of it, issue 17) and ``DELETE /captures/{filename}``
+(DeleteCapture, issue 17).
 
-All go through the camera service (ListCaptures, GetCapture), so they work
+All go through the camera service (ListCaptures, GetCapture, DeleteCapture), so they work
 when the gateway runs on another host. A name that is not a capture in the
 captures folder (a path, ``..``, an encoded slash, a link leading out) is 404;
 so is a name longer than any file name can be, without asking the service.
@@ -150,3 +151,32 @@ async def capture_thumbnail(
         media_type=response.content_type or "image/jpeg",
         headers={"Cache-Control": f"private, max-age={THUMBNAIL_MAX_AGE_S}"},
     )
+
+
+@router.delete(
+    "/captures/{filename}",
+    summary="Delete a capture",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(
+        403,
+        404,
+        422,
+        500,
+        501,
+        503,
+        504,
+        http_503="The camera service is unreachable or stopping, or the capture is in the object store and the "
+        "store cannot delete it now (nothing was deleted)",
+    ),
+)
+async def delete_capture(
+    upstream: UpstreamDep,
+    filename: Annotated[str, Path(description="As listed by GET /captures")],
+) -> Response:
+    """Deletes a capture: its image, metadata sidecar and cached thumbnails, and with an object store its objects
+    and any upload still waiting."""
+    if too_long(filename):
+        return rpc_error_response(CameraRpcError(grpc.StatusCode.NOT_FOUND, ""), location="path")
+    await upstream.camera.DeleteCapture(pb.DeleteCaptureRequest(filename=filename), timeout=upstream.timeout_s)
+    return Response(status_code=204)
