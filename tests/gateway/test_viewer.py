@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Dialog, Page, Route, async_playwright
 
 from camera_grpc.auth import Role, new_token, token_line
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -173,6 +173,20 @@ async def test_the_viewer_shows_live_video_controls_bounded_by_the_camera_and_ca
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "viewer.png"), full_page=True)
     assert await csp_violations(page) == []  # everything above worked under the page's policy
+
+    # Delete from the gallery: after a confirmation the item leaves the gallery and the file and sidecar are gone.
+    asked: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", confirm)
+    await item.get_by_role("button", name=f"Delete {filename}").click()
+    await item.wait_for(state="detached")
+    assert asked == [f"Delete {filename} and its metadata?"]
+    assert not saved.exists() and not saved.with_suffix(".json").exists()
+    await page.wait_for_selector(f"#gallery-message:has-text('{filename} deleted')")
 
     # Closing the tab ends the live view's subscription.
     await page.close()

@@ -1,6 +1,7 @@
 // The capture gallery of the viewer page (issue 17): the recent captures (GET /captures, newest first, a page at a
 // time) with a thumbnail each (GET /captures/{filename}/thumbnail?max_width=, made and cached by the service: never
-// the full image), their metadata and a download link (GET /captures/{filename}, with the token when there is one).
+// the full image), their metadata, a download link (GET /captures/{filename}, with the token when there is one) and
+// a Delete button (DELETE /captures/{filename}, after a confirmation; the item leaves the gallery once it is gone).
 
 /** Captures per page of the gallery. */
 const PAGE_SIZE = 12;
@@ -55,6 +56,12 @@ export class CaptureGallery {
     this.nextPage = "";
     this.thumbnails = new Map(); // filename -> its drawn canvas (a capture never changes)
     $("gallery-more").addEventListener("click", () => this.load(this.nextPage));
+    $("gallery").addEventListener("click", (event) => {
+      const remove = event.target.closest("button[data-delete]");
+      if (remove) {
+        this.remove(remove.dataset.delete);
+      }
+    });
   }
 
   /** The first page (again), or the page after `pageToken`, appended. */
@@ -101,9 +108,37 @@ export class CaptureGallery {
     const details = document.createElement("span");
     details.className = "muted";
     details.textContent = captureDetails(capture);
-    caption.append(name, details);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary small";
+    remove.textContent = "Delete";
+    remove.dataset.delete = capture.filename;
+    remove.setAttribute("aria-label", `Delete ${capture.filename}`);
+    caption.append(name, details, remove);
     item.append(link, caption);
     return item;
+  }
+
+  /** Delete a capture once the user confirms; its item leaves the gallery (the next page's token stays right: it
+   * names the position after a page's last capture, whether that capture still exists or not). */
+  async remove(filename) {
+    if (!window.confirm(`Delete ${filename} and its metadata?`)) {
+      return;
+    }
+    try {
+      await this.api("DELETE", captureUrl(filename));
+      this.thumbnails.delete(filename);
+      for (const item of $("gallery").querySelectorAll("li")) {
+        if (item.dataset.filename === filename) {
+          item.remove();
+        }
+      }
+      this.say(`${filename} deleted`, false);
+    } catch (error) {
+      if (error.name !== "Unauthorized") {
+        this.say(error.message, true);
+      }
+    }
   }
 
   /** A canvas with the capture's thumbnail, fetched once (with the token). */
