@@ -16,6 +16,7 @@ from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from camera_grpc.client import AsyncCameraClient, CameraRpcError
 from camera_grpc.core.thumbnails import STATE_CACHE_FOLDER
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import storage_pb2 as spb
@@ -303,6 +304,12 @@ async def test_a_deleted_capture_is_gone_with_its_sidecar_and_cached_thumbnails(
     await not_found(service.stub.DeleteCapture(pb.DeleteCaptureRequest(filename=doomed.filename)))  # once only
     kept_again = await service.stub.GetCapture(pb.GetCaptureRequest(filename=kept.filename))
     assert kept_again.data == Path(kept.path).read_bytes()
+    async with AsyncCameraClient(service.address) as camera:  # the Python client's call
+        await camera.delete_capture(kept.filename)
+        with pytest.raises(CameraRpcError) as raised:
+            await camera.delete_capture(kept.filename)
+    assert (raised.value.code, raised.value.reason) == (grpc.StatusCode.NOT_FOUND, "NOT_FOUND")
+    assert list(service.captures.iterdir()) == [] and list(cache.iterdir()) == []
 
 
 async def test_delete_refuses_names_that_are_not_listed_captures_and_changes_nothing(
