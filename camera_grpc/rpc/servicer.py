@@ -409,7 +409,7 @@ def _forget_thumbnails(cache: ThumbnailCache, name: str) -> int:
     name_hash = cache.thumbnail_path(ThumbnailSource(name, ""), 0).name.split("_", 1)[0]
     removed = 0
     for path in cache.directory.glob(f"{name_hash}_*.jpg"):
-        with contextlib.suppress(FileNotFoundError):  # removed by another thread already
+        with contextlib.suppress(OSError):  # removed by another thread already; a read-only cache keeps it
             path.unlink()
             removed += 1
     return removed
