@@ -487,6 +487,11 @@ class CameraController:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._store.read_capture, filename)
 
+    async def delete_capture(self, filename: str) -> CaptureRecord:
+        """Delete a saved capture (see :meth:`CaptureStore.delete_capture`); returns what it was."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._store.delete_capture, filename)
+
     # -- camera thread ---------------------------------------------------------------------
 
     def _on_connect(self, driver: CameraDriver) -> None:

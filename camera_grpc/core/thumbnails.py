@@ -168,6 +168,16 @@ class ThumbnailCache:
         self._store(path, data)
         return data
 
+    def forget(self, name: str) -> int:
+        """Remove every cached thumbnail (any width, any version) of the source ``name`` (blocking); returns how
+        many. One that cannot be removed (a read-only cache, or another thread was first) is left."""
+        removed = 0
+        for path in self.directory.glob(f"{_digest(name)}_*.jpg"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+        return removed
+
     def of_file_content(self, name: str, content: bytes, max_width: int, bit_depth: int | None = None) -> bytes:
         """The thumbnail of an image file's ``content`` (see :func:`file_thumbnail`), cached under ``name`` by a
         hash of the content (so it is right wherever the bytes came from: a local folder or an object store)."""

@@ -17,12 +17,11 @@ import grpc
 from camera_grpc.contract import CAMERA_SERVICE
 from camera_grpc.core.controller import CameraController
 from camera_grpc.core.statistics import histogram_bins
-from camera_grpc.core.storage import CaptureRecord, CaptureStore, FrameMetadata
+from camera_grpc.core.storage import CaptureRecord, FrameMetadata
 from camera_grpc.core.streaming import Delivery, FrameHub, Policy, StreamOptions
 from camera_grpc.core.thumbnails import (
     THUMBNAIL_CONTENT_TYPE,
     ThumbnailCache,
-    ThumbnailSource,
     default_cache_directory,
     thumbnail_width,
 )
@@ -87,13 +86,10 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
         default_queue_depth: int,
         thumbnails: ThumbnailCache | None = None,
         executor: Executor | None = None,
-        captures: CaptureStore | None = None,
     ) -> None:
         """``thumbnails``: where capture thumbnails are cached (default: :func:`default_cache_directory`);
-        ``executor``: where they are made (default: the frame hub's encoder pool); ``captures``: the store
-        DeleteCapture deletes from (default: the controller's)."""
+        ``executor``: where they are made (default: the frame hub's encoder pool)."""
         self._camera = camera
-        self._captures = captures or _capture_store_of(camera)
         self._frames = frames
         self._default_queue_depth = default_queue_depth
         self._thumbnails = thumbnails or ThumbnailCache(default_cache_directory())
@@ -295,8 +291,10 @@ class CameraServicer(camera_pb2_grpc.CameraServiceServicer):
     async def DeleteCapture(
         self, request: pb.DeleteCaptureRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteCaptureResponse:
-        capture = await asyncio.to_thread(self._captures.delete_capture, request.filename)
-        await asyncio.to_thread(_forget_thumbnails, self._thumbnails, _thumbnail_name(capture.filename))
+        capture = await self._camera.delete_capture(request.filename)
+        await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._thumbnails.forget, _thumbnail_name(capture.filename)
+        )
         return pb.DeleteCaptureResponse()
 
     async def _stream_options(self, request: pb.FramesRequest) -> StreamOptions:
@@ -399,26 +397,6 @@ def _capture_summary(capture: CaptureRecord) -> pb.CaptureSummary:
 def _thumbnail_name(filename: str) -> str:
     """The name a capture's thumbnails are cached under."""
     return f"captures/{filename}"
-
-
-def _forget_thumbnails(cache: ThumbnailCache, name: str) -> int:
-    """Remove every cached thumbnail (any width, any version) of the source ``name`` (blocking); returns how many.
-
-    The cache has no such method (core/thumbnails.py is another engineer's file): its file names begin with a
-    hash of the source's name, which :meth:`ThumbnailCache.thumbnail_path` gives."""
-    name_hash = cache.thumbnail_path(ThumbnailSource(name, ""), 0).name.split("_", 1)[0]
-    removed = 0
-    for path in cache.directory.glob(f"{name_hash}_*.jpg"):
-        with contextlib.suppress(OSError):  # removed by another thread already; a read-only cache keeps it
-            path.unlink()
-            removed += 1
-    return removed
-
-
-def _capture_store_of(camera: CameraController) -> CaptureStore:
-    """The controller's capture store (CameraController offers no accessor yet; core/controller.py is another
-    engineer's file)."""
-    return camera._store
 
 
 def add_to_server(servicer: CameraServicer, server: grpc.aio.Server) -> None:
