@@ -5,7 +5,6 @@ driver and the unmodified pixelinkWrapper bound to the emulator; real gRPC calls
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
 from camera_grpc.gen.camera.v1 import recording_pb2_grpc
 from tests.rpc.test_triggering_rpc import Events
 from tests.support import RunningService, ServiceFactory
+from tests.support.emulator_fixtures import use_emulator_sdk
 from tests.support.pxlemu import STAMP_BYTES, EmulatorControl, sensor_pattern
 
 SERIAL = 700000001
@@ -31,11 +31,8 @@ FRAMES_BEFORE_UNPLUG = 3
 
 
 @pytest.fixture
-def pixelink_env(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl, emulator_dir: Path) -> Iterator[None]:
-    monkeypatch.setenv("PXLEMU_CONFIG", PROFILE)
-    monkeypatch.setenv("PIXELINK_SDK_LIB", str(emulator_dir))
-    emulator.reset()
-    yield
+def pixelink_env(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl, emulator_dir: Path) -> None:
+    use_emulator_sdk(monkeypatch, emulator, emulator_dir, PROFILE)
 
 
 @pytest.fixture

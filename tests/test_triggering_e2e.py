@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2
 
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from tests.support import RunningService, ServiceFactory
+from tests.support.emulator_fixtures import use_emulator_sdk
 from tests.support.pxlemu import EmulatorControl
 from tests.support.waiting import eventually
 
@@ -38,11 +39,8 @@ BURST_STEP_TOLERANCE_S = BURST_PERIOD_S / 2
 
 
 @pytest.fixture
-def pixelink_env(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl, emulator_dir: Path) -> Iterator[None]:
-    monkeypatch.setenv("PXLEMU_CONFIG", PROFILE)
-    monkeypatch.setenv("PIXELINK_SDK_LIB", str(emulator_dir))
-    emulator.reset()
-    yield
+def pixelink_env(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl, emulator_dir: Path) -> None:
+    use_emulator_sdk(monkeypatch, emulator, emulator_dir, PROFILE)
 
 
 @pytest.fixture

@@ -67,3 +67,13 @@ def pxl_api(emulator: EmulatorControl) -> Any:
     from pixelinkWrapper import PxLApi
 
     return PxLApi
+
+
+def use_emulator_sdk(
+    monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl, emulator_dir: Path, profile: str
+) -> None:
+    """Make a service's PixeLINK driver load the emulator (``PIXELINK_SDK_LIB``) with the cameras of ``profile``
+    (``PXLEMU_CONFIG``), reset to them now."""
+    monkeypatch.setenv("PXLEMU_CONFIG", profile)
+    monkeypatch.setenv("PIXELINK_SDK_LIB", str(emulator_dir))
+    emulator.reset()
