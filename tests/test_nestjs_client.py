@@ -53,7 +53,7 @@ NESTJS = REPO / "clients" / "nestjs"
 EXAMPLE = NESTJS / "example"
 NPM_TIMEOUT_S = 300
 #: Tests of the Node suite (node --test): all of them must have run.
-NODE_TESTS = 70
+NODE_TESTS = 71
 #: Peer dependencies: the application's copies are used, never the package's own.
 PEERS = ("@nestjs/common", "@nestjs/core", "@nestjs/microservices", "rxjs", "@grpc/grpc-js", "@grpc/proto-loader")
 
@@ -502,6 +502,13 @@ async def test_example_app_serves_the_legacy_api_from_the_packed_package(
         missing = await http.get("/captures/..%2Fetc%2Fpasswd")
         assert missing.status_code == 404, missing.text
         assert missing.json()["code"] == "NOT_FOUND"
+        deleted = await http.delete(body["url"])
+        assert deleted.status_code == 204, deleted.text
+        assert not (service.captures / body["filename"]).exists()
+        assert (await http.get(body["url"])).status_code == 404
+        again = await http.delete(body["url"])
+        assert again.status_code == 404, again.text
+        assert again.json()["code"] == "NOT_FOUND"
 
         assert "loads its own" not in log.read_text(), "the package does not use the app's copies of its peers"
 

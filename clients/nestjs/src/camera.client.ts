@@ -330,6 +330,16 @@ export class CameraClient implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * Delete one saved capture: its image and metadata sidecar, on the service's disk and in its object store.
+   * NOT_FOUND (HTTP 404) unless it is a listed capture; UNAVAILABLE (HTTP 503) when the object store cannot
+   * delete an uploaded one (which is then kept whole).
+   */
+  async deleteCapture(filename: string, options?: CameraCallOptions): Promise<void> {
+    this.check("camera.v1.DeleteCaptureRequest", { filename });
+    await this.unary((service, ...args) => service.deleteCapture({ filename }, ...args), options);
+  }
+
+  /**
    * A saved capture's thumbnail: `data` is a JPEG no wider than `maxWidth` pixels (16 to 1024; made once by the
    * service and cached), never the full image; `capture` its metadata, as `getCapture()`. NOT_FOUND unless it is
    * a listed capture; a width out of range is INVALID_ARGUMENT (HTTP 422) naming `thumbnail_max_width`.

@@ -23,6 +23,7 @@ import {
   FrameEncoding,
   INVALID_REQUEST,
   ImageFormat,
+  cameraHttpError,
   PixelFormat,
   grpcClientOptions,
   type CameraModuleOptions,
@@ -279,6 +280,20 @@ describe("CameraModule against a running service", () => {
     assert.ok(saved.imageData !== undefined && stored.data.equals(saved.imageData));
     const missing = await rejection(camera.getCapture("../etc/passwd"));
     assert.equal(missing.code, status.NOT_FOUND);
+  });
+
+  test("deleteCapture removes a saved capture; deleting it again is NOT_FOUND, HTTP 404", async () => {
+    const saved = await camera.capture({ format: ImageFormat.IMAGE_FORMAT_JPEG });
+    // Newest first: the capture just made is on the first page (of 50).
+    const listed = async () => (await camera.listCaptures()).captures.map((entry) => entry.filename);
+    assert.ok((await listed()).includes(saved.filename));
+    await camera.deleteCapture(saved.filename);
+    assert.ok(!(await listed()).includes(saved.filename), "still listed after deleteCapture");
+    assert.equal((await rejection(camera.getCapture(saved.filename))).code, status.NOT_FOUND);
+    const again = await rejection(camera.deleteCapture(saved.filename));
+    assert.equal(again.code, status.NOT_FOUND);
+    assert.equal(cameraHttpError(again).status, 404);
+    assert.equal((await rejection(camera.deleteCapture("../etc/passwd"))).code, status.NOT_FOUND);
   });
 
   test("the legacy CameraService API works unchanged on top of the module", async () => {

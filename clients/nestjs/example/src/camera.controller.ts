@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Sse, StreamableFile, type MessageEvent } from "@nestjs/common";
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Sse, StreamableFile, type MessageEvent } from "@nestjs/common";
 import {
   CameraClient,
   CameraGrpcError,
@@ -75,6 +75,13 @@ export class CameraController {
       type: file.contentType,
       disposition: `inline; filename="${file.capture?.filename ?? filename}"`,
     });
+  }
+
+  /** Delete a saved capture (its image and metadata); 204, or 404 unless it is a listed capture. */
+  @Delete("captures/:filename")
+  @HttpCode(204)
+  async deleteCapture(@Param("filename") filename: string): Promise<void> {
+    await this.camera.deleteCapture(filename);
   }
 
   /**
