@@ -23,9 +23,11 @@ import grpc
 import numpy as np
 import pytest
 import tifffile
+from grpc_health.v1 import health_pb2
 
 from camera_grpc.client import channel_options
 from camera_grpc.config import ConfigurationError, load_settings
+from camera_grpc.contract import STORAGE_SERVICE_NAME
 from camera_grpc.core.recording import RecordingManager
 from camera_grpc.device.simulated import SimulatedCamera
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
@@ -37,6 +39,9 @@ from tests.support.process import ServiceProcess
 from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, GatedProxy, SeaweedFS, seaweedfs_fixture  # noqa: F401
 from tests.support.service import FAST_CAMERA, environment
 from tests.support.waiting import closed_port
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 #: Seconds a test waits for uploads to reach the store (the retry backoff is at most 5 s).
 UPLOAD_TIMEOUT_S = 30.0
@@ -335,15 +340,19 @@ async def test_captures_made_while_the_store_is_down_are_all_uploaded_once_when_
     stub = storage_stub(service)
     names = [(await service.stub.Capture(pb.CaptureRequest(include_image_data=True))).filename]
     await wait_uploaded(service, 1)
+    await service.wait_for_health(SERVING, STORAGE_SERVICE_NAME)
     seaweedfs.stop()
     try:
         for _ in range(4):  # captures keep succeeding, into the spool
             names.append((await service.stub.Capture(pb.CaptureRequest(include_image_data=True))).filename)
         status = await stub.GetStorageStatus(spb.GetStorageStatusRequest())
         assert status.pending_uploads >= 3 and status.spool_bytes > 0
+        await service.wait_for_health(NOT_SERVING, STORAGE_SERVICE_NAME)  # the store's health, not the camera's:
+        assert await service.health_status() == SERVING
     finally:
         seaweedfs.start()
     await wait_uploaded(service, len(names))
+    await service.wait_for_health(SERVING, STORAGE_SERVICE_NAME)
     listed = keys_under(seaweedfs.client(), bucket)
     images = sorted(key for key in listed if not key.endswith(".json"))
     assert images == sorted(f"camera-grpc/SIM-0001/captures/{name}" for name in names)  # none lost, none twice
@@ -397,6 +406,7 @@ async def test_wrong_credentials_are_a_clear_error_in_the_log_and_in_status_not_
 
     await until(told, "the store's error in the status")
     assert not status.reachable
+    assert await service.health_status(STORAGE_SERVICE_NAME) == NOT_SERVING  # and in the standard health check
     assert "access denied" in status.last_error and "credentials" in status.last_error
     assert any("access denied" in record.getMessage() for record in caplog.records)
     capture = await service.stub.Capture(pb.CaptureRequest(include_image_data=True))  # captures still spool
@@ -470,6 +480,7 @@ async def test_without_an_object_store_status_says_local_and_no_url_is_given(ser
     stub = storage_stub(service)
     status = await stub.GetStorageStatus(spb.GetStorageStatusRequest())
     assert status.backend == spb.STORAGE_BACKEND_LOCAL and status.disk_free_bytes > 0 and not status.bucket
+    assert await service.health_status(STORAGE_SERVICE_NAME) == SERVING
     capture = await service.stub.Capture(pb.CaptureRequest())
     with pytest.raises(grpc.aio.AioRpcError) as local:
         await stub.GetDownloadUrl(spb.GetDownloadUrlRequest(name=f"captures/{capture.filename}"))

@@ -254,9 +254,14 @@ class Uploader:
         self._pending_bytes = 0  # under _lock
         self._sequence = itertools.count()
         self._health = _Health()  # uploader thread only
+        self._health_listeners: list[Callable[[bool], None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def add_health_listener(self, listener: Callable[[bool], None]) -> None:
+        """Told whether the store is reachable (on the uploader thread) each time that changes."""
+        self._health_listeners.append(listener)
 
     def add_finisher(self, kind: str, finisher: Finisher) -> None:
         """What to do after a job of ``kind`` is uploaded (before :meth:`start`)."""
@@ -419,12 +424,14 @@ class Uploader:
             finisher(uploaded)
         self._forget(job)
         health = self._health
-        self._health = replace(
-            health,
-            reachable=True,
-            last_error="",
-            uploaded_files=health.uploaded_files + 1,
-            last_upload_time=uploaded.uploaded_at,
+        self._set_health(
+            replace(
+                health,
+                reachable=True,
+                last_error="",
+                uploaded_files=health.uploaded_files + 1,
+                last_upload_time=uploaded.uploaded_at,
+            )
         )
         if self._on_uploaded is not None:
             try:
@@ -442,13 +449,23 @@ class Uploader:
     def _healthy(self) -> None:
         if not self._health.reachable:
             log.info("object store %s reachable", self.store.describe())
-        self._health = replace(self._health, reachable=True, last_error="")
+        self._set_health(replace(self._health, reachable=True, last_error=""))
 
     def _failed(self, error: str, attempt: int) -> None:
         health = self._health
         if health.reachable or health.last_error != error:
             log.error("object store: %s (uploads wait in %s and are retried)", error, self.spool_path)
-        self._health = replace(health, reachable=False, last_error=error)
+        self._set_health(replace(health, reachable=False, last_error=error))
+
+    def _set_health(self, health: _Health) -> None:
+        changed = health.reachable != self._health.reachable
+        self._health = health
+        if changed:
+            for listener in tuple(self._health_listeners):
+                try:
+                    listener(health.reachable)
+                except Exception:
+                    log.exception("object store health listener failed")
 
 
 @dataclass(frozen=True)

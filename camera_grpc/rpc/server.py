@@ -38,7 +38,7 @@ from camera_grpc.tls import ServerTls, TlsSnapshot
 log = logging.getLogger(__name__)
 
 #: Health is reported for the server as a whole ("") and for each service.
-HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME, RECORDING_SERVICE_NAME, STORAGE_SERVICE_NAME)
+HEALTH_SERVICES = ("", CAMERA_SERVICE_NAME, RECORDING_SERVICE_NAME)
 
 #: Clients may send keepalive pings this often during a call (gRPC's default is 5 minutes;
 #: camera_grpc.client pings every 30 s so a dead peer on a quiet Frames stream is noticed).
@@ -114,6 +114,8 @@ async def create_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _follow_camera_state(health_servicer, camera)
+    if storage is not None:
+        _follow_storage_health(health_servicer, storage)
     reflection.enable_server_reflection(
         (*served, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
@@ -178,6 +180,23 @@ def _ensure_free(host: str, port: int) -> None:
                 if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                     raise OSError(f"could not bind gRPC to {host}:{port}: {os.strerror(exc.errno)}") from None
                 raise
+
+
+def _follow_storage_health(health_servicer: health.aio.HealthServicer, storage: StorageServicer) -> None:
+    """camera.v1.StorageService is SERVING while files reach their store (always with the local folders) and
+    NOT_SERVING while the object store is unreachable or refuses (wrong credentials): captures still succeed
+    into the spool then, so the camera's own health is not affected."""
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+
+    def publish(reachable: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if reachable else health_pb2.HealthCheckResponse.NOT_SERVING
+        task = loop.create_task(health_servicer.set(STORAGE_SERVICE_NAME, status))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    storage.follow_health(lambda reachable: loop.call_soon_threadsafe(publish, reachable))  # uploader thread
+    publish(storage.store_reachable)
 
 
 def _follow_camera_state(health_servicer: health.aio.HealthServicer, camera: CameraController) -> None:

@@ -57,6 +57,16 @@ class StorageServicer:
         self._keys = keys
         self._camera_serial = camera_serial
 
+    @property
+    def store_reachable(self) -> bool:
+        """Whether files reach their store: always with the local folders; else the uploader's last word."""
+        return self._uploader is None or self._uploader.status().reachable
+
+    def follow_health(self, listener: Callable[[bool], None]) -> None:
+        """Tell ``listener`` whether the store is reachable each time that changes (the uploader's thread)."""
+        if self._uploader is not None:
+            self._uploader.add_health_listener(listener)
+
     async def GetStorageStatus(
         self, request: spb.GetStorageStatusRequest, context: grpc.aio.ServicerContext
     ) -> spb.GetStorageStatusResponse:
