@@ -29,6 +29,7 @@ import {
   type CameraModuleOptions,
   type CaptureRequest,
 } from "../dist";
+import { rejection, startApp } from "./support/camera";
 
 const url = process.env.CAMERA_GRPC_URL;
 if (!url) {
@@ -57,20 +58,8 @@ class LegacyCameraService {
   }
 }
 
-async function startApp(options: CameraModuleOptions): Promise<INestApplicationContext> {
-  @Module({ imports: [CameraModule.register(options)], providers: [LegacyCameraService] })
-  class AppModule {}
-  return NestFactory.createApplicationContext(AppModule, { logger: false });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CameraGrpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CameraGrpcError, `not a CameraGrpcError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call succeeded");
+async function startLegacyApp(options: CameraModuleOptions): Promise<INestApplicationContext> {
+  return startApp(options, [LegacyCameraService]);
 }
 
 async function closedPort(): Promise<number> {
@@ -86,7 +75,7 @@ async function closedPort(): Promise<number> {
 // capture is served from an acquisition that is still running (lingering) after a stream.
 describe("CameraModule options", () => {
   test("defaultDeadlineMs applies to unary calls; the library's own text is only in the cause", async () => {
-    const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 0 });
+    const app = await startLegacyApp({ url: serviceUrl, defaultDeadlineMs: 0 });
     try {
       const error = await rejection(app.get(CameraClient).getSettings());
       assert.equal(error.code, status.DEADLINE_EXCEEDED);
@@ -100,7 +89,7 @@ describe("CameraModule options", () => {
   });
 
   test("a capture's deadline is the default plus its exposure (or the camera's longest one)", async () => {
-    const app = await startApp({ url: serviceUrl, defaultDeadlineMs: 800 });
+    const app = await startLegacyApp({ url: serviceUrl, defaultDeadlineMs: 800 });
     try {
       const camera = app.get(CameraClient);
       const before = await camera.getSettings();
@@ -144,7 +133,7 @@ describe("CameraModule options", () => {
 
   test("an unreachable service is UNAVAILABLE, without the library's internal text in the message", async () => {
     const port = await closedPort();
-    const app = await startApp({ url: `127.0.0.1:${port}` });
+    const app = await startLegacyApp({ url: `127.0.0.1:${port}` });
     try {
       const started = Date.now();
       const error = await rejection(app.get(CameraClient).getSettings());
@@ -177,7 +166,7 @@ describe("CameraModule against a running service", () => {
   let camera: CameraClient;
 
   before(async () => {
-    app = await startApp({ url: serviceUrl });
+    app = await startLegacyApp({ url: serviceUrl });
     camera = app.get(CameraClient);
   });
 

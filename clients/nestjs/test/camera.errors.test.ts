@@ -6,41 +6,23 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
-import { Module, type ArgumentsHost, type INestApplicationContext, type MessageEvent } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
+import { type ArgumentsHost, type INestApplicationContext, type MessageEvent } from "@nestjs/common";
 import { firstValueFrom, of, concat, throwError, toArray } from "rxjs";
 
 import {
   CameraClient,
   CameraGrpcError,
   CameraGrpcExceptionFilter,
-  CameraModule,
   FrameEncoding,
   GENERIC_MESSAGES,
   HTTP_STATUS_BY_GRPC_CODE,
   cameraHttpError,
   toHttpException,
   toSseEvents,
-  type CameraModuleOptions,
   type CameraSseErrorData,
 } from "../dist";
 import { SETTINGS, StandIn, richError } from "./support/stand-in";
-
-async function startApp(options: CameraModuleOptions): Promise<INestApplicationContext> {
-  @Module({ imports: [CameraModule.register(options)] })
-  class AppModule {}
-  return NestFactory.createApplicationContext(AppModule, { logger: false });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CameraGrpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CameraGrpcError, `not a CameraGrpcError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call succeeded");
-}
+import { rejection, startApp } from "./support/camera";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -12,15 +12,13 @@ import { setTimeout as delay } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 
 import { status } from "@grpc/grpc-js";
-import { Module, type INestApplicationContext } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
+import { type INestApplicationContext } from "@nestjs/common";
 import { filter, firstValueFrom, lastValueFrom, shareReplay, toArray } from "rxjs";
 
 import {
   CLIENT_ERROR_DOMAIN,
   CameraClient,
   CameraGrpcError,
-  CameraModule,
   EventType,
   FrameEncoding,
   ImageFormat,
@@ -36,6 +34,7 @@ import {
   type EventDelivery,
   type RecordingEntry,
 } from "../dist";
+import { rejection, startApp } from "./support/camera";
 
 const recordingUrl = process.env.CAMERA_TEST_RECORDING_URL;
 const recordingsDir = process.env.CAMERA_TEST_RECORDINGS_DIR;
@@ -63,16 +62,6 @@ const EVENT_FRAMES = 3;
 const MAX_RECORDINGS = 50;
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 const TIFF_MAGICS = [Buffer.from("II*\0", "latin1"), Buffer.from("II+\0", "latin1")];
-
-async function rejection(promise: Promise<unknown>): Promise<CameraGrpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CameraGrpcError, `not a CameraGrpcError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call succeeded");
-}
 
 /** Every byte of a download. */
 async function collect(stream: Readable): Promise<Buffer> {
@@ -115,9 +104,7 @@ describe("recordings, statistics, thumbnails and storage against a running servi
   let camera: CameraClient;
 
   before(async () => {
-    @Module({ imports: [CameraModule.register({ url: serviceUrl })] })
-    class AppModule {}
-    app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    app = await startApp({ url: serviceUrl });
     camera = app.get(CameraClient);
     const applied = await camera.updateSettings({ roi: ROI });
     assert.equal(applied.settings?.roi?.width, ROI.width);
@@ -409,9 +396,7 @@ describe("an object store behind the service", { skip: objectStoreUrl ? false : 
   let camera: CameraClient;
 
   before(async () => {
-    @Module({ imports: [CameraModule.register({ url: objectStoreUrl ?? "" })] })
-    class AppModule {}
-    app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    app = await startApp({ url: objectStoreUrl ?? "" });
     camera = app.get(CameraClient);
   });
 

@@ -7,16 +7,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { status } from "@grpc/grpc-js";
-import { Module, type INestApplicationContext } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
+import { type INestApplicationContext } from "@nestjs/common";
 import { filter, firstValueFrom, take, toArray } from "rxjs";
 
 import {
   AutoMode,
   CLIENT_ERROR_DOMAIN,
   CameraClient,
-  CameraGrpcError,
-  CameraModule,
   FEATURE_UNSUPPORTED,
   PixelFormat,
   cameraHttpError,
@@ -24,22 +21,13 @@ import {
   updateSettingsWire,
   type FeatureDescription,
 } from "../dist";
+import { rejection, startApp } from "./support/camera";
 
 const settingsUrl = process.env.CAMERA_TEST_SETTINGS_URL;
 if (!settingsUrl) {
   throw new Error("CAMERA_TEST_SETTINGS_URL is not set: the address of a camera-grpc service for the settings tests");
 }
 const serviceUrl: string = settingsUrl;
-
-async function rejection(promise: Promise<unknown>): Promise<CameraGrpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CameraGrpcError, `not a CameraGrpcError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call succeeded");
-}
 
 /** A value the camera accepts: `steps` steps up from the feature's minimum. */
 function validValue(feature: FeatureDescription | undefined, steps: number): number {
@@ -82,9 +70,7 @@ describe("settings against a running service", () => {
   let camera: CameraClient;
 
   before(async () => {
-    @Module({ imports: [CameraModule.register({ url: serviceUrl })] })
-    class AppModule {}
-    app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    app = await startApp({ url: serviceUrl });
     camera = app.get(CameraClient);
   });
 

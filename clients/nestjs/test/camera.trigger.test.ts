@@ -7,15 +7,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { status } from "@grpc/grpc-js";
-import { Module, type INestApplicationContext } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
+import { type INestApplicationContext } from "@nestjs/common";
 import { filter, firstValueFrom, take } from "rxjs";
 
 import {
   CLIENT_ERROR_DOMAIN,
   CameraClient,
-  CameraGrpcError,
-  CameraModule,
   EventType,
   FEATURE_UNSUPPORTED,
   FrameEncoding,
@@ -27,6 +24,7 @@ import {
   updateSettingsWire,
   type EventDelivery,
 } from "../dist";
+import { rejection, startApp } from "./support/camera";
 
 const triggerUrl = process.env.CAMERA_TEST_TRIGGER_URL;
 if (!triggerUrl) {
@@ -35,16 +33,6 @@ if (!triggerUrl) {
 const serviceUrl: string = triggerUrl;
 /** Settings changes made at most while waiting for a watch to see one (it subscribes within a few). */
 const MAX_CHANGES = 200;
-
-async function rejection(promise: Promise<unknown>): Promise<CameraGrpcError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CameraGrpcError, `not a CameraGrpcError: ${String(error)}`);
-    return error;
-  }
-  assert.fail("the call succeeded");
-}
 
 describe("trigger and gpio requests (no service)", () => {
   test("a gpio list is one FieldMask path, trigger parts are paths of their own", () => {
@@ -68,9 +56,7 @@ describe("triggering, I/O and events against a running service", () => {
   let camera: CameraClient;
 
   before(async () => {
-    @Module({ imports: [CameraModule.register({ url: serviceUrl })] })
-    class AppModule {}
-    app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    app = await startApp({ url: serviceUrl });
     camera = app.get(CameraClient);
   });
 
