@@ -63,6 +63,7 @@ import tifffile
 import zarr
 
 from camera_grpc.core import imaging
+from camera_grpc.core.storage import FrameMetadata
 from camera_grpc.device.base import Frame
 from camera_grpc.formats import PixelFormat
 
@@ -137,18 +138,9 @@ class GeometryChangedError(Exception):
 
 
 def frame_metadata(frame: Frame) -> dict[str, Any]:
-    """A frame's metadata as JSON values (per page, per frame log line)."""
-    return {
-        "frame_number": frame.frame_number,
-        "camera_time_s": frame.camera_time_s,
-        "camera_clock": frame.camera_clock,
-        "exposure_ms": frame.exposure_ms,
-        "gain_db": frame.gain_db,
-        "trigger_source": frame.trigger_source.value,
-        "trigger_count": frame.trigger_count,
-        "trigger_frame_index": frame.trigger_frame_index,
-        "received_at": frame.captured_at.isoformat(),
-    }
+    """A frame's metadata as JSON values (per page, per frame log line): a capture sidecar's ``metadata``
+    (:class:`camera_grpc.core.storage.FrameMetadata`) with the exposure and gain it was taken with."""
+    return {**FrameMetadata.of(frame).to_json(), "exposure_ms": frame.exposure_ms, "gain_db": frame.gain_db}
 
 
 def frame_bytes(width: int, height: int, pixel_format: PixelFormat) -> int:
