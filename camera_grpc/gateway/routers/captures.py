@@ -40,7 +40,7 @@ from camera_grpc.gen.camera.v1 import storage_pb2 as spb
 router = APIRouter(tags=["captures"])
 
 IMAGE_CONTENT = {"schema": {"type": "string", "format": "binary"}}
-#: Longest file name, bytes (NAME_MAX of Linux file systems): a longer one cannot be a capture.
+#: Longest file name, bytes (NAME_MAX of Linux file systems): a longer one cannot be a capture or a recording's file.
 MAX_FILENAME_BYTES = 255
 #: How long browsers may keep a capture's thumbnail, seconds (a capture never changes).
 THUMBNAIL_MAX_AGE_S = 86400
@@ -57,6 +57,7 @@ NOT_IN_STORE = frozenset({grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.U
 
 
 def too_long(filename: str) -> bool:
+    """Whether a file name is longer than any file of the service's folders can have (capture or recording)."""
     return len(filename.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES
 
 

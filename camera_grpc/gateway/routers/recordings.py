@@ -54,7 +54,7 @@ from camera_grpc.gateway.recording_schemas import (
     RecordingPage,
     RecordingStart,
 )
-from camera_grpc.gateway.routers.captures import DOWNLOAD_URL_VALID_S, REDIRECT_RESPONSE
+from camera_grpc.gateway.routers.captures import REDIRECT_RESPONSE, signed_url, too_long
 from camera_grpc.gateway.routers.sse import (
     EVENT_STREAM,
     event_stream,
@@ -65,7 +65,6 @@ from camera_grpc.gateway.routers.sse import (
 from camera_grpc.gateway.routers.stream import StreamSlots, get_stream_slots
 from camera_grpc.gen.camera.v1 import camera_pb2 as pb
 from camera_grpc.gen.camera.v1 import recording_pb2 as rpb
-from camera_grpc.gen.camera.v1 import storage_pb2 as spb
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,6 @@ NO_RECORDING = "No recording has this id"
 NO_FILE = "No recording has this id, or it has no file of this name"
 #: SSE event name of a recording's progress (its data: the Recording JSON).
 PROGRESS_EVENT = "progress"
-#: Longest file name, bytes (NAME_MAX of Linux file systems): a longer one cannot be a recording's file.
-MAX_FILENAME_BYTES = 255
 #: How long browsers may keep a thumbnail, seconds (it shows the first frame: it never changes).
 THUMBNAIL_MAX_AGE_S = 3600
 #: Status of a download whose offset the service refused (past the file's end): INVALID_ARGUMENT.
@@ -306,7 +303,7 @@ async def download_recording_file(
     """The file, streamed from the service without being held in memory. Resume an interrupted download with
     ``Range: bytes=<bytes you have>-`` (and ``If-Range: <its ETag>`` to get the whole file should it have
     changed); ``curl -C -`` does."""
-    if len(file.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+    if too_long(file):
         return not_found()
     name = recording_name(recording_id)
     recording = (
@@ -315,12 +312,10 @@ async def download_recording_file(
     entry = next((listed for listed in recording.files if listed.name == file), None)
     if entry is None:
         return not_found()
-    if upstream.download_redirect and entry.location.state == pb.STORAGE_STATE_UPLOADED:
-        signed = await upstream.storage.GetDownloadUrl(
-            spb.GetDownloadUrlRequest(name=recording_file_name(name, file), valid_for_s=DOWNLOAD_URL_VALID_S),
-            timeout=upstream.timeout_s,
-        )
-        return RedirectResponse(signed.url, status_code=307)
+    if entry.location.state == pb.STORAGE_STATE_UPLOADED:  # (asked only then: one call less per download)
+        url = await signed_url(upstream, recording_file_name(name, file))
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
     # The listed size is a first guess (a running recording's files grow; an OME-Zarr store's zip is made on its
     # first download): the size the download itself reports decides, and a range it moves is opened again.
     guess = requested_range(range_header, entry.size_bytes)
